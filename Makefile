@@ -1,0 +1,129 @@
+# SPDX-License-Identifier: GPL-2.0-only
+#
+# kvmscope: plain GNU make.  `make` builds; `make run` installs what is
+# missing, builds and runs the daemon; `make test` installs, builds and
+# runs the whole suite.
+
+VERSION := 0.1.0
+BUILD ?= build
+CC ?= gcc
+CLANG ?= clang
+BPFTOOL ?= bpftool
+PKG_CONFIG ?= pkg-config
+VMLINUX_BTF ?= /sys/kernel/btf/vmlinux
+VMLINUX_H ?= $(BUILD)/vmlinux.h
+
+ARCH := $(shell uname -m | sed -e 's/x86_64/x86/' -e 's/aarch64/arm64/' -e 's/s390x/s390/')
+
+# Warnings on everywhere; errors when CI is set.
+WARN := -Wall -Wextra -Wshadow -Wformat=2 -Wno-unused-parameter -Wmissing-prototypes
+ifneq ($(CI),)
+WARN += -Werror
+endif
+
+LIBS_PC := libbpf jansson libmicrohttpd libsystemd inih
+# Recursive (=): pkg-config runs only once the packages are installed.
+PKG_CFLAGS = $(shell $(PKG_CONFIG) --cflags $(LIBS_PC))
+PKG_LIBS = $(shell $(PKG_CONFIG) --libs $(LIBS_PC)) -lelf -lz
+
+CFLAGS ?= -O2 -g
+ALL_CFLAGS = -std=gnu11 $(CFLAGS) $(WARN) -D_GNU_SOURCE -DKVMSCOPE_VERSION='"$(VERSION)"' \
+	-Iinclude -Idaemon -I$(BUILD) $(PKG_CFLAGS)
+BPF_CFLAGS := -target bpf -g -O2 -D__TARGET_ARCH_$(ARCH) -Iinclude -I$(dir $(VMLINUX_H)) -Wall
+
+BPF_SRCS := $(wildcard bpf/*.bpf.c)
+BPF_OBJS := $(patsubst bpf/%.bpf.c,$(BUILD)/bpf/%.bpf.o,$(BPF_SRCS))
+SKELS := $(patsubst bpf/%.bpf.c,$(BUILD)/%.skel.h,$(BPF_SRCS))
+
+# Pure logic that the unit tests link against, no BPF or event loop in it.
+CORE_SRCS := daemon/decode.c daemon/rpc.c daemon/metrics.c daemon/vm_identity.c \
+	daemon/strbuf.c daemon/options.c daemon/log.c daemon/tracefs.c
+CORE_OBJS := $(patsubst %.c,$(BUILD)/%.o,$(CORE_SRCS))
+DAEMON_SRCS := $(filter-out $(CORE_SRCS),$(wildcard daemon/*.c))
+DAEMON_OBJS := $(patsubst %.c,$(BUILD)/%.o,$(DAEMON_SRCS))
+CLI_SRCS := $(wildcard cli/*.c)
+CLI_OBJS := $(patsubst %.c,$(BUILD)/%.o,$(CLI_SRCS))
+
+UNIT_SRCS := $(wildcard tests/unit/test_*.c)
+UNIT_BINS := $(patsubst tests/unit/%.c,$(BUILD)/tests/%,$(UNIT_SRCS))
+INTEG_BIN := $(BUILD)/tests/integration
+GUEST_BIN := $(BUILD)/kvmscope-guest
+
+.PHONY: all deps deps-build run test check unit integration clean help
+.DELETE_ON_ERROR:
+.SECONDARY:
+
+all: $(BUILD)/kvmscoped $(BUILD)/kvmscopectl $(GUEST_BIN)
+
+help:
+	@echo "make            build build/kvmscoped, build/kvmscopectl, build/kvmscope-guest"
+	@echo "make run        install dependencies, build, run kvmscoped in the foreground"
+	@echo "make test       install dependencies, build, run unit and integration tests"
+	@echo "make unit       unit tests only; make integration: root integration tests only"
+	@echo "variables       VMLINUX_BTF=<btf file> VMLINUX_H=<header> CI=1 (-Werror) BUILD=<dir>"
+
+deps:
+	@scripts/install-deps test
+
+deps-build:
+	@scripts/install-deps build
+
+$(BUILD)/.dir:
+	@mkdir -p $(BUILD)/bpf $(BUILD)/daemon $(BUILD)/cli $(BUILD)/tests/unit $(BUILD)/tests/integration
+	@touch $@
+
+ifeq ($(VMLINUX_H),$(BUILD)/vmlinux.h)
+$(BUILD)/vmlinux.h: | $(BUILD)/.dir
+	@test -r $(VMLINUX_BTF) || { echo "error: no kernel BTF at $(VMLINUX_BTF): set VMLINUX_BTF=<file> or VMLINUX_H=<header>" >&2; exit 1; }
+	$(BPFTOOL) btf dump file $(VMLINUX_BTF) format c > $@
+endif
+
+$(BUILD)/bpf/%.bpf.o: bpf/%.bpf.c $(VMLINUX_H) $(wildcard include/kvmscope/*.h) | $(BUILD)/.dir
+	$(CLANG) $(BPF_CFLAGS) -c $< -o $@
+
+$(BUILD)/%.skel.h: $(BUILD)/bpf/%.bpf.o
+	$(BPFTOOL) gen skeleton $< name $(subst -,_,$*)_bpf > $@
+
+$(BUILD)/daemon/%.o: daemon/%.c $(wildcard daemon/*.h include/kvmscope/*.h) $(SKELS) | $(BUILD)/.dir
+	$(CC) $(ALL_CFLAGS) -c $< -o $@
+
+$(BUILD)/cli/%.o: cli/%.c $(wildcard cli/*.h daemon/*.h) | $(BUILD)/.dir
+	$(CC) $(ALL_CFLAGS) -c $< -o $@
+
+$(BUILD)/libkvmscope-core.a: $(CORE_OBJS)
+	$(AR) rcs $@ $^
+
+$(BUILD)/kvmscoped: $(DAEMON_OBJS) $(BUILD)/libkvmscope-core.a
+	$(CC) $(CFLAGS) -o $@ $^ $(PKG_LIBS) -lm
+
+$(BUILD)/kvmscopectl: $(CLI_OBJS) $(BUILD)/libkvmscope-core.a
+	$(CC) $(CFLAGS) -o $@ $^ $(PKG_LIBS)
+
+$(GUEST_BIN): tests/guest/kvmscope-guest.c | $(BUILD)/.dir
+	$(CC) -std=gnu11 $(CFLAGS) $(WARN) -pthread -o $@ $<
+
+$(BUILD)/tests/test_%: tests/unit/test_%.c $(BUILD)/libkvmscope-core.a tests/unit/unit.h
+	$(CC) $(ALL_CFLAGS) -Itests/unit -o $@ $< $(BUILD)/libkvmscope-core.a $(PKG_LIBS) -lcmocka
+
+$(INTEG_BIN): tests/integration/integration.c $(BUILD)/libkvmscope-core.a | $(BUILD)/.dir
+	$(CC) $(ALL_CFLAGS) -o $@ $< $(BUILD)/libkvmscope-core.a $(PKG_LIBS) -lcmocka
+
+run: deps-build
+	@$(MAKE) --no-print-directory all
+	./$(BUILD)/kvmscoped $(RUN_ARGS)
+
+# The suite: unit tests, then root integration tests against real guests.
+test: deps
+	@$(MAKE) --no-print-directory all $(UNIT_BINS) $(INTEG_BIN)
+	@tests/run $(BUILD)
+
+unit: $(UNIT_BINS)
+	@tests/run $(BUILD) unit
+
+integration: all $(INTEG_BIN)
+	@tests/run $(BUILD) integration
+
+check: test
+
+clean:
+	rm -rf $(BUILD)

@@ -1,0 +1,498 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * kvmscopectl: ask kvmscoped over its JSON-RPC socket and print tables or
+ * JSON.  Exit codes: 0 ok, 1 error reported by the daemon, 2 usage error,
+ * 3 daemon unreachable.
+ */
+#include <errno.h>
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <unistd.h>
+#include <jansson.h>
+
+#include "options.h"
+#include "strbuf.h"
+
+enum { EXIT_OK = 0, EXIT_DAEMON_ERROR = 1, EXIT_USAGE = 2, EXIT_UNREACHABLE = 3 };
+
+struct cli {
+	const char *socket_path;
+	bool json;
+	bool has_pid, has_vcpu;
+	uint64_t pid, vcpu;
+	int argc;		/* positional arguments after the verb */
+	char **argv;
+};
+
+struct verb {
+	const char *name;
+	const char *args;
+	const char *help;
+	int (*run)(struct cli *c);
+};
+
+static const struct verb verbs[];
+
+static void usage(FILE *f)
+{
+	fprintf(f, "Usage: kvmscopectl [--socket PATH] [--json] VERB [ARGS]\n\nVerbs:\n");
+	for (const struct verb *v = verbs; v->name; v++)
+		fprintf(f, "  %-8s %-22s %s\n", v->name, v->args, v->help);
+	fprintf(f, "\nOptions:\n"
+		   "  --socket PATH   daemon socket (default %s, or $KVMSCOPE_SOCKET)\n"
+		   "  --json          print the daemon's answer as one JSON document\n"
+		   "  -h, --help      show this help;  -V, --version: show the version\n"
+		   "\nExit status: 0 ok, 1 error reported by the daemon, 2 usage error, 3 daemon unreachable.\n",
+		KVMSCOPE_DEFAULT_SOCKET);
+}
+
+static int usage_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+static int usage_error(const char *fmt, ...)
+{
+	va_list ap;
+
+	fprintf(stderr, "kvmscopectl: ");
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fprintf(stderr, "\nTry 'kvmscopectl --help'.\n");
+	return EXIT_USAGE;
+}
+
+/* Send one request, read one response line.  Returns an exit code; *result on success. */
+static int call(struct cli *c, const char *method, json_t *params, json_t **result)
+{
+	struct sockaddr_un sa = { .sun_family = AF_UNIX };
+	json_t *req, *resp, *err;
+	json_error_t jerr;
+	struct strbuf in;
+	char *text, buf[65536];
+	int fd;
+
+	if (strlen(c->socket_path) >= sizeof(sa.sun_path)) {
+		json_decref(params);
+		return usage_error("socket path too long: %s", c->socket_path);
+	}
+	snprintf(sa.sun_path, sizeof(sa.sun_path), "%s", c->socket_path);
+	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (fd < 0 || connect(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0) {
+		fprintf(stderr,
+			"kvmscopectl: cannot reach kvmscoped at %s: %s\n"
+			"Start the daemon (as root: 'make run', or 'systemctl start kvmscoped') or point to it with --socket PATH.\n",
+			c->socket_path, strerror(errno));
+		if (fd >= 0)
+			close(fd);
+		json_decref(params);
+		return EXIT_UNREACHABLE;
+	}
+	req = json_pack("{s:s, s:s, s:o, s:i}", "jsonrpc", "2.0", "method", method, "params",
+			params ? params : json_object(), "id", 1);
+	text = json_dumps(req, JSON_COMPACT);
+	json_decref(req);
+	if (!text || write(fd, text, strlen(text)) < 0 || write(fd, "\n", 1) < 0) {
+		fprintf(stderr, "kvmscopectl: cannot send to %s: %s\n", c->socket_path, strerror(errno));
+		free(text);
+		close(fd);
+		return EXIT_UNREACHABLE;
+	}
+	free(text);
+	strbuf_init(&in, 0);
+	for (;;) {
+		ssize_t n = read(fd, buf, sizeof(buf));
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			break;
+		strbuf_append(&in, buf, (size_t)n);
+		if (memchr(buf, '\n', (size_t)n))
+			break;
+	}
+	close(fd);
+	resp = in.len ? json_loadb(in.data, in.len, JSON_DISABLE_EOF_CHECK, &jerr) : NULL;
+	strbuf_free(&in);
+	if (!resp) {
+		fprintf(stderr, "kvmscopectl: kvmscoped at %s closed the connection without a valid answer\n",
+			c->socket_path);
+		return EXIT_UNREACHABLE;
+	}
+	err = json_object_get(resp, "error");
+	if (err) {
+		fprintf(stderr, "kvmscopectl: %s: %s (error %lld)\n", method,
+			json_string_value(json_object_get(err, "message")),
+			json_integer_value(json_object_get(err, "code")));
+		json_decref(resp);
+		return EXIT_DAEMON_ERROR;
+	}
+	*result = json_incref(json_object_get(resp, "result"));
+	json_decref(resp);
+	return *result ? EXIT_OK : EXIT_DAEMON_ERROR;
+}
+
+static void print_json(json_t *v)
+{
+	char *s = json_dumps(v, JSON_INDENT(2) | JSON_REAL_PRECISION(16));
+
+	if (s)
+		puts(s);
+	free(s);
+}
+
+/* ---- a small table printer: columns sized to their widest cell ---- */
+
+#define TABLE_MAX_COLS 8
+
+struct table {
+	size_t ncols, nrows;
+	char **cells;		/* nrows * ncols, row 0 is the header */
+	bool right[TABLE_MAX_COLS];
+};
+
+static void table_add(struct table *t, const char *const *cells)
+{
+	char **v = realloc(t->cells, (t->nrows + 1) * t->ncols * sizeof(char *));
+
+	if (!v)
+		return;
+	t->cells = v;
+	for (size_t i = 0; i < t->ncols; i++)
+		v[t->nrows * t->ncols + i] = strdup(cells[i] ? cells[i] : "-");
+	t->nrows++;
+}
+
+static void table_print(struct table *t, const char *indent)
+{
+	size_t w[TABLE_MAX_COLS] = { 0 };
+
+	for (size_t r = 0; r < t->nrows; r++)
+		for (size_t c = 0; c < t->ncols; c++) {
+			size_t l = strlen(t->cells[r * t->ncols + c]);
+
+			if (l > w[c])
+				w[c] = l;
+		}
+	for (size_t r = 0; r < t->nrows; r++) {
+		fputs(indent, stdout);
+		for (size_t c = 0; c < t->ncols; c++) {
+			const char *cell = t->cells[r * t->ncols + c];
+			bool last = c + 1 == t->ncols;
+
+			if (t->right[c])
+				printf("%*s%s", (int)w[c], cell, last ? "" : "  ");
+			else if (last)
+				fputs(cell, stdout);
+			else
+				printf("%-*s  ", (int)w[c], cell);
+		}
+		putchar('\n');
+	}
+	for (size_t i = 0; i < t->nrows * t->ncols; i++)
+		free(t->cells[i]);
+	free(t->cells);
+	t->cells = NULL;
+	t->nrows = 0;
+}
+
+static const char *fmt_int(json_t *v, char *buf, size_t len)
+{
+	if (!json_is_integer(v))
+		return "-";
+	snprintf(buf, len, "%lld", json_integer_value(v));
+	return buf;
+}
+
+static const char *str(json_t *obj, const char *key)
+{
+	const char *s = json_string_value(json_object_get(obj, key));
+
+	return s ? s : "-";
+}
+
+/* ---- verbs ---- */
+
+static int verb_status(struct cli *c)
+{
+	json_t *res, *cap, *probe;
+	size_t i, j;
+	int r = call(c, "status", NULL, &res);
+
+	if (r || c->json) {
+		if (!r)
+			print_json(res);
+		json_decref(res);
+		return r;
+	}
+	printf("kvmscoped %s (pid %lld, up %.0f s)\n", str(res, "version"),
+	       json_integer_value(json_object_get(res, "pid")),
+	       json_number_value(json_object_get(res, "uptime_seconds")));
+	printf("kernel       %s\n", str(res, "kernel"));
+	printf("kvm backend  %s\n", str(res, "kvm_backend"));
+	printf("socket       %s\n", str(res, "socket"));
+	printf("metrics      %s\n", json_is_string(json_object_get(res, "metrics")) ?
+				str(res, "metrics") : "off");
+	printf("VMs          %lld running, %lld exited\n",
+	       json_integer_value(json_object_get(json_object_get(res, "vms"), "running")),
+	       json_integer_value(json_object_get(json_object_get(res, "vms"), "exited")));
+	json_array_foreach(json_object_get(res, "capabilities"), i, cap) {
+		struct table t = { .ncols = 4 };
+
+		printf("\ncapability %s: %s\n", str(cap, "name"),
+		       json_object_get(cap, "state") ? str(cap, "state") : str(cap, "error"));
+		table_add(&t, (const char *[]){ "PROBE", "AVAILABLE", "ATTACHED", "REASON" });
+		json_array_foreach(json_object_get(cap, "probes"), j, probe) {
+			table_add(&t, (const char *[]){
+				str(probe, "name"),
+				json_is_true(json_object_get(probe, "available")) ? "yes" : "no",
+				json_is_true(json_object_get(probe, "attached")) ? "yes" : "no",
+				json_is_string(json_object_get(probe, "reason")) ? str(probe, "reason") : "" });
+		}
+		table_print(&t, "  ");
+		if (json_object_get(cap, "vcpu_resolution"))
+			printf("  vCPU resolution: %s\n",
+			       str(json_object_get(cap, "vcpu_resolution"), "how"));
+	}
+	json_decref(res);
+	return EXIT_OK;
+}
+
+static int verb_vms(struct cli *c)
+{
+	struct table t = { .ncols = 5, .right = { true } };
+	json_t *res, *vm;
+	char pid[24];
+	size_t i;
+	int r = call(c, "vms.list", NULL, &res);
+
+	if (r || c->json) {
+		if (!r)
+			print_json(res);
+		json_decref(res);
+		return r;
+	}
+	if (json_array_size(json_object_get(res, "vms")) == 0) {
+		puts("No KVM VMs seen.");
+		json_decref(res);
+		return EXIT_OK;
+	}
+	table_add(&t, (const char *[]){ "PID", "NAME", "COMM", "STATE", "" });
+	json_array_foreach(json_object_get(res, "vms"), i, vm)
+		table_add(&t, (const char *[]){ fmt_int(json_object_get(vm, "pid"), pid, sizeof(pid)),
+			json_is_string(json_object_get(vm, "name")) ? str(vm, "name") : "-",
+			str(vm, "comm"), str(vm, "state"), "" });
+	table_print(&t, "");
+	json_decref(res);
+	return EXIT_OK;
+}
+
+static const char *vcpu_str(json_t *rec, char *buf, size_t len)
+{
+	json_t *v = json_object_get(rec, "vcpu");
+
+	return json_is_integer(v) ? fmt_int(v, buf, len) : "?";
+}
+
+static int verb_exits(struct cli *c)
+{
+	json_t *params = json_object(), *res, *vm, *rec;
+	char b1[24], b2[24], b3[24];
+	size_t i, j;
+	int r;
+
+	if (c->has_pid)
+		json_object_set_new(params, "pid", json_integer((json_int_t)c->pid));
+	if (c->has_vcpu)
+		json_object_set_new(params, "vcpu", json_integer((json_int_t)c->vcpu));
+	r = call(c, "exits.get", params, &res);
+	if (r || c->json) {
+		if (!r)
+			print_json(res);
+		json_decref(res);
+		return r;
+	}
+	if (json_array_size(json_object_get(res, "vms")) == 0)
+		puts("No KVM VMs seen.");
+	json_array_foreach(json_object_get(res, "vms"), i, vm) {
+		json_t *tot = json_object_get(vm, "totals");
+		struct table t = { .ncols = 5, .right = { false, false, false, true, true } };
+
+		printf("%sVM %s  pid %lld  %s  (hardware %lld, userspace %lld, pio %lld)\n", i ? "\n" : "",
+		       json_is_string(json_object_get(vm, "name")) ? str(vm, "name") : str(vm, "comm"),
+		       json_integer_value(json_object_get(vm, "pid")), str(vm, "state"),
+		       json_integer_value(json_object_get(tot, "hardware")),
+		       json_integer_value(json_object_get(tot, "userspace")),
+		       json_integer_value(json_object_get(tot, "pio")));
+		table_add(&t, (const char *[]){ "EXIT", "ISA", "REASON", "VCPU", "COUNT" });
+		json_array_foreach(json_object_get(vm, "hardware_exits"), j, rec)
+			table_add(&t, (const char *[]){ "hardware", str(rec, "isa"), str(rec, "reason"),
+				vcpu_str(rec, b1, sizeof(b1)),
+				fmt_int(json_object_get(rec, "count"), b2, sizeof(b2)) });
+		json_array_foreach(json_object_get(vm, "userspace_exits"), j, rec)
+			table_add(&t, (const char *[]){ "userspace", "-", str(rec, "reason"),
+				vcpu_str(rec, b1, sizeof(b1)),
+				fmt_int(json_object_get(rec, "count"), b2, sizeof(b2)) });
+		if (t.nrows > 1)
+			table_print(&t, "  ");
+		else
+			puts("  no exits counted");
+		if (json_array_size(json_object_get(vm, "pio"))) {
+			struct table p = { .ncols = 5, .right = { false, false, true, true, true } };
+
+			putchar('\n');
+			table_add(&p, (const char *[]){ "PORT", "DIR", "SIZE", "VCPU", "COUNT" });
+			json_array_foreach(json_object_get(vm, "pio"), j, rec)
+				table_add(&p, (const char *[]){ str(rec, "port_hex"), str(rec, "direction"),
+					fmt_int(json_object_get(rec, "size"), b3, sizeof(b3)),
+					vcpu_str(rec, b1, sizeof(b1)),
+					fmt_int(json_object_get(rec, "count"), b2, sizeof(b2)) });
+			table_print(&p, "  ");
+		}
+	}
+	json_decref(res);
+	return EXIT_OK;
+}
+
+static int verb_metrics(struct cli *c)
+{
+	json_t *res;
+	int r = call(c, "metrics", NULL, &res);
+
+	if (!r) {
+		if (c->json)
+			print_json(res);
+		else
+			fputs(str(res, "text"), stdout);
+	}
+	json_decref(res);
+	return r;
+}
+
+static int verb_call(struct cli *c)
+{
+	json_t *params = NULL, *res;
+	json_error_t jerr;
+	int r;
+
+	if (c->argc < 1 || c->argc > 2)
+		return usage_error("%s", "call needs METHOD and optionally PARAMS as a JSON object");
+	if (c->argc == 2) {
+		params = json_loads(c->argv[1], 0, &jerr);
+		if (!json_is_object(params)) {
+			json_decref(params);
+			return usage_error("PARAMS must be a JSON object, got: %s", c->argv[1]);
+		}
+	}
+	r = call(c, c->argv[0], params, &res);
+	if (!r)
+		print_json(res);
+	json_decref(res);
+	return r;
+}
+
+static const struct verb verbs[] = {
+	{ "status", "", "daemon, kernel and probe status", verb_status },
+	{ "vms", "", "VMs seen, running and recently exited", verb_vms },
+	{ "exits", "[--pid PID] [--vcpu N]", "exit counts per VM, sorted by count", verb_exits },
+	{ "metrics", "", "the Prometheus text the daemon serves", verb_metrics },
+	{ "call", "METHOD [PARAMS-JSON]", "send any JSON-RPC method", verb_call },
+	{}
+};
+
+static int parse_uint(const char *opt, const char *s, uint64_t max, uint64_t *out)
+{
+	char *end;
+	unsigned long long v;
+
+	errno = 0;
+	v = strtoull(s, &end, 10);
+	if (errno || !*s || *end || s[0] == '-' || v > max) {
+		fprintf(stderr, "kvmscopectl: %s: '%s' is not a number from 0 to %llu\n", opt, s,
+			(unsigned long long)max);
+		return -EINVAL;
+	}
+	*out = v;
+	return 0;
+}
+
+int main(int argc, char **argv)
+{
+	struct cli c = { .socket_path = getenv("KVMSCOPE_SOCKET") };
+	const struct verb *verb = NULL;
+	char **pos = calloc((size_t)argc + 1, sizeof(char *));
+	int npos = 0;
+
+	if (!c.socket_path || !*c.socket_path)
+		c.socket_path = KVMSCOPE_DEFAULT_SOCKET;
+	for (int i = 1; i < argc; i++) {
+		const char *a = argv[i], *val = NULL;
+		const char *eq = strchr(a, '=');
+		char name[32];
+
+		if (a[0] != '-' || !a[1]) {
+			pos[npos++] = argv[i];
+			continue;
+		}
+		if (!strcmp(a, "--")) {
+			while (++i < argc)
+				pos[npos++] = argv[i];
+			break;
+		}
+		snprintf(name, sizeof(name), "%.*s", eq ? (int)(eq - a) : (int)strlen(a), a);
+		if (!strcmp(name, "-h") || !strcmp(name, "--help")) {
+			usage(stdout);
+			return EXIT_OK;
+		}
+		if (!strcmp(name, "-V") || !strcmp(name, "--version")) {
+			printf("kvmscopectl %s\n", KVMSCOPE_VERSION);
+			return EXIT_OK;
+		}
+		if (!strcmp(name, "--json")) {
+			c.json = true;
+			continue;
+		}
+		if (strcmp(name, "--socket") && strcmp(name, "--pid") && strcmp(name, "--vcpu"))
+			return usage_error("unknown option '%s'", a);
+		if (eq) {
+			val = eq + 1;
+		} else if (i + 1 < argc) {
+			val = argv[++i];
+		} else {
+			return usage_error("option '%s' needs a value", name);
+		}
+		if (!strcmp(name, "--socket")) {
+			if (!*val)
+				return usage_error("%s", "--socket needs a path");
+			c.socket_path = val;
+		} else if (!strcmp(name, "--pid")) {
+			if (parse_uint("--pid", val, UINT32_MAX, &c.pid) < 0)
+				return EXIT_USAGE;
+			c.has_pid = true;
+		} else {
+			if (parse_uint("--vcpu", val, UINT32_MAX - 1, &c.vcpu) < 0)
+				return EXIT_USAGE;
+			c.has_vcpu = true;
+		}
+	}
+	if (!npos) {
+		usage(stderr);
+		return EXIT_USAGE;
+	}
+	for (const struct verb *v = verbs; v->name; v++)
+		if (!strcmp(v->name, pos[0]))
+			verb = v;
+	if (!verb)
+		return usage_error("unknown verb '%s'", pos[0]);
+	if ((c.has_pid || c.has_vcpu) && strcmp(verb->name, "exits"))
+		return usage_error("--pid and --vcpu go with 'exits', not '%s'", verb->name);
+	if (npos > 1 && strcmp(verb->name, "call"))
+		return usage_error("unexpected argument '%s'", pos[1]);
+	c.argc = npos - 1;
+	c.argv = pos + 1;
+	return verb->run(&c);
+}

@@ -1,0 +1,837 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * The exits capability: loads bpf/exits.bpf.c, attaches each tracepoint
+ * it can, and turns the kernel's per-CPU counters into per-VM tables for
+ * exits.get and Prometheus.  Counts of a VM whose process exited are
+ * copied out of the kernel maps (so a reused pid starts from zero) and
+ * kept until the manager forgets the VM.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <bpf/bpf.h>
+#include <bpf/btf.h>
+#include <bpf/libbpf.h>
+
+#include "decode.h"
+#include "exits.skel.h"
+#include "kvmscope/exits.h"
+#include "log.h"
+#include "manager.h"
+#include "metrics.h"
+#include "tracefs.h"
+
+enum exit_kind { EXIT_KIND_HW, EXIT_KIND_USER, EXIT_KIND_PIO };
+
+struct exit_record {
+	uint8_t kind;
+	uint8_t direction;
+	uint8_t size;
+	uint16_t port;
+	uint32_t pid;
+	uint32_t vcpu;
+	uint32_t isa;
+	uint32_t reason;
+	uint64_t count;
+	uint64_t vm_id;		/* owner of a snapshot; 0 for live records */
+};
+
+struct exit_table {
+	struct exit_record *v;
+	size_t n, cap;
+};
+
+struct field_check {
+	const char *field;
+	int offset, size;
+};
+
+struct exits_probe {
+	const char *name;
+	const char *category, *event, *prog_name;
+	struct field_check fields[3];
+	bool available, attached;
+	char reason[200];
+	struct bpf_link *link;
+};
+
+struct exits_state {
+	struct manager *m;
+	struct exits_bpf *skel;
+	struct exits_probe probes[4];
+	bool loaded;
+	char load_error[200];
+	bool vcpu_btf;		/* kernel BTF has struct kvm_vcpu */
+	int ncpus;
+	uint64_t *percpu;	/* scratch for one per-CPU value */
+	struct ring_buffer *rb;
+	sd_event_source *rb_source;
+	struct exit_table snapshots;
+};
+
+static const struct exits_probe probe_templates[] = {
+	{ .name = "tracepoint/kvm/kvm_exit", .category = "kvm", .event = "kvm_exit",
+	  .prog_name = "kvmscope_kvm_exit",
+	  .fields = { { "exit_reason", 8, 4 }, { "isa", 24, 4 }, { "vcpu_id", 56, 4 } } },
+	{ .name = "tracepoint/kvm/kvm_userspace_exit", .category = "kvm",
+	  .event = "kvm_userspace_exit", .prog_name = "kvmscope_kvm_userspace_exit",
+	  .fields = { { "reason", 8, 4 } } },
+	{ .name = "tracepoint/kvm/kvm_pio", .category = "kvm", .event = "kvm_pio",
+	  .prog_name = "kvmscope_kvm_pio",
+	  .fields = { { "rw", 8, 4 }, { "port", 12, 4 }, { "size", 16, 4 } } },
+	{ .name = "tracepoint/syscalls/sys_enter_ioctl", .category = "syscalls",
+	  .event = "sys_enter_ioctl", .prog_name = "kvmscope_ioctl_enter",
+	  .fields = { { "fd", 16, 8 }, { "cmd", 24, 8 } } },
+};
+
+#define N_PROBES (sizeof(probe_templates) / sizeof(probe_templates[0]))
+
+/* Labels for enum kvmscope_drop_reason. */
+static const char *const drop_names[KVMSCOPE_DROP_MAX] = {
+	"hw_map_full", "user_map_full", "pio_map_full", "thread_map_full", "vm_map_full",
+};
+
+/* ---- tables ---- */
+
+static int table_push(struct exit_table *t, const struct exit_record *r)
+{
+	if (t->n == t->cap) {
+		size_t cap = t->cap ? t->cap * 2 : 64;
+		struct exit_record *v = realloc(t->v, cap * sizeof(*v));
+
+		if (!v)
+			return -ENOMEM;
+		t->v = v;
+		t->cap = cap;
+	}
+	t->v[t->n++] = *r;
+	return 0;
+}
+
+static void table_free(struct exit_table *t)
+{
+	free(t->v);
+	memset(t, 0, sizeof(*t));
+}
+
+/* ---- reading the kernel maps ---- */
+
+static uint64_t percpu_sum(struct exits_state *st, int map_fd, const void *key)
+{
+	uint64_t sum = 0;
+
+	if (bpf_map_lookup_elem(map_fd, key, st->percpu))
+		return 0;
+	for (int i = 0; i < st->ncpus; i++)
+		sum += st->percpu[i];
+	return sum;
+}
+
+/* Append every live record (of @pid, or all when @pid is 0) to @t. */
+static int read_live(struct exits_state *st, uint32_t pid, struct exit_table *t)
+{
+	int r = 0;
+
+	if (!st->loaded)
+		return 0;
+	{
+		int fd = bpf_map__fd(st->skel->maps.hw_exits);
+		struct kvmscope_hw_exit_key k, *prev = NULL;
+
+		while (r >= 0 && bpf_map_get_next_key(fd, prev, &k) == 0) {
+			struct exit_record rec = { .kind = EXIT_KIND_HW, .pid = k.tgid,
+						   .vcpu = k.vcpu, .isa = k.isa, .reason = k.reason };
+
+			prev = &k;
+			if (pid && k.tgid != pid)
+				continue;
+			rec.count = percpu_sum(st, fd, &k);
+			r = table_push(t, &rec);
+		}
+	}
+	{
+		int fd = bpf_map__fd(st->skel->maps.user_exits);
+		struct kvmscope_user_exit_key k, *prev = NULL;
+
+		while (r >= 0 && bpf_map_get_next_key(fd, prev, &k) == 0) {
+			struct exit_record rec = { .kind = EXIT_KIND_USER, .pid = k.tgid,
+						   .vcpu = k.vcpu, .reason = k.reason };
+
+			prev = &k;
+			if (pid && k.tgid != pid)
+				continue;
+			rec.count = percpu_sum(st, fd, &k);
+			r = table_push(t, &rec);
+		}
+	}
+	{
+		int fd = bpf_map__fd(st->skel->maps.pio_exits);
+		struct kvmscope_pio_key k, *prev = NULL;
+
+		while (r >= 0 && bpf_map_get_next_key(fd, prev, &k) == 0) {
+			struct exit_record rec = { .kind = EXIT_KIND_PIO, .pid = k.tgid,
+						   .vcpu = k.vcpu, .port = k.port,
+						   .direction = k.direction, .size = k.size };
+
+			prev = &k;
+			if (pid && k.tgid != pid)
+				continue;
+			rec.count = percpu_sum(st, fd, &k);
+			r = table_push(t, &rec);
+		}
+	}
+	return r;
+}
+
+/* Delete every key of @map whose first field (tgid) is @pid. */
+static void delete_keys_of(struct bpf_map *map, uint32_t pid)
+{
+	int fd = bpf_map__fd(map);
+	size_t ksz = bpf_map__key_size(map), n = 0, cap = 0;
+	char *keys = NULL, key[64], *prev = NULL;
+
+	while (bpf_map_get_next_key(fd, prev, key) == 0) {
+		prev = key;
+		if (*(uint32_t *)key != pid)
+			continue;
+		if (n == cap) {
+			char *k = realloc(keys, (cap = cap ? cap * 2 : 16) * ksz);
+
+			if (!k)
+				break;
+			keys = k;
+		}
+		memcpy(keys + n++ * ksz, key, ksz);
+	}
+	for (size_t i = 0; i < n; i++)
+		bpf_map_delete_elem(fd, keys + i * ksz);
+	free(keys);
+}
+
+static void delete_threads_of(struct exits_state *st, uint32_t pid)
+{
+	int fd = bpf_map__fd(st->skel->maps.thread_vcpu);
+	uint32_t tid, *prev = NULL, *dead = NULL;
+	struct kvmscope_thread_vcpu tv;
+	size_t n = 0;
+
+	while (bpf_map_get_next_key(fd, prev, &tid) == 0) {
+		prev = &tid;
+		if (bpf_map_lookup_elem(fd, &tid, &tv) == 0 && tv.tgid == pid) {
+			uint32_t *d = realloc(dead, (n + 1) * sizeof(*d));
+
+			if (!d)
+				break;
+			dead = d;
+			dead[n++] = tid;
+		}
+	}
+	for (size_t i = 0; i < n; i++)
+		bpf_map_delete_elem(fd, &dead[i]);
+	free(dead);
+}
+
+/* ---- VM discovery ---- */
+
+static int on_vm_event(void *ctx, void *data, size_t len)
+{
+	struct exits_state *st = ctx;
+	const struct kvmscope_vm_event *ev = data;
+	char comm[17];
+
+	if (len < sizeof(*ev))
+		return 0;
+	memcpy(comm, ev->comm, 16);
+	comm[16] = '\0';
+	manager_vm_note(st->m, ev->tgid, comm);
+	return 0;
+}
+
+static int on_ringbuf(sd_event_source *s, int fd, uint32_t revents, void *userdata)
+{
+	struct exits_state *st = userdata;
+
+	ring_buffer__consume(st->rb);
+	return 0;
+}
+
+static bool pid_in(const uint32_t *v, size_t n, uint32_t pid)
+{
+	for (size_t i = 0; i < n; i++)
+		if (v[i] == pid)
+			return true;
+	return false;
+}
+
+/*
+ * Make sure every process the kernel maps mention is in the registry: the
+ * ring buffer may have been full, or the VM ran before we attached.
+ */
+static void exits_collect(void *state)
+{
+	struct exits_state *st = state;
+	struct exit_table live = { 0 };
+	uint32_t *pids = NULL, k, *prev = NULL;
+	size_t n = 0;
+	int fd;
+
+	if (!st->loaded)
+		return;
+	ring_buffer__consume(st->rb);
+	fd = bpf_map__fd(st->skel->maps.vms_seen);
+	while (bpf_map_get_next_key(fd, prev, &k) == 0) {
+		uint32_t *p;
+
+		prev = &k;
+		if (manager_vm_find_live(st->m, k) || pid_in(pids, n, k))
+			continue;
+		p = realloc(pids, (n + 1) * sizeof(*p));
+		if (!p)
+			break;
+		pids = p;
+		pids[n++] = k;
+	}
+	read_live(st, 0, &live);
+	for (size_t i = 0; i < live.n; i++) {
+		uint32_t *p;
+
+		if (manager_vm_find_live(st->m, live.v[i].pid) || pid_in(pids, n, live.v[i].pid))
+			continue;
+		p = realloc(pids, (n + 1) * sizeof(*p));
+		if (!p)
+			break;
+		pids = p;
+		pids[n++] = live.v[i].pid;
+	}
+	table_free(&live);
+	/* Noting may find the process gone, which snapshots and deletes its keys. */
+	for (size_t i = 0; i < n; i++) {
+		struct kvmscope_vm_seen seen = { 0 };
+		char comm[17] = "";
+
+		if (bpf_map_lookup_elem(fd, &pids[i], &seen) == 0) {
+			memcpy(comm, seen.comm, 16);
+			comm[16] = '\0';
+		}
+		manager_vm_note(st->m, pids[i], comm[0] ? comm : NULL);
+	}
+	free(pids);
+}
+
+static void exits_vm_exited(void *state, struct vm *vm)
+{
+	struct exits_state *st = state;
+	struct exit_table t = { 0 };
+	size_t start;
+
+	if (!st->loaded)
+		return;
+	read_live(st, vm->pid, &t);
+	start = st->snapshots.n;
+	for (size_t i = 0; i < t.n; i++) {
+		t.v[i].vm_id = vm->id;
+		if (table_push(&st->snapshots, &t.v[i]) < 0) {
+			log_error("Out of memory keeping the counts of exited VM pid %u", vm->pid);
+			st->snapshots.n = start;
+			break;
+		}
+	}
+	table_free(&t);
+	delete_keys_of(st->skel->maps.hw_exits, vm->pid);
+	delete_keys_of(st->skel->maps.user_exits, vm->pid);
+	delete_keys_of(st->skel->maps.pio_exits, vm->pid);
+	delete_keys_of(st->skel->maps.vms_seen, vm->pid);
+	delete_threads_of(st, vm->pid);
+}
+
+static void exits_vm_forget(void *state, struct vm *vm)
+{
+	struct exits_state *st = state;
+	size_t o = 0;
+
+	for (size_t i = 0; i < st->snapshots.n; i++)
+		if (st->snapshots.v[i].vm_id != vm->id)
+			st->snapshots.v[o++] = st->snapshots.v[i];
+	st->snapshots.n = o;
+}
+
+/* Records of @vm: the snapshot when it exited, else the live maps. */
+static int vm_records(struct exits_state *st, const struct vm *vm, const struct exit_table *live,
+		      struct exit_table *out)
+{
+	const struct exit_table *src = vm->exited ? &st->snapshots : live;
+	int r = 0;
+
+	for (size_t i = 0; i < src->n && r >= 0; i++) {
+		const struct exit_record *rec = &src->v[i];
+
+		if (vm->exited ? rec->vm_id == vm->id : rec->pid == vm->pid)
+			r = table_push(out, rec);
+	}
+	return r;
+}
+
+static int by_count_desc(const void *a, const void *b)
+{
+	const struct exit_record *x = a, *y = b;
+
+	if (x->count != y->count)
+		return x->count < y->count ? 1 : -1;
+	if (x->kind != y->kind)
+		return x->kind - y->kind;
+	if (x->vcpu != y->vcpu)
+		return x->vcpu < y->vcpu ? -1 : 1;
+	return x->reason < y->reason ? -1 : x->reason > y->reason;
+}
+
+static json_t *vcpu_json(uint32_t vcpu)
+{
+	return vcpu == KVMSCOPE_VCPU_UNKNOWN ? json_null() : json_integer(vcpu);
+}
+
+static json_t *records_json(const struct exit_table *t, int64_t vcpu_filter)
+{
+	json_t *hw = json_array(), *user = json_array(), *pio = json_array();
+	uint64_t tot_hw = 0, tot_user = 0, tot_pio = 0;
+	char name[DECODE_NAME_MAX], port[8];
+
+	for (size_t i = 0; i < t->n; i++) {
+		const struct exit_record *r = &t->v[i];
+
+		if (vcpu_filter >= 0 && r->vcpu != (uint32_t)vcpu_filter)
+			continue;
+		switch (r->kind) {
+		case EXIT_KIND_HW:
+			tot_hw += r->count;
+			json_array_append_new(hw, json_pack("{s:o, s:s, s:s, s:I, s:I}", "vcpu",
+				vcpu_json(r->vcpu), "isa", isa_name(r->isa), "reason",
+				hw_exit_name(r->isa, r->reason, name, sizeof(name)), "code",
+				(json_int_t)r->reason, "count", (json_int_t)r->count));
+			break;
+		case EXIT_KIND_USER:
+			tot_user += r->count;
+			json_array_append_new(user, json_pack("{s:o, s:s, s:I, s:I}", "vcpu",
+				vcpu_json(r->vcpu), "reason",
+				kvm_exit_name(r->reason, name, sizeof(name)), "code",
+				(json_int_t)r->reason, "count", (json_int_t)r->count));
+			break;
+		case EXIT_KIND_PIO:
+			tot_pio += r->count;
+			snprintf(port, sizeof(port), "0x%x", r->port);
+			json_array_append_new(pio, json_pack("{s:o, s:I, s:s, s:s, s:I, s:I}", "vcpu",
+				vcpu_json(r->vcpu), "port", (json_int_t)r->port, "port_hex", port,
+				"direction", pio_direction_name(r->direction), "size",
+				(json_int_t)r->size, "count", (json_int_t)r->count));
+			break;
+		}
+	}
+	return json_pack("{s:{s:I, s:I, s:I}, s:o, s:o, s:o}", "totals", "hardware",
+			 (json_int_t)tot_hw, "userspace", (json_int_t)tot_user, "pio",
+			 (json_int_t)tot_pio, "hardware_exits", hw, "userspace_exits", user, "pio",
+			 pio);
+}
+
+static json_t *method_exits_get(void *userdata, json_t *params, struct rpc_error *err)
+{
+	struct exits_state *st = userdata;
+	struct manager *m = st->m;
+	struct exit_table live = { 0 };
+	uint64_t pid = 0, vcpu = 0;
+	int has_pid, has_vcpu;
+	json_t *vms;
+
+	has_pid = rpc_param_uint(params, "pid", UINT32_MAX, &pid, err);
+	if (has_pid < 0)
+		return NULL;
+	has_vcpu = rpc_param_uint(params, "vcpu", UINT32_MAX - 1, &vcpu, err);
+	if (has_vcpu < 0)
+		return NULL;
+	manager_refresh(m);
+	if (has_pid) {
+		bool found = false;
+
+		for (size_t i = 0; i < m->n_vms; i++)
+			found |= m->vms[i]->pid == pid;
+		if (!found) {
+			rpc_error_set(err, RPC_NOT_FOUND,
+				      "no VM with pid %llu: not running, or exited longer ago than --retain-exited",
+				      (unsigned long long)pid);
+			return NULL;
+		}
+	}
+	if (read_live(st, has_pid ? (uint32_t)pid : 0, &live) < 0) {
+		table_free(&live);
+		rpc_error_set(err, RPC_INTERNAL_ERROR, "out of memory reading exit counts");
+		return NULL;
+	}
+	vms = json_array();
+	for (size_t i = 0; i < m->n_vms; i++) {
+		struct vm *vm = m->vms[i];
+		struct exit_table t = { 0 };
+		json_t *v;
+
+		if (has_pid && vm->pid != pid)
+			continue;
+		vm_records(st, vm, &live, &t);
+		qsort(t.v, t.n, sizeof(t.v[0]), by_count_desc);
+		v = vm_to_json(vm);
+		json_object_update(v, records_json(&t, has_vcpu ? (int64_t)vcpu : -1));
+		json_array_append_new(vms, v);
+		table_free(&t);
+	}
+	table_free(&live);
+	return json_pack("{s:o}", "vms", vms);
+}
+
+static const char *const exits_get_params[] = { "pid", "vcpu", NULL };
+
+static const struct rpc_method exits_methods[] = {
+	{ "exits.get", method_exits_get, exits_get_params },
+	{}
+};
+
+/* ---- metrics ---- */
+
+static int pio_agg_cmp(const void *a, const void *b)
+{
+	const struct exit_record *x = a, *y = b;
+
+	if (x->port != y->port)
+		return x->port - y->port;
+	return x->direction - y->direction;
+}
+
+static int exits_metrics(void *state, struct strbuf *sb)
+{
+	struct exits_state *st = state;
+	struct manager *m = st->m;
+	struct exit_table live = { 0 }, *per_vm;
+	char pid[16], vcpu[16], name[DECODE_NAME_MAX], port[8], dn[32];
+	int r = 0;
+
+	if (read_live(st, 0, &live) < 0)
+		goto oom;
+	per_vm = calloc(m->n_vms ? m->n_vms : 1, sizeof(*per_vm));
+	if (!per_vm)
+		goto oom;
+	for (size_t i = 0; i < m->n_vms; i++)
+		vm_records(st, m->vms[i], &live, &per_vm[i]);
+
+	r = metrics_family(sb, "kvmscope_exits_total", "counter",
+			   "Hardware VM exits (kvm_exit) by VM, vCPU, ISA and exit reason.");
+	for (size_t i = 0; i < m->n_vms && r >= 0; i++) {
+		const struct vm *vm = m->vms[i];
+
+		snprintf(pid, sizeof(pid), "%u", vm->pid);
+		for (size_t j = 0; j < per_vm[i].n && r >= 0; j++) {
+			const struct exit_record *e = &per_vm[i].v[j];
+
+			if (e->kind != EXIT_KIND_HW)
+				continue;
+			snprintf(vcpu, sizeof(vcpu), e->vcpu == KVMSCOPE_VCPU_UNKNOWN ? "unknown" : "%u",
+				 e->vcpu);
+			r = metrics_sample(sb, "kvmscope_exits_total",
+				(struct metrics_label[]){ { "pid", pid }, { "vm", vm_display_name(vm, dn, sizeof(dn)) },
+					{ "vcpu", vcpu }, { "isa", isa_name(e->isa) },
+					{ "reason", hw_exit_name(e->isa, e->reason, name, sizeof(name)) } },
+				5, e->count);
+		}
+	}
+	if (r >= 0)
+		r = metrics_family(sb, "kvmscope_userspace_exits_total", "counter",
+				   "Exits to the VMM (kvm_userspace_exit) by VM, vCPU and KVM_EXIT reason.");
+	for (size_t i = 0; i < m->n_vms && r >= 0; i++) {
+		const struct vm *vm = m->vms[i];
+
+		snprintf(pid, sizeof(pid), "%u", vm->pid);
+		for (size_t j = 0; j < per_vm[i].n && r >= 0; j++) {
+			const struct exit_record *e = &per_vm[i].v[j];
+
+			if (e->kind != EXIT_KIND_USER)
+				continue;
+			snprintf(vcpu, sizeof(vcpu), e->vcpu == KVMSCOPE_VCPU_UNKNOWN ? "unknown" : "%u",
+				 e->vcpu);
+			r = metrics_sample(sb, "kvmscope_userspace_exits_total",
+				(struct metrics_label[]){ { "pid", pid }, { "vm", vm_display_name(vm, dn, sizeof(dn)) },
+					{ "vcpu", vcpu },
+					{ "reason", kvm_exit_name(e->reason, name, sizeof(name)) } },
+				4, e->count);
+		}
+	}
+	if (r >= 0)
+		r = metrics_family(sb, "kvmscope_pio_total", "counter",
+				   "Guest port I/O (kvm_pio) by VM, port and direction, all vCPUs and sizes.");
+	for (size_t i = 0; i < m->n_vms && r >= 0; i++) {
+		const struct vm *vm = m->vms[i];
+		struct exit_table *t = &per_vm[i];
+		size_t o = 0;
+
+		/* Sum over vCPU and size: sort by (port, direction), merge neighbours. */
+		for (size_t j = 0; j < t->n; j++)
+			if (t->v[j].kind == EXIT_KIND_PIO)
+				t->v[o++] = t->v[j];
+		t->n = o;
+		qsort(t->v, t->n, sizeof(t->v[0]), pio_agg_cmp);
+		snprintf(pid, sizeof(pid), "%u", vm->pid);
+		for (size_t j = 0; j < t->n && r >= 0;) {
+			uint64_t sum = 0;
+			size_t k = j;
+
+			while (k < t->n && !pio_agg_cmp(&t->v[j], &t->v[k]))
+				sum += t->v[k++].count;
+			snprintf(port, sizeof(port), "0x%x", t->v[j].port);
+			r = metrics_sample(sb, "kvmscope_pio_total",
+				(struct metrics_label[]){ { "pid", pid }, { "vm", vm_display_name(vm, dn, sizeof(dn)) },
+					{ "port", port }, { "direction", pio_direction_name(t->v[j].direction) } },
+				4, sum);
+			j = k;
+		}
+	}
+	if (r >= 0 && st->loaded) {
+		int fd = bpf_map__fd(st->skel->maps.exit_drops);
+
+		r = metrics_family(sb, "kvmscope_exit_events_dropped_total", "counter",
+				   "Exit events not counted because a bounded map was full.");
+		for (uint32_t d = 0; d < KVMSCOPE_DROP_MAX && r >= 0; d++)
+			r = metrics_sample(sb, "kvmscope_exit_events_dropped_total",
+					   (struct metrics_label[]){ { "map", drop_names[d] } }, 1,
+					   percpu_sum(st, fd, &d));
+	}
+	for (size_t i = 0; i < m->n_vms; i++)
+		table_free(&per_vm[i]);
+	free(per_vm);
+	table_free(&live);
+	return r;
+oom:
+	table_free(&live);
+	return -ENOMEM;
+}
+
+/* ---- probe, attach, describe ---- */
+
+static bool kernel_has_kvm_vcpu_btf(void)
+{
+	struct btf *vmlinux = btf__load_vmlinux_btf(), *mod;
+	bool found = false;
+
+	if (!vmlinux)
+		return false;
+	found = btf__find_by_name_kind(vmlinux, "kvm_vcpu", BTF_KIND_STRUCT) > 0;
+	if (!found) {
+		mod = btf__load_module_btf("kvm", vmlinux);
+		if (mod) {
+			found = btf__find_by_name_kind(mod, "kvm_vcpu", BTF_KIND_STRUCT) > 0;
+			btf__free(mod);
+		}
+	}
+	btf__free(vmlinux);
+	return found;
+}
+
+/* Does the tracepoint exist, with the record layout the BPF program reads? */
+static void check_tracepoint(struct exits_probe *p)
+{
+	char *fmt = NULL;
+	int r = tracefs_read_format(p->category, p->event, &fmt);
+
+	if (r < 0) {
+		if (!tracefs_root())
+			snprintf(p->reason, sizeof(p->reason),
+				 "tracefs is not mounted (mount -t tracefs nodev /sys/kernel/tracing)");
+		else if (r == -ENOENT)
+			snprintf(p->reason, sizeof(p->reason), "the kernel has no %s:%s tracepoint%s",
+				 p->category, p->event,
+				 strcmp(p->category, "kvm") ? "" : " (is KVM loaded?)");
+		else
+			snprintf(p->reason, sizeof(p->reason), "cannot read the %s format: %s",
+				 p->event, strerror(-r));
+		return;
+	}
+	for (size_t i = 0; i < 3 && p->fields[i].field; i++) {
+		int off, size;
+
+		if (tracefs_field_layout(fmt, p->fields[i].field, &off, &size) < 0) {
+			snprintf(p->reason, sizeof(p->reason), "%s has no field '%s'", p->event,
+				 p->fields[i].field);
+			goto out;
+		}
+		if (off != p->fields[i].offset || size != p->fields[i].size) {
+			snprintf(p->reason, sizeof(p->reason),
+				 "%s.%s is at offset %d size %d, the program expects %d/%d", p->event,
+				 p->fields[i].field, off, size, p->fields[i].offset, p->fields[i].size);
+			goto out;
+		}
+	}
+	p->available = true;
+out:
+	free(fmt);
+}
+
+static void exits_free(void *state)
+{
+	struct exits_state *st = state;
+
+	if (!st)
+		return;
+	for (size_t i = 0; i < N_PROBES; i++)
+		bpf_link__destroy(st->probes[i].link);
+	sd_event_source_disable_unref(st->rb_source);
+	ring_buffer__free(st->rb);
+	exits_bpf__destroy(st->skel);
+	table_free(&st->snapshots);
+	free(st->percpu);
+	free(st);
+}
+
+static int libbpf_log(enum libbpf_print_level level, const char *fmt, va_list ap)
+{
+	char msg[1024];
+
+	if (level == LIBBPF_DEBUG && log_get_max_level() < LOG_DEBUG)
+		return 0;
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	msg[strcspn(msg, "\n")] = '\0';
+	log_internal(level == LIBBPF_WARN ? LOG_WARNING : LOG_DEBUG, 0, "%s", msg);
+	return 0;
+}
+
+static int exits_probe(struct manager *m, void **state)
+{
+	struct exits_state *st;
+	int r, any = 0;
+
+	st = calloc(1, sizeof(*st));
+	if (!st)
+		return -ENOMEM;
+	st->m = m;
+	memcpy(st->probes, probe_templates, sizeof(probe_templates));
+	libbpf_set_print(libbpf_log);
+	st->ncpus = libbpf_num_possible_cpus();
+	if (st->ncpus <= 0) {
+		exits_free(st);
+		return -EINVAL;
+	}
+	st->percpu = calloc((size_t)st->ncpus, sizeof(uint64_t));
+	if (!st->percpu) {
+		exits_free(st);
+		return -ENOMEM;
+	}
+	for (size_t i = 0; i < N_PROBES; i++) {
+		check_tracepoint(&st->probes[i]);
+		any |= st->probes[i].available;
+	}
+	st->vcpu_btf = kernel_has_kvm_vcpu_btf();
+	*state = st;
+
+	if (!any) {
+		snprintf(st->load_error, sizeof(st->load_error), "no tracepoint to attach to");
+		return 0;
+	}
+	st->skel = exits_bpf__open();
+	if (!st->skel) {
+		r = -errno;
+		snprintf(st->load_error, sizeof(st->load_error), "cannot open the BPF object: %s",
+			 strerror(-r));
+		return 0;
+	}
+	st->skel->rodata->resolve_vcpu = st->vcpu_btf;
+	for (size_t i = 0; i < N_PROBES; i++) {
+		struct bpf_program *prog =
+			bpf_object__find_program_by_name(st->skel->obj, st->probes[i].prog_name);
+
+		if (prog && !st->probes[i].available)
+			bpf_program__set_autoload(prog, false);
+	}
+	r = exits_bpf__load(st->skel);
+	if (r < 0) {
+		snprintf(st->load_error, sizeof(st->load_error),
+			 "cannot load the BPF programs: %s (run as root; see the log for the verifier)",
+			 strerror(-r));
+		log_error("exits: %s", st->load_error);
+		exits_bpf__destroy(st->skel);
+		st->skel = NULL;
+		return 0;
+	}
+	st->loaded = true;
+	st->rb = ring_buffer__new(bpf_map__fd(st->skel->maps.vm_events), on_vm_event, st, NULL);
+	if (st->rb) {
+		r = sd_event_add_io(m->event, &st->rb_source, ring_buffer__epoll_fd(st->rb), EPOLLIN,
+				    on_ringbuf, st);
+		if (r < 0)
+			log_warning_errno(r, "exits: VM start events will be noticed by polling: %m");
+	}
+	return 0;
+}
+
+static int exits_attach(void *state)
+{
+	struct exits_state *st = state;
+	int attached = 0;
+
+	if (!st->loaded) {
+		for (size_t i = 0; i < N_PROBES; i++)
+			if (st->probes[i].available)
+				snprintf(st->probes[i].reason, sizeof(st->probes[i].reason), "%s",
+					 st->load_error);
+		return -ENOENT;
+	}
+	for (size_t i = 0; i < N_PROBES; i++) {
+		struct exits_probe *p = &st->probes[i];
+		struct bpf_program *prog;
+
+		if (!p->available)
+			continue;
+		prog = bpf_object__find_program_by_name(st->skel->obj, p->prog_name);
+		p->link = prog ? bpf_program__attach(prog) : NULL;
+		if (!p->link) {
+			snprintf(p->reason, sizeof(p->reason), "attach failed: %s", strerror(errno));
+			log_warning("exits: %s: %s", p->name, p->reason);
+			continue;
+		}
+		p->attached = true;
+		attached++;
+	}
+	for (size_t i = 0; i < N_PROBES; i++)
+		if (!st->probes[i].attached)
+			log_notice("exits: %s not attached: %s", st->probes[i].name, st->probes[i].reason);
+	return attached;
+}
+
+static json_t *exits_describe(void *state)
+{
+	struct exits_state *st = state;
+	json_t *probes = json_array(), *drops = json_object();
+	size_t attached = 0;
+
+	for (size_t i = 0; i < N_PROBES; i++) {
+		const struct exits_probe *p = &st->probes[i];
+
+		attached += p->attached;
+		json_array_append_new(probes, json_pack("{s:s, s:s, s:b, s:b, s:s?}", "name", p->name,
+			"type", "tracepoint", "available", p->available, "attached", p->attached,
+			"reason", p->attached ? NULL : p->reason));
+	}
+	for (uint32_t d = 0; d < KVMSCOPE_DROP_MAX; d++)
+		json_object_set_new(drops, drop_names[d], json_integer(st->loaded ?
+			(json_int_t)percpu_sum(st, bpf_map__fd(st->skel->maps.exit_drops), &d) : 0));
+	return json_pack("{s:s, s:i, s:o, s:{s:b, s:s}, s:o}", "state",
+			 attached == N_PROBES ? "active" : attached ? "degraded" : "inactive",
+			 "schema_version", KVMSCOPE_EXITS_SCHEMA_VERSION, "probes", probes, "vcpu_resolution", "available", st->vcpu_btf, "how",
+			 st->vcpu_btf ? "KVM_RUN fd -> struct kvm_vcpu (kernel BTF)"
+				      : "unavailable: kernel BTF has no struct kvm_vcpu; vcpu shows as unknown",
+			 "dropped", drops);
+}
+
+const struct capability_ops exits_capability = {
+	.name = "exits",
+	.probe = exits_probe,
+	.attach = exits_attach,
+	.collect = exits_collect,
+	.describe = exits_describe,
+	.metrics = exits_metrics,
+	.vm_exited = exits_vm_exited,
+	.vm_forget = exits_vm_forget,
+	.free = exits_free,
+	.methods = exits_methods,
+};

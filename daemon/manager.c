@@ -1,0 +1,504 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * The Manager: owns the event loop, the VM registry and the capability
+ * table, and serves the core JSON-RPC methods (status, vms.list, metrics).
+ */
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mount.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/utsname.h>
+#include <time.h>
+#include <unistd.h>
+#include <systemd/sd-daemon.h>
+
+#include "http.h"
+#include "log.h"
+#include "manager.h"
+#include "metrics.h"
+#include "server.h"
+
+#define TICK_USEC 1000000ULL
+
+/* Every capability the daemon has, in the order status lists them. */
+static const struct capability_ops *const capability_table[] = {
+	&exits_capability,
+};
+
+static uint64_t now_usec(clockid_t clock)
+{
+	struct timespec ts;
+
+	clock_gettime(clock, &ts);
+	return (uint64_t)ts.tv_sec * 1000000ULL + (uint64_t)ts.tv_nsec / 1000;
+}
+
+static void detect_kvm_backend(struct manager *m)
+{
+	static const char *const backends[] = { "kvm_intel", "kvm_amd", "kvm_pvm" };
+	char path[64];
+
+	snprintf(m->kvm_backend, sizeof(m->kvm_backend), "none");
+	for (size_t i = 0; i < sizeof(backends) / sizeof(backends[0]); i++) {
+		snprintf(path, sizeof(path), "/sys/module/%s", backends[i]);
+		if (access(path, F_OK) == 0) {
+			snprintf(m->kvm_backend, sizeof(m->kvm_backend), "%s", backends[i]);
+			return;
+		}
+	}
+}
+
+const char *vm_display_name(const struct vm *vm, char *buf, size_t len)
+{
+	if (vm->ident.name[0])
+		return vm->ident.name;
+	if (vm->ident.comm[0])
+		return vm->ident.comm;
+	snprintf(buf, len, "pid-%u", vm->pid);
+	return buf;
+}
+
+static json_t *usec_to_json_time(uint64_t usec)
+{
+	return usec ? json_real((double)usec / 1e6) : json_null();
+}
+
+json_t *vm_to_json(const struct vm *vm)
+{
+	return json_pack("{s:I, s:s, s:s?, s:s, s:o, s:o}", "pid", (json_int_t)vm->pid,
+			 "comm", vm->ident.comm, "name", vm->ident.name[0] ? vm->ident.name : NULL,
+			 "state", vm->exited ? "exited" : "running", "first_seen",
+			 usec_to_json_time(vm->first_seen_usec), "exited_at",
+			 usec_to_json_time(vm->exited_usec));
+}
+
+/* ---- VM registry ---- */
+
+struct vm *manager_vm_find_live(struct manager *m, uint32_t pid)
+{
+	for (size_t i = 0; i < m->n_vms; i++)
+		if (m->vms[i]->pid == pid && !m->vms[i]->exited)
+			return m->vms[i];
+	return NULL;
+}
+
+static void vm_mark_exited(struct vm *vm)
+{
+	struct manager *m = vm->manager;
+
+	if (vm->exited)
+		return;
+	vm->exited = true;
+	vm->exited_usec = now_usec(CLOCK_REALTIME);
+	vm->exited_mono_usec = now_usec(CLOCK_MONOTONIC);
+	vm->pidfd_source = sd_event_source_disable_unref(vm->pidfd_source);
+	if (vm->pidfd >= 0)
+		close(vm->pidfd);
+	vm->pidfd = -1;
+	log_info("VM pid %u (%s) exited", vm->pid, vm->ident.comm);
+	for (size_t i = 0; i < m->n_caps; i++)
+		if (m->caps[i].state && m->caps[i].ops->vm_exited)
+			m->caps[i].ops->vm_exited(m->caps[i].state, vm);
+}
+
+static int on_pidfd(sd_event_source *s, int fd, uint32_t revents, void *userdata)
+{
+	vm_mark_exited(userdata);
+	return 0;
+}
+
+static void vm_free(struct vm *vm)
+{
+	if (!vm)
+		return;
+	sd_event_source_disable_unref(vm->pidfd_source);
+	if (vm->pidfd >= 0)
+		close(vm->pidfd);
+	free(vm);
+}
+
+/* The process is alive and /proc/PID still describes it (not a reused pid). */
+static bool vm_still_same(const struct vm *vm)
+{
+	struct vm_identity now;
+
+	if (vm_identity_read("/proc", (pid_t)vm->pid, &now) < 0)
+		return false;
+	return !vm->identity_known || now.start_time == vm->ident.start_time;
+}
+
+struct vm *manager_vm_note(struct manager *m, uint32_t pid, const char *comm_hint)
+{
+	struct vm *vm = manager_vm_find_live(m, pid), **v;
+	int r;
+
+	if (vm)
+		return vm;
+	v = realloc(m->vms, (m->n_vms + 1) * sizeof(*v));
+	if (!v)
+		return NULL;
+	m->vms = v;
+	vm = calloc(1, sizeof(*vm));
+	if (!vm)
+		return NULL;
+	vm->id = ++m->next_vm_id;
+	vm->pid = pid;
+	vm->pidfd = -1;
+	vm->manager = m;
+	vm->first_seen_usec = now_usec(CLOCK_REALTIME);
+	m->vms[m->n_vms++] = vm;
+
+	/* A pidfd tells us the moment the process exits, with no polling. */
+	vm->pidfd = (int)syscall(SYS_pidfd_open, (pid_t)pid, 0);
+	r = vm_identity_read("/proc", (pid_t)pid, &vm->ident);
+	if (r == 0 && vm->pidfd >= 0) {
+		vm->identity_known = true;
+		/* If the pidfd is readable already, the /proc data may be a newer process's. */
+		r = sd_event_add_io(m->event, &vm->pidfd_source, vm->pidfd, EPOLLIN, on_pidfd, vm);
+		if (r < 0)
+			log_warning_errno(r, "Cannot watch pid %u for exit: %m", pid);
+	}
+	if (comm_hint && !vm->ident.comm[0])
+		snprintf(vm->ident.comm, sizeof(vm->ident.comm), "%.16s", comm_hint);
+	log_info("VM pid %u (%s%s%s) seen", pid, vm->ident.comm, vm->ident.name[0] ? ", guest " : "",
+		 vm->ident.name);
+	if (vm->pidfd < 0 || !vm->identity_known)
+		vm_mark_exited(vm);	/* already gone when we heard of it */
+	return vm;
+}
+
+static void vm_remove_at(struct manager *m, size_t i)
+{
+	struct vm *vm = m->vms[i];
+
+	for (size_t c = 0; c < m->n_caps; c++)
+		if (m->caps[c].state && m->caps[c].ops->vm_forget)
+			m->caps[c].ops->vm_forget(m->caps[c].state, vm);
+	memmove(&m->vms[i], &m->vms[i + 1], (m->n_vms - i - 1) * sizeof(m->vms[0]));
+	m->n_vms--;
+	vm_free(vm);
+}
+
+static void expire_exited_vms(struct manager *m)
+{
+	uint64_t now = now_usec(CLOCK_MONOTONIC);
+	uint64_t keep = m->opts.retain_exited_sec * 1000000ULL;
+
+	for (size_t i = 0; i < m->n_vms;) {
+		struct vm *vm = m->vms[i];
+
+		if (vm->exited && now - vm->exited_mono_usec >= keep) {
+			log_debug("Forgetting exited VM pid %u", vm->pid);
+			vm_remove_at(m, i);
+			continue;
+		}
+		/* Without a pidfd watch, liveness is checked here. */
+		if (!vm->exited && !vm->pidfd_source && !vm_still_same(vm))
+			vm_mark_exited(vm);
+		i++;
+	}
+}
+
+/* Find processes that hold a KVM VM file already (started before us). */
+static void scan_proc_for_vms(struct manager *m)
+{
+	DIR *proc = opendir("/proc");
+	struct dirent *de;
+
+	if (!proc)
+		return;
+	while ((de = readdir(proc))) {
+		char path[300], link[128];
+		DIR *fds;
+		struct dirent *fe;
+		char *end;
+		unsigned long pid = strtoul(de->d_name, &end, 10);
+
+		if (*end || !pid)
+			continue;
+		snprintf(path, sizeof(path), "/proc/%lu/fd", pid);
+		fds = opendir(path);
+		if (!fds)
+			continue;
+		while ((fe = readdir(fds))) {
+			ssize_t n;
+
+			snprintf(path, sizeof(path), "/proc/%lu/fd/%s", pid, fe->d_name);
+			n = readlink(path, link, sizeof(link) - 1);
+			if (n <= 0)
+				continue;
+			link[n] = '\0';
+			if (!strcmp(link, "anon_inode:kvm-vm")) {
+				manager_vm_note(m, (uint32_t)pid, NULL);
+				break;
+			}
+		}
+		closedir(fds);
+	}
+	closedir(proc);
+}
+
+void manager_refresh(struct manager *m)
+{
+	for (size_t i = 0; i < m->n_caps; i++)
+		if (m->caps[i].state && m->caps[i].ops->collect)
+			m->caps[i].ops->collect(m->caps[i].state);
+}
+
+static int on_tick(sd_event_source *s, uint64_t usec, void *userdata)
+{
+	struct manager *m = userdata;
+
+	m->tick_count++;
+	manager_refresh(m);
+	expire_exited_vms(m);
+	sd_event_source_set_time(s, usec + TICK_USEC);
+	return 0;
+}
+
+/* ---- core JSON-RPC methods ---- */
+
+static json_t *method_status(void *userdata, json_t *params, struct rpc_error *err)
+{
+	struct manager *m = userdata;
+	json_t *caps = json_array(), *metrics;
+	size_t running = 0;
+	char addr[96];
+
+	manager_refresh(m);
+	for (size_t i = 0; i < m->n_caps; i++) {
+		struct capability_instance *c = &m->caps[i];
+		json_t *d = c->state && c->ops->describe ? c->ops->describe(c->state) : json_object();
+
+		json_object_set_new(d, "name", json_string(c->ops->name));
+		if (!c->state)
+			json_object_set_new(d, "error", json_string(strerror(-c->probe_error)));
+		json_array_append_new(caps, d);
+	}
+	for (size_t i = 0; i < m->n_vms; i++)
+		running += !m->vms[i]->exited;
+	if (m->opts.metrics_enabled) {
+		snprintf(addr, sizeof(addr), strchr(m->opts.metrics_host, ':') ? "[%s]:%u" : "%s:%u",
+			 m->opts.metrics_host, http_port(m->http));
+		metrics = json_string(addr);
+	} else {
+		metrics = json_null();
+	}
+	return json_pack("{s:s, s:s, s:s, s:I, s:f, s:s, s:o, s:I, s:{s:I, s:I}, s:o}", "version",
+			 KVMSCOPE_VERSION, "kernel", m->kernel_release, "kvm_backend", m->kvm_backend,
+			 "pid", (json_int_t)getpid(), "uptime_seconds",
+			 (double)(now_usec(CLOCK_MONOTONIC) - m->start_mono_usec) / 1e6, "socket",
+			 m->opts.socket_path, "metrics", metrics, "retain_exited_seconds",
+			 (json_int_t)m->opts.retain_exited_sec, "vms", "running", (json_int_t)running,
+			 "exited", (json_int_t)(m->n_vms - running), "capabilities", caps);
+}
+
+static json_t *method_vms_list(void *userdata, json_t *params, struct rpc_error *err)
+{
+	struct manager *m = userdata;
+	json_t *vms = json_array();
+
+	manager_refresh(m);
+	for (size_t i = 0; i < m->n_vms; i++)
+		json_array_append_new(vms, vm_to_json(m->vms[i]));
+	return json_pack("{s:o}", "vms", vms);
+}
+
+int manager_metrics(struct manager *m, struct strbuf *sb)
+{
+	struct metrics_label version = { "version", KVMSCOPE_VERSION };
+	int r;
+
+	manager_refresh(m);
+	r = metrics_family(sb, "kvmscope_up", "gauge", "1 while kvmscoped is running.");
+	if (r >= 0)
+		r = metrics_sample(sb, "kvmscope_up", NULL, 0, 1);
+	if (r >= 0)
+		r = metrics_family(sb, "kvmscope_build_info", "gauge",
+				   "Always 1; the version label names the build.");
+	if (r >= 0)
+		r = metrics_sample(sb, "kvmscope_build_info", &version, 1, 1);
+	for (size_t i = 0; i < m->n_caps && r >= 0; i++)
+		if (m->caps[i].state && m->caps[i].ops->metrics)
+			r = m->caps[i].ops->metrics(m->caps[i].state, sb);
+	return r;
+}
+
+static json_t *method_metrics(void *userdata, json_t *params, struct rpc_error *err)
+{
+	struct strbuf sb;
+	json_t *result;
+
+	strbuf_init(&sb, 0);
+	if (manager_metrics(userdata, &sb) < 0) {
+		strbuf_free(&sb);
+		rpc_error_set(err, RPC_INTERNAL_ERROR, "cannot format metrics: out of memory");
+		return NULL;
+	}
+	result = json_pack("{s:s, s:s%}", "content_type", METRICS_CONTENT_TYPE, "text",
+			   sb.data ? sb.data : "", sb.len);
+	strbuf_free(&sb);
+	return result;
+}
+
+static const struct rpc_method core_methods[] = {
+	{ "status", method_status, NULL },
+	{ "vms.list", method_vms_list, NULL },
+	{ "metrics", method_metrics, NULL },
+	{}
+};
+
+/* ---- lifecycle ---- */
+
+int manager_new(const struct daemon_options *opts, struct manager **ret)
+{
+	struct manager *m;
+	struct utsname u;
+	int r;
+
+	m = calloc(1, sizeof(*m));
+	if (!m)
+		return -ENOMEM;
+	m->opts = *opts;
+	m->start_mono_usec = now_usec(CLOCK_MONOTONIC);
+	if (uname(&u) == 0)
+		snprintf(m->kernel_release, sizeof(m->kernel_release), "%s", u.release);
+	detect_kvm_backend(m);
+
+	r = sd_event_default(&m->event);
+	if (r < 0)
+		goto fail;
+	r = rpc_register(&m->rpc, core_methods, m);
+	if (r < 0)
+		goto fail;
+	*ret = m;
+	return 0;
+fail:
+	manager_free(m);
+	return r;
+}
+
+struct manager *manager_free(struct manager *m)
+{
+	if (!m)
+		return NULL;
+	server_free(m->server);
+	http_free(m->http);
+	for (size_t i = 0; i < m->n_vms; i++)
+		vm_free(m->vms[i]);
+	free(m->vms);
+	for (size_t i = 0; i < m->n_caps; i++)
+		if (m->caps[i].state)
+			m->caps[i].ops->free(m->caps[i].state);
+	free(m->caps);
+	rpc_registry_free(&m->rpc);
+	sd_event_source_disable_unref(m->tick_source);
+	sd_event_unref(m->event);
+	free(m);
+	return NULL;
+}
+
+/* tracefs and bpffs: mount them where the kernel has them but nobody mounted them. */
+static void ensure_mounted(const char *type, const char *target, const char *probe)
+{
+	char path[256];
+
+	snprintf(path, sizeof(path), "%s/%s", target, probe);
+	if (access(path, F_OK) == 0)
+		return;
+	if (mount(type, target, type, 0, NULL) == 0)
+		log_info("Mounted %s on %s", type, target);
+	else
+		log_warning_errno(errno, "Cannot mount %s on %s: %m", type, target);
+}
+
+static int on_signal(sd_event_source *s, const struct signalfd_siginfo *si, void *userdata)
+{
+	struct manager *m = userdata;
+
+	log_info("Received %s, shutting down", strsignal((int)si->ssi_signo));
+	sd_notify(0, "STOPPING=1");
+	return sd_event_exit(m->event, 0);
+}
+
+int manager_start(struct manager *m)
+{
+	sigset_t mask;
+	int r;
+
+	/* The socket first: a second daemon must fail before touching BPF. */
+	r = server_new(m->event, m->opts.socket_path, &m->rpc, &m->server);
+	if (r < 0)
+		return r;
+
+	ensure_mounted("tracefs", "/sys/kernel/tracing", "events");
+	ensure_mounted("bpf", "/sys/fs/bpf", "");
+
+	m->n_caps = sizeof(capability_table) / sizeof(capability_table[0]);
+	m->caps = calloc(m->n_caps, sizeof(*m->caps));
+	if (!m->caps)
+		return -ENOMEM;
+	for (size_t i = 0; i < m->n_caps; i++) {
+		struct capability_instance *c = &m->caps[i];
+
+		c->ops = capability_table[i];
+		r = c->ops->probe(m, &c->state);
+		if (r < 0) {
+			c->probe_error = r;
+			c->state = NULL;
+			log_warning_errno(r, "Capability %s is unavailable: %m", c->ops->name);
+			continue;
+		}
+		c->attached = c->ops->attach(c->state);
+		if (c->attached < 0)
+			log_warning_errno(c->attached, "Capability %s attached nothing: %m",
+					  c->ops->name);
+		if (c->ops->methods) {
+			r = rpc_register(&m->rpc, c->ops->methods, c->state);
+			if (r < 0)
+				return r;
+		}
+	}
+
+	if (m->opts.metrics_enabled) {
+		r = http_new(m->event, m->opts.metrics_host, m->opts.metrics_port, m, &m->http);
+		if (r < 0)
+			return r;
+	}
+
+	scan_proc_for_vms(m);
+	manager_refresh(m);
+
+	sigemptyset(&mask);
+	sigaddset(&mask, SIGTERM);
+	sigaddset(&mask, SIGINT);
+	sigprocmask(SIG_BLOCK, &mask, NULL);
+	signal(SIGPIPE, SIG_IGN);
+	r = sd_event_add_signal(m->event, NULL, SIGTERM, on_signal, m);
+	if (r >= 0)
+		r = sd_event_add_signal(m->event, NULL, SIGINT, on_signal, m);
+	if (r < 0)
+		return log_error_errno(r, "Cannot install signal handlers: %m");
+	r = sd_event_add_time_relative(m->event, &m->tick_source, CLOCK_MONOTONIC, TICK_USEC, 0,
+				       on_tick, m);
+	if (r < 0)
+		return log_error_errno(r, "Cannot add the 1 s timer: %m");
+	sd_event_source_set_enabled(m->tick_source, SD_EVENT_ON);
+	/* Pings the service manager's watchdog when WatchdogSec= is set. */
+	sd_event_set_watchdog(m->event, true);
+	return 0;
+}
+
+int manager_run(struct manager *m)
+{
+	sd_notifyf(0, "READY=1\nSTATUS=Serving %s", m->opts.socket_path);
+	log_info("kvmscoped %s ready: socket %s, metrics %s", KVMSCOPE_VERSION, m->opts.socket_path,
+		 m->opts.metrics_enabled ? "on" : "off");
+	return sd_event_loop(m->event);
+}

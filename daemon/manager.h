@@ -1,0 +1,80 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
+/*
+ * The daemon is one Manager: an sd-event loop, the VM registry, the
+ * capabilities, the JSON-RPC socket and the metrics endpoint.
+ */
+#ifndef KVMSCOPE_MANAGER_H
+#define KVMSCOPE_MANAGER_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <systemd/sd-event.h>
+
+#include "capability.h"
+#include "options.h"
+#include "rpc.h"
+#include "vm_identity.h"
+
+struct server;
+struct http;
+
+struct vm {
+	uint64_t id;			/* unique for the daemon's lifetime */
+	uint32_t pid;
+	struct vm_identity ident;
+	bool identity_known;		/* /proc was read while the process lived */
+	bool exited;
+	uint64_t first_seen_usec;	/* CLOCK_REALTIME */
+	uint64_t exited_usec;		/* CLOCK_REALTIME */
+	uint64_t exited_mono_usec;	/* CLOCK_MONOTONIC, for retention */
+	int pidfd;
+	sd_event_source *pidfd_source;
+	struct manager *manager;
+};
+
+struct capability_instance {
+	const struct capability_ops *ops;
+	void *state;
+	int probe_error;		/* probe() result when negative */
+	int attached;			/* attach() result */
+};
+
+struct manager {
+	sd_event *event;
+	struct daemon_options opts;
+	char kernel_release[65];
+	char kvm_backend[32];
+	uint64_t start_mono_usec;
+
+	struct vm **vms;
+	size_t n_vms;
+	uint64_t next_vm_id;
+
+	struct capability_instance *caps;
+	size_t n_caps;
+
+	struct rpc_registry rpc;
+	struct server *server;
+	struct http *http;
+	sd_event_source *tick_source;
+	uint64_t tick_count;
+};
+
+int manager_new(const struct daemon_options *opts, struct manager **ret);
+struct manager *manager_free(struct manager *m);
+int manager_start(struct manager *m);
+int manager_run(struct manager *m);
+
+/* Register that @pid uses KVM; returns the live VM (new or known) or NULL. */
+struct vm *manager_vm_note(struct manager *m, uint32_t pid, const char *comm_hint);
+/* The live VM with @pid, or NULL. */
+struct vm *manager_vm_find_live(struct manager *m, uint32_t pid);
+/* Bring capabilities' view of VMs up to date before answering a request. */
+void manager_refresh(struct manager *m);
+/* Label for metrics and tables: guest name, else comm, else "pid-N". */
+const char *vm_display_name(const struct vm *vm, char *buf, size_t len);
+json_t *vm_to_json(const struct vm *vm);
+/* Prometheus text of everything (also served as the `metrics` method). */
+int manager_metrics(struct manager *m, struct strbuf *sb);
+
+#endif

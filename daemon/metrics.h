@@ -1,0 +1,27 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
+/*
+ * Prometheus text exposition format 0.0.4: a family header (HELP, TYPE)
+ * followed by its samples, each family written contiguously.
+ */
+#ifndef KVMSCOPE_METRICS_H
+#define KVMSCOPE_METRICS_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "strbuf.h"
+
+#define METRICS_CONTENT_TYPE "text/plain; version=0.0.4; charset=utf-8"
+
+struct metrics_label {
+	const char *name;
+	const char *value;
+};
+
+int metrics_family(struct strbuf *sb, const char *name, const char *type, const char *help);
+int metrics_sample(struct strbuf *sb, const char *name, const struct metrics_label *labels,
+		   size_t n_labels, uint64_t value);
+/* Escape a label value (\\, \", \n) into @sb. */
+int metrics_escape_label_value(struct strbuf *sb, const char *value);
+
+#endif

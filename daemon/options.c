@@ -1,0 +1,179 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/* kvmscoped command-line parsing; see options.h. */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <syslog.h>
+
+#include "options.h"
+
+const char daemon_usage[] =
+	"Usage: kvmscoped [OPTIONS]\n"
+	"Observe KVM exits with BPF and serve them over a Unix socket and HTTP.\n"
+	"\n"
+	"  --socket PATH            JSON-RPC socket (default " KVMSCOPE_DEFAULT_SOCKET ")\n"
+	"  --metrics ADDR:PORT|off  Prometheus endpoint (default " KVMSCOPE_DEFAULT_METRICS ")\n"
+	"  --retain-exited SECONDS  keep an exited VM's counts this long (default 600)\n"
+	"  --log-level LEVEL        debug, info, notice, warning or err (default info)\n"
+	"  -h, --help               show this help\n"
+	"  -V, --version            show the version\n";
+
+void daemon_options_init(struct daemon_options *o)
+{
+	memset(o, 0, sizeof(*o));
+	snprintf(o->socket_path, sizeof(o->socket_path), "%s", KVMSCOPE_DEFAULT_SOCKET);
+	o->metrics_enabled = true;
+	parse_listen_address(KVMSCOPE_DEFAULT_METRICS, o->metrics_host, sizeof(o->metrics_host),
+			     &o->metrics_port);
+	o->retain_exited_sec = KVMSCOPE_DEFAULT_RETAIN_EXITED;
+	o->log_level = LOG_INFO;
+}
+
+int parse_listen_address(const char *s, char *host, size_t host_len, uint16_t *port)
+{
+	const char *colon, *h = s;
+	size_t hlen;
+	char buf[64];
+	unsigned char addr[16];
+	char *end;
+	unsigned long p;
+	int family = AF_INET;
+
+	if (s[0] == '[') {
+		const char *close = strchr(s, ']');
+
+		if (!close || close[1] != ':')
+			return -EINVAL;
+		h = s + 1;
+		hlen = (size_t)(close - h);
+		colon = close + 1;
+		family = AF_INET6;
+	} else {
+		colon = strrchr(s, ':');
+		if (!colon)
+			return -EINVAL;
+		hlen = (size_t)(colon - s);
+	}
+	if (hlen == 0 || hlen >= sizeof(buf) || hlen >= host_len)
+		return -EINVAL;
+	memcpy(buf, h, hlen);
+	buf[hlen] = '\0';
+	if (inet_pton(family, buf, addr) != 1)
+		return -EINVAL;
+	if (!colon[1])
+		return -EINVAL;
+	errno = 0;
+	p = strtoul(colon + 1, &end, 10);
+	if (errno || *end || p > 65535 || colon[1] == '-' || colon[1] == '+')
+		return -EINVAL;
+	memcpy(host, buf, hlen + 1);
+	*port = (uint16_t)p;
+	return 0;
+}
+
+int parse_log_level(const char *s)
+{
+	static const struct {
+		const char *name;
+		int level;
+	} levels[] = {
+		{ "debug", LOG_DEBUG }, { "info", LOG_INFO },	{ "notice", LOG_NOTICE },
+		{ "warning", LOG_WARNING }, { "err", LOG_ERR }, { "error", LOG_ERR },
+	};
+
+	for (size_t i = 0; i < sizeof(levels) / sizeof(levels[0]); i++)
+		if (!strcmp(s, levels[i].name))
+			return levels[i].level;
+	return -EINVAL;
+}
+
+int daemon_options_parse(struct daemon_options *o, int argc, char **argv, char *err, size_t errlen)
+{
+	enum { OPT_SOCKET = 256, OPT_METRICS, OPT_RETAIN, OPT_LOG_LEVEL };
+	static const struct option longopts[] = {
+		{ "socket", required_argument, NULL, OPT_SOCKET },
+		{ "metrics", required_argument, NULL, OPT_METRICS },
+		{ "retain-exited", required_argument, NULL, OPT_RETAIN },
+		{ "log-level", required_argument, NULL, OPT_LOG_LEVEL },
+		{ "help", no_argument, NULL, 'h' },
+		{ "version", no_argument, NULL, 'V' },
+		{}
+	};
+	int c;
+
+	optind = 0;	/* glibc: full re-initialisation, so tests can parse twice */
+	opterr = 0;
+	while ((c = getopt_long(argc, argv, ":hV", longopts, NULL)) != -1) {
+		switch (c) {
+		case OPT_SOCKET:
+			if (!optarg[0] || strlen(optarg) >= sizeof(o->socket_path)) {
+				snprintf(err, errlen, "--socket: path must be 1 to %zu bytes long",
+					 sizeof(o->socket_path) - 1);
+				return -EINVAL;
+			}
+			snprintf(o->socket_path, sizeof(o->socket_path), "%s", optarg);
+			break;
+		case OPT_METRICS:
+			if (!strcmp(optarg, "off")) {
+				o->metrics_enabled = false;
+				break;
+			}
+			if (parse_listen_address(optarg, o->metrics_host, sizeof(o->metrics_host),
+						 &o->metrics_port) < 0) {
+				snprintf(err, errlen,
+					 "--metrics: '%s' is not ADDR:PORT (e.g. 127.0.0.1:9753, [::1]:9753) or 'off'",
+					 optarg);
+				return -EINVAL;
+			}
+			o->metrics_enabled = true;
+			break;
+		case OPT_RETAIN: {
+			char *end;
+			unsigned long long v;
+
+			errno = 0;
+			v = strtoull(optarg, &end, 10);
+			if (errno || !optarg[0] || *end || optarg[0] == '-' || v > 31536000ULL) {
+				snprintf(err, errlen,
+					 "--retain-exited: '%s' is not a number of seconds from 0 to 31536000",
+					 optarg);
+				return -EINVAL;
+			}
+			o->retain_exited_sec = v;
+			break;
+		}
+		case OPT_LOG_LEVEL: {
+			int l = parse_log_level(optarg);
+
+			if (l < 0) {
+				snprintf(err, errlen,
+					 "--log-level: '%s' is not one of debug, info, notice, warning, err",
+					 optarg);
+				return -EINVAL;
+			}
+			o->log_level = l;
+			break;
+		}
+		case 'h':
+			o->help = true;
+			break;
+		case 'V':
+			o->version = true;
+			break;
+		case ':':
+			snprintf(err, errlen, "option '%s' needs an argument", argv[optind - 1]);
+			return -EINVAL;
+		default:
+			snprintf(err, errlen, "unknown option '%s'", argv[optind - 1]);
+			return -EINVAL;
+		}
+	}
+	if (optind < argc) {
+		snprintf(err, errlen, "unexpected argument '%s'", argv[optind]);
+		return -EINVAL;
+	}
+	return 0;
+}

@@ -1,0 +1,35 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
+/* kvmscoped's command line, parsed without side effects so tests can drive it. */
+#ifndef KVMSCOPE_OPTIONS_H
+#define KVMSCOPE_OPTIONS_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#define KVMSCOPE_DEFAULT_SOCKET "/run/kvmscope/kvmscope.sock"
+#define KVMSCOPE_DEFAULT_METRICS "127.0.0.1:9753"
+#define KVMSCOPE_DEFAULT_RETAIN_EXITED 600
+
+struct daemon_options {
+	char socket_path[108];		/* sizeof(sun_path) */
+	bool metrics_enabled;
+	char metrics_host[64];		/* numeric IPv4 or IPv6 address */
+	uint16_t metrics_port;
+	uint64_t retain_exited_sec;
+	int log_level;			/* syslog priority */
+	bool help;
+	bool version;
+};
+
+void daemon_options_init(struct daemon_options *o);
+/* Returns 0, or -EINVAL with a message naming the problem in @err. */
+int daemon_options_parse(struct daemon_options *o, int argc, char **argv, char *err, size_t errlen);
+/* "ADDR:PORT" or "[V6ADDR]:PORT" into host and port; -EINVAL if malformed. */
+int parse_listen_address(const char *s, char *host, size_t host_len, uint16_t *port);
+/* "debug", "info", "notice", "warning", "err": syslog level or -EINVAL. */
+int parse_log_level(const char *s);
+
+extern const char daemon_usage[];
+
+#endif

@@ -1,0 +1,211 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/* JSON-RPC 2.0 request handling; see rpc.h. */
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "rpc.h"
+
+int rpc_register(struct rpc_registry *reg, const struct rpc_method *table, void *userdata)
+{
+	size_t n = 0;
+	struct rpc_entry *v;
+
+	while (table[n].name)
+		n++;
+	v = realloc(reg->entries, (reg->n + n) * sizeof(*v));
+	if (!v)
+		return -ENOMEM;
+	reg->entries = v;
+	for (size_t i = 0; i < n; i++) {
+		v[reg->n + i].method = &table[i];
+		v[reg->n + i].userdata = userdata;
+	}
+	reg->n += n;
+	return 0;
+}
+
+void rpc_registry_free(struct rpc_registry *reg)
+{
+	free(reg->entries);
+	reg->entries = NULL;
+	reg->n = 0;
+}
+
+const struct rpc_entry *rpc_find(const struct rpc_registry *reg, const char *name)
+{
+	for (size_t i = 0; i < reg->n; i++)
+		if (!strcmp(reg->entries[i].method->name, name))
+			return &reg->entries[i];
+	return NULL;
+}
+
+int rpc_error_set(struct rpc_error *err, int code, const char *fmt, ...)
+{
+	va_list ap;
+
+	err->code = code;
+	va_start(ap, fmt);
+	vsnprintf(err->message, sizeof(err->message), fmt, ap);
+	va_end(ap);
+	return -EINVAL;
+}
+
+int rpc_param_uint(json_t *params, const char *key, uint64_t max, uint64_t *out,
+		   struct rpc_error *err)
+{
+	json_t *v = json_object_get(params, key);
+
+	if (!v || json_is_null(v))
+		return 0;
+	if (!json_is_integer(v) || json_integer_value(v) < 0 ||
+	    (uint64_t)json_integer_value(v) > max)
+		return rpc_error_set(err, RPC_INVALID_PARAMS,
+				     "params.%s must be an integer from 0 to %llu", key,
+				     (unsigned long long)max);
+	*out = (uint64_t)json_integer_value(v);
+	return 1;
+}
+
+static json_t *error_object(int code, const char *message)
+{
+	return json_pack("{s:i, s:s}", "code", code, "message", message);
+}
+
+static json_t *response_error(json_t *id, int code, const char *message)
+{
+	return json_pack("{s:s, s:o, s:O}", "jsonrpc", "2.0", "error",
+			 error_object(code, message), "id", id ? id : json_null());
+}
+
+static char *dump(json_t *v)
+{
+	char *s = json_dumps(v, JSON_COMPACT | JSON_ENSURE_ASCII | JSON_REAL_PRECISION(16));
+
+	json_decref(v);
+	return s;
+}
+
+char *rpc_error_line(int code, const char *message)
+{
+	return dump(response_error(NULL, code, message));
+}
+
+static int check_params(const struct rpc_method *m, json_t *params, struct rpc_error *err)
+{
+	const char *key;
+	json_t *value;
+
+	json_object_foreach(params, key, value) {
+		bool known = false;
+
+		for (const char *const *p = m->params; p && *p; p++)
+			if (!strcmp(*p, key))
+				known = true;
+		if (!known)
+			return rpc_error_set(err, RPC_INVALID_PARAMS,
+					     "method '%s' has no parameter '%s'", m->name, key);
+	}
+	return 0;
+}
+
+/* Handle one request object; returns the response, or NULL for a notification. */
+static json_t *handle_request(const struct rpc_registry *reg, json_t *req)
+{
+	json_t *id, *method, *params, *version, *result;
+	const struct rpc_entry *e;
+	struct rpc_error err = { 0 };
+	bool own_params = false;
+
+	if (!json_is_object(req))
+		return response_error(NULL, RPC_INVALID_REQUEST,
+				      "invalid request: expected a JSON object");
+	id = json_object_get(req, "id");
+	if (id && !json_is_string(id) && !json_is_integer(id) && !json_is_null(id))
+		return response_error(NULL, RPC_INVALID_REQUEST,
+				      "invalid request: \"id\" must be a string, an integer or null");
+	version = json_object_get(req, "jsonrpc");
+	if (!json_is_string(version) || strcmp(json_string_value(version), "2.0"))
+		return response_error(id, RPC_INVALID_REQUEST,
+				      "invalid request: \"jsonrpc\" must be \"2.0\"");
+	method = json_object_get(req, "method");
+	if (!json_is_string(method))
+		return response_error(id, RPC_INVALID_REQUEST,
+				      "invalid request: \"method\" must be a string");
+	params = json_object_get(req, "params");
+	if (params && !json_is_object(params) && !json_is_null(params))
+		return response_error(id, RPC_INVALID_PARAMS,
+				      "invalid params: \"params\" must be an object of named parameters");
+
+	e = rpc_find(reg, json_string_value(method));
+	if (!e) {
+		char msg[300];
+
+		snprintf(msg, sizeof(msg), "unknown method '%.200s'", json_string_value(method));
+		return id ? response_error(id, RPC_METHOD_NOT_FOUND, msg) : NULL;
+	}
+	if (!params || json_is_null(params)) {
+		params = json_object();
+		own_params = true;
+	}
+	if (check_params(e->method, params, &err) < 0) {
+		result = NULL;
+	} else {
+		result = e->method->handler(e->userdata, params, &err);
+		if (!result && !err.code)
+			rpc_error_set(&err, RPC_INTERNAL_ERROR, "internal error in '%s'",
+				      e->method->name);
+	}
+	if (own_params)
+		json_decref(params);
+	if (!id) {
+		/* Notification: run it, answer nothing. */
+		json_decref(result);
+		return NULL;
+	}
+	if (!result)
+		return response_error(id, err.code, err.message);
+	return json_pack("{s:s, s:o, s:O}", "jsonrpc", "2.0", "result", result, "id", id);
+}
+
+char *rpc_handle_line(const struct rpc_registry *reg, const char *line, size_t len)
+{
+	json_error_t jerr;
+	json_t *req, *resp;
+
+	req = json_loadb(line, len, JSON_REJECT_DUPLICATES, &jerr);
+	if (!req) {
+		char msg[400];
+
+		snprintf(msg, sizeof(msg), "parse error at column %d: %s", jerr.column, jerr.text);
+		return rpc_error_line(RPC_PARSE_ERROR, msg);
+	}
+	if (json_is_array(req)) {
+		size_t i;
+		json_t *item;
+
+		if (json_array_size(req) == 0) {
+			json_decref(req);
+			return rpc_error_line(RPC_INVALID_REQUEST,
+					      "invalid request: empty batch");
+		}
+		resp = json_array();
+		json_array_foreach(req, i, item) {
+			json_t *r = handle_request(reg, item);
+
+			if (r)
+				json_array_append_new(resp, r);
+		}
+		json_decref(req);
+		if (json_array_size(resp) == 0) {
+			json_decref(resp);
+			return NULL;
+		}
+		return dump(resp);
+	}
+	resp = handle_request(reg, req);
+	json_decref(req);
+	return resp ? dump(resp) : NULL;
+}

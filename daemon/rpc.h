@@ -1,0 +1,81 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
+/*
+ * JSON-RPC 2.0 over a line-oriented stream: one request object (or batch
+ * array) per line in, one response per line out.  Every socket method is
+ * one entry in a method table; see docs/api.md.
+ */
+#ifndef KVMSCOPE_RPC_H
+#define KVMSCOPE_RPC_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <jansson.h>
+
+/* Longest request line accepted, newline excluded. */
+#define RPC_LINE_MAX 65536
+
+enum {
+	RPC_PARSE_ERROR = -32700,
+	RPC_INVALID_REQUEST = -32600,
+	RPC_METHOD_NOT_FOUND = -32601,
+	RPC_INVALID_PARAMS = -32602,
+	RPC_INTERNAL_ERROR = -32603,
+	/* Server-defined: the request was valid, the thing it names is not there. */
+	RPC_NOT_FOUND = -32004,
+	RPC_UNAVAILABLE = -32005,
+};
+
+struct rpc_error {
+	int code;
+	char message[512];
+};
+
+/*
+ * A handler returns a new reference to the result, or NULL after filling
+ * @err.  @params is always an object (empty when the request had none).
+ */
+typedef json_t *(*rpc_handler_t)(void *userdata, json_t *params, struct rpc_error *err);
+
+struct rpc_method {
+	const char *name;
+	rpc_handler_t handler;
+	const char *const *params;	/* NULL-terminated names accepted, or NULL for none */
+};
+
+struct rpc_entry {
+	const struct rpc_method *method;
+	void *userdata;
+};
+
+struct rpc_registry {
+	struct rpc_entry *entries;
+	size_t n;
+};
+
+/* Register a table terminated by an entry with name NULL. */
+int rpc_register(struct rpc_registry *reg, const struct rpc_method *table, void *userdata);
+void rpc_registry_free(struct rpc_registry *reg);
+const struct rpc_entry *rpc_find(const struct rpc_registry *reg, const char *name);
+
+/*
+ * Handle one request line (without its newline).  Returns the response
+ * text (malloc'd, no newline) or NULL when nothing is to be sent back
+ * (notifications).
+ */
+char *rpc_handle_line(const struct rpc_registry *reg, const char *line, size_t len);
+
+/* A complete error response with "id": null, for errors found before parsing. */
+char *rpc_error_line(int code, const char *message);
+
+int rpc_error_set(struct rpc_error *err, int code, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+
+/*
+ * Read optional unsigned integer @key from @params into @out (range
+ * 0..@max).  Returns 1 if present, 0 if absent, -EINVAL after filling @err.
+ */
+int rpc_param_uint(json_t *params, const char *key, uint64_t max, uint64_t *out,
+		   struct rpc_error *err);
+
+#endif

@@ -1,0 +1,27 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
+/* The JSON-RPC Unix stream socket: many clients, non-blocking, bounded buffers. */
+#ifndef KVMSCOPE_SERVER_H
+#define KVMSCOPE_SERVER_H
+
+#include <systemd/sd-event.h>
+
+#include "rpc.h"
+
+/* Bounds per client; see docs/api.md. */
+#define SERVER_MAX_CLIENTS 128
+/* Stop reading a client's requests while this much output waits for it. */
+#define SERVER_OUTPUT_HIGH_WATER (1u << 20)
+/* A single response larger than this is replaced by an error. */
+#define SERVER_RESPONSE_MAX (32u << 20)
+
+struct server;
+
+/*
+ * Take the socket at @path: -EADDRINUSE (with a logged message) when
+ * another daemon serves it; a stale socket file is replaced.
+ */
+int server_new(sd_event *event, const char *path, const struct rpc_registry *rpc,
+	       struct server **ret);
+void server_free(struct server *s);
+
+#endif

@@ -1,0 +1,26 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
+/* A growable byte buffer with an optional size bound. */
+#ifndef KVMSCOPE_STRBUF_H
+#define KVMSCOPE_STRBUF_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+struct strbuf {
+	char *data;
+	size_t len;
+	size_t cap;
+	size_t limit;		/* 0: unbounded */
+	bool overflow;		/* an append was refused by @limit or ENOMEM */
+};
+
+void strbuf_init(struct strbuf *sb, size_t limit);
+void strbuf_free(struct strbuf *sb);
+int strbuf_append(struct strbuf *sb, const void *data, size_t len);
+int strbuf_puts(struct strbuf *sb, const char *s);
+int strbuf_printf(struct strbuf *sb, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+void strbuf_consume(struct strbuf *sb, size_t n);
+/* Hand the NUL-terminated contents to the caller; @sb is left empty. */
+char *strbuf_steal(struct strbuf *sb);
+
+#endif

@@ -1,0 +1,36 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
+/*
+ * Who a VM is: read from /proc/PID while the process lives.  Pure file
+ * parsing, with the /proc root as a parameter so unit tests can feed
+ * fake trees.
+ */
+#ifndef KVMSCOPE_VM_IDENTITY_H
+#define KVMSCOPE_VM_IDENTITY_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#define VM_COMM_MAX 16
+#define VM_NAME_MAX 128
+
+struct vm_identity {
+	char comm[VM_COMM_MAX + 1];
+	char name[VM_NAME_MAX + 1];	/* "" when the command line names none */
+	uint64_t start_time;		/* /proc/PID/stat field 22, clock ticks after boot */
+};
+
+/*
+ * Guest name from a NUL-separated command line, QEMU style:
+ * `-name guest=NAME,...`, `-name NAME[,...]` (also `--name`).  ",," is an
+ * escaped comma.  Returns 1 and fills @name when found, 0 when not.
+ */
+int vm_name_from_cmdline(const char *cmdline, size_t len, char *name, size_t name_len);
+
+/* Start time (field 22) from the text of /proc/PID/stat; -EINVAL if malformed. */
+int vm_start_time_from_stat(const char *stat, uint64_t *start_time);
+
+/* Fill @id from PROC_ROOT/PID/{comm,cmdline,stat}.  -ENOENT when the process is gone. */
+int vm_identity_read(const char *proc_root, pid_t pid, struct vm_identity *id);
+
+#endif

@@ -1,0 +1,1244 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * kvmscope-guest - the kvmscope test guest.
+ *
+ * A minimal KVM VMM: it runs a hand-assembled real-mode x86 guest on one
+ * thread per vCPU, makes exactly the requested mix of userspace exits
+ * (port I/O, HLT, MMIO), checks that each vCPU saw exactly those exits and
+ * prints what it did as one JSON object on stdout.  The integration tests
+ * compare these numbers with what the kvmscope daemon counted.
+ */
+#define _GNU_SOURCE
+#include <ctype.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <inttypes.h>
+#include <pthread.h>
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/mman.h>
+#include <sys/syscall.h>
+#include <sys/types.h>
+#include <time.h>
+#include <unistd.h>
+#include <linux/kvm.h>
+
+#define PROG		"kvmscope-guest"
+
+/* Guest RAM is [0, RAM_SIZE); everything in [MMIO_MIN, MMIO_MAX] is unbacked. */
+#define RAM_SIZE	0x80000UL
+#define MMIO_MIN	0x80000UL
+#define MMIO_MAX	0xfffffUL
+/* Per-vCPU code blocks start here; page 0 (real-mode IVT) stays unused. */
+#define CODE_START	0x1000UL
+/* Real-mode IP is 16 bits, so one vCPU's code must fit one segment. */
+#define MAX_CODE	0x10000UL
+/*
+ * Unused RAM is filled with 0xe4, which decodes as "in al, 0xe4" from any
+ * offset: a guest that runs off its code makes an unexpected port exit
+ * instead of silently doing something else.
+ */
+#define STRAY_FILL	0xe4
+/* Where KVM may put its real-mode TSS (VMX without unrestricted guest). */
+#define TSS_ADDR	0xfffbd000UL
+
+#define DONE_PORT	0xf4
+#define BDOOR_PORT	0x5658
+#define BDOOR_MAGIC	0x564d5868U
+
+#define MAX_VCPUS	64
+#define MAX_OPS		1024
+#define MAX_KEYS	(MAX_OPS + 1)
+
+enum op_kind {
+	OP_OUT,
+	OP_IN,
+	OP_HLT,
+	OP_MMIO_READ,
+	OP_MMIO_WRITE,
+	OP_BDOOR,
+};
+
+/* One command-line operation, in command-line order. */
+struct op {
+	enum op_kind kind;
+	uint32_t addr;		/* port or guest-physical address */
+	uint32_t size;		/* port access size in bytes */
+	uint32_t cmd;		/* VMware backdoor command (ECX) */
+	uint64_t count;		/* total over all vCPUs */
+	int key;		/* index into keys[], -1 for HLT */
+};
+
+enum key_type {
+	KEY_PIO,
+	KEY_MMIO,
+};
+
+/* A distinct kind of exit that is counted separately. */
+struct exit_key {
+	enum key_type type;
+	uint8_t dir;		/* KVM_EXIT_IO_IN/OUT, or mmio is_write */
+	uint8_t size;		/* port access size, 1 for MMIO */
+	uint32_t addr;		/* port or guest-physical address */
+};
+
+struct guest;
+
+struct vcpu {
+	struct guest *g;
+	int id;
+	int fd;
+	struct kvm_run *run;
+	uint64_t code_gpa;
+	pthread_t thread;
+	pid_t tid;
+
+	uint64_t *expect;	/* per key, what this vCPU must see */
+	uint64_t *seen;		/* per key, what it did see */
+	uint64_t hlt_expect;
+	uint64_t hlt_seen;
+	uint64_t io;
+	uint64_t mmio;
+	uint64_t intr;
+	int last_key;		/* lookup cache: exits come in runs */
+
+	struct timespec t_start;
+	struct timespec t_end;
+	int err;
+};
+
+struct guest {
+	/* configuration */
+	int nr_vcpus;
+	struct op ops[MAX_OPS];
+	int nr_ops;
+	uint64_t start_delay_ms;
+	uint64_t linger_ms;
+
+	struct exit_key keys[MAX_KEYS];
+	int nr_keys;
+	int done_key;
+
+	/* KVM state */
+	int kvm_fd;
+	int vm_fd;
+	size_t run_size;
+	uint8_t *ram;
+	struct vcpu vcpus[MAX_VCPUS];
+
+	pthread_barrier_t start_barrier;
+	pthread_barrier_t done_barrier;
+	pthread_barrier_t release_barrier;
+};
+
+static const char *const exit_names[] = {
+	"UNKNOWN", "EXCEPTION", "IO", "HYPERCALL", "DEBUG", "HLT", "MMIO",
+	"IRQ_WINDOW_OPEN", "SHUTDOWN", "FAIL_ENTRY", "INTR", "SET_TPR",
+	"TPR_ACCESS", "S390_SIEIC", "S390_RESET", "DCR", "NMI",
+	"INTERNAL_ERROR", "OSI", "PAPR_HCALL", "S390_UCONTROL", "WATCHDOG",
+	"S390_TSCH", "EPR", "SYSTEM_EVENT", "S390_STSI", "IOAPIC_EOI",
+	"HYPERV", "ARM_NISV", "X86_RDMSR", "X86_WRMSR", "DIRTY_RING_FULL",
+	"AP_RESET_HOLD", "X86_BUS_LOCK", "XEN", "RISCV_SBI", "RISCV_CSR",
+	"NOTIFY", "LOONGARCH_IOCSR", "MEMORY_FAULT", "TDX", "ARM_SEA",
+	"ARM_LDST64B", "SNP_REQ_CERTS",
+};
+
+static const char *exit_name(uint32_t reason)
+{
+	if (reason < sizeof(exit_names) / sizeof(exit_names[0]))
+		return exit_names[reason];
+	return "?";
+}
+
+static void usage(FILE *f)
+{
+	fprintf(f,
+		"Usage: " PROG " [OPTION]...\n"
+		"Run a real-mode KVM guest that makes an exact mix of exits and print\n"
+		"what it did as JSON on stdout.  Each COUNT is split over the vCPUs\n"
+		"(vCPU i gets COUNT/N, plus 1 if i < COUNT%%N); each vCPU runs the\n"
+		"operations in command-line order, then does one 1-byte OUT to port\n"
+		"0xf4 (the done port).  Numbers are decimal or 0x hex.\n"
+		"\n"
+		"  --vcpus N                   vCPUs, one thread each (1..64, default 1)\n"
+		"  --out PORT:COUNT[:SIZE]     COUNT OUTs to PORT of SIZE 1, 2 or 4 bytes\n"
+		"                              (default 1); repeatable\n"
+		"  --in PORT:COUNT[:SIZE]      same for IN; repeatable\n"
+		"  --hlt COUNT                 COUNT HLTs; repeatable\n"
+		"  --mmio-read GPA:COUNT       COUNT 1-byte reads of GPA, which must be in\n"
+		"                              [0x80000, 0xfffff]; repeatable\n"
+		"  --mmio-write GPA:COUNT      same for writes; repeatable\n"
+		"  --vmware-backdoor CMD:COUNT COUNT 4-byte INs from port 0x5658 with\n"
+		"                              EAX=0x564d5868, ECX=CMD; repeatable\n"
+		"  -name ARG, --name ARG       ignored (QEMU-style guest name)\n"
+		"  --start-delay MS            wait MS ms before the first KVM_RUN\n"
+		"  --linger MS                 wait MS ms after printing the JSON\n"
+		"  --help                      show this help\n");
+}
+
+/* Parse a decimal or 0x-hex number; no sign, no blanks. */
+static int parse_num(const char *s, const char **endp, uint64_t max,
+		     uint64_t *val)
+{
+	unsigned long long v;
+	char *end;
+	int base = 10;
+
+	if (s[0] == '0' && (s[1] == 'x' || s[1] == 'X')) {
+		base = 16;
+		s += 2;
+		if (!isxdigit((unsigned char)s[0]))
+			return -EINVAL;
+	} else if (!isdigit((unsigned char)s[0])) {
+		return -EINVAL;
+	}
+	errno = 0;
+	v = strtoull(s, &end, base);
+	if (errno == ERANGE || v > max)
+		return -ERANGE;
+	*endp = end;
+	*val = v;
+	return 0;
+}
+
+/*
+ * Parse "A:B[:C]" into vals[]; names[] and maxes[] describe each field.
+ * Returns the number of fields or -EINVAL after printing why.
+ */
+static int parse_fields(const char *opt, const char *arg,
+			const char *const names[], const uint64_t maxes[],
+			int nr_required, int nr_max, uint64_t vals[])
+{
+	const char *p = arg;
+	int i, ret;
+
+	for (i = 0; i < nr_max; i++) {
+		ret = parse_num(p, &p, maxes[i], &vals[i]);
+		if (ret == -ERANGE) {
+			fprintf(stderr, PROG ": --%s '%s': %s is out of range (max %#" PRIx64 ")\n",
+				opt, arg, names[i], maxes[i]);
+			return -EINVAL;
+		}
+		if (ret) {
+			fprintf(stderr, PROG ": --%s '%s': %s is not a number (decimal or 0x hex)\n",
+				opt, arg, names[i]);
+			return -EINVAL;
+		}
+		if (*p == '\0')
+			break;
+		if (*p != ':' || i == nr_max - 1) {
+			fprintf(stderr, PROG ": --%s '%s': unexpected '%s' after %s\n",
+				opt, arg, p, names[i]);
+			return -EINVAL;
+		}
+		p++;
+	}
+	if (i + 1 < nr_required) {
+		fprintf(stderr, PROG ": --%s '%s': missing %s\n",
+			opt, arg, names[i + 1]);
+		return -EINVAL;
+	}
+	return i + 1;
+}
+
+static struct op *new_op(struct guest *g, const char *opt)
+{
+	if (g->nr_ops >= MAX_OPS) {
+		fprintf(stderr, PROG ": --%s: too many operations (max %d)\n",
+			opt, MAX_OPS);
+		return NULL;
+	}
+	return &g->ops[g->nr_ops++];
+}
+
+static int parse_pio(struct guest *g, const char *opt, const char *arg,
+		     enum op_kind kind)
+{
+	static const char *const names[] = { "PORT", "COUNT", "SIZE" };
+	static const uint64_t maxes[] = { 0xffff, UINT32_MAX, 4 };
+	uint64_t v[3] = { 0, 0, 1 };
+	struct op *op;
+
+	if (parse_fields(opt, arg, names, maxes, 2, 3, v) < 0)
+		return -EINVAL;
+	if (v[2] != 1 && v[2] != 2 && v[2] != 4) {
+		fprintf(stderr, PROG ": --%s '%s': SIZE must be 1, 2 or 4\n",
+			opt, arg);
+		return -EINVAL;
+	}
+	op = new_op(g, opt);
+	if (!op)
+		return -EINVAL;
+	*op = (struct op){ .kind = kind, .addr = v[0], .count = v[1],
+			   .size = v[2] };
+	return 0;
+}
+
+static int parse_mmio(struct guest *g, const char *opt, const char *arg,
+		      enum op_kind kind)
+{
+	static const char *const names[] = { "GPA", "COUNT" };
+	static const uint64_t maxes[] = { UINT32_MAX, UINT32_MAX };
+	uint64_t v[2];
+	struct op *op;
+
+	if (parse_fields(opt, arg, names, maxes, 2, 2, v) < 0)
+		return -EINVAL;
+	if (v[0] < MMIO_MIN || v[0] > MMIO_MAX) {
+		fprintf(stderr, PROG ": --%s '%s': GPA must be an unbacked address in [%#lx, %#lx]\n",
+			opt, arg, MMIO_MIN, MMIO_MAX);
+		return -EINVAL;
+	}
+	op = new_op(g, opt);
+	if (!op)
+		return -EINVAL;
+	*op = (struct op){ .kind = kind, .addr = v[0], .count = v[1],
+			   .size = 1 };
+	return 0;
+}
+
+static int parse_hlt(struct guest *g, const char *arg)
+{
+	static const char *const names[] = { "COUNT" };
+	static const uint64_t maxes[] = { UINT32_MAX };
+	uint64_t v[1];
+	struct op *op;
+
+	if (parse_fields("hlt", arg, names, maxes, 1, 1, v) < 0)
+		return -EINVAL;
+	op = new_op(g, "hlt");
+	if (!op)
+		return -EINVAL;
+	*op = (struct op){ .kind = OP_HLT, .count = v[0] };
+	return 0;
+}
+
+static int parse_bdoor(struct guest *g, const char *arg)
+{
+	static const char *const names[] = { "CMD", "COUNT" };
+	static const uint64_t maxes[] = { UINT32_MAX, UINT32_MAX };
+	uint64_t v[2];
+	struct op *op;
+
+	if (parse_fields("vmware-backdoor", arg, names, maxes, 2, 2, v) < 0)
+		return -EINVAL;
+	op = new_op(g, "vmware-backdoor");
+	if (!op)
+		return -EINVAL;
+	*op = (struct op){ .kind = OP_BDOOR, .addr = BDOOR_PORT, .size = 4,
+			   .cmd = v[0], .count = v[1] };
+	return 0;
+}
+
+static int parse_single(const char *opt, const char *arg, uint64_t min,
+			uint64_t max, uint64_t *val)
+{
+	const char *end;
+	int ret;
+
+	ret = parse_num(arg, &end, max, val);
+	if (!ret && *end != '\0')
+		ret = -EINVAL;
+	if (!ret && *val < min)
+		ret = -ERANGE;
+	if (ret == -ERANGE) {
+		fprintf(stderr, PROG ": --%s '%s': must be in %" PRIu64 "..%" PRIu64 "\n",
+			opt, arg, min, max);
+		return -EINVAL;
+	}
+	if (ret) {
+		fprintf(stderr, PROG ": --%s '%s': not a number (decimal or 0x hex)\n",
+			opt, arg);
+		return -EINVAL;
+	}
+	return 0;
+}
+
+enum {
+	OPT_VCPUS = 256,
+	OPT_OUT,
+	OPT_IN,
+	OPT_HLT,
+	OPT_MMIO_READ,
+	OPT_MMIO_WRITE,
+	OPT_BDOOR,
+	OPT_NAME,
+	OPT_LINGER,
+	OPT_START_DELAY,
+};
+
+/*
+ * getopt_long_only() so that QEMU's single-dash "-name" works; the only
+ * short option is -h.  Returns 0, 1 for --help, or -EINVAL.
+ */
+static int parse_args(struct guest *g, int argc, char **argv)
+{
+	static const struct option longopts[] = {
+		{ "vcpus", required_argument, NULL, OPT_VCPUS },
+		{ "out", required_argument, NULL, OPT_OUT },
+		{ "in", required_argument, NULL, OPT_IN },
+		{ "hlt", required_argument, NULL, OPT_HLT },
+		{ "mmio-read", required_argument, NULL, OPT_MMIO_READ },
+		{ "mmio-write", required_argument, NULL, OPT_MMIO_WRITE },
+		{ "vmware-backdoor", required_argument, NULL, OPT_BDOOR },
+		{ "name", required_argument, NULL, OPT_NAME },
+		{ "linger", required_argument, NULL, OPT_LINGER },
+		{ "start-delay", required_argument, NULL, OPT_START_DELAY },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
+	uint64_t v;
+	int c, ret;
+
+	g->nr_vcpus = 1;
+	while ((c = getopt_long_only(argc, argv, "h", longopts, NULL)) != -1) {
+		switch (c) {
+		case OPT_VCPUS:
+			ret = parse_single("vcpus", optarg, 1, MAX_VCPUS, &v);
+			g->nr_vcpus = v;
+			break;
+		case OPT_OUT:
+			ret = parse_pio(g, "out", optarg, OP_OUT);
+			break;
+		case OPT_IN:
+			ret = parse_pio(g, "in", optarg, OP_IN);
+			break;
+		case OPT_HLT:
+			ret = parse_hlt(g, optarg);
+			break;
+		case OPT_MMIO_READ:
+			ret = parse_mmio(g, "mmio-read", optarg, OP_MMIO_READ);
+			break;
+		case OPT_MMIO_WRITE:
+			ret = parse_mmio(g, "mmio-write", optarg, OP_MMIO_WRITE);
+			break;
+		case OPT_BDOOR:
+			ret = parse_bdoor(g, optarg);
+			break;
+		case OPT_NAME:
+			ret = 0;
+			break;
+		case OPT_LINGER:
+			ret = parse_single("linger", optarg, 0, UINT32_MAX,
+					   &g->linger_ms);
+			break;
+		case OPT_START_DELAY:
+			ret = parse_single("start-delay", optarg, 0, UINT32_MAX,
+					   &g->start_delay_ms);
+			break;
+		case 'h':
+			return 1;
+		default:
+			/* getopt already said what was wrong */
+			return -EINVAL;
+		}
+		if (ret)
+			return ret;
+	}
+	if (optind < argc) {
+		fprintf(stderr, PROG ": unexpected argument '%s'\n", argv[optind]);
+		return -EINVAL;
+	}
+	return 0;
+}
+
+static int find_key(const struct guest *g, enum key_type type, uint8_t dir,
+		    uint8_t size, uint32_t addr)
+{
+	int i;
+
+	for (i = 0; i < g->nr_keys; i++) {
+		const struct exit_key *k = &g->keys[i];
+
+		if (k->type == type && k->dir == dir && k->size == size &&
+		    k->addr == addr)
+			return i;
+	}
+	return -1;
+}
+
+static int add_key(struct guest *g, enum key_type type, uint8_t dir,
+		   uint8_t size, uint32_t addr)
+{
+	int i = find_key(g, type, dir, size, addr);
+
+	if (i >= 0)
+		return i;
+	g->keys[g->nr_keys] = (struct exit_key){ .type = type, .dir = dir,
+						 .size = size, .addr = addr };
+	return g->nr_keys++;
+}
+
+/* Keys in command-line order of first use, the done port last. */
+static void build_keys(struct guest *g)
+{
+	int i;
+
+	for (i = 0; i < g->nr_ops; i++) {
+		struct op *op = &g->ops[i];
+
+		switch (op->kind) {
+		case OP_OUT:
+			op->key = add_key(g, KEY_PIO, KVM_EXIT_IO_OUT, op->size,
+					  op->addr);
+			break;
+		case OP_IN:
+		case OP_BDOOR:
+			op->key = add_key(g, KEY_PIO, KVM_EXIT_IO_IN, op->size,
+					  op->addr);
+			break;
+		case OP_MMIO_READ:
+			op->key = add_key(g, KEY_MMIO, 0, 1, op->addr);
+			break;
+		case OP_MMIO_WRITE:
+			op->key = add_key(g, KEY_MMIO, 1, 1, op->addr);
+			break;
+		case OP_HLT:
+			op->key = -1;
+			break;
+		}
+	}
+	g->done_key = add_key(g, KEY_PIO, KVM_EXIT_IO_OUT, 1, DONE_PORT);
+}
+
+static uint64_t vcpu_share(const struct guest *g, uint64_t count, int id)
+{
+	return count / g->nr_vcpus + ((uint64_t)id < count % g->nr_vcpus);
+}
+
+/* Guest code generation (16-bit real mode). */
+
+struct emitter {
+	uint8_t *buf;
+	size_t len;
+	bool overflow;
+};
+
+static void emit8(struct emitter *e, uint8_t b)
+{
+	if (e->len >= MAX_CODE) {
+		e->overflow = true;
+		return;
+	}
+	e->buf[e->len++] = b;
+}
+
+static void emit16(struct emitter *e, uint16_t w)
+{
+	emit8(e, w & 0xff);
+	emit8(e, w >> 8);
+}
+
+static void emit32(struct emitter *e, uint32_t d)
+{
+	emit16(e, d & 0xffff);
+	emit16(e, d >> 16);
+}
+
+/* mov r32, imm32: the 0x66 prefix makes B8+r 32-bit in a 16-bit segment */
+static void emit_mov_r32(struct emitter *e, uint8_t reg, uint32_t imm)
+{
+	emit8(e, 0x66);
+	emit8(e, 0xb8 + reg);
+	emit32(e, imm);
+}
+
+/* mov r16, imm16 */
+static void emit_mov_r16(struct emitter *e, uint8_t reg, uint16_t imm)
+{
+	emit8(e, 0xb8 + reg);
+	emit16(e, imm);
+}
+
+#define REG_AX	0
+#define REG_CX	1
+#define REG_DX	2
+#define REG_BX	3
+#define REG_SI	6
+
+/*
+ * dec r32 ; jnz top.  A 32-bit counter, because per-vCPU counts go up to
+ * 2^32-1.  Loop bodies are a few bytes, so rel8 always reaches.
+ */
+static void emit_loop_end(struct emitter *e, uint8_t reg, size_t top)
+{
+	long rel;
+
+	emit8(e, 0x66);
+	emit8(e, 0x48 + reg);
+	rel = (long)top - (long)(e->len + 2);
+	if (rel < -128) {
+		e->overflow = true;
+		return;
+	}
+	emit8(e, 0x75);
+	emit8(e, (uint8_t)(int8_t)rel);
+}
+
+static void emit_op(struct emitter *e, const struct op *op, uint32_t count)
+{
+	size_t top;
+
+	switch (op->kind) {
+	case OP_OUT:
+	case OP_IN:
+		emit_mov_r32(e, REG_CX, count);
+		emit_mov_r16(e, REG_DX, op->addr);
+		top = e->len;
+		if (op->size == 4)
+			emit8(e, 0x66);
+		/* in al/ax/eax,dx = EC/ED; out dx,al/ax/eax = EE/EF */
+		emit8(e, (op->kind == OP_IN ? 0xec : 0xee) +
+			 (op->size != 1));
+		emit_loop_end(e, REG_CX, top);
+		break;
+	case OP_HLT:
+		emit_mov_r32(e, REG_CX, count);
+		top = e->len;
+		emit8(e, 0xf4);
+		emit_loop_end(e, REG_CX, top);
+		break;
+	case OP_MMIO_READ:
+	case OP_MMIO_WRITE:
+		/* ds:bx = GPA; ds = (GPA & 0xf0000) >> 4 */
+		emit_mov_r16(e, REG_AX, (op->addr & 0xf0000) >> 4);
+		emit8(e, 0x8e);		/* mov ds, ax */
+		emit8(e, 0xd8);
+		emit_mov_r16(e, REG_BX, op->addr & 0xffff);
+		emit_mov_r32(e, REG_CX, count);
+		top = e->len;
+		/* mov al,[bx] = 8A 07; mov [bx],al = 88 07 */
+		emit8(e, op->kind == OP_MMIO_READ ? 0x8a : 0x88);
+		emit8(e, 0x07);
+		emit_loop_end(e, REG_CX, top);
+		break;
+	case OP_BDOOR:
+		/* eax and ecx are backdoor arguments, so esi counts */
+		emit_mov_r32(e, REG_SI, count);
+		emit_mov_r16(e, REG_DX, BDOOR_PORT);
+		top = e->len;
+		emit_mov_r32(e, REG_AX, BDOOR_MAGIC);
+		emit_mov_r32(e, REG_CX, op->cmd);
+		emit8(e, 0x66);		/* in eax, dx */
+		emit8(e, 0xed);
+		emit_loop_end(e, REG_SI, top);
+		break;
+	}
+}
+
+/* Emit vCPU @id's program; returns its length or -E2BIG. */
+static long gen_code(const struct guest *g, int id, uint8_t *buf)
+{
+	struct emitter e = { .buf = buf };
+	int i;
+
+	for (i = 0; i < g->nr_ops; i++) {
+		uint64_t n = vcpu_share(g, g->ops[i].count, id);
+
+		if (n)
+			emit_op(&e, &g->ops[i], n);
+	}
+	/* done: mov dx, 0xf4 ; out dx, al */
+	emit_mov_r16(&e, REG_DX, DONE_PORT);
+	emit8(&e, 0xee);
+	/* never run: the VMM stops at the done exit; hlt ; jmp back */
+	emit8(&e, 0xf4);
+	emit8(&e, 0xeb);
+	emit8(&e, 0xfd);
+	if (e.overflow)
+		return -E2BIG;
+	return e.len;
+}
+
+/* Write every vCPU's program into guest RAM, 16-byte aligned blocks. */
+static int load_code(struct guest *g)
+{
+	static uint8_t buf[MAX_CODE];
+	uint64_t stride, end;
+	long len, max_len = 0;
+	int i;
+
+	/* shares differ by one, so a vCPU may skip an op: size them all */
+	for (i = 0; i < g->nr_vcpus; i++) {
+		len = gen_code(g, i, buf);
+		if (len < 0) {
+			fprintf(stderr, PROG ": guest code for vCPU %d exceeds 64 KiB; use fewer operations\n",
+				i);
+			return len;
+		}
+		if (len > max_len)
+			max_len = len;
+	}
+	stride = (max_len + 15) & ~15UL;
+	end = CODE_START + stride * g->nr_vcpus;
+	if (end > RAM_SIZE) {
+		fprintf(stderr, PROG ": guest code does not fit in guest RAM (%d vCPUs x %" PRIu64 " bytes > %#lx); use fewer operations or vCPUs\n",
+			g->nr_vcpus, stride, RAM_SIZE - CODE_START);
+		return -E2BIG;
+	}
+	for (i = 0; i < g->nr_vcpus; i++) {
+		g->vcpus[i].code_gpa = CODE_START + stride * i;
+		len = gen_code(g, i, buf);
+		memcpy(g->ram + g->vcpus[i].code_gpa, buf, len);
+	}
+	return 0;
+}
+
+/* KVM setup */
+
+static int setup_vm(struct guest *g)
+{
+	struct kvm_userspace_memory_region region;
+	int ret;
+
+	g->kvm_fd = open("/dev/kvm", O_RDWR | O_CLOEXEC);
+	if (g->kvm_fd < 0) {
+		ret = -errno;
+		fprintf(stderr, PROG ": cannot open /dev/kvm: %s%s\n",
+			strerror(-ret),
+			ret == -EACCES || ret == -EPERM ? " — run as root" :
+			ret == -ENOENT ? " — is the kvm module loaded?" : "");
+		return ret;
+	}
+	ret = ioctl(g->kvm_fd, KVM_GET_API_VERSION, 0);
+	if (ret != KVM_API_VERSION) {
+		fprintf(stderr, PROG ": KVM_GET_API_VERSION returned %d, need %d\n",
+			ret, KVM_API_VERSION);
+		return -EINVAL;
+	}
+	ret = ioctl(g->kvm_fd, KVM_GET_VCPU_MMAP_SIZE, 0);
+	if (ret < (int)sizeof(struct kvm_run)) {
+		ret = ret < 0 ? -errno : -EINVAL;
+		fprintf(stderr, PROG ": KVM_GET_VCPU_MMAP_SIZE failed: %s\n",
+			strerror(-ret));
+		return ret;
+	}
+	g->run_size = ret;
+
+	do {
+		g->vm_fd = ioctl(g->kvm_fd, KVM_CREATE_VM, 0);
+	} while (g->vm_fd < 0 && errno == EINTR);
+	if (g->vm_fd < 0) {
+		ret = -errno;
+		fprintf(stderr, PROG ": KVM_CREATE_VM failed: %s\n",
+			strerror(-ret));
+		return ret;
+	}
+
+	/* VMX without unrestricted guest emulates real mode with a TSS */
+	if (ioctl(g->kvm_fd, KVM_CHECK_EXTENSION, KVM_CAP_SET_TSS_ADDR) > 0 &&
+	    ioctl(g->vm_fd, KVM_SET_TSS_ADDR, TSS_ADDR) < 0) {
+		ret = -errno;
+		fprintf(stderr, PROG ": KVM_SET_TSS_ADDR failed: %s\n",
+			strerror(-ret));
+		return ret;
+	}
+
+	g->ram = mmap(NULL, RAM_SIZE, PROT_READ | PROT_WRITE,
+		      MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+	if (g->ram == MAP_FAILED) {
+		ret = -errno;
+		fprintf(stderr, PROG ": cannot mmap %lu KiB of guest RAM: %s\n",
+			RAM_SIZE >> 10, strerror(-ret));
+		return ret;
+	}
+	memset(g->ram, STRAY_FILL, RAM_SIZE);
+
+	region = (struct kvm_userspace_memory_region){
+		.slot = 0,
+		.guest_phys_addr = 0,
+		.memory_size = RAM_SIZE,
+		.userspace_addr = (uintptr_t)g->ram,
+	};
+	if (ioctl(g->vm_fd, KVM_SET_USER_MEMORY_REGION, &region) < 0) {
+		ret = -errno;
+		fprintf(stderr, PROG ": KVM_SET_USER_MEMORY_REGION failed: %s\n",
+			strerror(-ret));
+		return ret;
+	}
+	return 0;
+}
+
+static int setup_vcpu(struct guest *g, struct vcpu *v)
+{
+	struct kvm_sregs sregs;
+	struct kvm_regs regs;
+	const char *what;
+	void *run;
+	int ret;
+
+	v->fd = ioctl(g->vm_fd, KVM_CREATE_VCPU, v->id);
+	if (v->fd < 0) {
+		what = "KVM_CREATE_VCPU";
+		goto fail;
+	}
+	run = mmap(NULL, g->run_size, PROT_READ | PROT_WRITE, MAP_SHARED,
+		   v->fd, 0);
+	if (run == MAP_FAILED) {
+		what = "mmap of kvm_run";
+		goto fail;
+	}
+	v->run = run;
+
+	/* Real mode from reset; only point CS at this vCPU's code block. */
+	if (ioctl(v->fd, KVM_GET_SREGS, &sregs) < 0) {
+		what = "KVM_GET_SREGS";
+		goto fail;
+	}
+	sregs.cs.base = v->code_gpa;
+	sregs.cs.selector = v->code_gpa >> 4;
+	if (ioctl(v->fd, KVM_SET_SREGS, &sregs) < 0) {
+		what = "KVM_SET_SREGS";
+		goto fail;
+	}
+	/* IF clear: no interrupts can be delivered, so no IVT is needed */
+	memset(&regs, 0, sizeof(regs));
+	regs.rip = 0;
+	regs.rflags = 0x2;
+	if (ioctl(v->fd, KVM_SET_REGS, &regs) < 0) {
+		what = "KVM_SET_REGS";
+		goto fail;
+	}
+	return 0;
+fail:
+	ret = -errno;
+	fprintf(stderr, PROG ": vCPU %d: %s failed: %s\n", v->id, what,
+		strerror(-ret));
+	return ret;
+}
+
+/* vCPU threads */
+
+static void vcpu_report(struct vcpu *v, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+
+/* Say what went wrong, with where the guest was. */
+static void vcpu_report(struct vcpu *v, const char *fmt, ...)
+{
+	struct kvm_sregs sregs;
+	struct kvm_regs regs;
+	char msg[256];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+
+	if (ioctl(v->fd, KVM_GET_REGS, &regs) < 0 ||
+	    ioctl(v->fd, KVM_GET_SREGS, &sregs) < 0) {
+		fprintf(stderr, PROG ": vCPU %d: %s (registers unavailable: %s)\n",
+			v->id, msg, strerror(errno));
+		return;
+	}
+	fprintf(stderr, PROG ": vCPU %d: %s (rip %#llx, cs %#x base %#llx, code block at %#" PRIx64 ", rcx %#llx, rsi %#llx)\n",
+		v->id, msg, regs.rip, sregs.cs.selector, sregs.cs.base,
+		v->code_gpa, regs.rcx, regs.rsi);
+}
+
+static int vcpu_lookup(struct vcpu *v, enum key_type type, uint8_t dir,
+		       uint8_t size, uint32_t addr)
+{
+	const struct exit_key *k = &v->g->keys[v->last_key];
+
+	if (k->type == type && k->dir == dir && k->size == size &&
+	    k->addr == addr)
+		return v->last_key;
+	return find_key(v->g, type, dir, size, addr);
+}
+
+/* Count one matching exit; fail if it was not requested or is one too many. */
+static int vcpu_count(struct vcpu *v, int key, const char *what)
+{
+	if (key < 0 || v->seen[key] >= v->expect[key]) {
+		vcpu_report(v, "unexpected %s exit (%s)", what,
+			    key < 0 ? "not requested" : "more than requested");
+		return -EPROTO;
+	}
+	v->last_key = key;
+	v->seen[key]++;
+	return 0;
+}
+
+/* Handle a KVM_EXIT_IO; sets *done at the final done-port write. */
+static int vcpu_io(struct vcpu *v, bool *done)
+{
+	struct kvm_run *run = v->run;
+	bool in = run->io.direction == KVM_EXIT_IO_IN;
+	char what[64];
+	int key, ret;
+
+	snprintf(what, sizeof(what), "%s port %#x size %u count %u",
+		 in ? "IN from" : "OUT to", run->io.port, run->io.size,
+		 run->io.count);
+	if (run->io.count != 1 ||
+	    run->io.data_offset + (uint64_t)run->io.size > v->g->run_size) {
+		vcpu_report(v, "malformed %s exit", what);
+		return -EPROTO;
+	}
+	key = vcpu_lookup(v, KEY_PIO, run->io.direction, run->io.size,
+			  run->io.port);
+	ret = vcpu_count(v, key, what);
+	if (ret)
+		return ret;
+	v->io++;
+	if (in)
+		memset((uint8_t *)run + run->io.data_offset, 0, run->io.size);
+	if (key == v->g->done_key && v->seen[key] == v->expect[key])
+		*done = true;
+	return 0;
+}
+
+static int vcpu_mmio(struct vcpu *v)
+{
+	struct kvm_run *run = v->run;
+	char what[64];
+	int key, ret;
+
+	snprintf(what, sizeof(what), "MMIO %s at %#llx len %u",
+		 run->mmio.is_write ? "write" : "read", run->mmio.phys_addr,
+		 run->mmio.len);
+	if (run->mmio.len != 1 || run->mmio.phys_addr > UINT32_MAX) {
+		vcpu_report(v, "unexpected %s exit", what);
+		return -EPROTO;
+	}
+	key = vcpu_lookup(v, KEY_MMIO, !!run->mmio.is_write, 1,
+			  run->mmio.phys_addr);
+	ret = vcpu_count(v, key, what);
+	if (ret)
+		return ret;
+	v->mmio++;
+	if (!run->mmio.is_write)
+		memset(run->mmio.data, 0, sizeof(run->mmio.data));
+	return 0;
+}
+
+static void vcpu_report_exit(struct vcpu *v)
+{
+	struct kvm_run *run = v->run;
+	uint32_t r = run->exit_reason;
+
+	switch (r) {
+	case KVM_EXIT_FAIL_ENTRY:
+		vcpu_report(v, "exit reason %s (%u), hardware reason %#llx",
+			    exit_name(r), r,
+			    run->fail_entry.hardware_entry_failure_reason);
+		break;
+	case KVM_EXIT_INTERNAL_ERROR:
+		vcpu_report(v, "exit reason %s (%u), suberror %u, ndata %u, data[0] %#llx",
+			    exit_name(r), r, run->internal.suberror,
+			    run->internal.ndata,
+			    run->internal.ndata ? run->internal.data[0] : 0ULL);
+		break;
+	case KVM_EXIT_EXCEPTION:
+		vcpu_report(v, "exit reason %s (%u), exception %u, error code %#x",
+			    exit_name(r), r, run->ex.exception,
+			    run->ex.error_code);
+		break;
+	default:
+		vcpu_report(v, "unexpected exit reason %s (%u)", exit_name(r), r);
+		break;
+	}
+}
+
+static int vcpu_loop(struct vcpu *v)
+{
+	bool done = false;
+	int ret;
+
+	clock_gettime(CLOCK_MONOTONIC, &v->t_start);
+	while (!done) {
+		if (ioctl(v->fd, KVM_RUN, 0) < 0) {
+			ret = -errno;
+			if (ret == -EINTR) {
+				v->intr++;
+				continue;
+			}
+			vcpu_report(v, "KVM_RUN failed: %s", strerror(-ret));
+			return ret;
+		}
+		switch (v->run->exit_reason) {
+		case KVM_EXIT_IO:
+			ret = vcpu_io(v, &done);
+			break;
+		case KVM_EXIT_HLT:
+			/* without an in-kernel irqchip RIP is already past the hlt */
+			if (v->hlt_seen >= v->hlt_expect) {
+				vcpu_report(v, "unexpected HLT exit (more than requested)");
+				ret = -EPROTO;
+				break;
+			}
+			v->hlt_seen++;
+			ret = 0;
+			break;
+		case KVM_EXIT_MMIO:
+			ret = vcpu_mmio(v);
+			break;
+		case KVM_EXIT_INTR:
+			v->intr++;
+			ret = 0;
+			break;
+		default:
+			vcpu_report_exit(v);
+			ret = -EPROTO;
+			break;
+		}
+		if (ret)
+			return ret;
+	}
+	clock_gettime(CLOCK_MONOTONIC, &v->t_end);
+	return 0;
+}
+
+/* Compare what this vCPU saw with what it was asked to do. */
+static int vcpu_verify(struct vcpu *v)
+{
+	const struct guest *g = v->g;
+	int i, ret = 0;
+
+	for (i = 0; i < g->nr_keys; i++) {
+		const struct exit_key *k = &g->keys[i];
+
+		if (v->seen[i] == v->expect[i])
+			continue;
+		fprintf(stderr, PROG ": vCPU %d: %s %s %#x size %u: saw %" PRIu64 " exits, expected %" PRIu64 "\n",
+			v->id, k->type == KEY_PIO ? "port" : "MMIO",
+			k->type == KEY_PIO ? (k->dir ? "out" : "in") :
+					     (k->dir ? "write" : "read"),
+			k->addr, k->size, v->seen[i], v->expect[i]);
+		ret = -EPROTO;
+	}
+	if (v->hlt_seen != v->hlt_expect) {
+		fprintf(stderr, PROG ": vCPU %d: saw %" PRIu64 " HLT exits, expected %" PRIu64 "\n",
+			v->id, v->hlt_seen, v->hlt_expect);
+		ret = -EPROTO;
+	}
+	return ret;
+}
+
+static void *vcpu_thread(void *arg)
+{
+	struct vcpu *v = arg;
+	struct guest *g = v->g;
+	char name[16];
+
+	/* QEMU's vCPU thread name, which kvmscope knows */
+	snprintf(name, sizeof(name), "CPU %d/KVM", v->id);
+	pthread_setname_np(pthread_self(), name);
+	v->tid = syscall(SYS_gettid);
+
+	pthread_barrier_wait(&g->start_barrier);
+	v->err = vcpu_loop(v);
+	if (!v->err)
+		v->err = vcpu_verify(v);
+	pthread_barrier_wait(&g->done_barrier);
+	/* stay alive (as a parked vCPU thread) while the VMM lingers */
+	pthread_barrier_wait(&g->release_barrier);
+	return NULL;
+}
+
+/* JSON output */
+
+static void print_exits(FILE *f, uint64_t io, uint64_t hlt, uint64_t mmio,
+			uint64_t intr)
+{
+	fprintf(f, "{\"IO\": %" PRIu64, io);
+	if (hlt)
+		fprintf(f, ", \"HLT\": %" PRIu64, hlt);
+	if (mmio)
+		fprintf(f, ", \"MMIO\": %" PRIu64, mmio);
+	if (intr)
+		fprintf(f, ", \"INTR\": %" PRIu64, intr);
+	fputc('}', f);
+}
+
+/* The PIO or MMIO entries of @counts (per key) that are nonzero. */
+static void print_keys(FILE *f, const struct guest *g, enum key_type type,
+		       const uint64_t *counts, const char *indent)
+{
+	bool first = true;
+	int i;
+
+	fputc('[', f);
+	for (i = 0; i < g->nr_keys; i++) {
+		const struct exit_key *k = &g->keys[i];
+
+		if (k->type != type || !counts[i])
+			continue;
+		fprintf(f, "%s\n%s", first ? "" : ",", indent);
+		first = false;
+		if (type == KEY_PIO)
+			fprintf(f, "{\"port\": %u, \"direction\": \"%s\", \"size\": %u, \"count\": %" PRIu64 "}",
+				k->addr, k->dir ? "out" : "in", k->size,
+				counts[i]);
+		else
+			fprintf(f, "{\"gpa\": %u, \"direction\": \"%s\", \"count\": %" PRIu64 "}",
+				k->addr, k->dir ? "write" : "read", counts[i]);
+	}
+	fputc(']', f);
+}
+
+static uint64_t ts_ns(const struct timespec *ts)
+{
+	return (uint64_t)ts->tv_sec * 1000000000ULL + ts->tv_nsec;
+}
+
+static int print_json(const struct guest *g)
+{
+	uint64_t totals[MAX_KEYS] = { 0 };
+	uint64_t io = 0, hlt = 0, mmio = 0, intr = 0;
+	uint64_t start = UINT64_MAX, end = 0;
+	FILE *f = stdout;
+	int i, k;
+
+	for (i = 0; i < g->nr_vcpus; i++) {
+		const struct vcpu *v = &g->vcpus[i];
+
+		for (k = 0; k < g->nr_keys; k++)
+			totals[k] += v->seen[k];
+		io += v->io;
+		hlt += v->hlt_seen;
+		mmio += v->mmio;
+		intr += v->intr;
+		if (ts_ns(&v->t_start) < start)
+			start = ts_ns(&v->t_start);
+		if (ts_ns(&v->t_end) > end)
+			end = ts_ns(&v->t_end);
+	}
+
+	fprintf(f, "{\"pid\": %d, \"vcpus\": %d, \"elapsed_ns\": %" PRIu64 ", \"done_port\": %d,\n",
+		(int)getpid(), g->nr_vcpus, end - start, DONE_PORT);
+	fputs(" \"userspace_exits\": ", f);
+	print_exits(f, io, hlt, mmio, intr);
+	fputs(",\n \"pio\": ", f);
+	print_keys(f, g, KEY_PIO, totals, "  ");
+	fputs(",\n \"mmio\": ", f);
+	print_keys(f, g, KEY_MMIO, totals, "  ");
+	fputs(",\n \"per_vcpu\": [", f);
+	for (i = 0; i < g->nr_vcpus; i++) {
+		const struct vcpu *v = &g->vcpus[i];
+
+		fprintf(f, "%s\n  {\"vcpu\": %d, \"tid\": %d, \"userspace_exits\": ",
+			i ? "," : "", v->id, (int)v->tid);
+		print_exits(f, v->io, v->hlt_seen, v->mmio, v->intr);
+		fputs(",\n   \"pio\": ", f);
+		print_keys(f, g, KEY_PIO, v->seen, "    ");
+		fputs(",\n   \"mmio\": ", f);
+		print_keys(f, g, KEY_MMIO, v->seen, "    ");
+		fputc('}', f);
+	}
+	fputs("]}\n", f);
+
+	if (fflush(f) == EOF || ferror(f)) {
+		fprintf(stderr, PROG ": cannot write JSON to stdout: %s\n",
+			strerror(errno));
+		return -EIO;
+	}
+	return 0;
+}
+
+static void sleep_ms(uint64_t ms)
+{
+	struct timespec ts = {
+		.tv_sec = ms / 1000,
+		.tv_nsec = (ms % 1000) * 1000000,
+	};
+
+	while (nanosleep(&ts, &ts) < 0 && errno == EINTR)
+		;
+}
+
+/* Fill each vCPU's expected counts from its share of every op. */
+static int init_vcpus(struct guest *g)
+{
+	int i, j;
+
+	for (i = 0; i < g->nr_vcpus; i++) {
+		struct vcpu *v = &g->vcpus[i];
+
+		v->g = g;
+		v->id = i;
+		v->fd = -1;
+		v->expect = calloc(g->nr_keys, sizeof(*v->expect));
+		v->seen = calloc(g->nr_keys, sizeof(*v->seen));
+		if (!v->expect || !v->seen) {
+			fprintf(stderr, PROG ": out of memory\n");
+			return -ENOMEM;
+		}
+		for (j = 0; j < g->nr_ops; j++) {
+			const struct op *op = &g->ops[j];
+			uint64_t n = vcpu_share(g, op->count, i);
+
+			if (op->kind == OP_HLT)
+				v->hlt_expect += n;
+			else
+				v->expect[op->key] += n;
+		}
+		v->expect[g->done_key]++;
+	}
+	return 0;
+}
+
+static struct guest guest;
+
+int main(int argc, char **argv)
+{
+	struct guest *g = &guest;
+	bool failed = false;
+	int i, ret;
+
+	ret = parse_args(g, argc, argv);
+	if (ret > 0) {
+		usage(stdout);
+		return 0;
+	}
+	if (ret < 0) {
+		usage(stderr);
+		return 2;
+	}
+
+	build_keys(g);
+	if (init_vcpus(g) || setup_vm(g) || load_code(g))
+		return 1;
+	for (i = 0; i < g->nr_vcpus; i++)
+		if (setup_vcpu(g, &g->vcpus[i]))
+			return 1;
+
+	pthread_barrier_init(&g->start_barrier, NULL, g->nr_vcpus + 1);
+	pthread_barrier_init(&g->done_barrier, NULL, g->nr_vcpus + 1);
+	pthread_barrier_init(&g->release_barrier, NULL, g->nr_vcpus + 1);
+	for (i = 0; i < g->nr_vcpus; i++) {
+		ret = pthread_create(&g->vcpus[i].thread, NULL, vcpu_thread,
+				     &g->vcpus[i]);
+		if (ret) {
+			/* threads already started are parked; exit ends them */
+			fprintf(stderr, PROG ": cannot create thread for vCPU %d: %s\n",
+				i, strerror(ret));
+			return 1;
+		}
+	}
+
+	sleep_ms(g->start_delay_ms);
+	pthread_barrier_wait(&g->start_barrier);
+	pthread_barrier_wait(&g->done_barrier);
+
+	for (i = 0; i < g->nr_vcpus; i++)
+		if (g->vcpus[i].err)
+			failed = true;
+	if (!failed) {
+		if (print_json(g))
+			failed = true;
+		else
+			sleep_ms(g->linger_ms);
+	}
+
+	pthread_barrier_wait(&g->release_barrier);
+	for (i = 0; i < g->nr_vcpus; i++)
+		pthread_join(g->vcpus[i].thread, NULL);
+	return failed ? 1 : 0;
+}
