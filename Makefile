@@ -46,7 +46,7 @@ CLI_OBJS := $(patsubst %.c,$(BUILD)/%.o,$(CLI_SRCS))
 
 UNIT_SRCS := $(wildcard tests/unit/test_*.c)
 UNIT_BINS := $(patsubst tests/unit/%.c,$(BUILD)/tests/%,$(UNIT_SRCS))
-INTEG_BIN := $(BUILD)/tests/integration
+INTEG_BIN := $(BUILD)/tests/integration-tests
 GUEST_BIN := $(BUILD)/kvmscope-guest
 
 .PHONY: all deps deps-build run test check unit integration clean help
@@ -69,7 +69,7 @@ deps-build:
 	@scripts/install-deps build
 
 $(BUILD)/.dir:
-	@mkdir -p $(BUILD)/bpf $(BUILD)/daemon $(BUILD)/cli $(BUILD)/tests/unit $(BUILD)/tests/integration
+	@mkdir -p $(BUILD)/bpf $(BUILD)/daemon $(BUILD)/cli $(BUILD)/tests
 	@touch $@
 
 ifeq ($(VMLINUX_H),$(BUILD)/vmlinux.h)

@@ -76,6 +76,7 @@ static int call(struct cli *c, const char *method, json_t *params, json_t **resu
 	char *text, buf[65536];
 	int fd;
 
+	*result = NULL;
 	if (strlen(c->socket_path) >= sizeof(sa.sun_path)) {
 		json_decref(params);
 		return usage_error("socket path too long: %s", c->socket_path);
@@ -264,7 +265,7 @@ static int verb_status(struct cli *c)
 
 static int verb_vms(struct cli *c)
 {
-	struct table t = { .ncols = 5, .right = { true } };
+	struct table t = { .ncols = 4, .right = { true } };
 	json_t *res, *vm;
 	char pid[24];
 	size_t i;
@@ -281,11 +282,11 @@ static int verb_vms(struct cli *c)
 		json_decref(res);
 		return EXIT_OK;
 	}
-	table_add(&t, (const char *[]){ "PID", "NAME", "COMM", "STATE", "" });
+	table_add(&t, (const char *[]){ "PID", "NAME", "COMM", "STATE" });
 	json_array_foreach(json_object_get(res, "vms"), i, vm)
 		table_add(&t, (const char *[]){ fmt_int(json_object_get(vm, "pid"), pid, sizeof(pid)),
 			json_is_string(json_object_get(vm, "name")) ? str(vm, "name") : "-",
-			str(vm, "comm"), str(vm, "state"), "" });
+			str(vm, "comm"), str(vm, "state") });
 	table_print(&t, "");
 	json_decref(res);
 	return EXIT_OK;

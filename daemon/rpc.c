@@ -175,7 +175,7 @@ char *rpc_handle_line(const struct rpc_registry *reg, const char *line, size_t l
 	json_error_t jerr;
 	json_t *req, *resp;
 
-	req = json_loadb(line, len, JSON_REJECT_DUPLICATES, &jerr);
+	req = json_loadb(line, len, JSON_REJECT_DUPLICATES | JSON_DECODE_ANY, &jerr);
 	if (!req) {
 		char msg[400];
 

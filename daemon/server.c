@@ -104,6 +104,14 @@ static void client_handle_line(struct client *c, char *line, size_t len)
 }
 
 /* Split buffered input into lines and answer each. */
+static void client_reject_long_line(struct client *c)
+{
+	char msg[96];
+
+	snprintf(msg, sizeof(msg), "request line longer than %d bytes", RPC_LINE_MAX);
+	client_queue(c, rpc_error_line(RPC_INVALID_REQUEST, msg));
+}
+
 static void client_process_input(struct client *c)
 {
 	char *nl;
@@ -113,18 +121,18 @@ static void client_process_input(struct client *c)
 
 		if (c->discarding) {
 			c->discarding = false;
+		} else if (len > RPC_LINE_MAX) {
+			client_reject_long_line(c);
 		} else {
 			*nl = '\0';
 			client_handle_line(c, c->in.data, len);
 		}
 		strbuf_consume(&c->in, len + 1);
 	}
+	/* No newline yet and already too long: answer now, skip to the newline. */
 	if (c->in.len > RPC_LINE_MAX) {
 		if (!c->discarding) {
-			char msg[96];
-
-			snprintf(msg, sizeof(msg), "request line longer than %d bytes", RPC_LINE_MAX);
-			client_queue(c, rpc_error_line(RPC_INVALID_REQUEST, msg));
+			client_reject_long_line(c);
 			c->discarding = true;
 		}
 		strbuf_consume(&c->in, c->in.len);

@@ -1,0 +1,1064 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * Integration tests, run as root against the real kernel: a kvmscoped on
+ * a temporary socket and port, real KVM guests (build/kvmscope-guest)
+ * making a known number of exits, and exact assertions on what
+ * kvmscopectl and /metrics report for that guest's pid.
+ */
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <setjmp.h>
+#include <cmocka.h>
+
+#include <stdbool.h>
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+#include <jansson.h>
+
+static const char *build_dir = "build";
+static char tmpdir[64];
+static char sock_path[108];
+static char log_path[128];
+static int metrics_port;
+static pid_t daemon_pid = -1;
+
+/* ---- processes ---- */
+
+struct proc_result {
+	int status;		/* exit code, or 128+signal */
+	char *out;
+	char *err;
+};
+
+static void proc_result_free(struct proc_result *r)
+{
+	free(r->out);
+	free(r->err);
+	memset(r, 0, sizeof(*r));
+}
+
+static void append(char **buf, size_t *len, const char *data, size_t n)
+{
+	*buf = realloc(*buf, *len + n + 1);
+	memcpy(*buf + *len, data, n);
+	*len += n;
+	(*buf)[*len] = '\0';
+}
+
+/* Run argv to completion, capturing stdout and stderr. */
+static struct proc_result run(char *const argv[])
+{
+	struct proc_result res = { .status = -1 };
+	int outp[2], errp[2], st;
+	size_t olen = 0, elen = 0;
+	pid_t pid;
+
+	res.out = strdup("");
+	res.err = strdup("");
+	if (pipe2(outp, O_CLOEXEC) || pipe2(errp, O_CLOEXEC))
+		return res;
+	pid = fork();
+	if (pid == 0) {
+		dup2(outp[1], 1);
+		dup2(errp[1], 2);
+		execv(argv[0], argv);
+		fprintf(stderr, "exec %s: %s\n", argv[0], strerror(errno));
+		_exit(127);
+	}
+	close(outp[1]);
+	close(errp[1]);
+	for (int open_fds = 2; open_fds;) {
+		struct pollfd p[2] = { { outp[0], POLLIN, 0 }, { errp[0], POLLIN, 0 } };
+		char buf[65536];
+
+		if (poll(p, 2, -1) < 0 && errno != EINTR)
+			break;
+		for (int i = 0; i < 2; i++) {
+			ssize_t n;
+
+			if (!p[i].revents || p[i].fd < 0)
+				continue;
+			n = read(p[i].fd, buf, sizeof(buf));
+			if (n > 0) {
+				if (i == 0)
+					append(&res.out, &olen, buf, (size_t)n);
+				else
+					append(&res.err, &elen, buf, (size_t)n);
+			} else {
+				close(i == 0 ? outp[0] : errp[0]);
+				if (i == 0)
+					outp[0] = -1;
+				else
+					errp[0] = -1;
+				open_fds--;
+			}
+		}
+		if (outp[0] < 0 && errp[0] < 0)
+			break;
+		if (outp[0] < 0 || errp[0] < 0) {
+			/* poll() ignores negative fds; keep going for the other one. */
+		}
+	}
+	waitpid(pid, &st, 0);
+	res.status = WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
+	return res;
+}
+
+static char *bin(const char *name)
+{
+	static char paths[16][256];
+	static int next;
+	char *p = paths[next++ % 16];
+
+	snprintf(p, 256, "%s/%s", build_dir, name);
+	return p;
+}
+
+/* kvmscopectl --socket <ours> ARGS... */
+static struct proc_result ctl(const char *a1, const char *a2, const char *a3, const char *a4,
+			      const char *a5, const char *a6)
+{
+	char *argv[10] = { bin("kvmscopectl"), "--socket", sock_path };
+	const char *args[] = { a1, a2, a3, a4, a5, a6 };
+	int n = 3;
+
+	for (int i = 0; i < 6 && args[i]; i++)
+		argv[n++] = (char *)args[i];
+	argv[n] = NULL;
+	return run(argv);
+}
+
+static json_t *parse_json(const char *text)
+{
+	json_error_t e;
+	json_t *v = json_loads(text, 0, &e);
+
+	if (!v)
+		fail_msg("not JSON (%s at line %d): %.400s", e.text, e.line, text);
+	return v;
+}
+
+/* Run the test guest; returns its JSON report.  Fails the test if it fails. */
+static json_t *run_guest(char *const args[])
+{
+	char *argv[32] = { bin("kvmscope-guest") };
+	struct proc_result r;
+	json_t *report;
+	int n = 1;
+
+	for (; args[n - 1]; n++)
+		argv[n] = args[n - 1];
+	argv[n] = NULL;
+	r = run(argv);
+	if (r.status != 0)
+		fail_msg("test guest failed (exit %d): %s", r.status, r.err);
+	report = parse_json(r.out);
+	proc_result_free(&r);
+	return report;
+}
+
+static int connect_unix(const char *path)
+{
+	struct sockaddr_un sa = { .sun_family = AF_UNIX };
+	int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+
+	snprintf(sa.sun_path, sizeof(sa.sun_path), "%s", path);
+	if (connect(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0) {
+		close(fd);
+		return -1;
+	}
+	return fd;
+}
+
+static void send_all(int fd, const char *data, size_t len)
+{
+	while (len) {
+		ssize_t n = send(fd, data, len, MSG_NOSIGNAL);
+
+		assert_true(n > 0);
+		data += n;
+		len -= (size_t)n;
+	}
+}
+
+static void send_str(int fd, const char *s)
+{
+	send_all(fd, s, strlen(s));
+}
+
+/* Read one line (up to 10 s); returns malloc'd text without the newline. */
+static char *read_line(int fd)
+{
+	char *buf = NULL, c;
+	size_t len = 0;
+
+	for (;;) {
+		struct pollfd p = { fd, POLLIN, 0 };
+		ssize_t n;
+
+		if (poll(&p, 1, 10000) <= 0)
+			fail_msg("no answer from the daemon within 10 s");
+		n = read(fd, &c, 1);
+		if (n <= 0)
+			fail_msg("daemon closed the connection");
+		if (c == '\n')
+			break;
+		append(&buf, &len, &c, 1);
+	}
+	return buf ? buf : strdup("");
+}
+
+/* One raw request line on a fresh connection; returns the parsed response. */
+static json_t *rpc_raw(const char *line)
+{
+	int fd = connect_unix(sock_path);
+	char *resp;
+	json_t *v;
+
+	assert_true(fd >= 0);
+	send_all(fd, line, strlen(line));
+	send_str(fd, "\n");
+	resp = read_line(fd);
+	close(fd);
+	v = parse_json(resp);
+	free(resp);
+	return v;
+}
+
+static json_t *rpc(const char *method, const char *params)
+{
+	char line[1024];
+	json_t *resp, *result;
+
+	snprintf(line, sizeof(line), "{\"jsonrpc\":\"2.0\",\"id\":7,\"method\":\"%s\",\"params\":%s}",
+		 method, params ? params : "{}");
+	resp = rpc_raw(line);
+	result = json_incref(json_object_get(resp, "result"));
+	if (!result)
+		fail_msg("%s failed: %s", method, json_dumps(resp, 0));
+	json_decref(resp);
+	return result;
+}
+
+static char *http_get(const char *path, int *status)
+{
+	struct sockaddr_in sa = { .sin_family = AF_INET, .sin_port = htons((uint16_t)metrics_port) };
+	char req[256], buf[65536], *resp = NULL, *body;
+	size_t len = 0;
+	int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	ssize_t n;
+
+	inet_pton(AF_INET, "127.0.0.1", &sa.sin_addr);
+	assert_int_equal(connect(fd, (struct sockaddr *)&sa, sizeof(sa)), 0);
+	snprintf(req, sizeof(req), "GET %s HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n",
+		 path);
+	send_all(fd, req, strlen(req));
+	while ((n = read(fd, buf, sizeof(buf))) > 0)
+		append(&resp, &len, buf, (size_t)n);
+	close(fd);
+	assert_non_null(resp);
+	*status = atoi(resp + 9);
+	body = strstr(resp, "\r\n\r\n");
+	assert_non_null(body);
+	body = strdup(body + 4);
+	free(resp);
+	return body;
+}
+
+/* Value of the sample whose line starts with @prefix (name{labels}), or -1. */
+static long long metric_value(const char *text, const char *prefix)
+{
+	size_t plen = strlen(prefix);
+
+	for (const char *line = text; line && *line;) {
+		const char *eol = strchr(line, '\n');
+
+		if (!strncmp(line, prefix, plen) && line[plen] == ' ')
+			return atoll(line + plen + 1);
+		line = eol ? eol + 1 : NULL;
+	}
+	return -1;
+}
+
+#define assert_contains(haystack, needle) \
+	do { \
+		const char *h_ = (haystack), *n_ = (needle); \
+		if (!h_ || !strstr(h_, n_)) \
+			fail_msg("expected '%s' in: %.2000s", n_, h_ ? h_ : "(null)"); \
+	} while (0)
+
+/* ---- the daemon under test ---- */
+
+static pid_t start_daemon(const char *socket, int port, const char *log)
+{
+	char portarg[32];
+	pid_t pid;
+
+	snprintf(portarg, sizeof(portarg), "127.0.0.1:%d", port);
+	pid = fork();
+	if (pid == 0) {
+		int fd = open(log, O_WRONLY | O_CREAT | O_APPEND, 0644);
+
+		dup2(fd, 2);
+		dup2(fd, 1);
+		execl(bin("kvmscoped"), "kvmscoped", "--socket", socket, "--metrics", portarg,
+		      "--retain-exited", "120", "--log-level", "debug", (char *)NULL);
+		_exit(127);
+	}
+	return pid;
+}
+
+static int pick_free_port(void)
+{
+	struct sockaddr_in sa = { .sin_family = AF_INET };
+	socklen_t len = sizeof(sa);
+	int fd = socket(AF_INET, SOCK_STREAM, 0), port;
+
+	inet_pton(AF_INET, "127.0.0.1", &sa.sin_addr);
+	bind(fd, (struct sockaddr *)&sa, sizeof(sa));
+	getsockname(fd, (struct sockaddr *)&sa, &len);
+	port = ntohs(sa.sin_port);
+	close(fd);
+	return port;
+}
+
+static int group_setup(void **state)
+{
+	struct timespec ts = { 0, 50 * 1000 * 1000 };
+
+	if (getenv("KVMSCOPE_BUILD"))
+		build_dir = getenv("KVMSCOPE_BUILD");
+	if (geteuid() != 0) {
+		fprintf(stderr, "integration: must run as root (loads BPF, opens /dev/kvm)\n");
+		return -1;
+	}
+	if (access("/dev/kvm", R_OK | W_OK) != 0) {
+		fprintf(stderr, "integration: /dev/kvm is not usable: %s — these tests need real KVM\n",
+			strerror(errno));
+		return -1;
+	}
+	snprintf(tmpdir, sizeof(tmpdir), "/tmp/kvmscope-it.XXXXXX");
+	if (!mkdtemp(tmpdir))
+		return -1;
+	snprintf(sock_path, sizeof(sock_path), "%s/kvmscope.sock", tmpdir);
+	snprintf(log_path, sizeof(log_path), "%s/kvmscoped.log", tmpdir);
+	metrics_port = pick_free_port();
+	daemon_pid = start_daemon(sock_path, metrics_port, log_path);
+	for (int i = 0; i < 200; i++) {
+		int fd = connect_unix(sock_path);
+
+		if (fd >= 0) {
+			close(fd);
+			return 0;
+		}
+		nanosleep(&ts, NULL);
+	}
+	fprintf(stderr, "integration: kvmscoped did not open %s within 10 s; log: %s\n", sock_path,
+		log_path);
+	return -1;
+}
+
+static int group_teardown(void **state)
+{
+	if (daemon_pid > 0) {
+		kill(daemon_pid, SIGTERM);
+		waitpid(daemon_pid, NULL, 0);
+	}
+	if (getenv("KVMSCOPE_KEEP_LOGS")) {
+		fprintf(stderr, "integration: daemon log kept at %s\n", log_path);
+	} else {
+		unlink(log_path);
+		rmdir(tmpdir);
+	}
+	return 0;
+}
+
+/* ---- helpers over reports ---- */
+
+static long long obj_int(json_t *o, const char *k)
+{
+	return json_integer_value(json_object_get(o, k));
+}
+
+static json_t *find_vm(json_t *exits_result, long long pid)
+{
+	size_t i;
+	json_t *vm;
+
+	json_array_foreach(json_object_get(exits_result, "vms"), i, vm)
+		if (obj_int(vm, "pid") == pid)
+			return vm;
+	fail_msg("pid %lld not in exits.get", pid);
+	return NULL;
+}
+
+/* Sum of "count" over records matching (key == value) pairs, vcpu -1 = any. */
+static long long sum_records(json_t *records, const char *k1, const char *v1, long long vcpu)
+{
+	long long sum = 0;
+	size_t i;
+	json_t *r;
+
+	json_array_foreach(records, i, r) {
+		const char *s = json_string_value(json_object_get(r, k1));
+
+		if (v1 && (!s || strcmp(s, v1)))
+			continue;
+		if (vcpu >= 0 && obj_int(r, "vcpu") != vcpu)
+			continue;
+		sum += obj_int(r, "count");
+	}
+	return sum;
+}
+
+static long long pio_count(json_t *records, long long port, const char *dir, long long size,
+			   long long vcpu)
+{
+	long long sum = 0;
+	size_t i;
+	json_t *r;
+
+	json_array_foreach(records, i, r) {
+		if (obj_int(r, "port") != port || strcmp(json_string_value(json_object_get(r, "direction")), dir))
+			continue;
+		if (size >= 0 && obj_int(r, "size") != size)
+			continue;
+		if (vcpu >= 0 && obj_int(r, "vcpu") != vcpu)
+			continue;
+		sum += obj_int(r, "count");
+	}
+	return sum;
+}
+
+static char *daemon_backend(void)
+{
+	json_t *st = rpc("status", NULL);
+	char *b = strdup(json_string_value(json_object_get(st, "kvm_backend")));
+
+	json_decref(st);
+	return b;
+}
+
+/* ---- tests ---- */
+
+static json_t *counts_report;	/* the guest run shared by the exact-count tests */
+
+#define N_OUT 1234
+#define N_IN 567
+#define N_HLT 89
+
+static void run_counts_guest(void)
+{
+	char *args[] = { "--vcpus", "2", "--out", "0x70:1234", "--in", "0x5658:567:4", "--hlt", "89",
+			 "-name", "guest=itest-counts,debug-threads=on", NULL };
+
+	if (!counts_report)
+		counts_report = run_guest(args);
+}
+
+static void test_exact_counts_cli(void **state)
+{
+	struct proc_result r;
+	json_t *res, *vm, *user, *pio, *ue;
+	long long pid, io;
+	char pidarg[24];
+	size_t i;
+
+	run_counts_guest();
+	pid = obj_int(counts_report, "pid");
+	ue = json_object_get(counts_report, "userspace_exits");
+	io = obj_int(ue, "IO");
+	/* The guest itself counted: N_OUT + N_IN plus one "done" OUT per vCPU. */
+	assert_int_equal(io, N_OUT + N_IN + 2);
+	assert_int_equal(obj_int(ue, "HLT"), N_HLT);
+
+	snprintf(pidarg, sizeof(pidarg), "%lld", pid);
+	r = ctl("--json", "exits", "--pid", pidarg, NULL, NULL);
+	assert_int_equal(r.status, 0);
+	res = parse_json(r.out);
+	proc_result_free(&r);
+	vm = find_vm(res, pid);
+	assert_string_equal(json_string_value(json_object_get(vm, "name")), "itest-counts");
+	assert_string_equal(json_string_value(json_object_get(vm, "comm")), "kvmscope-guest");
+	user = json_object_get(vm, "userspace_exits");
+	pio = json_object_get(vm, "pio");
+	assert_int_equal(sum_records(user, "reason", "IO", -1), io);
+	assert_int_equal(sum_records(user, "reason", "HLT", -1), N_HLT);
+	assert_int_equal(sum_records(user, NULL, NULL, -1), io + N_HLT);
+	assert_int_equal(pio_count(pio, 0x70, "out", 1, -1), N_OUT);
+	assert_int_equal(pio_count(pio, 0x5658, "in", 4, -1), N_IN);
+	assert_int_equal(pio_count(pio, 0xf4, "out", 1, -1), 2);
+	assert_int_equal(sum_records(pio, NULL, NULL, -1), io);
+	assert_int_equal(obj_int(json_object_get(vm, "totals"), "userspace"), io + N_HLT);
+
+	/* Per vCPU, exactly what each guest thread did. */
+	json_array_foreach(json_object_get(counts_report, "per_vcpu"), i, ue) {
+		long long v = obj_int(ue, "vcpu");
+		json_t *c = json_object_get(ue, "userspace_exits");
+
+		assert_int_equal(sum_records(user, "reason", "IO", v), obj_int(c, "IO"));
+		assert_int_equal(sum_records(user, "reason", "HLT", v), obj_int(c, "HLT"));
+		assert_int_equal(pio_count(pio, 0x70, "out", 1, v), N_OUT / 2);
+	}
+
+	/* Hardware exits: real ones where the backend has them. */
+	{
+		char *backend = daemon_backend();
+		json_t *hw = json_object_get(vm, "hardware_exits");
+
+		if (!strcmp(backend, "kvm_amd")) {
+			assert_int_equal(sum_records(hw, "reason", "io", -1), io);
+			assert_int_equal(sum_records(hw, "reason", "hlt", -1), N_HLT);
+		} else if (!strcmp(backend, "kvm_intel")) {
+			assert_int_equal(sum_records(hw, "reason", "IO_INSTRUCTION", -1), io);
+			assert_int_equal(sum_records(hw, "reason", "HLT", -1), N_HLT);
+		} else {
+			/* kvm_pvm: kvm_exit never fires (shared/reference/machines.md). */
+			print_message("[   INFO   ] backend %s has no kvm_exit; hardware exits = %lld\n",
+				      backend, obj_int(json_object_get(vm, "totals"), "hardware"));
+		}
+		free(backend);
+	}
+	json_decref(res);
+}
+
+static void test_exact_counts_metrics(void **state)
+{
+	char prefix[256], *text;
+	long long pid, io;
+	int status;
+	size_t i;
+	json_t *ue;
+
+	run_counts_guest();
+	pid = obj_int(counts_report, "pid");
+	io = obj_int(json_object_get(counts_report, "userspace_exits"), "IO");
+	text = http_get("/metrics", &status);
+	assert_int_equal(status, 200);
+
+	snprintf(prefix, sizeof(prefix), "kvmscope_pio_total{pid=\"%lld\",vm=\"itest-counts\",port=\"0x70\",direction=\"out\"}", pid);
+	assert_int_equal(metric_value(text, prefix), N_OUT);
+	snprintf(prefix, sizeof(prefix), "kvmscope_pio_total{pid=\"%lld\",vm=\"itest-counts\",port=\"0x5658\",direction=\"in\"}", pid);
+	assert_int_equal(metric_value(text, prefix), N_IN);
+	snprintf(prefix, sizeof(prefix), "kvmscope_pio_total{pid=\"%lld\",vm=\"itest-counts\",port=\"0xf4\",direction=\"out\"}", pid);
+	assert_int_equal(metric_value(text, prefix), 2);
+
+	json_array_foreach(json_object_get(counts_report, "per_vcpu"), i, ue) {
+		json_t *c = json_object_get(ue, "userspace_exits");
+
+		snprintf(prefix, sizeof(prefix),
+			 "kvmscope_userspace_exits_total{pid=\"%lld\",vm=\"itest-counts\",vcpu=\"%lld\",reason=\"IO\"}",
+			 pid, obj_int(ue, "vcpu"));
+		assert_int_equal(metric_value(text, prefix), obj_int(c, "IO"));
+		io -= obj_int(c, "IO");
+		snprintf(prefix, sizeof(prefix),
+			 "kvmscope_userspace_exits_total{pid=\"%lld\",vm=\"itest-counts\",vcpu=\"%lld\",reason=\"HLT\"}",
+			 pid, obj_int(ue, "vcpu"));
+		assert_int_equal(metric_value(text, prefix), obj_int(c, "HLT"));
+	}
+	assert_int_equal(io, 0);
+	assert_int_equal(metric_value(text, "kvmscope_up"), 1);
+	assert_contains(text, "# TYPE kvmscope_exits_total counter\n");
+	assert_non_null(strstr(text, "kvmscope_build_info{version=\""));
+	free(text);
+
+	text = http_get("/nope", &status);
+	assert_int_equal(status, 404);
+	free(text);
+}
+
+static void test_metrics_pass_promtool(void **state)
+{
+	char path[160], *text, *argv[5];
+	struct proc_result r;
+	int status, fd;
+
+	run_counts_guest();
+	text = http_get("/metrics", &status);
+	assert_int_equal(status, 200);
+	snprintf(path, sizeof(path), "%s/metrics.txt", tmpdir);
+	fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+	assert_true(write(fd, text, strlen(text)) == (ssize_t)strlen(text));
+	close(fd);
+	free(text);
+	/* promtool reads the exposition on stdin; use a shell for the redirect. */
+	argv[0] = "/bin/sh";
+	argv[1] = "-c";
+	argv[2] = (char[300]){ 0 };
+	snprintf(argv[2], 300, "command -v promtool >/dev/null || { echo 'promtool not installed (Debian package prometheus)' >&2; exit 99; }; promtool check metrics < '%s'", path);
+	argv[3] = NULL;
+	r = run(argv);
+	if (r.status != 0)
+		fail_msg("promtool check metrics failed (exit %d): %s%s", r.status, r.out, r.err);
+	proc_result_free(&r);
+	unlink(path);
+}
+
+static void test_mmio_counts(void **state)
+{
+	char *args[] = { "--vcpus", "3", "--mmio-read", "0x90000:101", "--mmio-write", "0xa0000:202",
+			 "--hlt", "7", NULL };
+	json_t *report = run_guest(args), *res, *vm, *user;
+	char pidarg[24];
+	long long pid = obj_int(report, "pid");
+
+	snprintf(pidarg, sizeof(pidarg), "{\"pid\":%lld}", pid);
+	res = rpc("exits.get", pidarg);
+	vm = find_vm(res, pid);
+	user = json_object_get(vm, "userspace_exits");
+	assert_int_equal(sum_records(user, "reason", "MMIO", -1), 303);
+	assert_int_equal(sum_records(user, "reason", "HLT", -1), 7);
+	assert_int_equal(sum_records(user, "reason", "IO", -1), 3);	/* one done OUT per vCPU */
+	assert_int_equal(json_is_null(json_object_get(vm, "name")), 1);
+	json_decref(res);
+	json_decref(report);
+}
+
+static void test_vcpu_filter(void **state)
+{
+	struct proc_result r;
+	json_t *res, *vm, *rec;
+	char pidarg[24];
+	long long pid;
+	size_t i;
+
+	run_counts_guest();
+	pid = obj_int(counts_report, "pid");
+	snprintf(pidarg, sizeof(pidarg), "%lld", pid);
+	r = ctl("exits", "--pid", pidarg, "--vcpu", "1", "--json");
+	assert_int_equal(r.status, 0);
+	res = parse_json(r.out);
+	proc_result_free(&r);
+	vm = find_vm(res, pid);
+	json_array_foreach(json_object_get(vm, "userspace_exits"), i, rec)
+		assert_int_equal(obj_int(rec, "vcpu"), 1);
+	json_array_foreach(json_object_get(vm, "pio"), i, rec)
+		assert_int_equal(obj_int(rec, "vcpu"), 1);
+	assert_int_equal(pio_count(json_object_get(vm, "pio"), 0x70, "out", 1, -1), N_OUT / 2);
+	json_decref(res);
+
+	/* The human table lists the same numbers. */
+	r = ctl("exits", "--pid", pidarg, NULL, NULL, NULL);
+	assert_int_equal(r.status, 0);
+	assert_contains(r.out, "itest-counts");
+	assert_contains(r.out, "0x5658");
+	assert_contains(r.out, "617");
+	proc_result_free(&r);
+}
+
+static void test_running_vm_is_listed(void **state)
+{
+	struct timespec ts = { 0, 100 * 1000 * 1000 };
+	char *argv[] = { bin("kvmscope-guest"), "--out", "0x80:10", "--start-delay", "300", "--linger",
+			 "2500", "-name", "itest-live", NULL };
+	struct proc_result r;
+	bool seen_running = false, seen_exited = false;
+	pid_t pid = fork();
+	int st;
+
+	if (pid == 0) {
+		int null = open("/dev/null", O_WRONLY);
+
+		dup2(null, 1);
+		execv(argv[0], argv);
+		_exit(127);
+	}
+	for (int i = 0; i < 20 && !seen_running; i++) {
+		json_t *res = rpc("vms.list", NULL), *vm;
+		size_t j;
+
+		json_array_foreach(json_object_get(res, "vms"), j, vm)
+			if (obj_int(vm, "pid") == pid &&
+			    !strcmp(json_string_value(json_object_get(vm, "state")), "running")) {
+				assert_string_equal(json_string_value(json_object_get(vm, "name")), "itest-live");
+				seen_running = true;
+			}
+		json_decref(res);
+		if (!seen_running)
+			nanosleep(&ts, NULL);
+	}
+	assert_true(seen_running);
+	r = ctl("vms", NULL, NULL, NULL, NULL, NULL);
+	assert_int_equal(r.status, 0);
+	assert_contains(r.out, "itest-live");
+	assert_contains(r.out, "running");
+	proc_result_free(&r);
+
+	waitpid(pid, &st, 0);
+	assert_true(WIFEXITED(st) && WEXITSTATUS(st) == 0);
+	/* The pidfd makes the exit visible at once; allow one second. */
+	for (int i = 0; i < 10 && !seen_exited; i++) {
+		json_t *res = rpc("vms.list", NULL), *vm;
+		size_t j;
+
+		json_array_foreach(json_object_get(res, "vms"), j, vm)
+			if (obj_int(vm, "pid") == pid)
+				seen_exited = !strcmp(json_string_value(json_object_get(vm, "state")), "exited");
+		json_decref(res);
+		if (!seen_exited)
+			nanosleep(&ts, NULL);
+	}
+	assert_true(seen_exited);
+}
+
+static void test_unknown_pid_is_an_error(void **state)
+{
+	struct proc_result r = ctl("exits", "--pid", "4000000000", NULL, NULL, NULL);
+
+	assert_int_equal(r.status, 1);
+	assert_contains(r.err, "no VM with pid 4000000000");
+	proc_result_free(&r);
+}
+
+static void expect_error(const char *line, int code, const char *needle)
+{
+	json_t *resp = rpc_raw(line), *err = json_object_get(resp, "error");
+
+	if (!err)
+		fail_msg("expected error %d for %.100s, got %s", code, line, json_dumps(resp, 0));
+	assert_int_equal(obj_int(err, "code"), code);
+	if (!strstr(json_string_value(json_object_get(err, "message")), needle))
+		fail_msg("error message '%s' does not mention '%s'",
+			 json_string_value(json_object_get(err, "message")), needle);
+	json_decref(resp);
+}
+
+static void test_protocol_errors(void **state)
+{
+	int fd;
+	char *resp, *big;
+	json_t *v;
+
+	expect_error("{{{", -32700, "parse error");
+	expect_error("{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"sta", -32700, "parse error");
+	expect_error("[1,2", -32700, "parse error");
+	expect_error("42", -32600, "object");
+	expect_error("{\"id\":1,\"method\":\"status\"}", -32600, "jsonrpc");
+	expect_error("{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":5}", -32600, "method");
+	expect_error("{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"nope.nothing\"}", -32601, "nope.nothing");
+	expect_error("{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"exits.get\",\"params\":{\"pid\":\"x\"}}",
+		     -32602, "pid");
+	expect_error("{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"exits.get\",\"params\":{\"bogus\":1}}",
+		     -32602, "bogus");
+	expect_error("{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"exits.get\",\"params\":[1]}", -32602,
+		     "params");
+
+	/* On one connection: garbage, binary, an over-long line, then a good request. */
+	fd = connect_unix(sock_path);
+	assert_true(fd >= 0);
+	send_str(fd, "garbage\n");
+	resp = read_line(fd);
+	assert_contains(resp, "-32700");
+	free(resp);
+	send_all(fd, "\x01\x02\xff\xfe\x00zz\n", 8);
+	resp = read_line(fd);
+	assert_contains(resp, "-32700");
+	free(resp);
+	big = malloc(70001);
+	memset(big, 'x', 70000);
+	big[70000] = '\n';
+	send_all(fd, big, 70001);
+	free(big);
+	resp = read_line(fd);
+	assert_contains(resp, "-32600");
+	assert_contains(resp, "longer than 65536");
+	free(resp);
+	send_str(fd, "{\"jsonrpc\":\"2.0\",\"id\":\"s\",\"method\":\"status\"}\n");
+	resp = read_line(fd);
+	v = parse_json(resp);
+	assert_non_null(json_object_get(v, "result"));
+	assert_string_equal(json_string_value(json_object_get(v, "id")), "s");
+	json_decref(v);
+	free(resp);
+	/* A notification gets no answer; the next request still does. */
+	send_str(fd, "{\"jsonrpc\":\"2.0\",\"method\":\"status\"}\n");
+	send_str(fd, "{\"jsonrpc\":\"2.0\",\"id\":9,\"method\":\"vms.list\"}\n");
+	resp = read_line(fd);
+	v = parse_json(resp);
+	assert_int_equal(obj_int(v, "id"), 9);
+	json_decref(v);
+	free(resp);
+	close(fd);
+
+	/* A client that disconnects mid-request does not hurt the daemon. */
+	fd = connect_unix(sock_path);
+	send_str(fd, "{\"jsonrpc\":\"2.0\",\"id\":1,");
+	close(fd);
+	v = rpc("status", NULL);
+	json_decref(v);
+}
+
+/* A client that floods requests and never reads cannot block the others. */
+static void test_concurrent_clients(void **state)
+{
+	const char *req = "{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"status\"}\n";
+	int hog = connect_unix(sock_path), fds[40];
+	struct timespec t0, t1;
+
+	assert_true(hog >= 0);
+	fcntl(hog, F_SETFL, O_NONBLOCK);
+	for (int i = 0; i < 20000; i++)
+		if (send(hog, req, strlen(req), MSG_NOSIGNAL | MSG_DONTWAIT) < 0)
+			break;
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	for (int i = 0; i < 40; i++) {
+		fds[i] = connect_unix(sock_path);
+		assert_true(fds[i] >= 0);
+	}
+	for (int round = 0; round < 5; round++) {
+		for (int i = 0; i < 40; i++)
+			send_all(fds[i], req, strlen(req));
+		for (int i = 0; i < 40; i++) {
+			char *resp = read_line(fds[i]);
+
+			assert_non_null(strstr(resp, "\"result\""));
+			free(resp);
+		}
+	}
+	clock_gettime(CLOCK_MONOTONIC, &t1);
+	for (int i = 0; i < 40; i++)
+		close(fds[i]);
+	close(hog);
+	print_message("[   INFO   ] 200 requests on 40 clients beside a non-reading flood: %.2f s\n",
+		      (double)(t1.tv_sec - t0.tv_sec) + (double)(t1.tv_nsec - t0.tv_nsec) / 1e9);
+	json_decref(rpc("status", NULL));
+}
+
+static void test_second_daemon_refused(void **state)
+{
+	char log2[160], port[32];
+	char *argv[] = { bin("kvmscoped"), "--socket", sock_path, "--metrics", port, NULL };
+	struct proc_result r;
+	json_t *st;
+
+	snprintf(port, sizeof(port), "127.0.0.1:%d", pick_free_port());
+	snprintf(log2, sizeof(log2), "%s/second.log", tmpdir);
+	r = run(argv);
+	assert_int_equal(r.status, 1);
+	if (!strstr(r.err, "already serving"))
+		fail_msg("second daemon's message does not say the socket is taken: %s", r.err);
+	assert_contains(r.err, sock_path);
+	proc_result_free(&r);
+	/* The first daemon still owns and serves the socket. */
+	st = rpc("status", NULL);
+	assert_int_equal(obj_int(st, "pid"), daemon_pid);
+	json_decref(st);
+}
+
+static void test_cli_without_daemon(void **state)
+{
+	char *argv[] = { bin("kvmscopectl"), "--socket", "/tmp/kvmscope-no-such.sock", "status", NULL };
+	struct proc_result r = run(argv);
+
+	assert_int_equal(r.status, 3);
+	assert_contains(r.err, "/tmp/kvmscope-no-such.sock");
+	assert_contains(r.err, "Start the daemon");
+	proc_result_free(&r);
+}
+
+static void test_usage_errors(void **state)
+{
+	struct proc_result r;
+	char *d1[] = { bin("kvmscoped"), "--bogus", NULL };
+	char *d2[] = { bin("kvmscoped"), "--metrics", "nowhere", NULL };
+	char *d3[] = { bin("kvmscoped"), "--retain-exited", "-5", NULL };
+	char *c1[] = { bin("kvmscopectl"), "frobnicate", NULL };
+	char *c2[] = { bin("kvmscopectl"), "exits", "--pid", "abc", NULL };
+	char *c3[] = { bin("kvmscopectl"), NULL };
+	char *c4[] = { bin("kvmscopectl"), "vms", "--vcpu", "1", NULL };
+
+	r = run(d1);
+	assert_int_equal(r.status, 2);
+	assert_contains(r.err, "--bogus");
+	proc_result_free(&r);
+	r = run(d2);
+	assert_int_equal(r.status, 2);
+	assert_contains(r.err, "nowhere");
+	proc_result_free(&r);
+	r = run(d3);
+	assert_int_equal(r.status, 2);
+	assert_contains(r.err, "--retain-exited");
+	proc_result_free(&r);
+	r = run(c1);
+	assert_int_equal(r.status, 2);
+	assert_contains(r.err, "frobnicate");
+	proc_result_free(&r);
+	r = run(c2);
+	assert_int_equal(r.status, 2);
+	assert_contains(r.err, "abc");
+	proc_result_free(&r);
+	r = run(c3);
+	assert_int_equal(r.status, 2);
+	proc_result_free(&r);
+	r = run(c4);
+	assert_int_equal(r.status, 2);
+	proc_result_free(&r);
+}
+
+static void test_status_reports_probes(void **state)
+{
+	struct proc_result r = ctl("--json", "status", NULL, NULL, NULL, NULL);
+	json_t *st, *cap, *probe;
+	size_t i;
+	bool userspace_attached = false;
+
+	assert_int_equal(r.status, 0);
+	st = parse_json(r.out);
+	proc_result_free(&r);
+	assert_string_equal(json_string_value(json_object_get(st, "version")), "0.1.0");
+	assert_non_null(json_string_value(json_object_get(st, "kernel")));
+	assert_non_null(strstr("kvm_intel kvm_amd kvm_pvm",
+			       json_string_value(json_object_get(st, "kvm_backend"))));
+	cap = json_array_get(json_object_get(st, "capabilities"), 0);
+	assert_string_equal(json_string_value(json_object_get(cap, "name")), "exits");
+	json_array_foreach(json_object_get(cap, "probes"), i, probe) {
+		json_t *reason = json_object_get(probe, "reason");
+
+		assert_true(json_is_boolean(json_object_get(probe, "available")));
+		assert_true(json_is_boolean(json_object_get(probe, "attached")));
+		/* Every probe that is not attached says why. */
+		if (!json_is_true(json_object_get(probe, "attached")))
+			assert_true(json_is_string(reason) && json_string_length(reason) > 0);
+		if (!strcmp(json_string_value(json_object_get(probe, "name")),
+			    "tracepoint/kvm/kvm_userspace_exit"))
+			userspace_attached = json_is_true(json_object_get(probe, "attached"));
+	}
+	assert_true(userspace_attached);
+	json_decref(st);
+
+	r = ctl("status", NULL, NULL, NULL, NULL, NULL);
+	assert_int_equal(r.status, 0);
+	assert_contains(r.out, "kvm_userspace_exit");
+	proc_result_free(&r);
+}
+
+/* Compare shapes: same keys and JSON types, recursively (values may differ). */
+static void assert_same_shape(json_t *example, json_t *actual, const char *where)
+{
+	const char *key;
+	json_t *v;
+
+	if (json_is_null(example) || json_is_null(actual))
+		return;	/* optional values */
+	if (json_typeof(example) != json_typeof(actual) &&
+	    !(json_is_number(example) && json_is_number(actual)) &&
+	    !(json_is_boolean(example) && json_is_boolean(actual)))
+		fail_msg("%s: example is JSON type %d, daemon sent type %d", where,
+			 json_typeof(example), json_typeof(actual));
+	if (json_is_object(example)) {
+		json_object_foreach(example, key, v) {
+			char sub[512];
+
+			snprintf(sub, sizeof(sub), "%s.%s", where, key);
+			if (!json_object_get(actual, key))
+				fail_msg("%s: missing in the daemon's answer", sub);
+			assert_same_shape(v, json_object_get(actual, key), sub);
+		}
+		json_object_foreach(actual, key, v)
+			if (!json_object_get(example, key))
+				fail_msg("%s.%s: sent by the daemon but not documented", where, key);
+	} else if (json_is_array(example) && json_array_size(example) && json_array_size(actual)) {
+		assert_same_shape(json_array_get(example, 0), json_array_get(actual, 0), where);
+	}
+}
+
+/* Extract the ```json blocks that follow "Request:" and "Response:" lines. */
+static void test_api_doc_examples_replay(void **state)
+{
+	FILE *f = fopen("docs/api.md", "r");
+	char line[4096], *block = NULL, *request = NULL;
+	size_t blen = 0;
+	int mode = 0, replayed = 0;	/* 0 text, 1 request block, 2 response block */
+	const char *want = NULL;
+
+	assert_non_null(f);
+	while (fgets(line, sizeof(line), f)) {
+		if (!strncmp(line, "Request:", 8)) {
+			want = "request";
+		} else if (!strncmp(line, "Response:", 9)) {
+			want = "response";
+		} else if (!strncmp(line, "```json", 7) && want) {
+			mode = !strcmp(want, "request") ? 1 : 2;
+			free(block);
+			block = NULL;
+			blen = 0;
+		} else if (!strncmp(line, "```", 3) && mode) {
+			if (mode == 1) {
+				free(request);
+				request = block ? strdup(block) : NULL;
+			} else {
+				json_t *example = parse_json(block), *actual;
+				json_t *req = parse_json(request);
+				char *compact = json_dumps(req, JSON_COMPACT);
+
+				actual = rpc_raw(compact);
+				assert_same_shape(example, actual, json_string_value(json_object_get(req, "method")));
+				replayed++;
+				free(compact);
+				json_decref(req);
+				json_decref(example);
+				json_decref(actual);
+			}
+			mode = 0;
+			want = NULL;
+		} else if (mode) {
+			append(&block, &blen, line, strlen(line));
+		}
+	}
+	fclose(f);
+	free(block);
+	free(request);
+	print_message("[   INFO   ] replayed %d examples from docs/api.md\n", replayed);
+	assert_true(replayed >= 5);
+}
+
+/* Last: SIGTERM stops the daemon cleanly and removes the socket. */
+static void test_sigterm_is_clean(void **state)
+{
+	int st;
+
+	assert_int_equal(kill(daemon_pid, SIGTERM), 0);
+	assert_int_equal(waitpid(daemon_pid, &st, 0), daemon_pid);
+	daemon_pid = -1;
+	assert_true(WIFEXITED(st));
+	assert_int_equal(WEXITSTATUS(st), 0);
+	assert_int_equal(access(sock_path, F_OK), -1);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_status_reports_probes),
+		cmocka_unit_test(test_exact_counts_cli),
+		cmocka_unit_test(test_exact_counts_metrics),
+		cmocka_unit_test(test_metrics_pass_promtool),
+		cmocka_unit_test(test_vcpu_filter),
+		cmocka_unit_test(test_mmio_counts),
+		cmocka_unit_test(test_running_vm_is_listed),
+		cmocka_unit_test(test_unknown_pid_is_an_error),
+		cmocka_unit_test(test_protocol_errors),
+		cmocka_unit_test(test_concurrent_clients),
+		cmocka_unit_test(test_second_daemon_refused),
+		cmocka_unit_test(test_cli_without_daemon),
+		cmocka_unit_test(test_usage_errors),
+		cmocka_unit_test(test_api_doc_examples_replay),
+		cmocka_unit_test(test_sigterm_is_clean),
+	};
+
+	return cmocka_run_group_tests_name("integration", tests, group_setup, group_teardown);
+}
