@@ -12,6 +12,8 @@
 #include <string.h>
 #include <sys/mount.h>
 #include <sys/stat.h>
+#include <sys/statfs.h>
+#include <linux/magic.h>
 #include <sys/syscall.h>
 #include <sys/utsname.h>
 #include <time.h>
@@ -405,12 +407,11 @@ struct manager *manager_free(struct manager *m)
 }
 
 /* tracefs and bpffs: mount them where the kernel has them but nobody mounted them. */
-static void ensure_mounted(const char *type, const char *target, const char *probe)
+static void ensure_mounted(const char *type, const char *target, unsigned long magic)
 {
-	char path[256];
+	struct statfs sfs;
 
-	snprintf(path, sizeof(path), "%s/%s", target, probe);
-	if (access(path, F_OK) == 0)
+	if (statfs(target, &sfs) == 0 && (unsigned long)sfs.f_type == magic)
 		return;
 	if (mount(type, target, type, 0, NULL) == 0)
 		log_info("Mounted %s on %s", type, target);
@@ -437,8 +438,8 @@ int manager_start(struct manager *m)
 	if (r < 0)
 		return r;
 
-	ensure_mounted("tracefs", "/sys/kernel/tracing", "events");
-	ensure_mounted("bpf", "/sys/fs/bpf", "");
+	ensure_mounted("tracefs", "/sys/kernel/tracing", TRACEFS_MAGIC);
+	ensure_mounted("bpf", "/sys/fs/bpf", BPF_FS_MAGIC);
 
 	m->n_caps = sizeof(capability_table) / sizeof(capability_table[0]);
 	m->caps = calloc(m->n_caps, sizeof(*m->caps));

@@ -17,6 +17,7 @@
 #include <unistd.h>
 
 #include "log.h"
+#include "linebuf.h"
 #include "server.h"
 #include "strbuf.h"
 
@@ -24,9 +25,8 @@ struct client {
 	struct server *server;
 	int fd;
 	sd_event_source *source;
-	struct strbuf in;
+	struct linebuf in;
 	struct strbuf out;
-	bool discarding;	/* skipping the rest of an over-long line */
 	bool eof;		/* peer shut down its side: flush, then close */
 	struct client *next;
 };
@@ -56,7 +56,7 @@ static void client_free(struct client *c)
 	s->n_clients--;
 	sd_event_source_disable_unref(c->source);
 	close(c->fd);
-	strbuf_free(&c->in);
+	linebuf_free(&c->in);
 	strbuf_free(&c->out);
 	free(c);
 }
@@ -89,54 +89,24 @@ static void client_queue(struct client *c, char *response)
 	free(response);
 }
 
-static void client_handle_line(struct client *c, char *line, size_t len)
+static void client_handle_line(void *ctx, char *line, size_t len, bool too_long)
 {
+	struct client *c = ctx;
 	char *resp;
 
-	if (len && line[len - 1] == '\r')
-		len--;
+	if (too_long) {
+		char msg[96];
+
+		snprintf(msg, sizeof(msg), "request line longer than %d bytes", RPC_LINE_MAX);
+		client_queue(c, rpc_error_line(RPC_INVALID_REQUEST, msg));
+		return;
+	}
 	/* Blank lines are keep-alives, not requests. */
 	if (strspn(line, " \t") >= len)
 		return;
 	resp = rpc_handle_line(c->server->rpc, line, len);
 	if (resp)
 		client_queue(c, resp);
-}
-
-/* Split buffered input into lines and answer each. */
-static void client_reject_long_line(struct client *c)
-{
-	char msg[96];
-
-	snprintf(msg, sizeof(msg), "request line longer than %d bytes", RPC_LINE_MAX);
-	client_queue(c, rpc_error_line(RPC_INVALID_REQUEST, msg));
-}
-
-static void client_process_input(struct client *c)
-{
-	char *nl;
-
-	while (c->in.len && (nl = memchr(c->in.data, '\n', c->in.len))) {
-		size_t len = (size_t)(nl - c->in.data);
-
-		if (c->discarding) {
-			c->discarding = false;
-		} else if (len > RPC_LINE_MAX) {
-			client_reject_long_line(c);
-		} else {
-			*nl = '\0';
-			client_handle_line(c, c->in.data, len);
-		}
-		strbuf_consume(&c->in, len + 1);
-	}
-	/* No newline yet and already too long: answer now, skip to the newline. */
-	if (c->in.len > RPC_LINE_MAX) {
-		if (!c->discarding) {
-			client_reject_long_line(c);
-			c->discarding = true;
-		}
-		strbuf_consume(&c->in, c->in.len);
-	}
 }
 
 static int client_flush(struct client *c)
@@ -164,20 +134,11 @@ static int on_client(sd_event_source *src, int fd, uint32_t revents, void *userd
 		ssize_t n = recv(fd, buf, sizeof(buf), MSG_DONTWAIT);
 
 		if (n > 0) {
-			strbuf_append(&c->in, buf, (size_t)n);
-			client_process_input(c);
+			linebuf_feed(&c->in, buf, (size_t)n, client_handle_line, c);
 		} else if (n == 0) {
 			c->eof = true;
 			/* A final request without newline is still a request. */
-			if (c->in.len && !c->discarding) {
-				char *line = strndup(c->in.data, c->in.len);
-
-				if (line) {
-					client_handle_line(c, line, c->in.len);
-					free(line);
-				}
-			}
-			strbuf_consume(&c->in, c->in.len);
+			linebuf_finish(&c->in, client_handle_line, c);
 		} else if (errno != EAGAIN && errno != EINTR) {
 			client_free(c);
 			return 0;
@@ -222,8 +183,7 @@ static int on_accept(sd_event_source *src, int fd, uint32_t revents, void *userd
 	}
 	c->server = s;
 	c->fd = cfd;
-	/* The input buffer holds at most one line plus one read. */
-	strbuf_init(&c->in, RPC_LINE_MAX + 16384 + 1);
+	linebuf_init(&c->in, RPC_LINE_MAX);
 	strbuf_init(&c->out, 0);
 	r = sd_event_add_io(s->event, &c->source, cfd, EPOLLIN, on_client, c);
 	if (r < 0) {

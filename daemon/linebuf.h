@@ -1,0 +1,35 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
+/*
+ * Request framing: bytes in, complete lines out, with a bound on line
+ * length.  A line longer than the bound is reported once (as too long)
+ * and its bytes are dropped up to the next newline, so memory per client
+ * stays bounded whatever a peer sends.
+ */
+#ifndef KVMSCOPE_LINEBUF_H
+#define KVMSCOPE_LINEBUF_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "strbuf.h"
+
+struct linebuf {
+	struct strbuf pending;	/* bytes of the line not yet terminated */
+	size_t max_line;
+	bool discarding;	/* inside an over-long line */
+};
+
+/*
+ * Called for each complete line without its "\n" (and without a final
+ * "\r"), NUL-terminated; @too_long set instead when the line exceeded
+ * the bound (then @line is NULL).
+ */
+typedef void (*linebuf_line_fn)(void *ctx, char *line, size_t len, bool too_long);
+
+void linebuf_init(struct linebuf *lb, size_t max_line);
+void linebuf_free(struct linebuf *lb);
+void linebuf_feed(struct linebuf *lb, const char *data, size_t len, linebuf_line_fn fn, void *ctx);
+/* End of input: an unterminated final line is still a line. */
+void linebuf_finish(struct linebuf *lb, linebuf_line_fn fn, void *ctx);
+
+#endif
