@@ -475,6 +475,10 @@ int manager_start(struct manager *m)
 
 	scan_proc_for_vms(m);
 	manager_refresh(m);
+	/* Accept clients only now that every probe is attached. */
+	r = server_listen(m->server);
+	if (r < 0)
+		return r;
 
 	sigemptyset(&mask);
 	sigaddset(&mask, SIGTERM);

@@ -237,7 +237,6 @@ static int mkdir_parents(const char *path)
 int server_new(sd_event *event, const char *path, const struct rpc_registry *rpc,
 	       struct server **ret)
 {
-	struct sockaddr_un sa = { .sun_family = AF_UNIX };
 	struct server *s;
 	int r;
 
@@ -269,35 +268,39 @@ int server_new(sd_event *event, const char *path, const struct rpc_registry *rpc
 		s->lock_fd = -1;
 		goto fail;
 	}
-	if (unlink(path) == 0)
-		log_info("Removed stale socket %s", path);
-
-	s->listen_fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-	if (s->listen_fd < 0) {
-		r = log_error_errno(errno, "Cannot create a Unix socket: %m");
-		goto fail;
-	}
-	snprintf(sa.sun_path, sizeof(sa.sun_path), "%s", path);
-	if (bind(s->listen_fd, (struct sockaddr *)&sa, sizeof(sa)) < 0) {
-		r = log_error_errno(errno, "Cannot bind socket %s: %m", path);
-		goto fail;
-	}
-	/* root and the socket's group may query; others may not. */
-	chmod(path, 0660);
-	if (listen(s->listen_fd, 64) < 0) {
-		r = log_error_errno(errno, "Cannot listen on %s: %m", path);
-		goto fail;
-	}
-	r = sd_event_add_io(event, &s->listen_source, s->listen_fd, EPOLLIN, on_accept, s);
-	if (r < 0) {
-		log_error_errno(r, "Cannot watch socket %s: %m", path);
-		goto fail;
-	}
 	*ret = s;
 	return 0;
 fail:
 	server_free(s);
 	return r;
+}
+
+int server_listen(struct server *s)
+{
+	struct sockaddr_un sa = { .sun_family = AF_UNIX };
+	const char *path = s->path;
+	int r;
+
+	if (unlink(path) == 0)
+		log_info("Removed stale socket %s", path);
+	s->listen_fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	if (s->listen_fd < 0)
+		return log_error_errno(errno, "Cannot create a Unix socket: %m");
+	snprintf(sa.sun_path, sizeof(sa.sun_path), "%s", path);
+	if (bind(s->listen_fd, (struct sockaddr *)&sa, sizeof(sa)) < 0) {
+		r = log_error_errno(errno, "Cannot bind socket %s: %m", path);
+		close(s->listen_fd);
+		s->listen_fd = -1;
+		return r;
+	}
+	/* root and the socket's group may query; others may not. */
+	chmod(path, 0660);
+	if (listen(s->listen_fd, 64) < 0)
+		return log_error_errno(errno, "Cannot listen on %s: %m", path);
+	r = sd_event_add_io(s->event, &s->listen_source, s->listen_fd, EPOLLIN, on_accept, s);
+	if (r < 0)
+		return log_error_errno(r, "Cannot watch socket %s: %m", path);
+	return 0;
 }
 
 void server_free(struct server *s)

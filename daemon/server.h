@@ -17,11 +17,14 @@
 struct server;
 
 /*
- * Take the socket at @path: -EADDRINUSE (with a logged message) when
- * another daemon serves it; a stale socket file is replaced.
+ * Claim the socket path: -EADDRINUSE (with a logged message) when another
+ * daemon serves it.  Nothing listens yet, so clients cannot connect to a
+ * daemon that is still loading its probes.
  */
 int server_new(sd_event *event, const char *path, const struct rpc_registry *rpc,
 	       struct server **ret);
+/* Replace a stale socket file, bind and start accepting clients. */
+int server_listen(struct server *s);
 void server_free(struct server *s);
 
 #endif

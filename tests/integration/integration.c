@@ -304,7 +304,7 @@ static long long metric_value(const char *text, const char *prefix)
 
 /* ---- the daemon under test ---- */
 
-static pid_t start_daemon(const char *socket, int port, const char *log)
+static pid_t start_daemon(const char *socket, int port, const char *log, const char *retain)
 {
 	char portarg[32];
 	pid_t pid;
@@ -317,7 +317,7 @@ static pid_t start_daemon(const char *socket, int port, const char *log)
 		dup2(fd, 2);
 		dup2(fd, 1);
 		execl(bin("kvmscoped"), "kvmscoped", "--socket", socket, "--metrics", portarg,
-		      "--retain-exited", "120", "--log-level", "debug", (char *)NULL);
+		      "--retain-exited", retain, "--log-level", "debug", (char *)NULL);
 		_exit(127);
 	}
 	return pid;
@@ -337,10 +337,24 @@ static int pick_free_port(void)
 	return port;
 }
 
-static int group_setup(void **state)
+static bool wait_for_socket(const char *path)
 {
 	struct timespec ts = { 0, 50 * 1000 * 1000 };
 
+	for (int i = 0; i < 200; i++) {
+		int fd = connect_unix(path);
+
+		if (fd >= 0) {
+			close(fd);
+			return true;
+		}
+		nanosleep(&ts, NULL);
+	}
+	return false;
+}
+
+static int group_setup(void **state)
+{
 	if (getenv("KVMSCOPE_BUILD"))
 		build_dir = getenv("KVMSCOPE_BUILD");
 	if (geteuid() != 0) {
@@ -358,16 +372,9 @@ static int group_setup(void **state)
 	snprintf(sock_path, sizeof(sock_path), "%s/kvmscope.sock", tmpdir);
 	snprintf(log_path, sizeof(log_path), "%s/kvmscoped.log", tmpdir);
 	metrics_port = pick_free_port();
-	daemon_pid = start_daemon(sock_path, metrics_port, log_path);
-	for (int i = 0; i < 200; i++) {
-		int fd = connect_unix(sock_path);
-
-		if (fd >= 0) {
-			close(fd);
-			return 0;
-		}
-		nanosleep(&ts, NULL);
-	}
+	daemon_pid = start_daemon(sock_path, metrics_port, log_path, "120");
+	if (wait_for_socket(sock_path))
+		return 0;
 	fprintf(stderr, "integration: kvmscoped did not open %s within 10 s; log: %s\n", sock_path,
 		log_path);
 	return -1;
@@ -1027,6 +1034,68 @@ static void test_api_doc_examples_replay(void **state)
 	assert_true(replayed >= 5);
 }
 
+static pid_t retain_daemon_pid = -1;
+
+/* Runs even when the test fails: point back at the main daemon, stop the other. */
+static int retention_teardown(void **state)
+{
+	char log2[160];
+
+	snprintf(sock_path, sizeof(sock_path), "%s/kvmscope.sock", tmpdir);
+	if (retain_daemon_pid > 0) {
+		kill(retain_daemon_pid, SIGTERM);
+		waitpid(retain_daemon_pid, NULL, 0);
+		retain_daemon_pid = -1;
+	}
+	snprintf(log2, sizeof(log2), "%s/retain.log", tmpdir);
+	if (!getenv("KVMSCOPE_KEEP_LOGS"))
+		unlink(log2);
+	return 0;
+}
+
+/* An exited VM keeps its counts for --retain-exited seconds, then is forgotten. */
+static void test_retention_of_exited_vms(void **state)
+{
+	char sock2[100], log2[160], line[64];
+	char *args[] = { "--hlt", "5", NULL };
+	struct timespec ts = { 0, 250 * 1000 * 1000 };
+	json_t *report, *resp;
+	long long pid;
+	int gone_after = -1;
+
+	snprintf(sock2, sizeof(sock2), "%s/retain.sock", tmpdir);
+	snprintf(log2, sizeof(log2), "%s/retain.log", tmpdir);
+	retain_daemon_pid = start_daemon(sock2, pick_free_port(), log2, "1");
+	assert_true(wait_for_socket(sock2));
+	snprintf(sock_path, sizeof(sock_path), "%s", sock2);
+
+	report = run_guest(args);
+	pid = obj_int(report, "pid");
+	snprintf(line, sizeof(line), "{\"pid\":%lld}", pid);
+	resp = rpc("exits.get", line);
+	assert_int_equal(sum_records(json_object_get(find_vm(resp, pid), "userspace_exits"), "reason",
+				     "HLT", -1), 5);
+	json_decref(resp);
+	/* Retention 1 s, checked by the 1 s timer: gone within about 2 s. */
+	for (int i = 1; i <= 16 && gone_after < 0; i++) {
+		char req[240];
+
+		nanosleep(&ts, NULL);
+		snprintf(req, sizeof(req),
+			 "{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"exits.get\",\"params\":%s}", line);
+		resp = rpc_raw(req);
+		if (json_object_get(resp, "error")) {
+			assert_int_equal(obj_int(json_object_get(resp, "error"), "code"), -32004);
+			gone_after = i * 250;
+		}
+		json_decref(resp);
+	}
+	json_decref(report);
+	if (gone_after < 0)
+		fail_msg("exited VM still listed 4 s after exit with --retain-exited 1");
+	assert_true(gone_after >= 750);	/* not before its retention time */
+}
+
 /* Last: SIGTERM stops the daemon cleanly and removes the socket. */
 static void test_sigterm_is_clean(void **state)
 {
@@ -1057,6 +1126,7 @@ int main(void)
 		cmocka_unit_test(test_cli_without_daemon),
 		cmocka_unit_test(test_usage_errors),
 		cmocka_unit_test(test_api_doc_examples_replay),
+		cmocka_unit_test_teardown(test_retention_of_exited_vms, retention_teardown),
 		cmocka_unit_test(test_sigterm_is_clean),
 	};
 
