@@ -146,6 +146,22 @@ static void print_json(json_t *v)
 	free(s);
 }
 
+/*
+ * Call @method.  With --json, print the answer and leave *result NULL;
+ * otherwise hand the answer to the caller to format.  Returns the exit code.
+ */
+static int call_for_table(struct cli *c, const char *method, json_t *params, json_t **result)
+{
+	int r = call(c, method, params, result);
+
+	if (!r && c->json) {
+		print_json(*result);
+		json_decref(*result);
+		*result = NULL;
+	}
+	return r;
+}
+
 /* ---- a small table printer: columns sized to their widest cell ---- */
 
 #define TABLE_MAX_COLS 8
@@ -222,14 +238,10 @@ static int verb_status(struct cli *c)
 {
 	json_t *res, *cap, *probe;
 	size_t i, j;
-	int r = call(c, "status", NULL, &res);
+	int r = call_for_table(c, "status", NULL, &res);
 
-	if (r || c->json) {
-		if (!r)
-			print_json(res);
-		json_decref(res);
+	if (!res)
 		return r;
-	}
 	printf("kvmscoped %s (pid %lld, up %.0f s)\n", str(res, "version"),
 	       json_integer_value(json_object_get(res, "pid")),
 	       json_number_value(json_object_get(res, "uptime_seconds")));
@@ -269,14 +281,10 @@ static int verb_vms(struct cli *c)
 	json_t *res, *vm;
 	char pid[24];
 	size_t i;
-	int r = call(c, "vms.list", NULL, &res);
+	int r = call_for_table(c, "vms.list", NULL, &res);
 
-	if (r || c->json) {
-		if (!r)
-			print_json(res);
-		json_decref(res);
+	if (!res)
 		return r;
-	}
 	if (json_array_size(json_object_get(res, "vms")) == 0) {
 		puts("No KVM VMs seen.");
 		json_decref(res);
@@ -310,13 +318,9 @@ static int verb_exits(struct cli *c)
 		json_object_set_new(params, "pid", json_integer((json_int_t)c->pid));
 	if (c->has_vcpu)
 		json_object_set_new(params, "vcpu", json_integer((json_int_t)c->vcpu));
-	r = call(c, "exits.get", params, &res);
-	if (r || c->json) {
-		if (!r)
-			print_json(res);
-		json_decref(res);
+	r = call_for_table(c, "exits.get", params, &res);
+	if (!res)
 		return r;
-	}
 	if (json_array_size(json_object_get(res, "vms")) == 0)
 		puts("No KVM VMs seen.");
 	json_array_foreach(json_object_get(res, "vms"), i, vm) {
