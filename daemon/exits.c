@@ -502,12 +502,50 @@ static int pio_agg_cmp(const void *a, const void *b)
 	return x->direction - y->direction;
 }
 
+/* Samples of kvmscope_exits_total (hardware) or kvmscope_userspace_exits_total. */
+static int exit_samples(struct strbuf *sb, struct manager *m, struct exit_table *per_vm,
+			enum exit_kind kind)
+{
+	const char *metric = kind == EXIT_KIND_HW ? "kvmscope_exits_total"
+						  : "kvmscope_userspace_exits_total";
+	char pid[16], vcpu[16], name[DECODE_NAME_MAX], dn[32];
+	int r = 0;
+
+	for (size_t i = 0; i < m->n_vms && r >= 0; i++) {
+		const struct vm *vm = m->vms[i];
+
+		snprintf(pid, sizeof(pid), "%u", vm->pid);
+		for (size_t j = 0; j < per_vm[i].n && r >= 0; j++) {
+			const struct exit_record *e = &per_vm[i].v[j];
+			struct metrics_label l[5] = { { "pid", pid },
+						      { "vm", vm_display_name(vm, dn, sizeof(dn)) },
+						      { "vcpu", vcpu } };
+			size_t n = 3;
+
+			if (e->kind != kind)
+				continue;
+			snprintf(vcpu, sizeof(vcpu), e->vcpu == KVMSCOPE_VCPU_UNKNOWN ? "unknown" : "%u",
+				 e->vcpu);
+			if (kind == EXIT_KIND_HW) {
+				l[n++] = (struct metrics_label){ "isa", isa_name(e->isa) };
+				l[n++] = (struct metrics_label){
+					"reason", hw_exit_name(e->isa, e->reason, name, sizeof(name)) };
+			} else {
+				l[n++] = (struct metrics_label){
+					"reason", kvm_exit_name(e->reason, name, sizeof(name)) };
+			}
+			r = metrics_sample(sb, metric, l, n, e->count);
+		}
+	}
+	return r;
+}
+
 static int exits_metrics(void *state, struct strbuf *sb)
 {
 	struct exits_state *st = state;
 	struct manager *m = st->m;
 	struct exit_table live = { 0 }, *per_vm;
-	char pid[16], vcpu[16], name[DECODE_NAME_MAX], port[8], dn[32];
+	char pid[16], port[8], dn[32];
 	int r = 0;
 
 	if (read_live(st, 0, &live) < 0)
@@ -520,45 +558,13 @@ static int exits_metrics(void *state, struct strbuf *sb)
 
 	r = metrics_family(sb, "kvmscope_exits_total", "counter",
 			   "Hardware VM exits (kvm_exit) by VM, vCPU, ISA and exit reason.");
-	for (size_t i = 0; i < m->n_vms && r >= 0; i++) {
-		const struct vm *vm = m->vms[i];
-
-		snprintf(pid, sizeof(pid), "%u", vm->pid);
-		for (size_t j = 0; j < per_vm[i].n && r >= 0; j++) {
-			const struct exit_record *e = &per_vm[i].v[j];
-
-			if (e->kind != EXIT_KIND_HW)
-				continue;
-			snprintf(vcpu, sizeof(vcpu), e->vcpu == KVMSCOPE_VCPU_UNKNOWN ? "unknown" : "%u",
-				 e->vcpu);
-			r = metrics_sample(sb, "kvmscope_exits_total",
-				(struct metrics_label[]){ { "pid", pid }, { "vm", vm_display_name(vm, dn, sizeof(dn)) },
-					{ "vcpu", vcpu }, { "isa", isa_name(e->isa) },
-					{ "reason", hw_exit_name(e->isa, e->reason, name, sizeof(name)) } },
-				5, e->count);
-		}
-	}
+	if (r >= 0)
+		r = exit_samples(sb, m, per_vm, EXIT_KIND_HW);
 	if (r >= 0)
 		r = metrics_family(sb, "kvmscope_userspace_exits_total", "counter",
 				   "Exits to the VMM (kvm_userspace_exit) by VM, vCPU and KVM_EXIT reason.");
-	for (size_t i = 0; i < m->n_vms && r >= 0; i++) {
-		const struct vm *vm = m->vms[i];
-
-		snprintf(pid, sizeof(pid), "%u", vm->pid);
-		for (size_t j = 0; j < per_vm[i].n && r >= 0; j++) {
-			const struct exit_record *e = &per_vm[i].v[j];
-
-			if (e->kind != EXIT_KIND_USER)
-				continue;
-			snprintf(vcpu, sizeof(vcpu), e->vcpu == KVMSCOPE_VCPU_UNKNOWN ? "unknown" : "%u",
-				 e->vcpu);
-			r = metrics_sample(sb, "kvmscope_userspace_exits_total",
-				(struct metrics_label[]){ { "pid", pid }, { "vm", vm_display_name(vm, dn, sizeof(dn)) },
-					{ "vcpu", vcpu },
-					{ "reason", kvm_exit_name(e->reason, name, sizeof(name)) } },
-				4, e->count);
-		}
-	}
+	if (r >= 0)
+		r = exit_samples(sb, m, per_vm, EXIT_KIND_USER);
 	if (r >= 0)
 		r = metrics_family(sb, "kvmscope_pio_total", "counter",
 				   "Guest port I/O (kvm_pio) by VM, port and direction, all vCPUs and sizes.");
