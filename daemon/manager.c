@@ -503,7 +503,13 @@ int manager_start(struct manager *m)
 int manager_run(struct manager *m)
 {
 	sd_notifyf(0, "READY=1\nSTATUS=Serving %s", m->opts.socket_path);
-	log_info("kvmscoped %s ready: socket %s, metrics %s", KVMSCOPE_VERSION, m->opts.socket_path,
-		 m->opts.metrics_enabled ? "on" : "off");
+	if (m->opts.metrics_enabled)
+		log_info("kvmscoped %s ready: socket %s, metrics http://%s%s%s:%u/metrics",
+			 KVMSCOPE_VERSION, m->opts.socket_path,
+			 strchr(m->opts.metrics_host, ':') ? "[" : "", m->opts.metrics_host,
+			 strchr(m->opts.metrics_host, ':') ? "]" : "", http_port(m->http));
+	else
+		log_info("kvmscoped %s ready: socket %s, metrics off", KVMSCOPE_VERSION,
+			 m->opts.socket_path);
 	return sd_event_loop(m->event);
 }
