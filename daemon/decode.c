@@ -2,8 +2,8 @@
 /*
  * Exit-reason tables.  Transcribed from kvm-decode.md §3.1 (KVM_EXIT_*,
  * include/uapi/linux/kvm.h), §3.2 (VMX basic reasons, asm/vmx.h) and §3.3
- * (SVM exit codes, asm/svm.h; short names are the kernel's SVM_EXIT_REASONS
- * strings).  Short names match what perf and kvm_stat print.
+ * (SVM exit codes, asm/svm.h, with the exception intercepts 0x40-0x5f
+ * expanded; short names are the kernel's SVM_EXIT_REASONS strings).  Short names match what perf and kvm_stat print.
  */
 #include <stdio.h>
 #include <string.h>
@@ -155,6 +155,24 @@ static const struct reason_name svm_exit_names[] = {
 	{ 0x035, "write_dr5", "SVM_EXIT_WRITE_DR5" },
 	{ 0x036, "write_dr6", "SVM_EXIT_WRITE_DR6" },
 	{ 0x037, "write_dr7", "SVM_EXIT_WRITE_DR7" },
+	/* Exception intercepts: SVM_EXIT_EXCP_BASE (0x40) + vector, named as the kernel does. */
+	{ 0x040, "DE excp", "SVM_EXIT_EXCP_BASE + DE_VECTOR" },
+	{ 0x041, "DB excp", "SVM_EXIT_EXCP_BASE + DB_VECTOR" },
+	{ 0x043, "BP excp", "SVM_EXIT_EXCP_BASE + BP_VECTOR" },
+	{ 0x044, "OF excp", "SVM_EXIT_EXCP_BASE + OF_VECTOR" },
+	{ 0x045, "BR excp", "SVM_EXIT_EXCP_BASE + BR_VECTOR" },
+	{ 0x046, "UD excp", "SVM_EXIT_EXCP_BASE + UD_VECTOR" },
+	{ 0x047, "NM excp", "SVM_EXIT_EXCP_BASE + NM_VECTOR" },
+	{ 0x048, "DF excp", "SVM_EXIT_EXCP_BASE + DF_VECTOR" },
+	{ 0x04a, "TS excp", "SVM_EXIT_EXCP_BASE + TS_VECTOR" },
+	{ 0x04b, "NP excp", "SVM_EXIT_EXCP_BASE + NP_VECTOR" },
+	{ 0x04c, "SS excp", "SVM_EXIT_EXCP_BASE + SS_VECTOR" },
+	{ 0x04d, "GP excp", "SVM_EXIT_EXCP_BASE + GP_VECTOR" },
+	{ 0x04e, "PF excp", "SVM_EXIT_EXCP_BASE + PF_VECTOR" },
+	{ 0x050, "MF excp", "SVM_EXIT_EXCP_BASE + MF_VECTOR" },
+	{ 0x051, "AC excp", "SVM_EXIT_EXCP_BASE + AC_VECTOR" },
+	{ 0x052, "MC excp", "SVM_EXIT_EXCP_BASE + MC_VECTOR" },
+	{ 0x053, "XF excp", "SVM_EXIT_EXCP_BASE + XF_VECTOR" },
 	{ 0x060, "interrupt", "SVM_EXIT_INTR" },
 	{ 0x061, "nmi", "SVM_EXIT_NMI" },
 	{ 0x062, "smi", "SVM_EXIT_SMI" },

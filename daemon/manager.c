@@ -25,6 +25,7 @@
 #include "manager.h"
 #include "metrics.h"
 #include "server.h"
+#include "strbuf.h"
 
 #define TICK_USEC 1000000ULL
 
@@ -166,8 +167,10 @@ struct vm *manager_vm_note(struct manager *m, uint32_t pid, const char *comm_hin
 		if (r < 0)
 			log_warning_errno(r, "Cannot watch pid %u for exit: %m", pid);
 	}
-	if (comm_hint && !vm->ident.comm[0])
+	if (comm_hint && !vm->ident.comm[0]) {
 		snprintf(vm->ident.comm, sizeof(vm->ident.comm), "%.16s", comm_hint);
+		utf8_sanitize(vm->ident.comm);
+	}
 	log_info("VM pid %u (%s%s%s) seen", pid, vm->ident.comm, vm->ident.name[0] ? ", guest " : "",
 		 vm->ident.name);
 	if (vm->pidfd < 0 || !vm->identity_known)

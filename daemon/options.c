@@ -63,11 +63,11 @@ int parse_listen_address(const char *s, char *host, size_t host_len, uint16_t *p
 	buf[hlen] = '\0';
 	if (inet_pton(family, buf, addr) != 1)
 		return -EINVAL;
-	if (!colon[1])
+	if (colon[1] < '0' || colon[1] > '9')
 		return -EINVAL;
 	errno = 0;
 	p = strtoul(colon + 1, &end, 10);
-	if (errno || *end || p > 65535 || colon[1] == '-' || colon[1] == '+')
+	if (errno || *end || p > 65535)
 		return -EINVAL;
 	memcpy(host, buf, hlen + 1);
 	*port = (uint16_t)p;
@@ -136,7 +136,7 @@ int daemon_options_parse(struct daemon_options *o, int argc, char **argv, char *
 
 			errno = 0;
 			v = strtoull(optarg, &end, 10);
-			if (errno || !optarg[0] || *end || optarg[0] == '-' || v > 31536000ULL) {
+			if (errno || optarg[0] < '0' || optarg[0] > '9' || *end || v > 31536000ULL) {
 				snprintf(err, errlen,
 					 "--retain-exited: '%s' is not a number of seconds from 0 to 31536000",
 					 optarg);
@@ -166,9 +166,26 @@ int daemon_options_parse(struct daemon_options *o, int argc, char **argv, char *
 		case ':':
 			snprintf(err, errlen, "option '%s' needs an argument", argv[optind - 1]);
 			return -EINVAL;
-		default:
-			snprintf(err, errlen, "unknown option '%s'", argv[optind - 1]);
+		default: {
+			/*
+			 * Name the word that holds the bad option: getopt has not moved
+			 * past it yet when the bad letter opens a group such as -xV.
+			 */
+			const char *word = argv[optind - 1];
+
+			if (optind < argc && optopt > 0 && optopt < 256 && argv[optind][0] == '-' &&
+			    argv[optind][1] != '-' && strchr(argv[optind], optopt))
+				word = argv[optind];
+			if (!strncmp(word, "--", 2) && strchr(word, '=') && optopt > 0)
+				snprintf(err, errlen, "option '%s': this option takes no value", word);
+			else if (!strncmp(word, "--", 2) || optopt <= 0 || optopt >= 256)
+				snprintf(err, errlen, "unknown option '%s'", word);
+			else if (strlen(word) == 2)
+				snprintf(err, errlen, "unknown option '-%c'", optopt);
+			else
+				snprintf(err, errlen, "unknown option '-%c' in '%s'", optopt, word);
 			return -EINVAL;
+		}
 		}
 	}
 	if (optind < argc) {

@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "rpc.h"
+#include "strbuf.h"
 
 int rpc_register(struct rpc_registry *reg, const struct rpc_method *table, void *userdata)
 {
@@ -50,6 +51,7 @@ int rpc_error_set(struct rpc_error *err, int code, const char *fmt, ...)
 	va_start(ap, fmt);
 	vsnprintf(err->message, sizeof(err->message), fmt, ap);
 	va_end(ap);
+	utf8_sanitize(err->message);
 	return -EINVAL;
 }
 
@@ -69,15 +71,19 @@ int rpc_param_uint(json_t *params, const char *key, uint64_t max, uint64_t *out,
 	return 1;
 }
 
-static json_t *error_object(int code, const char *message)
-{
-	return json_pack("{s:i, s:s}", "code", code, "message", message);
-}
-
+/* Never NULL for a request with an id: a client must not wait forever. */
 static json_t *response_error(json_t *id, int code, const char *message)
 {
-	return json_pack("{s:s, s:o, s:O}", "jsonrpc", "2.0", "error",
-			 error_object(code, message), "id", id ? id : json_null());
+	char safe[600];
+	json_t *error;
+
+	snprintf(safe, sizeof(safe), "%s", message);
+	utf8_sanitize(safe);
+	error = json_pack("{s:i, s:s}", "code", code, "message", safe);
+	if (!error)
+		error = json_pack("{s:i, s:s}", "code", code, "message", "error (message unavailable)");
+	return json_pack("{s:s, s:o, s:O}", "jsonrpc", "2.0", "error", error, "id",
+			 id ? id : json_null());
 }
 
 static char *dump(json_t *v)

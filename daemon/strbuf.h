@@ -23,4 +23,11 @@ void strbuf_consume(struct strbuf *sb, size_t n);
 /* Hand the NUL-terminated contents to the caller; @sb is left empty. */
 char *strbuf_steal(struct strbuf *sb);
 
+/*
+ * Replace, in place, every byte that is not part of a well-formed UTF-8
+ * sequence with '?'.  Text cut at a byte limit (snprintf, comm, cmdline)
+ * can end inside a character, and jansson refuses such strings.
+ */
+void utf8_sanitize(char *s);
+
 #endif

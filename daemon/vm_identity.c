@@ -8,6 +8,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "strbuf.h"
 #include "vm_identity.h"
 
 /* Copy the QEMU option value at @s (up to ',' that is not ",,") into @out. */
@@ -114,9 +115,11 @@ int vm_start_time_from_stat(const char *stat, uint64_t *start_time)
 			char *endp;
 			unsigned long long v;
 
+			if (*p < '0' || *p > '9')
+				return -EINVAL;
 			errno = 0;
 			v = strtoull(p, &endp, 10);
-			if (errno || endp == p)
+			if (errno || (*endp && *endp != ' ' && *endp != '\n'))
 				return -EINVAL;
 			*start_time = v;
 			return 0;
@@ -177,10 +180,12 @@ int vm_identity_read(const char *proc_root, pid_t pid, struct vm_identity *id)
 		return (int)n;
 	buf[strcspn(buf, "\n")] = '\0';
 	memcpy(id->comm, buf, strnlen(buf, VM_COMM_MAX));
+	utf8_sanitize(id->comm);
 
 	/* A command line longer than the buffer only loses its tail. */
 	n = read_proc_file(proc_root, pid, "cmdline", buf, sizeof(buf));
 	if (n > 0)
 		vm_name_from_cmdline(buf, (size_t)n, id->name, sizeof(id->name));
+	utf8_sanitize(id->name);
 	return 0;
 }
