@@ -21,7 +21,7 @@ ifneq ($(CI),)
 WARN += -Werror
 endif
 
-LIBS_PC := libbpf jansson libmicrohttpd libsystemd inih
+LIBS_PC := libbpf jansson libmicrohttpd libsystemd
 # Recursive (=): pkg-config runs only once the packages are installed.
 PKG_CFLAGS = $(shell $(PKG_CONFIG) --cflags $(LIBS_PC))
 PKG_LIBS = $(shell $(PKG_CONFIG) --libs $(LIBS_PC)) -lelf -lz
