@@ -179,6 +179,22 @@ static json_t *assert_result(json_t *resp)
 	return result;
 }
 
+/* Every line gets error @code mentioning @needle, echoing integer @id (-1: null). */
+static void expect_error_for_each(struct rpc_fixture *f, const char *const *lines, size_t n,
+				  int code, const char *needle, long long id)
+{
+	for (size_t i = 0; i < n; i++) {
+		json_t *resp = handle(f, lines[i]);
+
+		assert_error(resp, code, needle);
+		if (id < 0)
+			assert_id_null(resp);
+		else
+			assert_id_integer(resp, id);
+		json_decref(resp);
+	}
+}
+
 static void test_register_and_find(void **state)
 {
 	struct rpc_fixture *f = *state;
@@ -302,13 +318,7 @@ static void test_malformed_json_is_parse_error(void **state)
 	};
 	struct rpc_fixture *f = *state;
 
-	for (size_t i = 0; i < ARRAY_SIZE(lines); i++) {
-		json_t *resp = handle(f, lines[i]);
-
-		assert_error(resp, RPC_PARSE_ERROR, "parse error");
-		assert_id_null(resp);
-		json_decref(resp);
-	}
+	expect_error_for_each(f, lines, ARRAY_SIZE(lines), RPC_PARSE_ERROR, "parse error", -1);
 	assert_int_equal(f->calls.echo, 0);
 }
 
@@ -372,13 +382,7 @@ static void test_bad_jsonrpc_member_is_invalid_request(void **state)
 	};
 	struct rpc_fixture *f = *state;
 
-	for (size_t i = 0; i < ARRAY_SIZE(lines); i++) {
-		json_t *resp = handle(f, lines[i]);
-
-		assert_error(resp, RPC_INVALID_REQUEST, "jsonrpc");
-		assert_id_integer(resp, 5);
-		json_decref(resp);
-	}
+	expect_error_for_each(f, lines, ARRAY_SIZE(lines), RPC_INVALID_REQUEST, "jsonrpc", 5);
 	assert_int_equal(f->calls.echo, 0);
 }
 
@@ -392,13 +396,7 @@ static void test_method_not_a_string_is_invalid_request(void **state)
 	};
 	struct rpc_fixture *f = *state;
 
-	for (size_t i = 0; i < ARRAY_SIZE(lines); i++) {
-		json_t *resp = handle(f, lines[i]);
-
-		assert_error(resp, RPC_INVALID_REQUEST, "method");
-		assert_id_integer(resp, 6);
-		json_decref(resp);
-	}
+	expect_error_for_each(f, lines, ARRAY_SIZE(lines), RPC_INVALID_REQUEST, "method", 6);
 }
 
 /* An id that is not a string, integer or null cannot be echoed: it becomes null. */
@@ -412,13 +410,7 @@ static void test_bad_id_type_is_invalid_request(void **state)
 	};
 	struct rpc_fixture *f = *state;
 
-	for (size_t i = 0; i < ARRAY_SIZE(lines); i++) {
-		json_t *resp = handle(f, lines[i]);
-
-		assert_error(resp, RPC_INVALID_REQUEST, "id");
-		assert_id_null(resp);
-		json_decref(resp);
-	}
+	expect_error_for_each(f, lines, ARRAY_SIZE(lines), RPC_INVALID_REQUEST, "id", -1);
 	assert_int_equal(f->calls.echo, 0);
 }
 
@@ -451,13 +443,7 @@ static void test_params_not_an_object_is_invalid_params(void **state)
 	};
 	struct rpc_fixture *f = *state;
 
-	for (size_t i = 0; i < ARRAY_SIZE(lines); i++) {
-		json_t *resp = handle(f, lines[i]);
-
-		assert_error(resp, RPC_INVALID_PARAMS, "params");
-		assert_id_integer(resp, 9);
-		json_decref(resp);
-	}
+	expect_error_for_each(f, lines, ARRAY_SIZE(lines), RPC_INVALID_PARAMS, "params", 9);
 	assert_int_equal(f->calls.echo, 0);
 }
 
@@ -664,13 +650,7 @@ static void test_duplicate_keys_are_parse_error(void **state)
 	};
 	struct rpc_fixture *f = *state;
 
-	for (size_t i = 0; i < ARRAY_SIZE(lines); i++) {
-		json_t *resp = handle(f, lines[i]);
-
-		assert_error(resp, RPC_PARSE_ERROR, "parse error");
-		assert_id_null(resp);
-		json_decref(resp);
-	}
+	expect_error_for_each(f, lines, ARRAY_SIZE(lines), RPC_PARSE_ERROR, "parse error", -1);
 	assert_int_equal(f->calls.echo, 0);
 }
 
