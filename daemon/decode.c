@@ -3,7 +3,8 @@
  * Exit-reason tables.  Transcribed from kvm-decode.md §3.1 (KVM_EXIT_*,
  * include/uapi/linux/kvm.h), §3.2 (VMX basic reasons, asm/vmx.h) and §3.3
  * (SVM exit codes, asm/svm.h, with the exception intercepts 0x40-0x5f
- * expanded; short names are the kernel's SVM_EXIT_REASONS strings).  Short names match what perf and kvm_stat print.
+ * expanded; short names are the kernel's SVM_EXIT_REASONS strings).
+ * Short names match what perf and kvm_stat print.
  */
 #include <stdio.h>
 #include <string.h>

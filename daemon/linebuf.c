@@ -16,7 +16,7 @@ void linebuf_free(struct linebuf *lb)
 	strbuf_free(&lb->pending);
 }
 
-static void emit(struct linebuf *lb, char *line, size_t len, linebuf_line_fn fn, void *ctx)
+static void emit(char *line, size_t len, linebuf_line_fn fn, void *ctx)
 {
 	if (len && line[len - 1] == '\r')
 		line[--len] = '\0';
@@ -44,7 +44,7 @@ void linebuf_feed(struct linebuf *lb, const char *data, size_t len, linebuf_line
 			/* pending.data is NULL only for an empty line. */
 			char empty[1] = "";
 
-			emit(lb, lb->pending.data ? lb->pending.data : empty, lb->pending.len, fn, ctx);
+			emit(lb->pending.data ? lb->pending.data : empty, lb->pending.len, fn, ctx);
 		}
 		lb->discarding = false;
 		strbuf_consume(&lb->pending, lb->pending.len);
@@ -56,7 +56,7 @@ void linebuf_feed(struct linebuf *lb, const char *data, size_t len, linebuf_line
 void linebuf_finish(struct linebuf *lb, linebuf_line_fn fn, void *ctx)
 {
 	if (!lb->discarding && lb->pending.len)
-		emit(lb, lb->pending.data, lb->pending.len, fn, ctx);
+		emit(lb->pending.data, lb->pending.len, fn, ctx);
 	lb->discarding = false;
 	strbuf_consume(&lb->pending, lb->pending.len);
 }

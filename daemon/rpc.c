@@ -51,7 +51,6 @@ int rpc_error_set(struct rpc_error *err, int code, const char *fmt, ...)
 	va_start(ap, fmt);
 	vsnprintf(err->message, sizeof(err->message), fmt, ap);
 	va_end(ap);
-	utf8_sanitize(err->message);
 	return -EINVAL;
 }
 
@@ -71,7 +70,11 @@ int rpc_param_uint(json_t *params, const char *key, uint64_t max, uint64_t *out,
 	return 1;
 }
 
-/* Never NULL for a request with an id: a client must not wait forever. */
+/*
+ * Never NULL for a request with an id: a client must not wait forever.
+ * Every error message passes here, so this is where text cut inside a
+ * UTF-8 character (which jansson refuses) is made valid.
+ */
 static json_t *response_error(json_t *id, int code, const char *message)
 {
 	char safe[600];
