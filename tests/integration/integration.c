@@ -880,41 +880,32 @@ static void test_cli_without_daemon(void **state)
 
 static void test_usage_errors(void **state)
 {
-	struct proc_result r;
-	char *d1[] = { bin("kvmscoped"), "--bogus", NULL };
-	char *d2[] = { bin("kvmscoped"), "--metrics", "nowhere", NULL };
-	char *d3[] = { bin("kvmscoped"), "--retain-exited", "-5", NULL };
-	char *c1[] = { bin("kvmscopectl"), "frobnicate", NULL };
-	char *c2[] = { bin("kvmscopectl"), "exits", "--pid", "abc", NULL };
-	char *c3[] = { bin("kvmscopectl"), NULL };
-	char *c4[] = { bin("kvmscopectl"), "vms", "--vcpu", "1", NULL };
+	/* Each bad command line exits 2 and names what was wrong ("" : no check). */
+	static const struct {
+		const char *prog;
+		const char *args[4];
+		const char *named;
+	} cases[] = {
+		{ "kvmscoped", { "--bogus" }, "--bogus" },
+		{ "kvmscoped", { "--metrics", "nowhere" }, "nowhere" },
+		{ "kvmscoped", { "--retain-exited", "-5" }, "--retain-exited" },
+		{ "kvmscopectl", { "frobnicate" }, "frobnicate" },
+		{ "kvmscopectl", { "exits", "--pid", "abc" }, "abc" },
+		{ "kvmscopectl", { NULL }, "Usage" },
+		{ "kvmscopectl", { "vms", "--vcpu", "1" }, "--vcpu" },
+	};
 
-	r = run(d1);
-	assert_int_equal(r.status, 2);
-	assert_contains(r.err, "--bogus");
-	proc_result_free(&r);
-	r = run(d2);
-	assert_int_equal(r.status, 2);
-	assert_contains(r.err, "nowhere");
-	proc_result_free(&r);
-	r = run(d3);
-	assert_int_equal(r.status, 2);
-	assert_contains(r.err, "--retain-exited");
-	proc_result_free(&r);
-	r = run(c1);
-	assert_int_equal(r.status, 2);
-	assert_contains(r.err, "frobnicate");
-	proc_result_free(&r);
-	r = run(c2);
-	assert_int_equal(r.status, 2);
-	assert_contains(r.err, "abc");
-	proc_result_free(&r);
-	r = run(c3);
-	assert_int_equal(r.status, 2);
-	proc_result_free(&r);
-	r = run(c4);
-	assert_int_equal(r.status, 2);
-	proc_result_free(&r);
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		char *argv[6] = { bin(cases[i].prog) };
+		struct proc_result r;
+
+		for (size_t a = 0; a < 4 && cases[i].args[a]; a++)
+			argv[a + 1] = (char *)cases[i].args[a];
+		r = run(argv);
+		assert_int_equal(r.status, 2);
+		assert_contains(r.err, cases[i].named);
+		proc_result_free(&r);
+	}
 }
 
 static void test_status_reports_probes(void **state)
