@@ -234,6 +234,54 @@ static const char *str(json_t *obj, const char *key)
 
 /* ---- verbs ---- */
 
+/*
+ * One line: the program types that attach, then those that do not with
+ * the daemon's reason.  Known types in the daemon's order, any newer ones
+ * after them.
+ */
+static void print_program_types(json_t *types)
+{
+	static const char *const order[] = { "tracepoint", "raw_tp", "tp_btf", "fentry", "kprobe" };
+	const size_t n_order = sizeof(order) / sizeof(order[0]);
+	const char *names[32];
+	size_t n = 0, shown = 0, refused = 0;
+	const char *key;
+	json_t *v;
+
+	if (!json_is_object(types)) {
+		puts("program types  unknown");
+		return;
+	}
+	for (size_t i = 0; i < n_order; i++)
+		if (json_object_get(types, order[i]))
+			names[n++] = order[i];
+	json_object_foreach(types, key, v) {
+		bool known = false;
+
+		for (size_t i = 0; i < n_order; i++)
+			known |= !strcmp(key, order[i]);
+		if (!known && n < sizeof(names) / sizeof(names[0]))
+			names[n++] = key;
+	}
+	fputs("program types ", stdout);
+	for (size_t i = 0; i < n; i++)
+		if (json_is_true(json_object_get(json_object_get(types, names[i]), "attached"))) {
+			printf(" %s", names[i]);
+			shown++;
+		}
+	if (!shown)
+		fputs(" none", stdout);
+	for (size_t i = 0; i < n; i++) {
+		json_t *t = json_object_get(types, names[i]);
+
+		if (json_is_true(json_object_get(t, "attached")))
+			continue;
+		printf("%s%s: %s", refused++ ? "; " : " (no: ", names[i],
+		       json_is_string(json_object_get(t, "error")) ? str(t, "error") : "unknown reason");
+	}
+	puts(refused ? ")" : "");
+}
+
 static int verb_status(struct cli *c)
 {
 	json_t *res, *cap, *probe;
@@ -253,6 +301,7 @@ static int verb_status(struct cli *c)
 	printf("VMs          %lld running, %lld exited\n",
 	       json_integer_value(json_object_get(json_object_get(res, "vms"), "running")),
 	       json_integer_value(json_object_get(json_object_get(res, "vms"), "exited")));
+	print_program_types(json_object_get(res, "program_types"));
 	json_array_foreach(json_object_get(res, "capabilities"), i, cap) {
 		struct table t = { .ncols = 4 };
 

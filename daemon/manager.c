@@ -24,6 +24,7 @@
 #include "log.h"
 #include "manager.h"
 #include "metrics.h"
+#include "progprobe.h"
 #include "server.h"
 #include "strbuf.h"
 
@@ -295,13 +296,15 @@ static json_t *method_status(void *userdata, json_t *params, struct rpc_error *e
 	} else {
 		metrics = json_null();
 	}
-	return json_pack("{s:s, s:s, s:s, s:I, s:f, s:s, s:o, s:I, s:{s:I, s:I}, s:o}", "version",
-			 KVMSCOPE_VERSION, "kernel", m->kernel_release, "kvm_backend", m->kvm_backend,
+	return json_pack("{s:s, s:s, s:s, s:I, s:f, s:s, s:o, s:I, s:{s:I, s:I}, s:o, s:O?}",
+			 "version", KVMSCOPE_VERSION, "kernel", m->kernel_release,
+			 "kvm_backend", m->kvm_backend,
 			 "pid", (json_int_t)getpid(), "uptime_seconds",
 			 (double)(now_usec(CLOCK_MONOTONIC) - m->start_mono_usec) / 1e6, "socket",
 			 m->opts.socket_path, "metrics", metrics, "retain_exited_seconds",
 			 (json_int_t)m->opts.retain_exited_sec, "vms", "running", (json_int_t)running,
-			 "exited", (json_int_t)(m->n_vms - running), "capabilities", caps);
+			 "exited", (json_int_t)(m->n_vms - running), "capabilities", caps,
+			 "program_types", m->program_types);
 }
 
 static json_t *method_vms_list(void *userdata, json_t *params, struct rpc_error *err)
@@ -402,6 +405,7 @@ struct manager *manager_free(struct manager *m)
 		if (m->caps[i].state)
 			m->caps[i].ops->free(m->caps[i].state);
 	free(m->caps);
+	json_decref(m->program_types);
 	rpc_registry_free(&m->rpc);
 	sd_event_source_disable_unref(m->tick_source);
 	sd_event_unref(m->event);
@@ -469,6 +473,14 @@ int manager_start(struct manager *m)
 				return r;
 		}
 	}
+
+	/*
+	 * After the capabilities, so that libbpf's log already goes through
+	 * the daemon's callback; a failure only leaves program_types null.
+	 */
+	r = progprobe_run(&m->program_types);
+	if (r < 0)
+		log_warning_errno(r, "Cannot probe BPF program types: %m");
 
 	if (m->opts.metrics_enabled) {
 		r = http_new(m->event, m->opts.metrics_host, m->opts.metrics_port, m, &m->http);

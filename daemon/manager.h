@@ -52,6 +52,7 @@ struct manager {
 
 	struct capability_instance *caps;
 	size_t n_caps;
+	json_t *program_types;		/* progprobe_run() result, NULL if it failed */
 
 	struct rpc_registry rpc;
 	struct server *server;

@@ -945,6 +945,57 @@ static void test_status_reports_probes(void **state)
 	proc_result_free(&r);
 }
 
+static bool type_attached(json_t *types, const char *name)
+{
+	return json_is_true(json_object_get(json_object_get(types, name), "attached"));
+}
+
+/* status.program_types: every type probed, and what this kernel is known to allow. */
+static void test_status_reports_program_types(void **state)
+{
+	static const char *const names[] = { "tracepoint", "raw_tp", "tp_btf", "fentry", "kprobe" };
+	json_t *st = rpc("status", NULL), *types = json_object_get(st, "program_types");
+	struct proc_result r;
+
+	if (!json_is_object(types))
+		fail_msg("status has no program_types object: %s", json_dumps(st, 0));
+	assert_int_equal(json_object_size(types), 5);
+	for (size_t i = 0; i < 5; i++) {
+		json_t *t = json_object_get(types, names[i]), *error;
+
+		if (!t)
+			fail_msg("program_types has no %s", names[i]);
+		error = json_object_get(t, "error");
+		assert_true(json_is_boolean(json_object_get(t, "attached")));
+		/* A type that does not attach says why; one that does has no error. */
+		if (type_attached(types, names[i]))
+			assert_true(json_is_null(error));
+		else if (!json_is_string(error) || !json_string_length(error))
+			fail_msg("program_types.%s is not attached and has no error", names[i]);
+	}
+	assert_true(type_attached(types, "tracepoint"));
+	if (access("/sys/module/kvm_amd", F_OK) == 0) {
+		/* The lab kernel (shared/reference/machines.md): all of these attach. */
+		assert_true(type_attached(types, "tp_btf"));
+		assert_true(type_attached(types, "fentry"));
+	} else if (access("/sys/module/kvm_pvm", F_OK) == 0) {
+		/* The development machine: fentry load is EPERM, no kprobes. */
+		assert_true(type_attached(types, "raw_tp"));
+		assert_true(type_attached(types, "tp_btf"));
+		assert_false(type_attached(types, "fentry"));
+		assert_contains(json_string_value(json_object_get(json_object_get(types, "fentry"),
+								  "error")),
+				"load: Operation not permitted");
+		assert_false(type_attached(types, "kprobe"));
+	}
+	json_decref(st);
+
+	r = ctl("status", NULL, NULL, NULL, NULL, NULL);
+	assert_int_equal(r.status, 0);
+	assert_contains(r.out, "program types  tracepoint");
+	proc_result_free(&r);
+}
+
 /* Compare shapes: same keys and JSON types, recursively (values may differ). */
 static void assert_same_shape(json_t *example, json_t *actual, const char *where)
 {
@@ -1104,6 +1155,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_status_reports_probes),
+		cmocka_unit_test(test_status_reports_program_types),
 		cmocka_unit_test(test_exact_counts_cli),
 		cmocka_unit_test(test_exact_counts_metrics),
 		cmocka_unit_test(test_metrics_pass_promtool),
