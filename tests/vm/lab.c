@@ -1,0 +1,630 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * Lab tests, run as root inside the lab VM (a Debian kernel under QEMU,
+ * see shared/reference/machines.md) by tests/vm/run.  They load the
+ * modules that the runner built against that kernel's headers:
+ *
+ *   $KVMSCOPE_LAB_MODULES/module/kvmscope_labtest.ko      (tests/vm/module)
+ *   $KVMSCOPE_LAB_MODULES/livepatch/kvmscope_lp_cmdline.ko (tests/vm/livepatch)
+ *
+ * and check what the kernel shows for them: module parameters in sysfs,
+ * the printk of their init, a whole livepatch cycle on cmdline_proc_show()
+ * with its transitions, and the ftrace site the livepatch uses.
+ */
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <setjmp.h>
+#include <cmocka.h>
+
+#include <stdbool.h>
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mount.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <time.h>
+#include <unistd.h>
+
+#define LABTEST_NAME "kvmscope_labtest"
+#define LABTEST_SYSFS "/sys/module/" LABTEST_NAME
+#define LABTEST_GREETING "hello-from-lab"
+
+#define LIVEPATCH_NAME "kvmscope_lp_cmdline"
+#define LIVEPATCH_MODULE_SYSFS "/sys/module/" LIVEPATCH_NAME
+#define LIVEPATCH_SYSFS "/sys/kernel/livepatch/" LIVEPATCH_NAME
+#define LIVEPATCH_ENABLED LIVEPATCH_SYSFS "/enabled"
+#define LIVEPATCH_TRANSITION LIVEPATCH_SYSFS "/transition"
+/* What tests/vm/livepatch/kvmscope_lp_cmdline.c makes /proc/cmdline read. */
+#define PATCHED_CMDLINE "kvmscope livepatch active\n"
+#define PATCHED_FUNCTION "cmdline_proc_show"
+
+#define ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
+
+#define TRANSITION_TIMEOUT_S 60.0
+#define UNLOAD_TIMEOUT_S 10.0
+#define POLL_INTERVAL_MS 100
+
+static char labtest_ko[PATH_MAX];
+static char livepatch_ko[PATH_MAX];
+
+/* ---- files ---- */
+
+/* Read a whole (small) file into buf, NUL-terminated: length or -errno. */
+static int read_file_text(const char *path, char *buf, size_t size)
+{
+	size_t len = 0;
+	int fd, err;
+
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	while (len + 1 < size) {
+		ssize_t n = read(fd, buf + len, size - 1 - len);
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0) {
+			err = errno;
+			close(fd);
+			return -err;
+		}
+		if (n == 0)
+			break;
+		len += (size_t)n;
+	}
+	buf[len] = '\0';
+	close(fd);
+	return (int)len;
+}
+
+static int write_file_text(const char *path, const char *text)
+{
+	ssize_t n;
+	int fd, err = 0;
+
+	fd = open(path, O_WRONLY | O_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	n = write(fd, text, strlen(text));
+	if (n < 0)
+		err = -errno;
+	close(fd);
+	return err;
+}
+
+static void strip_trailing_newline(char *text)
+{
+	size_t len = strlen(text);
+
+	while (len && text[len - 1] == '\n')
+		text[--len] = '\0';
+}
+
+static bool path_exists(const char *path)
+{
+	return access(path, F_OK) == 0;
+}
+
+/* ---- time ---- */
+
+static void sleep_ms(long ms)
+{
+	struct timespec ts = { ms / 1000, (ms % 1000) * 1000 * 1000 };
+
+	while (nanosleep(&ts, &ts) < 0 && errno == EINTR)
+		;
+}
+
+static struct timespec now_monotonic(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts;
+}
+
+static double seconds_since(struct timespec start)
+{
+	struct timespec end = now_monotonic();
+
+	return (double)(end.tv_sec - start.tv_sec) + (double)(end.tv_nsec - start.tv_nsec) / 1e9;
+}
+
+/* ---- modules ---- */
+
+/* finit_module(2) with a parameter string ("" for none): 0 or -errno. */
+static int load_module_file(const char *path, const char *params)
+{
+	int fd, ret, err = 0;
+
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	ret = (int)syscall(SYS_finit_module, fd, params, 0);
+	if (ret < 0)
+		err = -errno;
+	close(fd);
+	return err;
+}
+
+/*
+ * delete_module(2), retried while the module is still referenced: a
+ * livepatch module's last reference is dropped by a work item only after
+ * its disable transition finished.  0 or the last -errno.
+ */
+static int unload_module_patiently(const char *name, double timeout_s)
+{
+	struct timespec start = now_monotonic();
+	int err;
+
+	for (;;) {
+		if (syscall(SYS_delete_module, name, O_NONBLOCK) == 0)
+			return 0;
+		err = -errno;
+		if (err != -EBUSY && err != -EAGAIN)
+			return err;
+		if (seconds_since(start) > timeout_s)
+			return err;
+		sleep_ms(POLL_INTERVAL_MS);
+	}
+}
+
+/* Open /dev/kmsg positioned after every record already logged, or -errno. */
+static int kmsg_open_at_end(void)
+{
+	int fd = open("/dev/kmsg", O_RDONLY | O_NONBLOCK | O_CLOEXEC);
+
+	if (fd < 0)
+		return -errno;
+	lseek(fd, 0, SEEK_END);
+	return fd;
+}
+
+/* Look through the records logged since kmsg_open_at_end() for @needle. */
+static bool kmsg_find(int fd, const char *needle, char *record, size_t size)
+{
+	for (;;) {
+		ssize_t n = read(fd, record, size - 1);
+		char *text;
+
+		if (n < 0 && errno == EPIPE)
+			continue;	/* records overwritten under us: read on */
+		if (n <= 0)
+			return false;
+		record[n] = '\0';
+		strip_trailing_newline(record);
+		/* A record is "level,seq,usec,flags;text": keep the text. */
+		text = strchr(record, ';');
+		text = text ? text + 1 : record;
+		if (strstr(text, needle)) {
+			memmove(record, text, strlen(text) + 1);
+			return true;
+		}
+	}
+}
+
+/* ---- livepatch ---- */
+
+/* The numbers the kernel shows in /proc/<pid>/patch_state. */
+#define KLP_TASK_UNPATCHED 0
+#define KLP_TASK_PATCHED 1
+
+/* Names of the tasks whose patch_state is not @target yet, for a timeout message. */
+static void describe_tasks_behind(int target, char *out, size_t size)
+{
+	DIR *proc = opendir("/proc");
+	struct dirent *de;
+	size_t used = 0;
+	int listed = 0;
+
+	out[0] = '\0';
+	if (!proc)
+		return;
+	while ((de = readdir(proc)) && listed < 20) {
+		char path[PATH_MAX], state[16], comm[64];
+
+		if (de->d_name[0] < '0' || de->d_name[0] > '9')
+			continue;
+		snprintf(path, sizeof(path), "/proc/%s/patch_state", de->d_name);
+		/* -1: not part of a transition; target: already switched */
+		if (read_file_text(path, state, sizeof(state)) <= 0 || atoi(state) < 0 ||
+		    atoi(state) == target)
+			continue;
+		snprintf(path, sizeof(path), "/proc/%s/comm", de->d_name);
+		if (read_file_text(path, comm, sizeof(comm)) < 0)
+			snprintf(comm, sizeof(comm), "?");
+		strip_trailing_newline(comm);
+		used += (size_t)snprintf(out + used, size - used, "%s%s[%s]",
+					 listed ? " " : "", comm, de->d_name);
+		if (used >= size)
+			break;
+		listed++;
+	}
+	closedir(proc);
+}
+
+/*
+ * Wait until the patch's transition file reads 0.  A patch that was just
+ * disabled is freed once its transition ends, and its sysfs directory
+ * goes with it: when @gone_is_done, that absence also means finished.
+ * Returns 0 with the wait in *took, -ETIMEDOUT, or -errno of the read.
+ */
+static int wait_for_transition_end(bool gone_is_done, double *took)
+{
+	struct timespec start = now_monotonic();
+	char value[16];
+	int ret;
+
+	for (;;) {
+		ret = read_file_text(LIVEPATCH_TRANSITION, value, sizeof(value));
+		if (ret == -ENOENT && gone_is_done)
+			break;
+		if (ret < 0)
+			return ret;
+		if (atoi(value) == 0)
+			break;
+		if (seconds_since(start) > TRANSITION_TIMEOUT_S)
+			return -ETIMEDOUT;
+		sleep_ms(POLL_INTERVAL_MS);
+	}
+	*took = seconds_since(start);
+	return 0;
+}
+
+/* Fail the test with the tasks that hold the transition back. */
+static void fail_transition(const char *direction, int ret, int target)
+{
+	char behind[1024];
+
+	if (ret != -ETIMEDOUT)
+		fail_msg("%s: cannot read %s: %s", direction, LIVEPATCH_TRANSITION, strerror(-ret));
+	describe_tasks_behind(target, behind, sizeof(behind));
+	fail_msg("%s: %s still reads 1 after %.0f s; tasks not yet switched: %s", direction,
+		 LIVEPATCH_TRANSITION, TRANSITION_TIMEOUT_S, behind[0] ? behind : "(none found)");
+}
+
+/* Load the livepatch and wait until every task runs the new function. */
+static void enable_livepatch(void)
+{
+	struct timespec start = now_monotonic();
+	double load_s, took;
+	char enabled[16];
+	int ret;
+
+	ret = load_module_file(livepatch_ko, "");
+	if (ret)
+		fail_msg("finit_module(%s): %s — is CONFIG_LIVEPATCH set, and is %s unique in "
+			 "kallsyms?", livepatch_ko, strerror(-ret), PATCHED_FUNCTION);
+	load_s = seconds_since(start);
+	ret = read_file_text(LIVEPATCH_ENABLED, enabled, sizeof(enabled));
+	if (ret < 0)
+		fail_msg("module loaded but %s is unreadable: %s", LIVEPATCH_ENABLED, strerror(-ret));
+	strip_trailing_newline(enabled);
+	assert_string_equal(enabled, "1");
+	ret = wait_for_transition_end(false, &took);
+	if (ret)
+		fail_transition("enabling", ret, KLP_TASK_PATCHED);
+	print_message("[   INFO   ] livepatch loaded in %.3f s, patching transition ended %.3f s "
+		      "later\n", load_s, took);
+}
+
+/* Disable the livepatch, wait for the reverse transition, unload it. */
+static void disable_and_unload_livepatch(void)
+{
+	struct timespec start = now_monotonic();
+	double write_s, took, unload_s;
+	int ret;
+
+	ret = write_file_text(LIVEPATCH_ENABLED, "0");
+	if (ret)
+		fail_msg("writing 0 to %s: %s", LIVEPATCH_ENABLED, strerror(-ret));
+	write_s = seconds_since(start);
+	ret = wait_for_transition_end(true, &took);
+	if (ret)
+		fail_transition("disabling", ret, KLP_TASK_UNPATCHED);
+	start = now_monotonic();
+	ret = unload_module_patiently(LIVEPATCH_NAME, UNLOAD_TIMEOUT_S);
+	if (ret)
+		fail_msg("delete_module(%s) after the patch was disabled: %s", LIVEPATCH_NAME,
+			 strerror(-ret));
+	unload_s = seconds_since(start);
+	print_message("[   INFO   ] livepatch disabled: writing 0 took %.3f s, unpatching "
+		      "transition ended %.3f s later, module unloaded %.3f s after that\n",
+		      write_s, took, unload_s);
+	if (path_exists(LIVEPATCH_SYSFS))
+		fail_msg("%s still exists after the module was unloaded", LIVEPATCH_SYSFS);
+	if (path_exists(LIVEPATCH_MODULE_SYSFS))
+		fail_msg("%s still exists after delete_module", LIVEPATCH_MODULE_SYSFS);
+}
+
+/*
+ * Leave no patch behind, whatever state a failed test left it in: reverse
+ * or undo the patch if it is enabled, then unload it.  Never forces the
+ * transition: a forced patch module can never be unloaded.  0 or -errno.
+ */
+static int remove_livepatch(void)
+{
+	char enabled[16];
+	double took;
+	int ret;
+
+	if (!path_exists(LIVEPATCH_MODULE_SYSFS))
+		return 0;
+	if (read_file_text(LIVEPATCH_ENABLED, enabled, sizeof(enabled)) > 0 && atoi(enabled) == 1) {
+		ret = write_file_text(LIVEPATCH_ENABLED, "0");
+		if (ret)
+			fprintf(stderr, "lab: cleanup: writing 0 to %s: %s\n", LIVEPATCH_ENABLED,
+				strerror(-ret));
+	}
+	ret = wait_for_transition_end(true, &took);
+	if (ret) {
+		fprintf(stderr, "lab: cleanup: the transition of %s did not end: %s\n",
+			LIVEPATCH_NAME, strerror(-ret));
+		return ret;
+	}
+	ret = unload_module_patiently(LIVEPATCH_NAME, UNLOAD_TIMEOUT_S);
+	if (ret)
+		fprintf(stderr, "lab: cleanup: delete_module(%s): %s\n", LIVEPATCH_NAME,
+			strerror(-ret));
+	return ret;
+}
+
+static int remove_labtest_module(void)
+{
+	int ret;
+
+	if (!path_exists(LABTEST_SYSFS))
+		return 0;
+	ret = unload_module_patiently(LABTEST_NAME, UNLOAD_TIMEOUT_S);
+	if (ret)
+		fprintf(stderr, "lab: cleanup: delete_module(%s): %s\n", LABTEST_NAME,
+			strerror(-ret));
+	return ret;
+}
+
+static int livepatch_teardown(void **state)
+{
+	return remove_livepatch() ? -1 : 0;
+}
+
+static int labtest_teardown(void **state)
+{
+	return remove_labtest_module() ? -1 : 0;
+}
+
+/* ---- ftrace ---- */
+
+static const char *const enabled_functions_paths[] = {
+	"/sys/kernel/tracing/enabled_functions",
+	"/sys/kernel/debug/tracing/enabled_functions",
+};
+
+/* Read enabled_functions into buf, mounting tracefs if needed: length or -errno. */
+static int read_enabled_functions(char *buf, size_t size, const char **path)
+{
+	int ret = -ENOENT;
+
+	for (int attempt = 0; attempt < 2; attempt++) {
+		for (size_t i = 0; i < ARRAY_SIZE(enabled_functions_paths); i++) {
+			*path = enabled_functions_paths[i];
+			ret = read_file_text(*path, buf, size);
+			if (ret >= 0)
+				return ret;
+		}
+		if (attempt == 0 && mount("nodev", "/sys/kernel/tracing", "tracefs", 0, NULL) == 0)
+			print_message("[   INFO   ] mounted tracefs on /sys/kernel/tracing\n");
+	}
+	return ret;
+}
+
+/* The enabled_functions line of @function ("name (count) flags ..."), copied to @line. */
+static bool find_ftrace_site(const char *text, const char *function, char *line, size_t size)
+{
+	size_t flen = strlen(function);
+
+	for (const char *p = text; p && *p;) {
+		const char *eol = strchr(p, '\n');
+		size_t len = eol ? (size_t)(eol - p) : strlen(p);
+
+		if (len > flen && !strncmp(p, function, flen) && p[flen] == ' ') {
+			snprintf(line, size, "%.*s", (int)len, p);
+			return true;
+		}
+		p = eol ? eol + 1 : NULL;
+	}
+	return false;
+}
+
+/* ---- setup ---- */
+
+static int find_module_file(char *out, const char *dir, const char *kbuild_dir, const char *name)
+{
+	snprintf(out, PATH_MAX, "%s/%s/%s.ko", dir, kbuild_dir, name);
+	if (access(out, R_OK) == 0)
+		return 0;
+	fprintf(stderr, "lab: %s: %s — tests/vm/run builds tests/vm/%s against the lab kernel "
+		"into $KVMSCOPE_LAB_MODULES/%s/\n", out, strerror(errno), kbuild_dir, kbuild_dir);
+	return -1;
+}
+
+static int group_setup(void **state)
+{
+	const char *dir = getenv("KVMSCOPE_LAB_MODULES");
+	char disabled[16];
+
+	if (!dir || !*dir) {
+		fprintf(stderr, "lab: KVMSCOPE_LAB_MODULES is not set: these tests run inside the lab "
+			"VM through tests/vm/run, which builds the test modules against the lab "
+			"kernel and points KVMSCOPE_LAB_MODULES at them\n");
+		return -1;
+	}
+	if (find_module_file(labtest_ko, dir, "module", LABTEST_NAME) ||
+	    find_module_file(livepatch_ko, dir, "livepatch", LIVEPATCH_NAME))
+		return -1;
+	if (geteuid() != 0) {
+		fprintf(stderr, "lab: must run as root (loads kernel modules)\n");
+		return -1;
+	}
+	if (read_file_text("/proc/sys/kernel/modules_disabled", disabled, sizeof(disabled)) < 0) {
+		fprintf(stderr, "lab: this kernel cannot load modules (no "
+			"/proc/sys/kernel/modules_disabled): run inside the lab VM\n");
+		return -1;
+	}
+	if (atoi(disabled)) {
+		fprintf(stderr, "lab: /proc/sys/kernel/modules_disabled is 1: module loading is off "
+			"until reboot\n");
+		return -1;
+	}
+	/* An earlier run that died midway must not poison this one. */
+	if (remove_labtest_module() || remove_livepatch()) {
+		fprintf(stderr, "lab: a module left by an earlier run cannot be removed; reboot "
+			"the lab\n");
+		return -1;
+	}
+	return 0;
+}
+
+static int group_teardown(void **state)
+{
+	int ret = 0;
+
+	if (remove_labtest_module())
+		ret = -1;
+	if (remove_livepatch())
+		ret = -1;
+	return ret;
+}
+
+/* ---- tests ---- */
+
+static void test_module_load_unload(void **state)
+{
+	char greeting[256], initstate[32], record[8192];
+	struct timespec start = now_monotonic();
+	int kmsg, ret;
+	bool logged;
+
+	kmsg = kmsg_open_at_end();
+	if (kmsg < 0)
+		fail_msg("cannot open /dev/kmsg: %s — the lab must mount devtmpfs on /dev",
+			 strerror(-kmsg));
+	ret = load_module_file(labtest_ko, "greeting=" LABTEST_GREETING);
+	if (ret) {
+		close(kmsg);
+		fail_msg("finit_module(%s, \"greeting=%s\"): %s", labtest_ko, LABTEST_GREETING,
+			 strerror(-ret));
+	}
+	print_message("[   INFO   ] %s loaded in %.3f s\n", LABTEST_NAME, seconds_since(start));
+	logged = kmsg_find(kmsg, LABTEST_NAME ": loaded, greeting=" LABTEST_GREETING, record,
+			   sizeof(record));
+	close(kmsg);
+	if (!logged)
+		fail_msg("no \"%s: loaded, greeting=%s\" in /dev/kmsg: the module's init did not run",
+			 LABTEST_NAME, LABTEST_GREETING);
+	print_message("[   INFO   ] kernel log: %s\n", record);
+
+	assert_true(path_exists(LABTEST_SYSFS));
+	ret = read_file_text(LABTEST_SYSFS "/initstate", initstate, sizeof(initstate));
+	if (ret < 0)
+		fail_msg("%s/initstate: %s", LABTEST_SYSFS, strerror(-ret));
+	strip_trailing_newline(initstate);
+	assert_string_equal(initstate, "live");
+	ret = read_file_text(LABTEST_SYSFS "/parameters/greeting", greeting, sizeof(greeting));
+	if (ret < 0)
+		fail_msg("%s/parameters/greeting: %s", LABTEST_SYSFS, strerror(-ret));
+	strip_trailing_newline(greeting);
+	print_message("[   INFO   ] %s/parameters/greeting reads \"%s\"\n", LABTEST_SYSFS, greeting);
+	assert_string_equal(greeting, LABTEST_GREETING);
+
+	ret = unload_module_patiently(LABTEST_NAME, UNLOAD_TIMEOUT_S);
+	if (ret)
+		fail_msg("delete_module(%s): %s", LABTEST_NAME, strerror(-ret));
+	if (path_exists(LABTEST_SYSFS))
+		fail_msg("%s still exists after delete_module", LABTEST_SYSFS);
+}
+
+/* Load, patch, unpatch and unload, checking /proc/cmdline at each step. */
+static void test_livepatch_cycle(void **state)
+{
+	char original[4096], now[4096];
+	int ret;
+
+	if (!path_exists("/sys/kernel/livepatch"))
+		fail_msg("no /sys/kernel/livepatch: this kernel has no CONFIG_LIVEPATCH");
+	ret = read_file_text("/proc/cmdline", original, sizeof(original));
+	if (ret < 0)
+		fail_msg("/proc/cmdline: %s", strerror(-ret));
+	if (!strcmp(original, PATCHED_CMDLINE))
+		fail_msg("/proc/cmdline already reads the patched line before the patch is loaded");
+	print_message("[   INFO   ] /proc/cmdline before: %s", original);
+
+	enable_livepatch();
+	ret = read_file_text("/proc/cmdline", now, sizeof(now));
+	if (ret < 0)
+		fail_msg("/proc/cmdline: %s", strerror(-ret));
+	print_message("[   INFO   ] /proc/cmdline patched: %s", now);
+	assert_string_equal(now, PATCHED_CMDLINE);
+
+	disable_and_unload_livepatch();
+	ret = read_file_text("/proc/cmdline", now, sizeof(now));
+	if (ret < 0)
+		fail_msg("/proc/cmdline: %s", strerror(-ret));
+	print_message("[   INFO   ] /proc/cmdline after: %s", now);
+	assert_string_equal(now, original);
+}
+
+/* The patched function is an ftrace site with IPMODIFY, owned by klp_ftrace_handler. */
+static void test_livepatch_ftrace_site(void **state)
+{
+	static char functions[1 << 20];
+	const char *path;
+	char site[1024];
+	int ret;
+
+	if (!path_exists("/sys/kernel/livepatch"))
+		fail_msg("no /sys/kernel/livepatch: this kernel has no CONFIG_LIVEPATCH");
+	enable_livepatch();
+	ret = read_enabled_functions(functions, sizeof(functions), &path);
+	if (ret < 0) {
+		print_message("[   INFO   ] enabled_functions is not readable (%s: %s); the ftrace "
+			      "site of the patch is not checked\n", path, strerror(-ret));
+		disable_and_unload_livepatch();
+		skip();
+	}
+	if (!find_ftrace_site(functions, PATCHED_FUNCTION, site, sizeof(site)))
+		fail_msg("%s has no line for %s while the patch is enabled:\n%.2000s", path,
+			 PATCHED_FUNCTION, functions);
+	print_message("[   INFO   ] %s: %s\n", path, site);
+	if (!strstr(site, " I"))
+		fail_msg("the ftrace site of %s is not marked I (IPMODIFY): %s", PATCHED_FUNCTION,
+			 site);
+	if (!strstr(site, "klp_ftrace_handler"))
+		fail_msg("the ftrace site of %s does not call klp_ftrace_handler: %s",
+			 PATCHED_FUNCTION, site);
+
+	disable_and_unload_livepatch();
+	ret = read_file_text(path, functions, sizeof(functions));
+	if (ret < 0)
+		fail_msg("%s: %s", path, strerror(-ret));
+	if (find_ftrace_site(functions, PATCHED_FUNCTION, site, sizeof(site)))
+		fail_msg("%s still lists %s after the patch was removed: %s", path,
+			 PATCHED_FUNCTION, site);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test_teardown(test_module_load_unload, labtest_teardown),
+		cmocka_unit_test_teardown(test_livepatch_cycle, livepatch_teardown),
+		cmocka_unit_test_teardown(test_livepatch_ftrace_site, livepatch_teardown),
+	};
+
+	return cmocka_run_group_tests_name("lab", tests, group_setup, group_teardown);
+}
