@@ -47,9 +47,12 @@ CLI_OBJS := $(patsubst %.c,$(BUILD)/%.o,$(CLI_SRCS))
 UNIT_SRCS := $(wildcard tests/unit/test_*.c)
 UNIT_BINS := $(patsubst tests/unit/%.c,$(BUILD)/tests/%,$(UNIT_SRCS))
 INTEG_BIN := $(BUILD)/tests/integration-tests
+LAB_BIN := $(BUILD)/tests/lab-tests
+TEST_BINS := $(UNIT_BINS) $(INTEG_BIN) $(LAB_BIN)
+KERNEL ?= 6.1
 GUEST_BIN := $(BUILD)/kvmscope-guest
 
-.PHONY: all deps deps-build run test check unit integration clean help
+.PHONY: all deps deps-build run test check unit integration vmtest vmshell clean distclean help
 .DELETE_ON_ERROR:
 .SECONDARY:
 
@@ -58,8 +61,11 @@ all: $(BUILD)/kvmscoped $(BUILD)/kvmscopectl $(GUEST_BIN)
 help:
 	@echo "make            build build/kvmscoped, build/kvmscopectl, build/kvmscope-guest"
 	@echo "make run        install dependencies, build, run kvmscoped in the foreground"
-	@echo "make test       install dependencies, build, run unit and integration tests"
+	@echo "make test       install dependencies, build, run unit, integration and lab tests"
 	@echo "make unit       unit tests only; make integration: root integration tests only"
+	@echo "make vmtest     integration and lab suites inside the 6.1 and 6.12 lab kernels"
+	@echo "make vmshell    an interactive shell in the lab (KERNEL=6.1 or 6.12)"
+	@echo "make clean      remove the build, keeping the downloaded lab kernels; distclean: all"
 	@echo "variables       VMLINUX_BTF=<btf file> VMLINUX_H=<header> CI=1 (-Werror) BUILD=<dir>"
 
 deps:
@@ -108,14 +114,27 @@ $(BUILD)/tests/test_%: tests/unit/test_%.c $(BUILD)/libkvmscope-core.a tests/uni
 $(INTEG_BIN): tests/integration/integration.c $(BUILD)/libkvmscope-core.a | $(BUILD)/.dir
 	$(CC) $(ALL_CFLAGS) -o $@ $< $(BUILD)/libkvmscope-core.a $(PKG_LIBS) -lcmocka
 
+$(LAB_BIN): tests/vm/lab.c | $(BUILD)/.dir
+	$(CC) -std=gnu11 $(CFLAGS) $(WARN) -D_GNU_SOURCE -o $@ $< -lcmocka
+
 run: deps-build
 	@$(MAKE) --no-print-directory all
 	./$(BUILD)/kvmscoped $(RUN_ARGS)
 
-# The suite: unit tests, then root integration tests against real guests.
+# The suite: unit tests, root integration tests against real guests here,
+# then the same integration tests plus the lab suite in each lab kernel.
 test: deps
-	@$(MAKE) --no-print-directory all $(UNIT_BINS) $(INTEG_BIN)
-	@tests/run $(BUILD)
+	@$(MAKE) --no-print-directory all $(TEST_BINS)
+	@tests/run $(BUILD) all
+
+vmtest: deps
+	@$(MAKE) --no-print-directory all $(TEST_BINS)
+	@tests/run $(BUILD) lab
+
+vmshell: deps
+	@$(MAKE) --no-print-directory all $(TEST_BINS)
+	tests/vm/run --build $(BUILD) --kernel $(KERNEL) --module tests/vm/module \
+		--module tests/vm/livepatch --shell
 
 unit: $(UNIT_BINS)
 	@tests/run $(BUILD) unit
@@ -125,5 +144,9 @@ integration: all $(INTEG_BIN)
 
 check: test
 
+# The lab kernels (BUILD/lab) take a download to replace: clean keeps them.
 clean:
+	@if [ -d $(BUILD) ]; then find $(BUILD) -mindepth 1 -maxdepth 1 ! -name lab -exec rm -rf {} +; fi
+
+distclean:
 	rm -rf $(BUILD)
