@@ -253,7 +253,9 @@ static void describe_tasks_behind(int target, char *out, size_t size)
 /*
  * Wait until the patch's transition file reads 0.  A patch that was just
  * disabled is freed once its transition ends, and its sysfs directory
- * goes with it: when @gone_is_done, that absence also means finished.
+ * goes with it: when @gone_is_done, that absence also means finished
+ * (ENOENT, or ENODEV when the read races the removal of the directory,
+ * as seen on 6.12).
  * Returns 0 with the wait in *took, -ETIMEDOUT, or -errno of the read.
  */
 static int wait_for_transition_end(bool gone_is_done, double *took)
@@ -264,7 +266,7 @@ static int wait_for_transition_end(bool gone_is_done, double *took)
 
 	for (;;) {
 		ret = read_file_text(LIVEPATCH_TRANSITION, value, sizeof(value));
-		if (ret == -ENOENT && gone_is_done)
+		if ((ret == -ENOENT || ret == -ENODEV) && gone_is_done)
 			break;
 		if (ret < 0)
 			return ret;
