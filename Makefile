@@ -24,7 +24,7 @@ endif
 LIBS_PC := libbpf jansson libmicrohttpd libsystemd
 # Recursive (=): pkg-config runs only once the packages are installed.
 PKG_CFLAGS = $(shell $(PKG_CONFIG) --cflags $(LIBS_PC))
-PKG_LIBS = $(shell $(PKG_CONFIG) --libs $(LIBS_PC)) -lelf -lz
+PKG_LIBS = $(shell $(PKG_CONFIG) --libs $(LIBS_PC)) -lelf -lz -lm
 
 CFLAGS ?= -O2 -g
 ALL_CFLAGS = -std=gnu11 $(CFLAGS) $(WARN) -D_GNU_SOURCE -DKVMSCOPE_VERSION='"$(VERSION)"' \
@@ -36,7 +36,7 @@ BPF_OBJS := $(patsubst bpf/%.bpf.c,$(BUILD)/bpf/%.bpf.o,$(BPF_SRCS))
 SKELS := $(patsubst bpf/%.bpf.c,$(BUILD)/%.skel.h,$(BPF_SRCS))
 
 # Pure logic that the unit tests link against, no BPF or event loop in it.
-CORE_SRCS := daemon/decode.c daemon/rpc.c daemon/metrics.c daemon/vm_identity.c \
+CORE_SRCS := daemon/hist.c daemon/decode.c daemon/rpc.c daemon/metrics.c daemon/vm_identity.c \
 	daemon/strbuf.c daemon/options.c daemon/log.c daemon/tracefs.c daemon/linebuf.c daemon/traceline.c
 CORE_OBJS := $(patsubst %.c,$(BUILD)/%.o,$(CORE_SRCS))
 DAEMON_SRCS := $(filter-out $(CORE_SRCS),$(wildcard daemon/*.c))
@@ -100,7 +100,7 @@ $(BUILD)/libkvmscope-core.a: $(CORE_OBJS)
 	$(AR) rcs $@ $^
 
 $(BUILD)/kvmscoped: $(DAEMON_OBJS) $(BUILD)/libkvmscope-core.a
-	$(CC) $(CFLAGS) -o $@ $^ $(PKG_LIBS) -lm
+	$(CC) $(CFLAGS) -o $@ $^ $(PKG_LIBS)
 
 $(BUILD)/kvmscopectl: $(CLI_OBJS) $(BUILD)/libkvmscope-core.a
 	$(CC) $(CFLAGS) -o $@ $^ $(PKG_LIBS)

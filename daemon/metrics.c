@@ -45,8 +45,8 @@ int metrics_family(struct strbuf *sb, const char *name, const char *type, const 
 	return r;
 }
 
-int metrics_sample(struct strbuf *sb, const char *name, const struct metrics_label *labels,
-		   size_t n_labels, uint64_t value)
+static int sample_name_labels(struct strbuf *sb, const char *name, const struct metrics_label *labels,
+			      size_t n_labels)
 {
 	int r = strbuf_puts(sb, name);
 
@@ -62,7 +62,25 @@ int metrics_sample(struct strbuf *sb, const char *name, const struct metrics_lab
 		if (r >= 0)
 			r = strbuf_puts(sb, "}");
 	}
+	return r;
+}
+
+int metrics_sample(struct strbuf *sb, const char *name, const struct metrics_label *labels,
+		   size_t n_labels, uint64_t value)
+{
+	int r = sample_name_labels(sb, name, labels, n_labels);
+
 	if (r >= 0)
 		r = strbuf_printf(sb, " %" PRIu64 "\n", value);
+	return r;
+}
+
+int metrics_sample_double(struct strbuf *sb, const char *name, const struct metrics_label *labels,
+			  size_t n_labels, double value)
+{
+	int r = sample_name_labels(sb, name, labels, n_labels);
+
+	if (r >= 0)
+		r = strbuf_printf(sb, " %.9g\n", value);
 	return r;
 }

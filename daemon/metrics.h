@@ -21,6 +21,9 @@ struct metrics_label {
 int metrics_family(struct strbuf *sb, const char *name, const char *type, const char *help);
 int metrics_sample(struct strbuf *sb, const char *name, const struct metrics_label *labels,
 		   size_t n_labels, uint64_t value);
+/* A sample with a non-integer value (seconds), printed with %.9g. */
+int metrics_sample_double(struct strbuf *sb, const char *name, const struct metrics_label *labels,
+			  size_t n_labels, double value);
 /* Escape a label value (\\, \", \n) into @sb. */
 int metrics_escape_label_value(struct strbuf *sb, const char *value);
 

@@ -17,6 +17,10 @@ const char daemon_usage[] =
 	"  --socket PATH            JSON-RPC socket (default " KVMSCOPE_DEFAULT_SOCKET ")\n"
 	"  --metrics ADDR:PORT|off  Prometheus endpoint (default " KVMSCOPE_DEFAULT_METRICS ")\n"
 	"  --retain-exited SECONDS  keep an exited VM's counts this long (default 600)\n"
+	"  --latency-labels vm|vcpu label latency histograms in /metrics per VM (default)\n"
+	"                           or per VM and vCPU\n"
+	"  --detail-top N           entries per MMIO/MSR/CPUID/hypercall/backdoor table\n"
+	"                           before the rest is counted as other (default 20)\n"
 	"  --log-level LEVEL        debug, info, notice, warning or err (default info)\n"
 	"  -h, --help               show this help\n"
 	"  -V, --version            show the version\n";
@@ -29,6 +33,8 @@ void daemon_options_init(struct daemon_options *o)
 	parse_listen_address(KVMSCOPE_DEFAULT_METRICS, o->metrics_host, sizeof(o->metrics_host),
 			     &o->metrics_port);
 	o->retain_exited_sec = KVMSCOPE_DEFAULT_RETAIN_EXITED;
+	o->latency_labels = LATENCY_LABELS_VM;
+	o->detail_top = KVMSCOPE_DEFAULT_DETAIL_TOP;
 	o->log_level = LOG_INFO;
 }
 
@@ -92,12 +98,15 @@ int parse_log_level(const char *s)
 
 int daemon_options_parse(struct daemon_options *o, int argc, char **argv, char *err, size_t errlen)
 {
-	enum { OPT_SOCKET = 256, OPT_METRICS, OPT_RETAIN, OPT_LOG_LEVEL };
+	enum { OPT_SOCKET = 256, OPT_METRICS, OPT_RETAIN, OPT_LOG_LEVEL, OPT_LATENCY_LABELS,
+	       OPT_DETAIL_TOP };
 	static const struct option longopts[] = {
 		{ "socket", required_argument, NULL, OPT_SOCKET },
 		{ "metrics", required_argument, NULL, OPT_METRICS },
 		{ "retain-exited", required_argument, NULL, OPT_RETAIN },
 		{ "log-level", required_argument, NULL, OPT_LOG_LEVEL },
+		{ "latency-labels", required_argument, NULL, OPT_LATENCY_LABELS },
+		{ "detail-top", required_argument, NULL, OPT_DETAIL_TOP },
 		{ "help", no_argument, NULL, 'h' },
 		{ "version", no_argument, NULL, 'V' },
 		{}
@@ -155,6 +164,30 @@ int daemon_options_parse(struct daemon_options *o, int argc, char **argv, char *
 				return -EINVAL;
 			}
 			o->log_level = l;
+			break;
+		}
+		case OPT_LATENCY_LABELS:
+			if (!strcmp(optarg, "vm")) {
+				o->latency_labels = LATENCY_LABELS_VM;
+			} else if (!strcmp(optarg, "vcpu")) {
+				o->latency_labels = LATENCY_LABELS_VCPU;
+			} else {
+				snprintf(err, errlen, "--latency-labels: '%s' is not 'vm' or 'vcpu'", optarg);
+				return -EINVAL;
+			}
+			break;
+		case OPT_DETAIL_TOP: {
+			char *end;
+			unsigned long v;
+
+			errno = 0;
+			v = strtoul(optarg, &end, 10);
+			if (errno || optarg[0] < '0' || optarg[0] > '9' || *end || v < 1 || v > 10000) {
+				snprintf(err, errlen, "--detail-top: '%s' is not a number from 1 to 10000",
+					 optarg);
+				return -EINVAL;
+			}
+			o->detail_top = (unsigned int)v;
 			break;
 		}
 		case 'h':

@@ -10,6 +10,13 @@
 #define KVMSCOPE_DEFAULT_SOCKET "/run/kvmscope/kvmscope.sock"
 #define KVMSCOPE_DEFAULT_METRICS "127.0.0.1:9753"
 #define KVMSCOPE_DEFAULT_RETAIN_EXITED 600
+#define KVMSCOPE_DEFAULT_DETAIL_TOP 20
+
+/* Labels of the latency histograms in /metrics: cardinality is a choice. */
+enum latency_labels {
+	LATENCY_LABELS_VM,	/* pid, vm, isa, reason */
+	LATENCY_LABELS_VCPU,	/* and vcpu */
+};
 
 struct daemon_options {
 	char socket_path[108];		/* sizeof(sun_path) */
@@ -17,6 +24,8 @@ struct daemon_options {
 	char metrics_host[64];		/* numeric IPv4 or IPv6 address */
 	uint16_t metrics_port;
 	uint64_t retain_exited_sec;
+	enum latency_labels latency_labels;
+	unsigned int detail_top;	/* entries per detail table before "other" */
 	int log_level;			/* syslog priority */
 	bool help;
 	bool version;

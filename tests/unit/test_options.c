@@ -253,6 +253,26 @@ static void expect_error(const char *needle1, const char *needle2, ...)
 			 needle2 ? " and " : "", needle2 ? needle2 : "");
 }
 
+static void test_latency_labels_and_detail_top(void **state)
+{
+	struct daemon_options o;
+	char err[256];
+
+	daemon_options_init(&o);
+	assert_int_equal(o.latency_labels, LATENCY_LABELS_VM);
+	assert_int_equal(o.detail_top, 20);
+	assert_int_equal(parse_args(&o, err, sizeof(err), "--latency-labels", "vcpu", "--detail-top",
+				    "5", NULL), 0);
+	assert_int_equal(o.latency_labels, LATENCY_LABELS_VCPU);
+	assert_int_equal(o.detail_top, 5);
+	assert_int_equal(parse_args(&o, err, sizeof(err), "--latency-labels=vm", NULL), 0);
+	assert_int_equal(o.latency_labels, LATENCY_LABELS_VM);
+	expect_error("--latency-labels", "'cpu'", "--latency-labels", "cpu", NULL);
+	expect_error("--detail-top", "'0'", "--detail-top", "0", NULL);
+	expect_error("--detail-top", "'10001'", "--detail-top", "10001", NULL);
+	expect_error("--detail-top", "'-3'", "--detail-top", "-3", NULL);
+}
+
 static void test_errors_name_option_and_value(void **state)
 {
 	expect_error("--bogus", NULL, "--bogus", NULL);
@@ -381,6 +401,7 @@ int main(void)
 		cmocka_unit_test(test_socket_path_length_limit),
 		cmocka_unit_test(test_metrics),
 		cmocka_unit_test(test_retain_exited),
+		cmocka_unit_test(test_latency_labels_and_detail_top),
 		cmocka_unit_test(test_log_level_option),
 		cmocka_unit_test(test_help_and_version),
 		cmocka_unit_test(test_parse_twice),
