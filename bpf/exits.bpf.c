@@ -34,6 +34,35 @@ struct kvmscope_tp_kvm_exit {
 	__u32 vcpu_id;		/* 56 */
 };
 
+struct kvmscope_tp_kvm_entry {
+	__u64 common;
+	__u32 vcpu_id;		/* 8 */
+};
+
+struct kvmscope_tp_kvm_mmio {
+	__u64 common;
+	__u32 type;		/* 8 */
+	__u32 len;		/* 12 */
+	__u64 gpa;		/* 16 */
+};
+
+struct kvmscope_tp_kvm_msr {
+	__u64 common;
+	__u32 write;		/* 8 */
+	__u32 ecx;		/* 12 */
+};
+
+struct kvmscope_tp_kvm_cpuid {
+	__u64 common;
+	__u32 function;		/* 8 */
+	__u32 index;		/* 12 */
+};
+
+struct kvmscope_tp_kvm_hypercall {
+	__u64 common;
+	__u64 nr;		/* 8 */
+};
+
 struct kvmscope_tp_kvm_userspace_exit {
 	__u64 common;
 	__u32 reason;		/* 8 */
@@ -79,6 +108,39 @@ struct {
 	__type(value, __u64);
 } pio_exits SEC(".maps");
 
+/* Handling time kvm_exit -> kvm_entry, keyed like hw_exits. */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, KVMSCOPE_MAX_HIST_KEYS);
+	__type(key, struct kvmscope_hw_exit_key);
+	__type(value, struct kvmscope_hist);
+} hw_latency SEC(".maps");
+
+/* Time in the VMM, kvm_userspace_exit -> next KVM_RUN, keyed like user_exits. */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, KVMSCOPE_MAX_USER_HIST_KEYS);
+	__type(key, struct kvmscope_user_exit_key);
+	__type(value, struct kvmscope_hist);
+} user_latency SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_HASH);
+	__uint(max_entries, KVMSCOPE_MAX_DETAIL_KEYS);
+	__type(key, struct kvmscope_detail_key);
+	__type(value, __u64);
+} detail SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_HASH);
+	__uint(max_entries, KVMSCOPE_MAX_DETAIL_OTHER_KEYS);
+	__type(key, struct kvmscope_detail_other_key);
+	__type(value, __u64);
+} detail_other SEC(".maps");
+
+/* A zeroed histogram to insert from (too big for the BPF stack budget). */
+static struct kvmscope_hist zero_hist;
+
 /* tid -> vCPU it runs; LRU so a busy host never fails an update. */
 struct {
 	__uint(type, BPF_MAP_TYPE_LRU_HASH);
@@ -122,22 +184,78 @@ static __always_inline void count_drop(__u32 reason)
  * the loser's BPF_NOEXIST update fails and it increments its own slot of
  * the winner's element, so no increment is lost.
  */
-static __always_inline void count_key(void *map, const void *key, __u32 drop)
+static __always_inline bool add_key(void *map, const void *key)
 {
 	__u64 one = 1, *val;
 
 	val = bpf_map_lookup_elem(map, key);
 	if (val) {
 		*val += 1;
-		return;
+		return true;
 	}
 	if (bpf_map_update_elem(map, key, &one, BPF_NOEXIST) == 0)
-		return;
+		return true;
 	val = bpf_map_lookup_elem(map, key);
-	if (val)
-		*val += 1;
-	else
+	if (!val)
+		return false;
+	*val += 1;
+	return true;
+}
+
+static __always_inline void count_key(void *map, const void *key, __u32 drop)
+{
+	if (!add_key(map, key))
 		count_drop(drop);
+}
+
+/* A VM's detail key that does not fit is still counted, as its "other". */
+static __always_inline void count_detail(__u32 tgid, __u8 kind, __u8 dir, __u64 id)
+{
+	struct kvmscope_detail_key key = { .tgid = tgid, .kind = kind, .dir = dir, .id = id };
+	struct kvmscope_detail_other_key other = { .tgid = tgid, .kind = kind };
+
+	if (add_key(&detail, &key))
+		return;
+	if (!add_key(&detail_other, &other))
+		count_drop(KVMSCOPE_DROP_DETAIL_MAP_FULL);
+}
+
+static __always_inline __u32 log2_slot(__u64 v)
+{
+	__u32 r = 0;
+
+	if (v >> 32) { v >>= 32; r += 32; }
+	if (v >> 16) { v >>= 16; r += 16; }
+	if (v >> 8) { v >>= 8; r += 8; }
+	if (v >> 4) { v >>= 4; r += 4; }
+	if (v >> 2) { v >>= 2; r += 2; }
+	if (v >> 1) r += 1;
+	return r < KVMSCOPE_HIST_SLOTS ? r : KVMSCOPE_HIST_SLOTS - 1;
+}
+
+/*
+ * Histograms are shared (not per-CPU: 40 slots per CPU would not scale to
+ * big hosts) and updated atomically; a key has one writer at a time anyway,
+ * the thread running that vCPU.
+ */
+static __always_inline void hist_add(void *map, const void *key, __u64 delta, __u32 drop)
+{
+	struct kvmscope_hist *h = bpf_map_lookup_elem(map, key);
+	__u32 slot;
+
+	if (!h) {
+		bpf_map_update_elem(map, key, &zero_hist, BPF_NOEXIST);
+		h = bpf_map_lookup_elem(map, key);
+		if (!h) {
+			count_drop(drop);
+			return;
+		}
+	}
+	slot = log2_slot(delta);
+	__sync_fetch_and_add(&h->slots[slot], 1);
+	__sync_fetch_and_add(&h->sum_ns, delta);
+	if (delta > h->max_ns)
+		h->max_ns = delta;
 }
 
 static __always_inline void note_vm(__u32 tgid)
@@ -166,36 +284,58 @@ static __always_inline void note_vm(__u32 tgid)
 	bpf_ringbuf_submit(ev, 0);
 }
 
-static __always_inline __u32 current_vcpu(void)
+static __always_inline struct kvmscope_thread_vcpu *current_thread(void)
+{
+	__u32 tid = (__u32)bpf_get_current_pid_tgid();
+
+	return bpf_map_lookup_elem(&thread_vcpu, &tid);
+}
+
+/*
+ * The state of a thread first seen at an exit (it was inside KVM_RUN when
+ * we attached): its vCPU comes from the tracepoint, its fd is unknown.
+ */
+static __always_inline struct kvmscope_thread_vcpu *current_thread_or_new(__u32 tgid, __u32 vcpu)
 {
 	__u32 tid = (__u32)bpf_get_current_pid_tgid();
 	struct kvmscope_thread_vcpu *tv = bpf_map_lookup_elem(&thread_vcpu, &tid);
+	struct kvmscope_thread_vcpu init = { .tgid = tgid, .fd = -1, .vcpu = vcpu };
 
-	return tv ? tv->vcpu : KVMSCOPE_VCPU_UNKNOWN;
+	if (tv)
+		return tv;
+	if (bpf_map_update_elem(&thread_vcpu, &tid, &init, BPF_NOEXIST)) {
+		count_drop(KVMSCOPE_DROP_THREAD_MAP_FULL);
+		return NULL;
+	}
+	return bpf_map_lookup_elem(&thread_vcpu, &tid);
 }
 
-/* Read kvm_vcpu->vcpu_id behind the file installed at @fd of the current task. */
-static __always_inline __u32 vcpu_of_fd(__u64 fd)
+/* The struct kvm_vcpu behind the file installed at @fd of the current task. */
+static __always_inline struct kvm_vcpu *vcpu_of_fd(__u64 fd)
 {
 	struct task_struct *task = (struct task_struct *)bpf_get_current_task();
 	struct file **fdarr;
 	struct file *file = NULL;
-	void *private;
 	unsigned int max_fds;
-	int vcpu_id = -1;
 
 	if (!bpf_core_type_exists(struct kvm_vcpu))
-		return KVMSCOPE_VCPU_UNKNOWN;
+		return NULL;
 	max_fds = BPF_CORE_READ(task, files, fdt, max_fds);
 	if (fd >= max_fds)
-		return KVMSCOPE_VCPU_UNKNOWN;
+		return NULL;
 	fdarr = BPF_CORE_READ(task, files, fdt, fd);
 	if (bpf_probe_read_kernel(&file, sizeof(file), &fdarr[fd]) || !file)
+		return NULL;
+	return BPF_CORE_READ(file, private_data);
+}
+
+static __always_inline __u32 vcpu_id_of(struct kvm_vcpu *vcpu)
+{
+	int vcpu_id;
+
+	if (!vcpu)
 		return KVMSCOPE_VCPU_UNKNOWN;
-	private = BPF_CORE_READ(file, private_data);
-	if (!private)
-		return KVMSCOPE_VCPU_UNKNOWN;
-	vcpu_id = BPF_CORE_READ((struct kvm_vcpu *)private, vcpu_id);
+	vcpu_id = BPF_CORE_READ(vcpu, vcpu_id);
 	/* KVM_MAX_VCPU_IDS is 4096 on x86; anything else is not a vCPU. */
 	if (vcpu_id < 0 || vcpu_id > 65535)
 		return KVMSCOPE_VCPU_UNKNOWN;
@@ -209,6 +349,7 @@ int kvmscope_ioctl_enter(struct kvmscope_tp_sys_enter_ioctl *ctx)
 	__u32 tgid = id >> 32, tid = (__u32)id;
 	struct kvmscope_thread_vcpu tv = {}, *old;
 	__u32 cmd = (__u32)ctx->cmd;
+	struct kvm_vcpu *vcpu = NULL;
 
 	if (cmd == KVMSCOPE_IOCTL_KVM_CREATE_VM) {
 		note_vm(tgid);
@@ -217,14 +358,32 @@ int kvmscope_ioctl_enter(struct kvmscope_tp_sys_enter_ioctl *ctx)
 	if (cmd != KVMSCOPE_IOCTL_KVM_RUN)
 		return 0;
 
-	/* Resolve once per (thread, fd): KVM_RUN is issued after every exit. */
 	old = bpf_map_lookup_elem(&thread_vcpu, &tid);
+	if (old && old->user_ts) {
+		/* Back from the VMM: that is the time it took to handle the exit. */
+		struct kvmscope_user_exit_key key = { .tgid = tgid, .vcpu = old->vcpu,
+						      .reason = old->user_reason };
+
+		hist_add(&user_latency, &key, bpf_ktime_get_ns() - old->user_ts,
+			 KVMSCOPE_DROP_USER_HIST_MAP_FULL);
+		old->user_ts = 0;
+	}
+	/* Resolve once per (thread, fd): KVM_RUN is issued after every exit. */
 	if (old && old->fd == (__s32)ctx->fd && old->tgid == tgid)
 		return 0;
 	note_vm(tgid);
+	if (old && old->tgid == tgid) {
+		/* Keep a pending exit: its kvm_entry comes after this call. */
+		tv.exit_ts = old->exit_ts;
+		tv.exit_isa = old->exit_isa;
+		tv.exit_reason = old->exit_reason;
+	}
 	tv.tgid = tgid;
 	tv.fd = (__s32)ctx->fd;
-	tv.vcpu = resolve_vcpu ? vcpu_of_fd(ctx->fd) : KVMSCOPE_VCPU_UNKNOWN;
+	if (resolve_vcpu)
+		vcpu = vcpu_of_fd(ctx->fd);
+	tv.vcpu = vcpu_id_of(vcpu);
+	tv.vcpu_ptr = (__u64)vcpu;
 	if (bpf_map_update_elem(&thread_vcpu, &tid, &tv, BPF_ANY))
 		count_drop(KVMSCOPE_DROP_THREAD_MAP_FULL);
 	return 0;
@@ -234,6 +393,7 @@ SEC("tracepoint/kvm/kvm_exit")
 int kvmscope_kvm_exit(struct kvmscope_tp_kvm_exit *ctx)
 {
 	struct kvmscope_hw_exit_key key = {};
+	struct kvmscope_thread_vcpu *tv;
 	__u32 reason = ctx->exit_reason;
 
 	key.tgid = bpf_get_current_pid_tgid() >> 32;
@@ -244,31 +404,124 @@ int kvmscope_kvm_exit(struct kvmscope_tp_kvm_exit *ctx)
 		reason &= 0x8000ffffu;
 	key.reason = reason;
 	count_key(&hw_exits, &key, KVMSCOPE_DROP_HW_MAP_FULL);
+
+	tv = current_thread_or_new(key.tgid, key.vcpu);
+	if (tv) {
+		tv->exit_ts = bpf_ktime_get_ns();
+		tv->exit_isa = key.isa;
+		tv->exit_reason = reason;
+	}
 	return 0;
+}
+
+SEC("tracepoint/kvm/kvm_entry")
+int kvmscope_kvm_entry(struct kvmscope_tp_kvm_entry *ctx)
+{
+	struct kvmscope_thread_vcpu *tv = current_thread();
+	struct kvmscope_hw_exit_key key = {};
+
+	if (!tv || !tv->exit_ts)
+		return 0;
+	key.tgid = tv->tgid;
+	key.vcpu = ctx->vcpu_id;
+	key.isa = tv->exit_isa;
+	key.reason = tv->exit_reason;
+	hist_add(&hw_latency, &key, bpf_ktime_get_ns() - tv->exit_ts, KVMSCOPE_DROP_HIST_MAP_FULL);
+	tv->exit_ts = 0;
+	return 0;
+}
+
+/*
+ * A VMware backdoor call reaches user space as KVM_EXIT_IO on port 0x5658
+ * or 0x5659, whether by a direct IN/OUT or through KVM's #GP emulation.
+ * Its command is in ECX, read from the vCPU now: the VMM may rewrite the
+ * registers before the I/O completes (QEMU's vmport does).
+ */
+static __always_inline void count_backdoor(__u32 tgid, struct kvmscope_thread_vcpu *tv)
+{
+	struct kvm_vcpu *vcpu = (struct kvm_vcpu *)tv->vcpu_ptr;
+	unsigned long regs[2] = {};	/* VCPU_REGS_RAX 0, VCPU_REGS_RCX 1 */
+	struct kvm_run *run;
+	__u16 port;
+
+	if (!vcpu)
+		return;
+	run = BPF_CORE_READ(vcpu, run);
+	if (!run)
+		return;
+	port = BPF_CORE_READ(run, io.port);
+	if (port != KVMSCOPE_VMWARE_PORT && port != KVMSCOPE_VMWARE_PORT_HB)
+		return;
+	if (bpf_core_read(&regs, sizeof(regs), &vcpu->arch.regs))
+		return;
+	if ((__u32)regs[0] == KVMSCOPE_VMWARE_MAGIC)
+		count_detail(tgid, KVMSCOPE_DETAIL_BACKDOOR, port == KVMSCOPE_VMWARE_PORT_HB,
+			     regs[1] & 0xffff);
+	else
+		count_detail(tgid, KVMSCOPE_DETAIL_BACKDOOR_NOMAGIC, port == KVMSCOPE_VMWARE_PORT_HB, 0);
 }
 
 SEC("tracepoint/kvm/kvm_userspace_exit")
 int kvmscope_kvm_userspace_exit(struct kvmscope_tp_kvm_userspace_exit *ctx)
 {
+	struct kvmscope_thread_vcpu *tv = current_thread();
 	struct kvmscope_user_exit_key key = {};
 
 	key.tgid = bpf_get_current_pid_tgid() >> 32;
-	key.vcpu = current_vcpu();
+	key.vcpu = tv ? tv->vcpu : KVMSCOPE_VCPU_UNKNOWN;
 	key.reason = ctx->reason;
 	count_key(&user_exits, &key, KVMSCOPE_DROP_USER_MAP_FULL);
+	if (!tv)
+		return 0;
+	tv->user_ts = bpf_ktime_get_ns();
+	tv->user_reason = ctx->reason;
+	if (ctx->reason == KVMSCOPE_KVM_EXIT_IO && resolve_vcpu)
+		count_backdoor(key.tgid, tv);
 	return 0;
 }
 
 SEC("tracepoint/kvm/kvm_pio")
 int kvmscope_kvm_pio(struct kvmscope_tp_kvm_pio *ctx)
 {
+	struct kvmscope_thread_vcpu *tv = current_thread();
 	struct kvmscope_pio_key key = {};
 
 	key.tgid = bpf_get_current_pid_tgid() >> 32;
-	key.vcpu = current_vcpu();
+	key.vcpu = tv ? tv->vcpu : KVMSCOPE_VCPU_UNKNOWN;
 	key.port = (__u16)ctx->port;
 	key.direction = ctx->rw ? KVMSCOPE_PIO_OUT : KVMSCOPE_PIO_IN;
 	key.size = (__u8)ctx->size;
 	count_key(&pio_exits, &key, KVMSCOPE_DROP_PIO_MAP_FULL);
+	return 0;
+}
+
+SEC("tracepoint/kvm/kvm_mmio")
+int kvmscope_kvm_mmio(struct kvmscope_tp_kvm_mmio *ctx)
+{
+	count_detail(bpf_get_current_pid_tgid() >> 32, KVMSCOPE_DETAIL_MMIO, (__u8)ctx->type,
+		     ctx->gpa >> 12);
+	return 0;
+}
+
+SEC("tracepoint/kvm/kvm_msr")
+int kvmscope_kvm_msr(struct kvmscope_tp_kvm_msr *ctx)
+{
+	count_detail(bpf_get_current_pid_tgid() >> 32, KVMSCOPE_DETAIL_MSR, ctx->write ? 1 : 0,
+		     ctx->ecx);
+	return 0;
+}
+
+SEC("tracepoint/kvm/kvm_cpuid")
+int kvmscope_kvm_cpuid(struct kvmscope_tp_kvm_cpuid *ctx)
+{
+	count_detail(bpf_get_current_pid_tgid() >> 32, KVMSCOPE_DETAIL_CPUID, 0,
+		     (__u64)ctx->function << 32 | ctx->index);
+	return 0;
+}
+
+SEC("tracepoint/kvm/kvm_hypercall")
+int kvmscope_kvm_hypercall(struct kvmscope_tp_kvm_hypercall *ctx)
+{
+	count_detail(bpf_get_current_pid_tgid() >> 32, KVMSCOPE_DETAIL_HYPERCALL, 0, ctx->nr);
 	return 0;
 }

@@ -7,6 +7,7 @@
  * kept until the manager forgets the VM.
  */
 #include <errno.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -16,13 +17,24 @@
 
 #include "decode.h"
 #include "exits.skel.h"
+#include "hist.h"
 #include "kvmscope/exits.h"
 #include "log.h"
 #include "manager.h"
 #include "metrics.h"
 #include "tracefs.h"
 
-enum exit_kind { EXIT_KIND_HW, EXIT_KIND_USER, EXIT_KIND_PIO };
+enum exit_kind {
+	EXIT_KIND_HW,		/* count of (vcpu, isa, reason) */
+	EXIT_KIND_USER,		/* count of (vcpu, KVM_EXIT reason) */
+	EXIT_KIND_PIO,
+	EXIT_KIND_HW_LAT,	/* hist: kvm_exit -> kvm_entry */
+	EXIT_KIND_USER_LAT,	/* hist: kvm_userspace_exit -> KVM_RUN */
+	EXIT_KIND_HW_PENDING,	/* a thread between kvm_exit and kvm_entry */
+	EXIT_KIND_USER_PENDING,	/* a thread in the VMM */
+	EXIT_KIND_DETAIL,	/* reason: detail kind, direction: dir, id */
+	EXIT_KIND_DETAIL_OTHER,	/* reason: detail kind */
+};
 
 struct exit_record {
 	uint8_t kind;
@@ -34,7 +46,10 @@ struct exit_record {
 	uint32_t isa;
 	uint32_t reason;
 	uint64_t count;
+	uint64_t id;
+	double rate;		/* per second, over the last tick (HW, USER) */
 	uint64_t vm_id;		/* owner of a snapshot; 0 for live records */
+	struct kvmscope_hist hist;
 };
 
 struct exit_table {
@@ -56,10 +71,12 @@ struct exits_probe {
 	struct bpf_link *link;
 };
 
+#define N_PROBES_MAX 10
+
 struct exits_state {
 	struct manager *m;
 	struct exits_bpf *skel;
-	struct exits_probe probes[4];
+	struct exits_probe probes[N_PROBES_MAX];
 	bool loaded;
 	char load_error[200];
 	bool vcpu_btf;		/* kernel BTF has struct kvm_vcpu */
@@ -68,6 +85,9 @@ struct exits_state {
 	struct ring_buffer *rb;
 	sd_event_source *rb_source;
 	struct exit_table snapshots;
+	struct exit_table rates;	/* last tick's HW and USER counts, sorted, with rates */
+	uint64_t rates_usec;
+	uint32_t isas_seen;		/* bit per enum kvmscope_isa seen in kvm_exit */
 };
 
 static const struct exits_probe probe_templates[] = {
@@ -83,13 +103,29 @@ static const struct exits_probe probe_templates[] = {
 	{ .name = "tracepoint/syscalls/sys_enter_ioctl", .category = "syscalls",
 	  .event = "sys_enter_ioctl", .prog_name = "kvmscope_ioctl_enter",
 	  .fields = { { "fd", 16, 8 }, { "cmd", 24, 8 } } },
+	{ .name = "tracepoint/kvm/kvm_entry", .category = "kvm", .event = "kvm_entry",
+	  .prog_name = "kvmscope_kvm_entry", .fields = { { "vcpu_id", 8, 4 } } },
+	{ .name = "tracepoint/kvm/kvm_mmio", .category = "kvm", .event = "kvm_mmio",
+	  .prog_name = "kvmscope_kvm_mmio", .fields = { { "type", 8, 4 }, { "gpa", 16, 8 } } },
+	{ .name = "tracepoint/kvm/kvm_msr", .category = "kvm", .event = "kvm_msr",
+	  .prog_name = "kvmscope_kvm_msr", .fields = { { "write", 8, 4 }, { "ecx", 12, 4 } } },
+	{ .name = "tracepoint/kvm/kvm_cpuid", .category = "kvm", .event = "kvm_cpuid",
+	  .prog_name = "kvmscope_kvm_cpuid",
+	  .fields = { { "function", 8, 4 }, { "index", 12, 4 } } },
+	{ .name = "tracepoint/kvm/kvm_hypercall", .category = "kvm", .event = "kvm_hypercall",
+	  .prog_name = "kvmscope_kvm_hypercall", .fields = { { "nr", 8, 8 } } },
 };
 
 #define N_PROBES (sizeof(probe_templates) / sizeof(probe_templates[0]))
+_Static_assert(N_PROBES <= N_PROBES_MAX, "raise N_PROBES_MAX");
+
+/* Indexes in probe_templates, for what depends on one probe. */
+enum { PROBE_KVM_EXIT, PROBE_USERSPACE_EXIT, PROBE_PIO, PROBE_IOCTL, PROBE_KVM_ENTRY };
 
 /* Labels for enum kvmscope_drop_reason. */
 static const char *const drop_names[KVMSCOPE_DROP_MAX] = {
 	"hw_map_full", "user_map_full", "pio_map_full", "thread_map_full", "vm_map_full",
+	"latency_map_full", "vmm_time_map_full", "detail_map_full",
 };
 
 /* ---- tables ---- */
@@ -181,6 +217,86 @@ static int read_live(struct exits_state *st, uint32_t pid, struct exit_table *t)
 			r = table_push(t, &rec);
 		}
 	}
+	{
+		int fd = bpf_map__fd(st->skel->maps.hw_latency);
+		struct kvmscope_hw_exit_key k, *prev = NULL;
+
+		while (r >= 0 && bpf_map_get_next_key(fd, prev, &k) == 0) {
+			struct exit_record rec = { .kind = EXIT_KIND_HW_LAT, .pid = k.tgid,
+						   .vcpu = k.vcpu, .isa = k.isa, .reason = k.reason };
+
+			prev = &k;
+			if ((pid && k.tgid != pid) || bpf_map_lookup_elem(fd, &k, &rec.hist))
+				continue;
+			rec.count = hist_count(&rec.hist);
+			r = table_push(t, &rec);
+		}
+	}
+	{
+		int fd = bpf_map__fd(st->skel->maps.user_latency);
+		struct kvmscope_user_exit_key k, *prev = NULL;
+
+		while (r >= 0 && bpf_map_get_next_key(fd, prev, &k) == 0) {
+			struct exit_record rec = { .kind = EXIT_KIND_USER_LAT, .pid = k.tgid,
+						   .vcpu = k.vcpu, .reason = k.reason };
+
+			prev = &k;
+			if ((pid && k.tgid != pid) || bpf_map_lookup_elem(fd, &k, &rec.hist))
+				continue;
+			rec.count = hist_count(&rec.hist);
+			r = table_push(t, &rec);
+		}
+	}
+	{
+		int fd = bpf_map__fd(st->skel->maps.detail);
+		struct kvmscope_detail_key k, *prev = NULL;
+
+		while (r >= 0 && bpf_map_get_next_key(fd, prev, &k) == 0) {
+			struct exit_record rec = { .kind = EXIT_KIND_DETAIL, .pid = k.tgid,
+						   .reason = k.kind, .direction = k.dir, .id = k.id };
+
+			prev = &k;
+			if (pid && k.tgid != pid)
+				continue;
+			rec.count = percpu_sum(st, fd, &k);
+			r = table_push(t, &rec);
+		}
+	}
+	{
+		int fd = bpf_map__fd(st->skel->maps.detail_other);
+		struct kvmscope_detail_other_key k, *prev = NULL;
+
+		while (r >= 0 && bpf_map_get_next_key(fd, prev, &k) == 0) {
+			struct exit_record rec = { .kind = EXIT_KIND_DETAIL_OTHER, .pid = k.tgid,
+						   .reason = k.kind };
+
+			prev = &k;
+			if (pid && k.tgid != pid)
+				continue;
+			rec.count = percpu_sum(st, fd, &k);
+			r = table_push(t, &rec);
+		}
+	}
+	{
+		/* Exits still being handled, or waiting in the VMM. */
+		int fd = bpf_map__fd(st->skel->maps.thread_vcpu);
+		uint32_t tid, *prev = NULL;
+		struct kvmscope_thread_vcpu tv;
+
+		while (r >= 0 && bpf_map_get_next_key(fd, prev, &tid) == 0) {
+			prev = &tid;
+			if (bpf_map_lookup_elem(fd, &tid, &tv) || (pid && tv.tgid != pid))
+				continue;
+			if (tv.exit_ts)
+				r = table_push(t, &(struct exit_record){ .kind = EXIT_KIND_HW_PENDING,
+					.pid = tv.tgid, .vcpu = tv.vcpu, .isa = tv.exit_isa,
+					.reason = tv.exit_reason, .count = 1 });
+			if (tv.user_ts && r >= 0)
+				r = table_push(t, &(struct exit_record){ .kind = EXIT_KIND_USER_PENDING,
+					.pid = tv.tgid, .vcpu = tv.vcpu, .reason = tv.user_reason,
+					.count = 1 });
+		}
+	}
 	return r;
 }
 
@@ -230,6 +346,73 @@ static void delete_threads_of(struct exits_state *st, uint32_t pid)
 	for (size_t i = 0; i < n; i++)
 		bpf_map_delete_elem(fd, &dead[i]);
 	free(dead);
+}
+
+/* ---- rates ---- */
+
+/* Order of the keys of counting records, for the rate table. */
+static int rate_key_cmp(const void *a, const void *b)
+{
+	const struct exit_record *x = a, *y = b;
+
+	if (x->kind != y->kind)
+		return x->kind - y->kind;
+	if (x->pid != y->pid)
+		return x->pid < y->pid ? -1 : 1;
+	if (x->vcpu != y->vcpu)
+		return x->vcpu < y->vcpu ? -1 : 1;
+	if (x->isa != y->isa)
+		return x->isa < y->isa ? -1 : 1;
+	return x->reason < y->reason ? -1 : x->reason > y->reason;
+}
+
+static double rate_of(const struct exits_state *st, const struct exit_record *r)
+{
+	const struct exit_record *found;
+
+	if (!st->rates.n)
+		return 0;
+	found = bsearch(r, st->rates.v, st->rates.n, sizeof(*r), rate_key_cmp);
+	return found ? found->rate : 0;
+}
+
+static uint64_t monotonic_usec(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000 + (uint64_t)ts.tv_nsec / 1000;
+}
+
+/* At each tick: the rate of every (VM, vCPU, reason) since the last one. */
+static void update_rates(struct exits_state *st, const struct exit_table *live)
+{
+	struct exit_table cur = { 0 };
+	uint64_t now = monotonic_usec();
+	double dt = st->rates_usec ? (double)(now - st->rates_usec) / 1e6 : 0;
+
+	for (size_t i = 0; i < live->n; i++) {
+		if (live->v[i].kind == EXIT_KIND_HW)
+			st->isas_seen |= 1u << (live->v[i].isa & 31);
+		if (live->v[i].kind != EXIT_KIND_HW && live->v[i].kind != EXIT_KIND_USER)
+			continue;
+		if (table_push(&cur, &live->v[i]) < 0) {
+			table_free(&cur);
+			return;
+		}
+	}
+	qsort(cur.v, cur.n, sizeof(cur.v[0]), rate_key_cmp);
+	for (size_t i = 0; i < cur.n; i++) {
+		struct exit_record *r = &cur.v[i];
+		const struct exit_record *prev = st->rates.n ?
+			bsearch(r, st->rates.v, st->rates.n, sizeof(*r), rate_key_cmp) : NULL;
+		uint64_t before = prev ? prev->count : 0;
+
+		r->rate = dt > 0 && r->count >= before ? (double)(r->count - before) / dt : 0;
+	}
+	table_free(&st->rates);
+	st->rates = cur;
+	st->rates_usec = now;
 }
 
 /* ---- VM discovery ---- */
@@ -293,6 +476,7 @@ static void exits_collect(void *state)
 		pids[n++] = k;
 	}
 	read_live(st, 0, &live);
+	update_rates(st, &live);
 	for (size_t i = 0; i < live.n; i++) {
 		uint32_t *p;
 
@@ -341,6 +525,10 @@ static void exits_vm_exited(void *state, struct vm *vm)
 	delete_keys_of(st->skel->maps.hw_exits, vm->pid);
 	delete_keys_of(st->skel->maps.user_exits, vm->pid);
 	delete_keys_of(st->skel->maps.pio_exits, vm->pid);
+	delete_keys_of(st->skel->maps.hw_latency, vm->pid);
+	delete_keys_of(st->skel->maps.user_latency, vm->pid);
+	delete_keys_of(st->skel->maps.detail, vm->pid);
+	delete_keys_of(st->skel->maps.detail_other, vm->pid);
 	delete_keys_of(st->skel->maps.vms_seen, vm->pid);
 	delete_threads_of(st, vm->pid);
 }
@@ -390,31 +578,219 @@ static json_t *vcpu_json(uint32_t vcpu)
 	return vcpu == KVMSCOPE_VCPU_UNKNOWN ? json_null() : json_integer(vcpu);
 }
 
-static json_t *records_json(const struct exit_table *t, int64_t vcpu_filter)
+/* Records the JSON of one VM is built from, and the filter on them. */
+struct vm_view {
+	const struct exits_state *st;
+	const struct exit_table *t;
+	int64_t vcpu;		/* -1: all */
+	bool live;		/* rates exist only for running VMs */
+};
+
+static bool in_view(const struct vm_view *v, const struct exit_record *r)
 {
-	json_t *hw = json_array(), *user = json_array(), *pio = json_array();
+	return v->vcpu < 0 || r->vcpu == (uint32_t)v->vcpu;
+}
+
+/*
+ * The latency of exits like @key (hardware: same isa and reason; user:
+ * same reason), over one vCPU when @per_vcpu, else over the view.
+ */
+static json_t *latency_json(const struct vm_view *v, const struct exit_record *key, bool per_vcpu)
+{
+	bool hw = key->kind == EXIT_KIND_HW;
+	uint8_t lat_kind = hw ? EXIT_KIND_HW_LAT : EXIT_KIND_USER_LAT;
+	uint8_t pend_kind = hw ? EXIT_KIND_HW_PENDING : EXIT_KIND_USER_PENDING;
+	struct kvmscope_hist h = { 0 };
+	uint64_t pending = 0;
+
+	for (size_t i = 0; i < v->t->n; i++) {
+		const struct exit_record *r = &v->t->v[i];
+
+		if ((r->kind != lat_kind && r->kind != pend_kind) || !in_view(v, r) ||
+		    r->reason != key->reason || (hw && r->isa != key->isa) ||
+		    (per_vcpu && r->vcpu != key->vcpu))
+			continue;
+		if (r->kind == lat_kind)
+			hist_merge(&h, &r->hist);
+		else
+			pending += r->count;
+	}
+	return hist_to_json(&h, pending);
+}
+
+struct reason_sum {
+	uint8_t kind;
+	uint32_t isa, reason;
+	uint64_t count;
+	double rate;
+};
+
+static int reason_sum_cmp(const void *a, const void *b)
+{
+	const struct reason_sum *x = a, *y = b;
+
+	if (x->count != y->count)
+		return x->count < y->count ? 1 : -1;
+	return x->reason < y->reason ? -1 : x->reason > y->reason;
+}
+
+/* Counts of @kind summed over the view's vCPUs, by (isa, reason), most first. */
+static json_t *by_reason_json(const struct vm_view *v, uint8_t kind)
+{
+	struct reason_sum *sums = calloc(v->t->n ? v->t->n : 1, sizeof(*sums));
+	char name[DECODE_NAME_MAX];
+	json_t *out = json_array();
+	size_t n = 0;
+
+	if (!sums)
+		return out;
+	for (size_t i = 0; i < v->t->n; i++) {
+		const struct exit_record *r = &v->t->v[i];
+		size_t j;
+
+		if (r->kind != kind || !in_view(v, r))
+			continue;
+		for (j = 0; j < n; j++)
+			if (sums[j].isa == r->isa && sums[j].reason == r->reason)
+				break;
+		if (j == n)
+			sums[n++] = (struct reason_sum){ .kind = kind, .isa = r->isa, .reason = r->reason };
+		sums[j].count += r->count;
+		sums[j].rate += v->live ? rate_of(v->st, r) : 0;
+	}
+	qsort(sums, n, sizeof(*sums), reason_sum_cmp);
+	for (size_t j = 0; j < n; j++) {
+		struct exit_record key = { .kind = kind, .isa = sums[j].isa, .reason = sums[j].reason };
+
+		if (kind == EXIT_KIND_HW)
+			json_array_append_new(out, json_pack("{s:s, s:s, s:I, s:I, s:f, s:o}", "isa",
+				isa_name(key.isa), "reason",
+				hw_exit_name(key.isa, key.reason, name, sizeof(name)), "code",
+				(json_int_t)key.reason, "count", (json_int_t)sums[j].count, "rate",
+				sums[j].rate, "latency", latency_json(v, &key, false)));
+		else
+			json_array_append_new(out, json_pack("{s:s, s:I, s:I, s:f, s:o}", "reason",
+				kvm_exit_name(key.reason, name, sizeof(name)), "code",
+				(json_int_t)key.reason, "count", (json_int_t)sums[j].count, "rate",
+				sums[j].rate, "vmm_time", latency_json(v, &key, false)));
+	}
+	free(sums);
+	return out;
+}
+
+static int by_count_only_desc(const void *a, const void *b)
+{
+	const struct exit_record *x = a, *y = b;
+
+	if (x->count != y->count)
+		return x->count < y->count ? 1 : -1;
+	if (x->id != y->id)
+		return x->id < y->id ? -1 : 1;
+	return x->direction - y->direction;
+}
+
+static const char *mmio_access_name(uint8_t type)
+{
+	/* kvm_mmio's type: KVM_TRACE_MMIO_READ_UNSATISFIED 0, READ 1, WRITE 2 */
+	switch (type) {
+	case 0: return "read_to_vmm";
+	case 1: return "read";
+	case 2: return "write";
+	default: return "unknown";
+	}
+}
+
+static json_t *detail_entry_json(const struct exit_record *r)
+{
+	char a[24], b[24];
+
+	switch (r->reason) {
+	case KVMSCOPE_DETAIL_MMIO:
+		snprintf(a, sizeof(a), "0x%llx", (unsigned long long)r->id);
+		snprintf(b, sizeof(b), "0x%llx", (unsigned long long)r->id << 12);
+		return json_pack("{s:s, s:s, s:s, s:I}", "page", a, "gpa", b, "access",
+				 mmio_access_name(r->direction), "count", (json_int_t)r->count);
+	case KVMSCOPE_DETAIL_MSR:
+		snprintf(a, sizeof(a), "0x%llx", (unsigned long long)r->id);
+		return json_pack("{s:s, s:s, s:I}", "index", a, "access",
+				 r->direction ? "write" : "read", "count", (json_int_t)r->count);
+	case KVMSCOPE_DETAIL_CPUID:
+		snprintf(a, sizeof(a), "0x%llx", (unsigned long long)(r->id >> 32));
+		snprintf(b, sizeof(b), "0x%llx", (unsigned long long)(r->id & 0xffffffffu));
+		return json_pack("{s:s, s:s, s:I}", "leaf", a, "subleaf", b, "count",
+				 (json_int_t)r->count);
+	case KVMSCOPE_DETAIL_HYPERCALL:
+		return json_pack("{s:I, s:s?, s:I}", "nr", (json_int_t)r->id, "name",
+				 decode_kvm_hypercall(r->id), "count", (json_int_t)r->count);
+	case KVMSCOPE_DETAIL_BACKDOOR:
+		return json_pack("{s:I, s:s?, s:s, s:I}", "command", (json_int_t)r->id, "name",
+				 decode_vmware_backdoor_command((uint32_t)r->id), "port",
+				 r->direction ? "0x5659" : "0x5658", "count", (json_int_t)r->count);
+	}
+	return json_null();
+}
+
+/* The top @top entries of one detail kind, and the rest as "other". */
+static json_t *detail_json(const struct vm_view *v, uint8_t kind, unsigned int top)
+{
+	struct exit_table sel = { 0 };
+	uint64_t other = 0, no_magic = 0;
+	json_t *entries = json_array(), *out;
+
+	for (size_t i = 0; i < v->t->n; i++) {
+		const struct exit_record *r = &v->t->v[i];
+
+		if (r->kind == EXIT_KIND_DETAIL && r->reason == kind)
+			table_push(&sel, r);
+		else if (r->kind == EXIT_KIND_DETAIL_OTHER && r->reason == kind)
+			other += r->count;
+		else if (r->kind == EXIT_KIND_DETAIL && kind == KVMSCOPE_DETAIL_BACKDOOR &&
+			 r->reason == KVMSCOPE_DETAIL_BACKDOOR_NOMAGIC)
+			no_magic += r->count;
+	}
+	qsort(sel.v, sel.n, sizeof(sel.v[0]), by_count_only_desc);
+	for (size_t i = 0; i < sel.n; i++) {
+		if (i < top)
+			json_array_append_new(entries, detail_entry_json(&sel.v[i]));
+		else
+			other += sel.v[i].count;
+	}
+	table_free(&sel);
+	out = json_pack("{s:o, s:I}", "entries", entries, "other", (json_int_t)other);
+	if (kind == KVMSCOPE_DETAIL_BACKDOOR)
+		json_object_set_new(out, "no_magic", json_integer((json_int_t)no_magic));
+	return out;
+}
+
+static json_t *records_json(const struct vm_view *v)
+{
+	json_t *hw = json_array(), *user = json_array(), *pio = json_array(), *out;
 	uint64_t tot_hw = 0, tot_user = 0, tot_pio = 0;
 	char name[DECODE_NAME_MAX], port[8];
+	unsigned int top = v->st->m->opts.detail_top;
 
-	for (size_t i = 0; i < t->n; i++) {
-		const struct exit_record *r = &t->v[i];
+	for (size_t i = 0; i < v->t->n; i++) {
+		const struct exit_record *r = &v->t->v[i];
+		double rate = v->live ? rate_of(v->st, r) : 0;
 
-		if (vcpu_filter >= 0 && r->vcpu != (uint32_t)vcpu_filter)
+		if (!in_view(v, r))
 			continue;
 		switch (r->kind) {
 		case EXIT_KIND_HW:
 			tot_hw += r->count;
-			json_array_append_new(hw, json_pack("{s:o, s:s, s:s, s:I, s:I}", "vcpu",
-				vcpu_json(r->vcpu), "isa", isa_name(r->isa), "reason",
+			json_array_append_new(hw, json_pack("{s:o, s:s, s:s, s:I, s:I, s:f, s:o}",
+				"vcpu", vcpu_json(r->vcpu), "isa", isa_name(r->isa), "reason",
 				hw_exit_name(r->isa, r->reason, name, sizeof(name)), "code",
-				(json_int_t)r->reason, "count", (json_int_t)r->count));
+				(json_int_t)r->reason, "count", (json_int_t)r->count, "rate", rate,
+				"latency", latency_json(v, r, true)));
 			break;
 		case EXIT_KIND_USER:
 			tot_user += r->count;
-			json_array_append_new(user, json_pack("{s:o, s:s, s:I, s:I}", "vcpu",
+			json_array_append_new(user, json_pack("{s:o, s:s, s:I, s:I, s:f, s:o}", "vcpu",
 				vcpu_json(r->vcpu), "reason",
 				kvm_exit_name(r->reason, name, sizeof(name)), "code",
-				(json_int_t)r->reason, "count", (json_int_t)r->count));
+				(json_int_t)r->reason, "count", (json_int_t)r->count, "rate", rate,
+				"vmm_time", latency_json(v, r, true)));
 			break;
 		case EXIT_KIND_PIO:
 			tot_pio += r->count;
@@ -426,10 +802,17 @@ static json_t *records_json(const struct exit_table *t, int64_t vcpu_filter)
 			break;
 		}
 	}
-	return json_pack("{s:{s:I, s:I, s:I}, s:o, s:o, s:o}", "totals", "hardware",
-			 (json_int_t)tot_hw, "userspace", (json_int_t)tot_user, "pio",
-			 (json_int_t)tot_pio, "hardware_exits", hw, "userspace_exits", user, "pio",
-			 pio);
+	out = json_pack("{s:{s:I, s:I, s:I}, s:o, s:o, s:o}", "totals", "hardware",
+			(json_int_t)tot_hw, "userspace", (json_int_t)tot_user, "pio",
+			(json_int_t)tot_pio, "hardware_exits", hw, "userspace_exits", user, "pio", pio);
+	json_object_set_new(out, "hardware_by_reason", by_reason_json(v, EXIT_KIND_HW));
+	json_object_set_new(out, "userspace_by_reason", by_reason_json(v, EXIT_KIND_USER));
+	json_object_set_new(out, "mmio", detail_json(v, KVMSCOPE_DETAIL_MMIO, top));
+	json_object_set_new(out, "msr", detail_json(v, KVMSCOPE_DETAIL_MSR, top));
+	json_object_set_new(out, "cpuid", detail_json(v, KVMSCOPE_DETAIL_CPUID, top));
+	json_object_set_new(out, "hypercalls", detail_json(v, KVMSCOPE_DETAIL_HYPERCALL, top));
+	json_object_set_new(out, "vmware_backdoor", detail_json(v, KVMSCOPE_DETAIL_BACKDOOR, top));
+	return out;
 }
 
 static json_t *method_exits_get(void *userdata, json_t *params, struct rpc_error *err)
@@ -469,14 +852,19 @@ static json_t *method_exits_get(void *userdata, json_t *params, struct rpc_error
 	for (size_t i = 0; i < m->n_vms; i++) {
 		struct vm *vm = m->vms[i];
 		struct exit_table t = { 0 };
-		json_t *v;
+		struct vm_view view;
+		json_t *v, *records;
 
 		if (has_pid && vm->pid != pid)
 			continue;
 		vm_records(st, vm, &live, &t);
 		qsort(t.v, t.n, sizeof(t.v[0]), by_count_desc);
 		v = vm_to_json(vm);
-		json_object_update(v, records_json(&t, has_vcpu ? (int64_t)vcpu : -1));
+		view = (struct vm_view){ .st = st, .t = &t, .vcpu = has_vcpu ? (int64_t)vcpu : -1,
+					 .live = !vm->exited };
+		records = records_json(&view);
+		json_object_update(v, records);
+		json_decref(records);
 		json_array_append_new(vms, v);
 		table_free(&t);
 	}
@@ -540,6 +928,203 @@ static int exit_samples(struct strbuf *sb, struct manager *m, struct exit_table 
 	return r;
 }
 
+/*
+ * Histogram buckets shown in /metrics: le = 2^(k+1) ns for slots k from
+ * 7 (256 ns) to 35 (68.7 s); faster ones fall in the first bucket.
+ */
+#define METRIC_FIRST_SLOT 7
+#define METRIC_LAST_SLOT 35
+
+struct latency_series {
+	uint32_t vcpu, isa, reason;
+	struct kvmscope_hist h;
+};
+
+/* One Prometheus histogram: _bucket{le}, _sum and _count. */
+static int histogram_samples(struct strbuf *sb, const char *name, struct metrics_label *l, size_t n,
+			     const struct kvmscope_hist *h)
+{
+	char bucket[80], le[32];
+	uint64_t cum = 0;
+	int r = 0;
+
+	snprintf(bucket, sizeof(bucket), "%s_bucket", name);
+	for (unsigned int k = 0; k < METRIC_FIRST_SLOT; k++)
+		cum += h->slots[k];
+	l[n] = (struct metrics_label){ "le", le };
+	for (unsigned int k = METRIC_FIRST_SLOT; k <= METRIC_LAST_SLOT && r >= 0; k++) {
+		cum += h->slots[k];
+		snprintf(le, sizeof(le), "%.9g", (double)hist_slot_le_ns(k) / 1e9);
+		r = metrics_sample(sb, bucket, l, n + 1, cum);
+	}
+	if (r >= 0) {
+		snprintf(le, sizeof(le), "+Inf");
+		r = metrics_sample(sb, bucket, l, n + 1, hist_count(h));
+	}
+	snprintf(bucket, sizeof(bucket), "%s_sum", name);
+	if (r >= 0)
+		r = metrics_sample_double(sb, bucket, l, n, (double)h->sum_ns / 1e9);
+	snprintf(bucket, sizeof(bucket), "%s_count", name);
+	if (r >= 0)
+		r = metrics_sample(sb, bucket, l, n, hist_count(h));
+	return r;
+}
+
+/*
+ * kvmscope_exit_handling_seconds (hardware exits, kvm_exit -> kvm_entry)
+ * or kvmscope_vmm_handling_seconds (userspace exits, time in the VMM),
+ * labelled per VM or per VM and vCPU as --latency-labels says.
+ */
+static int latency_metrics(struct strbuf *sb, struct manager *m, struct exit_table *per_vm,
+			   uint8_t kind)
+{
+	bool hw = kind == EXIT_KIND_HW_LAT, by_vcpu = m->opts.latency_labels == LATENCY_LABELS_VCPU;
+	const char *name = hw ? "kvmscope_exit_handling_seconds" : "kvmscope_vmm_handling_seconds";
+	char pid[16], vcpu[16], dn[32], rn[DECODE_NAME_MAX];
+	int r;
+
+	r = metrics_family(sb, name, "histogram", hw ?
+		"Time from a hardware exit (kvm_exit) to the next entry (kvm_entry) of the vCPU." :
+		"Time the VMM took for an exit to user space (kvm_userspace_exit to the next KVM_RUN).");
+	for (size_t i = 0; i < m->n_vms && r >= 0; i++) {
+		const struct vm *vm = m->vms[i];
+		const struct exit_table *t = &per_vm[i];
+		struct latency_series *series = calloc(t->n ? t->n : 1, sizeof(*series));
+		size_t n = 0;
+
+		if (!series)
+			return -ENOMEM;
+		for (size_t j = 0; j < t->n; j++) {
+			const struct exit_record *e = &t->v[j];
+			uint32_t v = by_vcpu ? e->vcpu : 0;
+			size_t k;
+
+			if (e->kind != kind)
+				continue;
+			for (k = 0; k < n; k++)
+				if (series[k].vcpu == v && series[k].isa == e->isa &&
+				    series[k].reason == e->reason)
+					break;
+			if (k == n)
+				series[n++] = (struct latency_series){ .vcpu = v, .isa = e->isa,
+								       .reason = e->reason };
+			hist_merge(&series[k].h, &e->hist);
+		}
+		snprintf(pid, sizeof(pid), "%u", vm->pid);
+		for (size_t k = 0; k < n && r >= 0; k++) {
+			struct metrics_label l[6] = { { "pid", pid },
+						      { "vm", vm_display_name(vm, dn, sizeof(dn)) } };
+			size_t nl = 2;
+
+			if (by_vcpu) {
+				snprintf(vcpu, sizeof(vcpu), series[k].vcpu == KVMSCOPE_VCPU_UNKNOWN ?
+					 "unknown" : "%u", series[k].vcpu);
+				l[nl++] = (struct metrics_label){ "vcpu", vcpu };
+			}
+			if (hw) {
+				l[nl++] = (struct metrics_label){ "isa", isa_name(series[k].isa) };
+				l[nl++] = (struct metrics_label){ "reason", hw_exit_name(series[k].isa,
+					series[k].reason, rn, sizeof(rn)) };
+			} else {
+				l[nl++] = (struct metrics_label){ "reason",
+					kvm_exit_name(series[k].reason, rn, sizeof(rn)) };
+			}
+			r = histogram_samples(sb, name, l, nl, &series[k].h);
+		}
+		free(series);
+	}
+	return r;
+}
+
+struct detail_metric {
+	uint8_t kind;
+	const char *name, *help, *id_label;
+};
+
+static const struct detail_metric detail_metrics[] = {
+	{ KVMSCOPE_DETAIL_MMIO, "kvmscope_mmio_total",
+	  "Guest MMIO (kvm_mmio) by VM, guest-physical page and access; top N, rest as page=\"other\".",
+	  "page" },
+	{ KVMSCOPE_DETAIL_MSR, "kvmscope_msr_total",
+	  "Guest MSR accesses (kvm_msr) by VM, index and access; top N, rest as index=\"other\".",
+	  "index" },
+	{ KVMSCOPE_DETAIL_CPUID, "kvmscope_cpuid_total",
+	  "Guest CPUID (kvm_cpuid) by VM and leaf; top N, rest as leaf=\"other\".", "leaf" },
+	{ KVMSCOPE_DETAIL_HYPERCALL, "kvmscope_hypercalls_total",
+	  "KVM hypercalls (kvm_hypercall) by VM and number; top N, rest as nr=\"other\".", "nr" },
+	{ KVMSCOPE_DETAIL_BACKDOOR, "kvmscope_vmware_backdoor_total",
+	  "VMware backdoor calls (port 0x5658/0x5659 with the magic in EAX) by VM and command.",
+	  "command" },
+};
+
+static int detail_samples(struct strbuf *sb, struct manager *m, struct exit_table *per_vm,
+			  const struct detail_metric *dm)
+{
+	char pid[16], dn[32], id[24], sub[24];
+	int r = metrics_family(sb, dm->name, "counter", dm->help);
+
+	for (size_t i = 0; i < m->n_vms && r >= 0; i++) {
+		const struct vm *vm = m->vms[i];
+		struct exit_table sel = { 0 };
+		uint64_t other = 0;
+
+		for (size_t j = 0; j < per_vm[i].n; j++) {
+			const struct exit_record *e = &per_vm[i].v[j];
+
+			if (e->kind == EXIT_KIND_DETAIL && e->reason == dm->kind)
+				table_push(&sel, e);
+			else if (e->kind == EXIT_KIND_DETAIL_OTHER && e->reason == dm->kind)
+				other += e->count;
+		}
+		qsort(sel.v, sel.n, sizeof(sel.v[0]), by_count_only_desc);
+		snprintf(pid, sizeof(pid), "%u", vm->pid);
+		for (size_t j = 0; j < sel.n && r >= 0; j++) {
+			const struct exit_record *e = &sel.v[j];
+			struct metrics_label l[5] = { { "pid", pid },
+						      { "vm", vm_display_name(vm, dn, sizeof(dn)) },
+						      { dm->id_label, id } };
+			size_t nl = 3;
+
+			if (j >= m->opts.detail_top) {
+				other += e->count;
+				continue;
+			}
+			switch (dm->kind) {
+			case KVMSCOPE_DETAIL_MMIO:
+				snprintf(id, sizeof(id), "0x%llx", (unsigned long long)e->id << 12);
+				l[nl++] = (struct metrics_label){ "access", mmio_access_name(e->direction) };
+				break;
+			case KVMSCOPE_DETAIL_MSR:
+				snprintf(id, sizeof(id), "0x%llx", (unsigned long long)e->id);
+				l[nl++] = (struct metrics_label){ "access", e->direction ? "write" : "read" };
+				break;
+			case KVMSCOPE_DETAIL_CPUID:
+				snprintf(id, sizeof(id), "0x%llx", (unsigned long long)(e->id >> 32));
+				snprintf(sub, sizeof(sub), "0x%llx", (unsigned long long)(e->id & 0xffffffffu));
+				l[nl++] = (struct metrics_label){ "subleaf", sub };
+				break;
+			case KVMSCOPE_DETAIL_BACKDOOR: {
+				const char *cn = decode_vmware_backdoor_command((uint32_t)e->id);
+
+				snprintf(id, sizeof(id), "%llu", (unsigned long long)e->id);
+				l[nl++] = (struct metrics_label){ "name", cn ? cn : "unknown" };
+				break;
+			}
+			default:
+				snprintf(id, sizeof(id), "%llu", (unsigned long long)e->id);
+			}
+			r = metrics_sample(sb, dm->name, l, nl, e->count);
+		}
+		table_free(&sel);
+		if (other && r >= 0)
+			r = metrics_sample(sb, dm->name,
+				(struct metrics_label[]){ { "pid", pid },
+					{ "vm", vm_display_name(vm, dn, sizeof(dn)) },
+					{ dm->id_label, "other" } }, 3, other);
+	}
+	return r;
+}
+
 static int exits_metrics(void *state, struct strbuf *sb)
 {
 	struct exits_state *st = state;
@@ -565,6 +1150,13 @@ static int exits_metrics(void *state, struct strbuf *sb)
 				   "Exits to the VMM (kvm_userspace_exit) by VM, vCPU and KVM_EXIT reason.");
 	if (r >= 0)
 		r = exit_samples(sb, m, per_vm, EXIT_KIND_USER);
+	if (r >= 0)
+		r = latency_metrics(sb, m, per_vm, EXIT_KIND_HW_LAT);
+	if (r >= 0)
+		r = latency_metrics(sb, m, per_vm, EXIT_KIND_USER_LAT);
+	for (size_t k = 0; k < sizeof(detail_metrics) / sizeof(detail_metrics[0]) && r >= 0; k++)
+		r = detail_samples(sb, m, per_vm, &detail_metrics[k]);
+	/* Last: the PIO samples below keep only the PIO records of per_vm. */
 	if (r >= 0)
 		r = metrics_family(sb, "kvmscope_pio_total", "counter",
 				   "Guest port I/O (kvm_pio) by VM, port and direction, all vCPUs and sizes.");
@@ -686,6 +1278,7 @@ static void exits_free(void *state)
 	ring_buffer__free(st->rb);
 	exits_bpf__destroy(st->skel);
 	table_free(&st->snapshots);
+	table_free(&st->rates);
 	free(st->percpu);
 	free(st);
 }
@@ -807,7 +1400,7 @@ static int exits_attach(void *state)
 static json_t *exits_describe(void *state)
 {
 	struct exits_state *st = state;
-	json_t *probes = json_array(), *drops = json_object();
+	json_t *probes = json_array(), *drops = json_object(), *isas = json_array(), *extra, *out;
 	size_t attached = 0;
 
 	for (size_t i = 0; i < N_PROBES; i++) {
@@ -821,12 +1414,34 @@ static json_t *exits_describe(void *state)
 	for (uint32_t d = 0; d < KVMSCOPE_DROP_MAX; d++)
 		json_object_set_new(drops, drop_names[d], json_integer(st->loaded ?
 			(json_int_t)percpu_sum(st, bpf_map__fd(st->skel->maps.exit_drops), &d) : 0));
-	return json_pack("{s:s, s:i, s:o, s:{s:b, s:s}, s:o}", "state",
+	/* ISAs whose kvm_exit has been seen, live or in a retained snapshot. */
+	for (size_t i = 0; i < st->snapshots.n; i++)
+		if (st->snapshots.v[i].kind == EXIT_KIND_HW)
+			st->isas_seen |= 1u << (st->snapshots.v[i].isa & 31);
+	for (uint32_t isa = 0; isa < 32; isa++)
+		if (st->isas_seen & (1u << isa))
+			json_array_append_new(isas, json_string(isa_name(isa)));
+	extra = json_pack("{s:o, s:{s:b, s:s}, s:{s:b, s:s}, s:{s:b, s:s}}", "isas_seen", isas,
+		"handling_latency", "available", st->probes[PROBE_KVM_ENTRY].attached &&
+			st->probes[PROBE_KVM_EXIT].attached, "how",
+		st->probes[PROBE_KVM_ENTRY].attached ? "kvm_exit -> next kvm_entry of the thread"
+			: "unavailable: kvm_entry is not attached",
+		"vmm_latency", "available", st->probes[PROBE_USERSPACE_EXIT].attached &&
+			st->probes[PROBE_IOCTL].attached, "how",
+		"kvm_userspace_exit -> the thread's next KVM_RUN",
+		"vmware_backdoor", "available", st->vcpu_btf &&
+			st->probes[PROBE_USERSPACE_EXIT].attached && st->probes[PROBE_IOCTL].attached,
+		"how", st->vcpu_btf ? "RAX/RCX of the vCPU (struct kvm_vcpu via the KVM_RUN fd) at KVM_EXIT_IO on 0x5658/0x5659"
+				    : "unavailable: kernel BTF has no struct kvm_vcpu to read the registers from");
+	out = json_pack("{s:s, s:i, s:o, s:{s:b, s:s}, s:o}", "state",
 			 attached == N_PROBES ? "active" : attached ? "degraded" : "inactive",
 			 "schema_version", KVMSCOPE_EXITS_SCHEMA_VERSION, "probes", probes, "vcpu_resolution", "available", st->vcpu_btf, "how",
 			 st->vcpu_btf ? "KVM_RUN fd -> struct kvm_vcpu (kernel BTF)"
 				      : "unavailable: kernel BTF has no struct kvm_vcpu; vcpu shows as unknown",
 			 "dropped", drops);
+	json_object_update(out, extra);
+	json_decref(extra);
+	return out;
 }
 
 const struct capability_ops exits_capability = {

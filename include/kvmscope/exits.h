@@ -10,7 +10,7 @@
 #include <linux/types.h>
 #endif
 
-#define KVMSCOPE_EXITS_SCHEMA_VERSION 1
+#define KVMSCOPE_EXITS_SCHEMA_VERSION 2
 
 /* Map sizes: bounded, so a host with many VMs cannot exhaust memory. */
 #define KVMSCOPE_MAX_HW_EXIT_KEYS 16384
@@ -18,6 +18,14 @@
 #define KVMSCOPE_MAX_PIO_KEYS 8192
 #define KVMSCOPE_MAX_THREADS 8192
 #define KVMSCOPE_MAX_VMS 4096
+#define KVMSCOPE_MAX_HIST_KEYS 16384
+#define KVMSCOPE_MAX_USER_HIST_KEYS 8192
+#define KVMSCOPE_MAX_DETAIL_KEYS 16384
+#define KVMSCOPE_MAX_DETAIL_OTHER_KEYS 4096
+
+/* log2 histogram of nanoseconds: slot k counts [2^k, 2^(k+1)); the last
+ * slot also takes everything longer (2^39 ns is about 9 minutes). */
+#define KVMSCOPE_HIST_SLOTS 40
 
 /* kvm_exit's isa argument (arch/x86/kvm/trace.h); arm64 and s390 get our own numbers. */
 enum kvmscope_isa {
@@ -66,12 +74,62 @@ enum kvmscope_pio_direction {
 	KVMSCOPE_PIO_OUT = 1,
 };
 
-/* The thread that issued KVM_RUN, and the vCPU it runs. */
+/* KVM_EXIT_IO, the only userspace exit whose registers are looked at. */
+#define KVMSCOPE_KVM_EXIT_IO 2
+
+/* VMware backdoor (kvm-decode.md §5.1). */
+#define KVMSCOPE_VMWARE_MAGIC 0x564D5868u
+#define KVMSCOPE_VMWARE_PORT 0x5658
+#define KVMSCOPE_VMWARE_PORT_HB 0x5659
+
+/*
+ * A thread that runs a vCPU: which one, and what it is in the middle of.
+ * exit_ts is set at kvm_exit and consumed by the next kvm_entry (handling
+ * time); user_ts is set at kvm_userspace_exit and consumed when the thread
+ * issues KVM_RUN again (time in the VMM).
+ */
 struct kvmscope_thread_vcpu {
 	__u32 tgid;
-	__s32 fd;
-	__u32 vcpu; /* KVMSCOPE_VCPU_UNKNOWN if it could not be read */
-	__u32 pad;
+	__s32 fd;	/* the vCPU fd of its last KVM_RUN, -1 if none seen */
+	__u32 vcpu;	/* KVMSCOPE_VCPU_UNKNOWN if it could not be read */
+	__u32 exit_isa;
+	__u64 vcpu_ptr;	/* struct kvm_vcpu *, 0 if unknown: for register reads */
+	__u64 exit_ts;
+	__u32 exit_reason;
+	__u32 user_reason;
+	__u64 user_ts;
+};
+
+/* Handling-time histogram; count = sum of slots. */
+struct kvmscope_hist {
+	__u64 slots[KVMSCOPE_HIST_SLOTS];
+	__u64 sum_ns;
+	__u64 max_ns;
+};
+
+/* Per-VM detail counts (kvm_mmio, kvm_msr, kvm_cpuid, kvm_hypercall, backdoor). */
+enum kvmscope_detail_kind {
+	KVMSCOPE_DETAIL_MMIO = 1,	/* id: guest-physical page (gpa >> 12); dir: kvm_mmio type */
+	KVMSCOPE_DETAIL_MSR = 2,	/* id: MSR index; dir: 0 read, 1 write */
+	KVMSCOPE_DETAIL_CPUID = 3,	/* id: leaf << 32 | subleaf */
+	KVMSCOPE_DETAIL_HYPERCALL = 4,	/* id: hypercall number */
+	KVMSCOPE_DETAIL_BACKDOOR = 5,	/* id: command (ECX[15:0]); dir: 0 port 0x5658, 1 port 0x5659 */
+	KVMSCOPE_DETAIL_BACKDOOR_NOMAGIC = 6, /* backdoor port without the magic in EAX; dir as above */
+	KVMSCOPE_DETAIL_MAX,
+};
+
+struct kvmscope_detail_key {
+	__u32 tgid;
+	__u8 kind;
+	__u8 dir;
+	__u16 pad;
+	__u64 id;
+};
+
+/* Where a VM's detail did not fit in the bounded map: counted as "other". */
+struct kvmscope_detail_other_key {
+	__u32 tgid;
+	__u32 kind;
 };
 
 /* A process that created a VM or ran a vCPU. */
@@ -95,6 +153,9 @@ enum kvmscope_drop_reason {
 	KVMSCOPE_DROP_PIO_MAP_FULL,
 	KVMSCOPE_DROP_THREAD_MAP_FULL,
 	KVMSCOPE_DROP_VM_MAP_FULL,
+	KVMSCOPE_DROP_HIST_MAP_FULL,
+	KVMSCOPE_DROP_USER_HIST_MAP_FULL,
+	KVMSCOPE_DROP_DETAIL_MAP_FULL,
 	KVMSCOPE_DROP_MAX,
 };
 

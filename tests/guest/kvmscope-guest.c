@@ -63,6 +63,9 @@ enum op_kind {
 	OP_MMIO_READ,
 	OP_MMIO_WRITE,
 	OP_BDOOR,
+	OP_CPUID,
+	OP_RDMSR,
+	OP_HYPERCALL,
 };
 
 /* One command-line operation, in command-line order. */
@@ -70,7 +73,7 @@ struct op {
 	enum op_kind kind;
 	uint32_t addr;		/* port or guest-physical address */
 	uint32_t size;		/* port access size in bytes */
-	uint32_t cmd;		/* VMware backdoor command (ECX) */
+	uint32_t cmd;		/* VMware backdoor command (ECX), CPUID leaf, MSR, hypercall nr */
 	uint64_t count;		/* total over all vCPUs */
 	int key;		/* index into keys[], -1 for HLT */
 };
@@ -176,6 +179,12 @@ static void usage(FILE *f)
 		"  --mmio-write GPA:COUNT      same for writes; repeatable\n"
 		"  --vmware-backdoor CMD:COUNT COUNT 4-byte INs from port 0x5658 with\n"
 		"                              EAX=0x564d5868, ECX=CMD; repeatable\n"
+		"  --cpuid LEAF:COUNT          COUNT CPUIDs of LEAF (subleaf 0); handled in\n"
+		"                              the kernel, no exit to this VMM; repeatable\n"
+		"  --rdmsr INDEX:COUNT         COUNT RDMSRs of INDEX (pick one KVM emulates,\n"
+		"                              e.g. 0x1b; a #GP kills the guest); repeatable\n"
+		"  --hypercall NR:COUNT        COUNT VMCALLs with EAX=NR (use 1,\n"
+		"                              KVM_HC_VAPIC_POLL_IRQ: a no-op); repeatable\n"
 		"  -name ARG, --name ARG       ignored (QEMU-style guest name)\n"
 		"  --start-delay MS            wait MS ms before the first KVM_RUN\n"
 		"  --linger MS                 wait MS ms after printing the JSON\n"
@@ -336,6 +345,23 @@ static int parse_bdoor(struct guest *g, const char *arg)
 	return 0;
 }
 
+/* --cpuid, --rdmsr, --hypercall: VALUE:COUNT, done in the kernel. */
+static int parse_in_kernel(struct guest *g, const char *opt, const char *arg, enum op_kind kind)
+{
+	static const char *const names[] = { "VALUE", "COUNT" };
+	static const uint64_t maxes[] = { UINT32_MAX, UINT32_MAX };
+	uint64_t v[2];
+	struct op *op;
+
+	if (parse_fields(opt, arg, names, maxes, 2, 2, v) < 0)
+		return -EINVAL;
+	op = new_op(g, opt);
+	if (!op)
+		return -EINVAL;
+	*op = (struct op){ .kind = kind, .cmd = v[0], .count = v[1], .key = -1 };
+	return 0;
+}
+
 static int parse_single(const char *opt, const char *arg, uint64_t min,
 			uint64_t max, uint64_t *val)
 {
@@ -368,6 +394,9 @@ enum {
 	OPT_MMIO_READ,
 	OPT_MMIO_WRITE,
 	OPT_BDOOR,
+	OPT_CPUID,
+	OPT_RDMSR,
+	OPT_HYPERCALL,
 	OPT_NAME,
 	OPT_LINGER,
 	OPT_START_DELAY,
@@ -387,6 +416,9 @@ static int parse_args(struct guest *g, int argc, char **argv)
 		{ "mmio-read", required_argument, NULL, OPT_MMIO_READ },
 		{ "mmio-write", required_argument, NULL, OPT_MMIO_WRITE },
 		{ "vmware-backdoor", required_argument, NULL, OPT_BDOOR },
+		{ "cpuid", required_argument, NULL, OPT_CPUID },
+		{ "rdmsr", required_argument, NULL, OPT_RDMSR },
+		{ "hypercall", required_argument, NULL, OPT_HYPERCALL },
 		{ "name", required_argument, NULL, OPT_NAME },
 		{ "linger", required_argument, NULL, OPT_LINGER },
 		{ "start-delay", required_argument, NULL, OPT_START_DELAY },
@@ -420,6 +452,15 @@ static int parse_args(struct guest *g, int argc, char **argv)
 			break;
 		case OPT_BDOOR:
 			ret = parse_bdoor(g, optarg);
+			break;
+		case OPT_CPUID:
+			ret = parse_in_kernel(g, "cpuid", optarg, OP_CPUID);
+			break;
+		case OPT_RDMSR:
+			ret = parse_in_kernel(g, "rdmsr", optarg, OP_RDMSR);
+			break;
+		case OPT_HYPERCALL:
+			ret = parse_in_kernel(g, "hypercall", optarg, OP_HYPERCALL);
 			break;
 		case OPT_NAME:
 			ret = 0;
@@ -500,6 +541,9 @@ static void build_keys(struct guest *g)
 			op->key = add_key(g, KEY_MMIO, 1, 1, op->addr);
 			break;
 		case OP_HLT:
+		case OP_CPUID:
+		case OP_RDMSR:
+		case OP_HYPERCALL:
 			op->key = -1;
 			break;
 		}
@@ -627,6 +671,35 @@ static void emit_op(struct emitter *e, const struct op *op, uint32_t count)
 		emit_mov_r32(e, REG_CX, op->cmd);
 		emit8(e, 0x66);		/* in eax, dx */
 		emit8(e, 0xed);
+		emit_loop_end(e, REG_SI, top);
+		break;
+	case OP_CPUID:
+		/* cpuid writes eax..edx: esi counts */
+		emit_mov_r32(e, REG_SI, count);
+		top = e->len;
+		emit_mov_r32(e, REG_AX, op->cmd);
+		emit_mov_r32(e, REG_CX, 0);
+		emit8(e, 0x0f);		/* cpuid */
+		emit8(e, 0xa2);
+		emit_loop_end(e, REG_SI, top);
+		break;
+	case OP_RDMSR:
+		emit_mov_r32(e, REG_SI, count);
+		top = e->len;
+		emit_mov_r32(e, REG_CX, op->cmd);
+		emit8(e, 0x0f);		/* rdmsr */
+		emit8(e, 0x32);
+		emit_loop_end(e, REG_SI, top);
+		break;
+	case OP_HYPERCALL:
+		/* KVM emulates VMCALL on AMD too (and patches it to VMMCALL) */
+		emit_mov_r32(e, REG_SI, count);
+		top = e->len;
+		emit_mov_r32(e, REG_AX, op->cmd);
+		emit_mov_r32(e, REG_BX, 0);
+		emit8(e, 0x0f);		/* vmcall */
+		emit8(e, 0x01);
+		emit8(e, 0xc1);
 		emit_loop_end(e, REG_SI, top);
 		break;
 	}
