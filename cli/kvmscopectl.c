@@ -16,19 +16,10 @@
 #include <unistd.h>
 #include <jansson.h>
 
+#include "kvmscopectl.h"
 #include "options.h"
 #include "strbuf.h"
-
-enum { EXIT_OK = 0, EXIT_DAEMON_ERROR = 1, EXIT_USAGE = 2, EXIT_UNREACHABLE = 3 };
-
-struct cli {
-	const char *socket_path;
-	bool json;
-	bool has_pid, has_vcpu;
-	uint64_t pid, vcpu;
-	int argc;		/* positional arguments after the verb */
-	char **argv;
-};
+#include "table.h"
 
 struct verb {
 	const char *name;
@@ -48,6 +39,18 @@ static void usage(FILE *f)
 		   "  --socket PATH   daemon socket (default %s, or $KVMSCOPE_SOCKET)\n"
 		   "  --json          print the daemon's answer as one JSON document\n"
 		   "  -h, --help      show this help;  -V, --version: show the version\n"
+		   "\nExits options:\n"
+		   "  --pid PID       only the VM of process PID\n"
+		   "  --vcpu N        only vCPU N\n"
+		   "  --detail        also MMIO pages, MSRs, CPUID leaves, hypercalls and VMware\n"
+		   "                  backdoor commands, the rest counted as \"other\"\n"
+		   "  --hist REASON   histogram of the handling time (kvm_exit to the next kvm_entry)\n"
+		   "                  of hardware exit REASON (io, IO_INSTRUCTION, hlt: any case),\n"
+		   "                  merged over the selection; user:REASON (user:IO) draws the\n"
+		   "                  time in the VMM of that userspace exit; it replaces the tables\n"
+		   "  RATE/s is over the daemon's last second; P50/P99/MAX come from log2\n"
+		   "  histograms, VMM-* is the time from the exit to the VMM to the next KVM_RUN.\n"
+		   "  With --json the daemon's answer is printed unchanged.\n"
 		   "\nExit status: 0 ok, 1 error reported by the daemon, 2 usage error, 3 daemon unreachable.\n",
 		KVMSCOPE_DEFAULT_SOCKET);
 }
@@ -146,11 +149,8 @@ static void print_json(json_t *v)
 	free(s);
 }
 
-/*
- * Call @method.  With --json, print the answer and leave *result NULL;
- * otherwise hand the answer to the caller to format.  Returns the exit code.
- */
-static int call_for_table(struct cli *c, const char *method, json_t *params, json_t **result)
+/* See kvmscopectl.h. */
+int call_for_table(struct cli *c, const char *method, json_t *params, json_t **result)
 {
 	int r = call(c, method, params, result);
 
@@ -160,76 +160,6 @@ static int call_for_table(struct cli *c, const char *method, json_t *params, jso
 		*result = NULL;
 	}
 	return r;
-}
-
-/* ---- a small table printer: columns sized to their widest cell ---- */
-
-#define TABLE_MAX_COLS 8
-
-struct table {
-	size_t ncols, nrows;
-	char **cells;		/* nrows * ncols, row 0 is the header */
-	bool right[TABLE_MAX_COLS];
-};
-
-static void table_add(struct table *t, const char *const *cells)
-{
-	char **v = realloc(t->cells, (t->nrows + 1) * t->ncols * sizeof(char *));
-
-	if (!v)
-		return;
-	t->cells = v;
-	for (size_t i = 0; i < t->ncols; i++)
-		v[t->nrows * t->ncols + i] = strdup(cells[i] ? cells[i] : "-");
-	t->nrows++;
-}
-
-static void table_print(struct table *t, const char *indent)
-{
-	size_t w[TABLE_MAX_COLS] = { 0 };
-
-	for (size_t r = 0; r < t->nrows; r++)
-		for (size_t c = 0; c < t->ncols; c++) {
-			size_t l = strlen(t->cells[r * t->ncols + c]);
-
-			if (l > w[c])
-				w[c] = l;
-		}
-	for (size_t r = 0; r < t->nrows; r++) {
-		fputs(indent, stdout);
-		for (size_t c = 0; c < t->ncols; c++) {
-			const char *cell = t->cells[r * t->ncols + c];
-			bool last = c + 1 == t->ncols;
-
-			if (t->right[c])
-				printf("%*s%s", (int)w[c], cell, last ? "" : "  ");
-			else if (last)
-				fputs(cell, stdout);
-			else
-				printf("%-*s  ", (int)w[c], cell);
-		}
-		putchar('\n');
-	}
-	for (size_t i = 0; i < t->nrows * t->ncols; i++)
-		free(t->cells[i]);
-	free(t->cells);
-	t->cells = NULL;
-	t->nrows = 0;
-}
-
-static const char *fmt_int(json_t *v, char *buf, size_t len)
-{
-	if (!json_is_integer(v))
-		return "-";
-	snprintf(buf, len, "%lld", json_integer_value(v));
-	return buf;
-}
-
-static const char *str(json_t *obj, const char *key)
-{
-	const char *s = json_string_value(json_object_get(obj, key));
-
-	return s ? s : "-";
 }
 
 /* ---- verbs ---- */
@@ -277,7 +207,7 @@ static void print_program_types(json_t *types)
 		if (json_is_true(json_object_get(t, "attached")))
 			continue;
 		printf("%s%s: %s", refused++ ? "; " : " (no: ", names[i],
-		       json_is_string(json_object_get(t, "error")) ? str(t, "error") : "unknown reason");
+		       json_is_string(json_object_get(t, "error")) ? obj_str(t, "error") : "unknown reason");
 	}
 	puts(refused ? ")" : "");
 }
@@ -290,14 +220,14 @@ static int verb_status(struct cli *c)
 
 	if (!res)
 		return r;
-	printf("kvmscoped %s (pid %lld, up %.0f s)\n", str(res, "version"),
+	printf("kvmscoped %s (pid %lld, up %.0f s)\n", obj_str(res, "version"),
 	       json_integer_value(json_object_get(res, "pid")),
 	       json_number_value(json_object_get(res, "uptime_seconds")));
-	printf("kernel       %s\n", str(res, "kernel"));
-	printf("kvm backend  %s\n", str(res, "kvm_backend"));
-	printf("socket       %s\n", str(res, "socket"));
+	printf("kernel       %s\n", obj_str(res, "kernel"));
+	printf("kvm backend  %s\n", obj_str(res, "kvm_backend"));
+	printf("socket       %s\n", obj_str(res, "socket"));
 	printf("metrics      %s\n", json_is_string(json_object_get(res, "metrics")) ?
-				str(res, "metrics") : "off");
+				obj_str(res, "metrics") : "off");
 	printf("VMs          %lld running, %lld exited\n",
 	       json_integer_value(json_object_get(json_object_get(res, "vms"), "running")),
 	       json_integer_value(json_object_get(json_object_get(res, "vms"), "exited")));
@@ -305,20 +235,20 @@ static int verb_status(struct cli *c)
 	json_array_foreach(json_object_get(res, "capabilities"), i, cap) {
 		struct table t = { .ncols = 4 };
 
-		printf("\ncapability %s: %s\n", str(cap, "name"),
-		       json_object_get(cap, "state") ? str(cap, "state") : str(cap, "error"));
+		printf("\ncapability %s: %s\n", obj_str(cap, "name"),
+		       json_object_get(cap, "state") ? obj_str(cap, "state") : obj_str(cap, "error"));
 		table_add(&t, (const char *[]){ "PROBE", "AVAILABLE", "ATTACHED", "REASON" });
 		json_array_foreach(json_object_get(cap, "probes"), j, probe) {
 			table_add(&t, (const char *[]){
-				str(probe, "name"),
+				obj_str(probe, "name"),
 				json_is_true(json_object_get(probe, "available")) ? "yes" : "no",
 				json_is_true(json_object_get(probe, "attached")) ? "yes" : "no",
-				json_is_string(json_object_get(probe, "reason")) ? str(probe, "reason") : "" });
+				json_is_string(json_object_get(probe, "reason")) ? obj_str(probe, "reason") : "" });
 		}
 		table_print(&t, "  ");
 		if (json_object_get(cap, "vcpu_resolution"))
 			printf("  vCPU resolution: %s\n",
-			       str(json_object_get(cap, "vcpu_resolution"), "how"));
+			       obj_str(json_object_get(cap, "vcpu_resolution"), "how"));
 	}
 	json_decref(res);
 	return EXIT_OK;
@@ -342,72 +272,9 @@ static int verb_vms(struct cli *c)
 	table_add(&t, (const char *[]){ "PID", "NAME", "COMM", "STATE" });
 	json_array_foreach(json_object_get(res, "vms"), i, vm)
 		table_add(&t, (const char *[]){ fmt_int(json_object_get(vm, "pid"), pid, sizeof(pid)),
-			json_is_string(json_object_get(vm, "name")) ? str(vm, "name") : "-",
-			str(vm, "comm"), str(vm, "state") });
+			json_is_string(json_object_get(vm, "name")) ? obj_str(vm, "name") : "-",
+			obj_str(vm, "comm"), obj_str(vm, "state") });
 	table_print(&t, "");
-	json_decref(res);
-	return EXIT_OK;
-}
-
-static const char *vcpu_str(json_t *rec, char *buf, size_t len)
-{
-	json_t *v = json_object_get(rec, "vcpu");
-
-	return json_is_integer(v) ? fmt_int(v, buf, len) : "?";
-}
-
-static int verb_exits(struct cli *c)
-{
-	json_t *params = json_object(), *res, *vm, *rec;
-	char b1[24], b2[24], b3[24];
-	size_t i, j;
-	int r;
-
-	if (c->has_pid)
-		json_object_set_new(params, "pid", json_integer((json_int_t)c->pid));
-	if (c->has_vcpu)
-		json_object_set_new(params, "vcpu", json_integer((json_int_t)c->vcpu));
-	r = call_for_table(c, "exits.get", params, &res);
-	if (!res)
-		return r;
-	if (json_array_size(json_object_get(res, "vms")) == 0)
-		puts("No KVM VMs seen.");
-	json_array_foreach(json_object_get(res, "vms"), i, vm) {
-		json_t *tot = json_object_get(vm, "totals");
-		struct table t = { .ncols = 5, .right = { false, false, false, true, true } };
-
-		printf("%sVM %s  pid %lld  %s  (hardware %lld, userspace %lld, pio %lld)\n", i ? "\n" : "",
-		       json_is_string(json_object_get(vm, "name")) ? str(vm, "name") : str(vm, "comm"),
-		       json_integer_value(json_object_get(vm, "pid")), str(vm, "state"),
-		       json_integer_value(json_object_get(tot, "hardware")),
-		       json_integer_value(json_object_get(tot, "userspace")),
-		       json_integer_value(json_object_get(tot, "pio")));
-		table_add(&t, (const char *[]){ "EXIT", "ISA", "REASON", "VCPU", "COUNT" });
-		json_array_foreach(json_object_get(vm, "hardware_exits"), j, rec)
-			table_add(&t, (const char *[]){ "hardware", str(rec, "isa"), str(rec, "reason"),
-				vcpu_str(rec, b1, sizeof(b1)),
-				fmt_int(json_object_get(rec, "count"), b2, sizeof(b2)) });
-		json_array_foreach(json_object_get(vm, "userspace_exits"), j, rec)
-			table_add(&t, (const char *[]){ "userspace", "-", str(rec, "reason"),
-				vcpu_str(rec, b1, sizeof(b1)),
-				fmt_int(json_object_get(rec, "count"), b2, sizeof(b2)) });
-		if (t.nrows > 1)
-			table_print(&t, "  ");
-		else
-			puts("  no exits counted");
-		if (json_array_size(json_object_get(vm, "pio"))) {
-			struct table p = { .ncols = 5, .right = { false, false, true, true, true } };
-
-			putchar('\n');
-			table_add(&p, (const char *[]){ "PORT", "DIR", "SIZE", "VCPU", "COUNT" });
-			json_array_foreach(json_object_get(vm, "pio"), j, rec)
-				table_add(&p, (const char *[]){ str(rec, "port_hex"), str(rec, "direction"),
-					fmt_int(json_object_get(rec, "size"), b3, sizeof(b3)),
-					vcpu_str(rec, b1, sizeof(b1)),
-					fmt_int(json_object_get(rec, "count"), b2, sizeof(b2)) });
-			table_print(&p, "  ");
-		}
-	}
 	json_decref(res);
 	return EXIT_OK;
 }
@@ -421,7 +288,7 @@ static int verb_metrics(struct cli *c)
 		if (c->json)
 			print_json(res);
 		else
-			fputs(str(res, "text"), stdout);
+			fputs(obj_str(res, "text"), stdout);
 	}
 	json_decref(res);
 	return r;
@@ -452,7 +319,7 @@ static int verb_call(struct cli *c)
 static const struct verb verbs[] = {
 	{ "status", "", "daemon, kernel and probe status", verb_status },
 	{ "vms", "", "VMs seen, running and recently exited", verb_vms },
-	{ "exits", "[--pid PID] [--vcpu N]", "exit counts per VM, sorted by count", verb_exits },
+	{ "exits", "[EXITS-OPTIONS]", "exits per VM by reason: count, rate, handling time", verb_exits },
 	{ "metrics", "", "the Prometheus text the daemon serves", verb_metrics },
 	{ "call", "METHOD [PARAMS-JSON]", "send any JSON-RPC method", verb_call },
 	{}
@@ -472,6 +339,18 @@ static int parse_uint(const char *opt, const char *s, uint64_t max, uint64_t *ou
 	}
 	*out = v;
 	return 0;
+}
+
+/* The first option given that only 'exits' takes, or NULL. */
+static const char *exits_option(const struct cli *c)
+{
+	if (c->has_pid)
+		return "--pid";
+	if (c->has_vcpu)
+		return "--vcpu";
+	if (c->detail)
+		return "--detail";
+	return c->hist ? "--hist" : NULL;
 }
 
 int main(int argc, char **argv)
@@ -510,7 +389,12 @@ int main(int argc, char **argv)
 			c.json = true;
 			continue;
 		}
-		if (strcmp(name, "--socket") && strcmp(name, "--pid") && strcmp(name, "--vcpu"))
+		if (!strcmp(name, "--detail")) {
+			c.detail = true;
+			continue;
+		}
+		if (strcmp(name, "--socket") && strcmp(name, "--pid") && strcmp(name, "--vcpu") &&
+		    strcmp(name, "--hist"))
 			return usage_error("unknown option '%s'", a);
 		if (eq) {
 			val = eq + 1;
@@ -523,6 +407,11 @@ int main(int argc, char **argv)
 			if (!*val)
 				return usage_error("%s", "--socket needs a path");
 			c.socket_path = val;
+		} else if (!strcmp(name, "--hist")) {
+			if (!*val || val[0] == '-')
+				return usage_error("--hist needs a REASON (io, hlt, user:IO, ...), got '%s'",
+						   val);
+			c.hist = val;
 		} else if (!strcmp(name, "--pid")) {
 			if (parse_uint("--pid", val, UINT32_MAX, &c.pid) < 0)
 				return EXIT_USAGE;
@@ -542,8 +431,8 @@ int main(int argc, char **argv)
 			verb = v;
 	if (!verb)
 		return usage_error("unknown verb '%s'", pos[0]);
-	if ((c.has_pid || c.has_vcpu) && strcmp(verb->name, "exits"))
-		return usage_error("--pid and --vcpu go with 'exits', not '%s'", verb->name);
+	if (strcmp(verb->name, "exits") && exits_option(&c))
+		return usage_error("%s goes with 'exits', not '%s'", exits_option(&c), verb->name);
 	if (npos > 1 && strcmp(verb->name, "call"))
 		return usage_error("unexpected argument '%s'", pos[1]);
 	c.argc = npos - 1;
