@@ -9,6 +9,7 @@
  * compare these numbers with what the kvmscope daemon counted.
  */
 #define _GNU_SOURCE
+#include <cpuid.h>
 #include <ctype.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -183,7 +184,7 @@ static void usage(FILE *f)
 		"                              the kernel, no exit to this VMM; repeatable\n"
 		"  --rdmsr INDEX:COUNT         COUNT RDMSRs of INDEX (pick one KVM emulates,\n"
 		"                              e.g. 0x1b; a #GP kills the guest); repeatable\n"
-		"  --hypercall NR:COUNT        COUNT VMCALLs with EAX=NR (use 1,\n"
+		"  --hypercall NR:COUNT        COUNT VMMCALLs (AMD host) or VMCALLs with EAX=NR (use 1,\n"
 		"                              KVM_HC_VAPIC_POLL_IRQ: a no-op); repeatable\n"
 		"  -name ARG, --name ARG       ignored (QEMU-style guest name)\n"
 		"  --start-delay MS            wait MS ms before the first KVM_RUN\n"
@@ -625,6 +626,17 @@ static void emit_loop_end(struct emitter *e, uint8_t reg, size_t top)
 	emit8(e, (uint8_t)(int8_t)rel);
 }
 
+/* AMD and Hygon hosts run SVM: their hypercall instruction is VMMCALL. */
+static bool host_is_amd(void)
+{
+	unsigned int eax, ebx, ecx, edx;
+
+	if (!__get_cpuid(0, &eax, &ebx, &ecx, &edx))
+		return false;
+	/* "AuthenticAMD" / "HygonGenuine": EBX holds the first four letters */
+	return ebx == 0x68747541 || ebx == 0x6f677948;
+}
+
 static void emit_op(struct emitter *e, const struct op *op, uint32_t count)
 {
 	size_t top;
@@ -692,14 +704,18 @@ static void emit_op(struct emitter *e, const struct op *op, uint32_t count)
 		emit_loop_end(e, REG_SI, top);
 		break;
 	case OP_HYPERCALL:
-		/* KVM emulates VMCALL on AMD too (and patches it to VMMCALL) */
+		/*
+		 * The host vendor's own instruction: KVM would emulate the other
+		 * one after a #UD and patch it, but in real mode its patch lands
+		 * at EIP instead of CS:EIP and the guest loops on the #UD.
+		 */
 		emit_mov_r32(e, REG_SI, count);
 		top = e->len;
 		emit_mov_r32(e, REG_AX, op->cmd);
 		emit_mov_r32(e, REG_BX, 0);
-		emit8(e, 0x0f);		/* vmcall */
+		emit8(e, 0x0f);		/* vmmcall 0f 01 d9, vmcall 0f 01 c1 */
 		emit8(e, 0x01);
-		emit8(e, 0xc1);
+		emit8(e, host_is_amd() ? 0xd9 : 0xc1);
 		emit_loop_end(e, REG_SI, top);
 		break;
 	}

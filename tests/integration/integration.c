@@ -616,6 +616,206 @@ static void test_metrics_pass_promtool(void **state)
 	unlink(path);
 }
 
+/* The entry of a detail table ("mmio", "cpuid", ...) whose @key is @value. */
+static long long detail_count(json_t *vm, const char *table, const char *key, const char *value,
+			      const char *access)
+{
+	json_t *entries = json_object_get(json_object_get(vm, table), "entries"), *e;
+	long long sum = 0;
+	size_t i;
+
+	json_array_foreach(entries, i, e) {
+		const char *v = json_string_value(json_object_get(e, key));
+		const char *a = json_string_value(json_object_get(e, "access"));
+
+		if (v && !strcmp(v, value) && (!access || (a && !strcmp(a, access))))
+			sum += obj_int(e, "count");
+	}
+	return sum;
+}
+
+static json_t *by_reason(json_t *vm, const char *list, const char *reason)
+{
+	json_t *r;
+	size_t i;
+
+	json_array_foreach(json_object_get(vm, list), i, r)
+		if (!strcmp(json_string_value(json_object_get(r, "reason")), reason))
+			return r;
+	fail_msg("no %s entry for reason %s", list, reason);
+	return NULL;
+}
+
+/* Histogram total from the [le, count] pairs: must equal "count". */
+static long long hist_total(json_t *lat)
+{
+	json_t *pair;
+	long long sum = 0;
+	size_t i;
+
+	json_array_foreach(json_object_get(lat, "hist"), i, pair)
+		sum += json_integer_value(json_array_get(pair, 1));
+	return sum;
+}
+
+/*
+ * Every exit is either measured or unfinished: an IO exit after which the
+ * vCPU stopped (the done OUT) never gets its next entry.
+ */
+static void assert_latency_accounts_for(json_t *lat, long long count, long long unfinished,
+					const char *what)
+{
+	if (!json_is_object(lat))
+		fail_msg("%s: no latency object", what);
+	if (obj_int(lat, "count") + obj_int(lat, "unfinished") != count)
+		fail_msg("%s: measured %lld + unfinished %lld != %lld exits", what,
+			 obj_int(lat, "count"), obj_int(lat, "unfinished"), count);
+	if (unfinished >= 0 && obj_int(lat, "unfinished") != unfinished)
+		fail_msg("%s: unfinished %lld, expected %lld", what, obj_int(lat, "unfinished"),
+			 unfinished);
+	if (hist_total(lat) != obj_int(lat, "count"))
+		fail_msg("%s: histogram total %lld != count %lld", what, hist_total(lat),
+			 obj_int(lat, "count"));
+	if (obj_int(lat, "count") && (obj_int(lat, "max_ns") <= 0 ||
+				      obj_int(lat, "p50_ns") > obj_int(lat, "p99_ns") ||
+				      obj_int(lat, "p99_ns") > obj_int(lat, "max_ns")))
+		fail_msg("%s: p50 %lld, p99 %lld, max %lld out of order", what,
+			 obj_int(lat, "p50_ns"), obj_int(lat, "p99_ns"), obj_int(lat, "max_ns"));
+}
+
+static void test_latency_accounts_for_every_exit(void **state)
+{
+	json_t *res, *vm, *ue;
+	char params[64];
+	long long pid, io;
+	char *backend;
+
+	run_counts_guest();
+	pid = obj_int(counts_report, "pid");
+	io = obj_int(json_object_get(counts_report, "userspace_exits"), "IO");
+	snprintf(params, sizeof(params), "{\"pid\":%lld}", pid);
+	res = rpc("exits.get", params);
+	vm = find_vm(res, pid);
+
+	/* Time in the VMM: every backend.  Each vCPU stopped at its done OUT. */
+	ue = by_reason(vm, "userspace_by_reason", "IO");
+	assert_int_equal(obj_int(ue, "count"), io);
+	assert_latency_accounts_for(json_object_get(ue, "vmm_time"), io, 2, "vmm_time IO");
+	ue = by_reason(vm, "userspace_by_reason", "HLT");
+	assert_latency_accounts_for(json_object_get(ue, "vmm_time"), N_HLT, 0, "vmm_time HLT");
+	print_message("[   INFO   ] VMM time IO: p50 %lld ns, p99 %lld ns, max %lld ns\n",
+		      obj_int(json_object_get(by_reason(vm, "userspace_by_reason", "IO"), "vmm_time"), "p50_ns"),
+		      obj_int(json_object_get(by_reason(vm, "userspace_by_reason", "IO"), "vmm_time"), "p99_ns"),
+		      obj_int(json_object_get(by_reason(vm, "userspace_by_reason", "IO"), "vmm_time"), "max_ns"));
+
+	/* Handling time of hardware exits: where kvm_exit and kvm_entry fire. */
+	backend = daemon_backend();
+	if (!strcmp(backend, "kvm_amd")) {
+		json_t *hw_io = by_reason(vm, "hardware_by_reason", "io");
+		json_t *hw_hlt = by_reason(vm, "hardware_by_reason", "hlt");
+		json_t *r;
+		size_t i;
+
+		assert_int_equal(obj_int(hw_io, "count"), io);
+		assert_int_equal(obj_int(hw_hlt, "count"), N_HLT);
+		assert_latency_accounts_for(json_object_get(hw_io, "latency"), io, 2, "svm io");
+		assert_latency_accounts_for(json_object_get(hw_hlt, "latency"), N_HLT, 0, "svm hlt");
+		/* Every reason, on every vCPU: histogram total + unfinished = count. */
+		json_array_foreach(json_object_get(vm, "hardware_exits"), i, r)
+			assert_latency_accounts_for(json_object_get(r, "latency"), obj_int(r, "count"),
+						    -1, json_string_value(json_object_get(r, "reason")));
+		print_message("[   INFO   ] SVM io handling: p50 %lld ns, p99 %lld ns, max %lld ns\n",
+			      obj_int(json_object_get(hw_io, "latency"), "p50_ns"),
+			      obj_int(json_object_get(hw_io, "latency"), "p99_ns"),
+			      obj_int(json_object_get(hw_io, "latency"), "max_ns"));
+	} else {
+		print_message("[   INFO   ] backend %s: no kvm_exit/kvm_entry, hardware latency not measured\n",
+			      backend);
+	}
+	free(backend);
+	json_decref(res);
+}
+
+static void test_detail_counts(void **state)
+{
+	char *args[] = { "--vcpus", "2", "--in", "0x5658:4:4", "--cpuid", "0x1:33",
+			 "--cpuid", "0x80000001:7", "--rdmsr", "0x1b:11", "--mmio-write", "0x80000:30",
+			 "--mmio-read", "0x81000:20", "--vmware-backdoor", "10:7",
+			 "--vmware-backdoor", "20:3", NULL };
+	json_t *report = run_guest(args), *res, *vm, *bd;
+	char params[64];
+	long long pid = obj_int(report, "pid");
+
+	snprintf(params, sizeof(params), "{\"pid\":%lld}", pid);
+	res = rpc("exits.get", params);
+	vm = find_vm(res, pid);
+	assert_int_equal(detail_count(vm, "cpuid", "leaf", "0x1", NULL), 33);
+	assert_int_equal(detail_count(vm, "cpuid", "leaf", "0x80000001", NULL), 7);
+	assert_int_equal(detail_count(vm, "msr", "index", "0x1b", "read"), 11);
+	assert_int_equal(detail_count(vm, "mmio", "gpa", "0x80000", "write"), 30);
+	assert_int_equal(detail_count(vm, "mmio", "gpa", "0x81000", "read"), 20);
+	assert_int_equal(detail_count(vm, "mmio", "gpa", "0x81000", "read_to_vmm"), 20);
+	bd = json_object_get(vm, "vmware_backdoor");
+	assert_int_equal(detail_count(vm, "vmware_backdoor", "name", "GETVERSION", NULL), 7);
+	assert_int_equal(detail_count(vm, "vmware_backdoor", "name", "GETMEMSIZE", NULL), 3);
+	/* The plain INs from 0x5658 ran first, before EAX ever held the magic. */
+	assert_int_equal(obj_int(bd, "no_magic"), 4);
+	assert_int_equal(obj_int(bd, "other"), 0);
+	json_decref(res);
+	json_decref(report);
+}
+
+/* Hypercalls: only where KVM handles VMCALL (kvm_pvm leaves the guest spinning). */
+static void test_hypercall_counts(void **state)
+{
+	char *args[] = { "--vcpus", "2", "--hypercall", "1:5", "--hypercall", "1:4", NULL };
+	char *backend = daemon_backend();
+	json_t *report, *res, *vm;
+	char params[64];
+	long long pid;
+
+	if (strcmp(backend, "kvm_amd") && strcmp(backend, "kvm_intel")) {
+		print_message("[   INFO   ] backend %s does not emulate VMCALL: hypercalls run in the lab\n",
+			      backend);
+		free(backend);
+		skip();
+	}
+	free(backend);
+	report = run_guest(args);
+	pid = obj_int(report, "pid");
+	snprintf(params, sizeof(params), "{\"pid\":%lld}", pid);
+	res = rpc("exits.get", params);
+	vm = find_vm(res, pid);
+	assert_int_equal(detail_count(vm, "hypercalls", "name", "VAPIC_POLL_IRQ", NULL), 9);
+	json_decref(res);
+	json_decref(report);
+}
+
+static void test_isas_seen(void **state)
+{
+	json_t *st, *caps, *isas;
+	char *backend = daemon_backend();
+
+	run_counts_guest();
+	/* isas_seen follows the daemon's 1 s tick. */
+	usleep(1200 * 1000);
+	st = rpc("status", NULL);
+	caps = json_array_get(json_object_get(st, "capabilities"), 0);
+	isas = json_object_get(caps, "isas_seen");
+	assert_true(json_is_array(isas));
+	assert_true(json_is_true(json_object_get(json_object_get(caps, "vmware_backdoor"), "available")));
+	if (!strcmp(backend, "kvm_amd")) {
+		assert_int_equal(json_array_size(isas), 1);
+		assert_string_equal(json_string_value(json_array_get(isas, 0)), "svm");
+		assert_true(json_is_true(json_object_get(json_object_get(caps, "handling_latency"),
+							 "available")));
+	} else if (!strcmp(backend, "kvm_pvm")) {
+		assert_int_equal(json_array_size(isas), 0);
+	}
+	free(backend);
+	json_decref(st);
+}
+
 static void test_mmio_counts(void **state)
 {
 	char *args[] = { "--vcpus", "3", "--mmio-read", "0x90000:101", "--mmio-write", "0xa0000:202",
@@ -1161,6 +1361,10 @@ int main(void)
 		cmocka_unit_test(test_metrics_pass_promtool),
 		cmocka_unit_test(test_vcpu_filter),
 		cmocka_unit_test(test_mmio_counts),
+		cmocka_unit_test(test_latency_accounts_for_every_exit),
+		cmocka_unit_test(test_detail_counts),
+		cmocka_unit_test(test_hypercall_counts),
+		cmocka_unit_test(test_isas_seen),
 		cmocka_unit_test(test_running_vm_is_listed),
 		cmocka_unit_test(test_unknown_pid_is_an_error),
 		cmocka_unit_test(test_protocol_errors),
