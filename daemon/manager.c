@@ -62,6 +62,8 @@ const char *vm_display_name(const struct vm *vm, char *buf, size_t len)
 {
 	if (vm->ident.name[0])
 		return vm->ident.name;
+	if (vm->ident.libvirt_domain[0])
+		return vm->ident.libvirt_domain;
 	if (vm->ident.comm[0])
 		return vm->ident.comm;
 	snprintf(buf, len, "pid-%u", vm->pid);
@@ -75,10 +77,15 @@ static json_t *usec_to_json_time(uint64_t usec)
 
 json_t *vm_to_json(const struct vm *vm)
 {
-	return json_pack("{s:I, s:s, s:s?, s:s, s:o, s:o}", "pid", (json_int_t)vm->pid,
-			 "comm", vm->ident.comm, "name", vm->ident.name[0] ? vm->ident.name : NULL,
-			 "state", vm->exited ? "exited" : "running", "first_seen",
-			 usec_to_json_time(vm->first_seen_usec), "exited_at",
+	const struct vm_identity *id = &vm->ident;
+	json_t *libvirt = id->libvirt_domain[0] ?
+		json_pack("{s:s, s:i}", "domain", id->libvirt_domain, "id", id->libvirt_id) : json_null();
+
+	return json_pack("{s:I, s:s, s:s?, s:s?, s:o, s:s?, s:s, s:o, s:o}", "pid",
+			 (json_int_t)vm->pid, "comm", id->comm, "name", id->name[0] ? id->name : NULL,
+			 "uuid", id->uuid[0] ? id->uuid : NULL, "libvirt", libvirt, "cgroup",
+			 id->cgroup[0] ? id->cgroup : NULL, "state", vm->exited ? "exited" : "running",
+			 "first_seen", usec_to_json_time(vm->first_seen_usec), "exited_at",
 			 usec_to_json_time(vm->exited_usec));
 }
 

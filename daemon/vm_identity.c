@@ -1,6 +1,8 @@
 // SPDX-License-Identifier: GPL-2.0-only
 /* VM identity from /proc; see vm_identity.h. */
+#include <ctype.h>
 #include <errno.h>
+#include <stdbool.h>
 #include <fcntl.h>
 #include <inttypes.h>
 #include <stdio.h>
@@ -96,6 +98,121 @@ int vm_name_from_cmdline(const char *cmdline, size_t len, char *name, size_t nam
 	return 0;
 }
 
+int vm_uuid_from_cmdline(const char *cmdline, size_t len, char *uuid, size_t uuid_len)
+{
+	const char *p = cmdline, *end = cmdline + len, *v = NULL;
+
+	if (!uuid_len)
+		return 0;
+	uuid[0] = '\0';
+	while (p < end && !v) {
+		size_t arg_len = strnlen(p, (size_t)(end - p));
+		const char *next = p + arg_len + 1;
+
+		if ((!strcmp(p, "-uuid") || !strcmp(p, "--uuid")) && next < end)
+			v = next;
+		else if (!strncmp(p, "-uuid=", 6) || !strncmp(p, "--uuid=", 7))
+			v = strchr(p, '=') + 1;
+		p = next;
+	}
+	if (!v)
+		return 0;
+	/* 8-4-4-4-12 hex digits, nothing else: it goes into JSON and labels. */
+	for (size_t i = 0; i < 36; i++) {
+		bool dash = i == 8 || i == 13 || i == 18 || i == 23;
+
+		if (v + i >= end || (dash ? v[i] != '-' : !isxdigit((unsigned char)v[i])))
+			return 0;
+	}
+	if (v + 36 < end && v[36] != '\0')
+		return 0;
+	snprintf(uuid, uuid_len, "%.36s", v);
+	return 1;
+}
+
+static int hex_value(char c)
+{
+	return isdigit((unsigned char)c) ? c - '0' : tolower((unsigned char)c) - 'a' + 10;
+}
+
+/* Undo systemd's unit-name escaping (\xHH) of @len bytes into @out. */
+static void systemd_unescape(const char *s, size_t len, char *out, size_t out_len)
+{
+	size_t o = 0;
+
+	for (size_t i = 0; i < len && o + 1 < out_len; i++) {
+		if (s[i] == '\\' && i + 3 < len && s[i + 1] == 'x' &&
+		    isxdigit((unsigned char)s[i + 2]) && isxdigit((unsigned char)s[i + 3])) {
+			out[o++] = (char)(hex_value(s[i + 2]) << 4 | hex_value(s[i + 3]));
+			i += 3;
+		} else {
+			out[o++] = s[i];
+		}
+	}
+	out[o] = '\0';
+}
+
+int vm_cgroup_parse(const char *text, char *path, size_t path_len, char *domain,
+		    size_t domain_len, int *domain_id)
+{
+	const char *line = text, *chosen = NULL, *scope, *end;
+	int chosen_rank = 0;
+	size_t chosen_len = 0;
+	char unit[VM_NAME_MAX + 32];
+
+	path[0] = '\0';
+	domain[0] = '\0';
+	*domain_id = -1;
+	while (*line) {
+		size_t len = strcspn(line, "\n");
+		const char *colon = memchr(line, ':', len);
+		const char *colon2 = colon ? memchr(colon + 1, ':', len - (size_t)(colon + 1 - line)) : NULL;
+
+		/*
+		 * A line with libvirt's scope first (v1 hierarchies, or a hybrid
+		 * host's v1 half), else v2's "0::", else the first with a path.
+		 */
+		if (colon2) {
+			int rank = memmem(line, len, "/machine-qemu", 13) ? 3 :
+				   !strncmp(line, "0::", 3) ? 2 : 1;
+
+			if (rank > chosen_rank) {
+				chosen = colon2 + 1;
+				chosen_len = len - (size_t)(chosen - line);
+				chosen_rank = rank;
+			}
+		}
+		line += len;
+		if (*line == '\n')
+			line++;
+	}
+	if (!chosen)
+		return -EINVAL;
+	snprintf(path, path_len, "%.*s", (int)chosen_len, chosen);
+	scope = strstr(path, "/machine-qemu");
+	if (!scope)
+		return 0;
+	scope += strlen("/machine-");
+	end = strstr(scope, ".scope");
+	if (!end || (size_t)(end - scope) >= sizeof(unit))
+		return 0;
+	/* "qemu-3-NAME" once unescaped; NAME may hold dashes itself. */
+	systemd_unescape(scope, (size_t)(end - scope), unit, sizeof(unit));
+	{
+		char *p = unit + strlen("qemu-"), *dash;
+		long id;
+
+		if (strncmp(unit, "qemu-", 5) || !isdigit((unsigned char)*p))
+			return 0;
+		id = strtol(p, &dash, 10);
+		if (*dash != '-' || !dash[1] || id < 0 || id > INT32_MAX)
+			return 0;
+		*domain_id = (int)id;
+		snprintf(domain, domain_len, "%s", dash + 1);
+	}
+	return 1;
+}
+
 int vm_start_time_from_stat(const char *stat, uint64_t *start_time)
 {
 	/* comm (field 2) may hold spaces and ')': fields resume after the last ')'. */
@@ -184,8 +301,17 @@ int vm_identity_read(const char *proc_root, pid_t pid, struct vm_identity *id)
 
 	/* A command line longer than the buffer only loses its tail. */
 	n = read_proc_file(proc_root, pid, "cmdline", buf, sizeof(buf));
-	if (n > 0)
+	if (n > 0) {
 		vm_name_from_cmdline(buf, (size_t)n, id->name, sizeof(id->name));
+		vm_uuid_from_cmdline(buf, (size_t)n, id->uuid, sizeof(id->uuid));
+	}
 	utf8_sanitize(id->name);
+	id->libvirt_id = -1;
+	n = read_proc_file(proc_root, pid, "cgroup", buf, sizeof(buf));
+	if (n > 0)
+		vm_cgroup_parse(buf, id->cgroup, sizeof(id->cgroup), id->libvirt_domain,
+				sizeof(id->libvirt_domain), &id->libvirt_id);
+	utf8_sanitize(id->cgroup);
+	utf8_sanitize(id->libvirt_domain);
 	return 0;
 }

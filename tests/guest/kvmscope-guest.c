@@ -187,6 +187,7 @@ static void usage(FILE *f)
 		"  --hypercall NR:COUNT        COUNT VMMCALLs (AMD host) or VMCALLs with EAX=NR (use 1,\n"
 		"                              KVM_HC_VAPIC_POLL_IRQ: a no-op); repeatable\n"
 		"  -name ARG, --name ARG       ignored (QEMU-style guest name)\n"
+		"  -uuid UUID                  ignored (QEMU-style guest UUID)\n"
 		"  --start-delay MS            wait MS ms before the first KVM_RUN\n"
 		"  --linger MS                 wait MS ms after printing the JSON\n"
 		"  --help                      show this help\n");
@@ -421,6 +422,7 @@ static int parse_args(struct guest *g, int argc, char **argv)
 		{ "rdmsr", required_argument, NULL, OPT_RDMSR },
 		{ "hypercall", required_argument, NULL, OPT_HYPERCALL },
 		{ "name", required_argument, NULL, OPT_NAME },
+		{ "uuid", required_argument, NULL, OPT_NAME },
 		{ "linger", required_argument, NULL, OPT_LINGER },
 		{ "start-delay", required_argument, NULL, OPT_START_DELAY },
 		{ "help", no_argument, NULL, 'h' },

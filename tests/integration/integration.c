@@ -816,6 +816,51 @@ static void test_isas_seen(void **state)
 	json_decref(st);
 }
 
+/*
+ * A guest started the way libvirt starts QEMU: in a systemd-style scope
+ * cgroup machine-qemu\x2dID\x2dNAME.scope, with -uuid.  cgroup v2 where
+ * mounted (the lab), else the v1 cpu hierarchy (the dev machine).
+ */
+static void test_libvirt_identity(void **state)
+{
+	static const char uuid[] = "5e1f0c4a-2b7d-4c3e-9a8f-0123456789ab";
+	const char *root = access("/sys/fs/cgroup/cgroup.procs", F_OK) == 0 ? "/sys/fs/cgroup"
+									    : "/sys/fs/cgroup/cpu";
+	char slice[256], scope[320], script[1024], params[64];
+	json_t *report, *res, *vm, *lv;
+	struct proc_result r;
+	long long pid;
+
+	snprintf(slice, sizeof(slice), "%s/machine.slice", root);
+	snprintf(scope, sizeof(scope), "%s/machine-qemu\\x2d7\\x2dittest\\x2dlv.scope", slice);
+	if ((mkdir(slice, 0755) < 0 && errno != EEXIST) || (mkdir(scope, 0755) < 0 && errno != EEXIST))
+		fail_msg("cannot create cgroup %s: %s", scope, strerror(errno));
+	snprintf(script, sizeof(script),
+		 "echo $$ > '%s/cgroup.procs' && exec '%s' --vcpus 1 --out 0x70:5 -uuid %s -name guest=lvname",
+		 scope, bin("kvmscope-guest"), uuid);
+	r = run((char *[]){ "/bin/sh", "-c", script, NULL });
+	if (r.status != 0)
+		fail_msg("guest in %s failed (exit %d): %s", scope, r.status, r.err);
+	report = parse_json(r.out);
+	proc_result_free(&r);
+	pid = obj_int(report, "pid");
+	snprintf(params, sizeof(params), "{\"pid\":%lld}", pid);
+	res = rpc("exits.get", params);
+	vm = find_vm(res, pid);
+	assert_string_equal(json_string_value(json_object_get(vm, "uuid")), uuid);
+	assert_string_equal(json_string_value(json_object_get(vm, "name")), "lvname");
+	lv = json_object_get(vm, "libvirt");
+	assert_true(json_is_object(lv));
+	assert_string_equal(json_string_value(json_object_get(lv, "domain")), "ittest-lv");
+	assert_int_equal(obj_int(lv, "id"), 7);
+	assert_non_null(strstr(json_string_value(json_object_get(vm, "cgroup")),
+			       "machine-qemu\\x2d7\\x2dittest\\x2dlv.scope"));
+	json_decref(res);
+	json_decref(report);
+	rmdir(scope);
+	rmdir(slice);
+}
+
 static void test_mmio_counts(void **state)
 {
 	char *args[] = { "--vcpus", "3", "--mmio-read", "0x90000:101", "--mmio-write", "0xa0000:202",
@@ -1365,6 +1410,7 @@ int main(void)
 		cmocka_unit_test(test_detail_counts),
 		cmocka_unit_test(test_hypercall_counts),
 		cmocka_unit_test(test_isas_seen),
+		cmocka_unit_test(test_libvirt_identity),
 		cmocka_unit_test(test_running_vm_is_listed),
 		cmocka_unit_test(test_unknown_pid_is_an_error),
 		cmocka_unit_test(test_protocol_errors),

@@ -280,6 +280,62 @@ static void test_identity_malformed_stat(void **state)
 
 #define PROC_TEST(t) cmocka_unit_test_setup_teardown(t, fake_proc_setup, fake_proc_teardown)
 
+static void test_uuid_from_cmdline(void **state)
+{
+	static const char good[] = "qemu\0-uuid\0c7a5fdbd-cdaf-9455-926a-d65c16db1809\0-m\0001";
+	static const char eq[] = "qemu\0--uuid=C7A5FDBD-CDAF-9455-926A-D65C16DB1809\0";
+	static const char bad[] = "qemu\0-uuid\0c7a5fdbd-cdaf-9455-926a-d65c16db180\0";
+	static const char trailing[] = "qemu\0-uuid\0c7a5fdbd-cdaf-9455-926a-d65c16db1809x\0";
+	static const char last[] = "qemu\0-uuid";
+	char uuid[VM_UUID_MAX + 1];
+
+	assert_int_equal(vm_uuid_from_cmdline(good, LITERAL_LEN(good), uuid, sizeof(uuid)), 1);
+	assert_string_equal(uuid, "c7a5fdbd-cdaf-9455-926a-d65c16db1809");
+	assert_int_equal(vm_uuid_from_cmdline(eq, LITERAL_LEN(eq), uuid, sizeof(uuid)), 1);
+	assert_string_equal(uuid, "C7A5FDBD-CDAF-9455-926A-D65C16DB1809");
+	assert_int_equal(vm_uuid_from_cmdline(bad, LITERAL_LEN(bad), uuid, sizeof(uuid)), 0);
+	assert_string_equal(uuid, "");
+	assert_int_equal(vm_uuid_from_cmdline(trailing, LITERAL_LEN(trailing), uuid, sizeof(uuid)), 0);
+	assert_int_equal(vm_uuid_from_cmdline(last, LITERAL_LEN(last), uuid, sizeof(uuid)), 0);
+}
+
+static void test_cgroup_libvirt_scope(void **state)
+{
+	char path[VM_CGROUP_MAX + 1], dom[VM_NAME_MAX + 1];
+	int id;
+
+	/* cgroup v2, as libvirt + systemd make it */
+	assert_int_equal(vm_cgroup_parse("0::/machine.slice/machine-qemu\\x2d3\\x2dweb\\x2d01.scope/libvirt/emulator\n",
+					 path, sizeof(path), dom, sizeof(dom), &id), 1);
+	assert_string_equal(path, "/machine.slice/machine-qemu\\x2d3\\x2dweb\\x2d01.scope/libvirt/emulator");
+	assert_string_equal(dom, "web-01");
+	assert_int_equal(id, 3);
+	/* cgroup v1: the first line with a path, no v2 line */
+	assert_int_equal(vm_cgroup_parse("12:cpu,cpuacct:/machine.slice/machine-qemu\\x2d17\\x2ddb.scope/emulator\n"
+					 "11:memory:/machine.slice/machine-qemu\\x2d17\\x2ddb.scope\n",
+					 path, sizeof(path), dom, sizeof(dom), &id), 1);
+	assert_string_equal(dom, "db");
+	assert_int_equal(id, 17);
+	/* hybrid: the v1 cpu hierarchy has the scope, the unified one is "/" */
+	assert_int_equal(vm_cgroup_parse("2:cpuacct:/\n1:cpu:/machine.slice/machine-qemu\\x2d9\\x2dh.scope\n0::/\n",
+					 path, sizeof(path), dom, sizeof(dom), &id), 1);
+	assert_string_equal(dom, "h");
+	assert_int_equal(id, 9);
+	/* not libvirt */
+	assert_int_equal(vm_cgroup_parse("0::/user.slice/user-0.slice/session-1.scope\n", path,
+					 sizeof(path), dom, sizeof(dom), &id), 0);
+	assert_string_equal(path, "/user.slice/user-0.slice/session-1.scope");
+	assert_string_equal(dom, "");
+	assert_int_equal(id, -1);
+	/* malformed scopes are not libvirt domains */
+	assert_int_equal(vm_cgroup_parse("0::/machine.slice/machine-qemu\\x2dx\\x2ddb.scope\n", path,
+					 sizeof(path), dom, sizeof(dom), &id), 0);
+	assert_int_equal(vm_cgroup_parse("0::/machine.slice/machine-qemu\\x2d4.scope\n", path,
+					 sizeof(path), dom, sizeof(dom), &id), 0);
+	assert_int_equal(vm_cgroup_parse("garbage", path, sizeof(path), dom, sizeof(dom), &id), -EINVAL);
+	assert_int_equal(vm_cgroup_parse("", path, sizeof(path), dom, sizeof(dom), &id), -EINVAL);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -291,6 +347,8 @@ int main(void)
 		cmocka_unit_test(test_name_without_final_nul),
 		cmocka_unit_test(test_name_truncated_to_buffer),
 		cmocka_unit_test(test_start_time_from_stat),
+		cmocka_unit_test(test_uuid_from_cmdline),
+		cmocka_unit_test(test_cgroup_libvirt_scope),
 		cmocka_unit_test(test_start_time_malformed),
 		PROC_TEST(test_identity_read),
 		PROC_TEST(test_identity_without_name),
