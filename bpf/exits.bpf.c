@@ -18,6 +18,8 @@ char LICENSE[] SEC("license") = "Dual BSD/GPL";
 
 /* Set by the daemon between open and load. */
 const volatile bool resolve_vcpu = true;
+/* Set by the daemon at run time while events.subscribe has subscribers. */
+volatile __u32 stream_enabled;
 
 /* Classic tracepoint records, as in /sys/kernel/tracing/events/.../format. */
 struct kvmscope_tp_kvm_exit {
@@ -138,6 +140,15 @@ struct {
 	__type(value, __u64);
 } detail_other SEC(".maps");
 
+/*
+ * Exit events for subscribers.  Submitted without wakeup: the daemon drains
+ * the ring on a short timer, so a busy guest costs no wakeup per exit.
+ */
+struct {
+	__uint(type, BPF_MAP_TYPE_RINGBUF);
+	__uint(max_entries, KVMSCOPE_STREAM_RING_BYTES);
+} exit_stream SEC(".maps");
+
 /* A zeroed histogram to insert from (too big for the BPF stack budget). */
 static struct kvmscope_hist zero_hist;
 
@@ -218,6 +229,28 @@ static __always_inline void count_detail(__u32 tgid, __u8 kind, __u8 dir, __u64 
 		return;
 	if (!add_key(&detail_other, &other))
 		count_drop(KVMSCOPE_DROP_DETAIL_MAP_FULL);
+}
+
+static __always_inline void stream_exit(__u32 tgid, __u32 vcpu, __u32 isa, __u32 reason,
+					bool hardware)
+{
+	struct kvmscope_exit_event *ev;
+
+	if (!stream_enabled)
+		return;
+	ev = bpf_ringbuf_reserve(&exit_stream, sizeof(*ev), 0);
+	if (!ev) {
+		count_drop(KVMSCOPE_DROP_STREAM_FULL);
+		return;
+	}
+	ev->ts_ns = bpf_ktime_get_ns();
+	ev->tgid = tgid;
+	ev->tid = (__u32)bpf_get_current_pid_tgid();
+	ev->vcpu = vcpu;
+	ev->isa = isa;
+	ev->reason = reason;
+	ev->hardware = hardware;
+	bpf_ringbuf_submit(ev, BPF_RB_NO_WAKEUP);
 }
 
 static __always_inline __u32 log2_slot(__u64 v)
@@ -404,6 +437,7 @@ int kvmscope_kvm_exit(struct kvmscope_tp_kvm_exit *ctx)
 		reason &= 0x8000ffffu;
 	key.reason = reason;
 	count_key(&hw_exits, &key, KVMSCOPE_DROP_HW_MAP_FULL);
+	stream_exit(key.tgid, key.vcpu, key.isa, reason, true);
 
 	tv = current_thread_or_new(key.tgid, key.vcpu);
 	if (tv) {
@@ -471,6 +505,7 @@ int kvmscope_kvm_userspace_exit(struct kvmscope_tp_kvm_userspace_exit *ctx)
 	key.vcpu = tv ? tv->vcpu : KVMSCOPE_VCPU_UNKNOWN;
 	key.reason = ctx->reason;
 	count_key(&user_exits, &key, KVMSCOPE_DROP_USER_MAP_FULL);
+	stream_exit(key.tgid, key.vcpu, 0, key.reason, false);
 	if (!tv)
 		return 0;
 	tv->user_ts = bpf_ktime_get_ns();

@@ -7,6 +7,7 @@
 #ifndef KVMSCOPE_CAPABILITY_H
 #define KVMSCOPE_CAPABILITY_H
 
+#include <stdbool.h>
 #include <jansson.h>
 
 #include "rpc.h"
@@ -32,6 +33,8 @@ struct capability_ops {
 	/* A VM's retention ended: drop everything about it. */
 	void (*vm_forget)(void *state, struct vm *vm);
 	void (*free)(void *state);
+	/* Optional: stream events to manager_events() (on) or stop (off). */
+	void (*stream)(void *state, bool on);
 	/* JSON-RPC methods this capability serves (NULL-name terminated) or NULL. */
 	const struct rpc_method *methods;
 };

@@ -16,6 +16,7 @@
 #include <bpf/libbpf.h>
 
 #include "decode.h"
+#include "events.h"
 #include "exits.skel.h"
 #include "hist.h"
 #include "kvmscope/exits.h"
@@ -88,7 +89,15 @@ struct exits_state {
 	struct exit_table rates;	/* last tick's HW and USER counts, sorted, with rates */
 	uint64_t rates_usec;
 	uint32_t isas_seen;		/* bit per enum kvmscope_isa seen in kvm_exit */
+	sd_event_source *stream_timer;	/* drains exit_stream while streaming */
 };
+
+/*
+ * How often the exit stream is drained while someone subscribed: events
+ * reach clients within this, and a burst stays small enough (about 1000
+ * events at 100,000 exits/s) for a client that keeps reading to lose none.
+ */
+#define STREAM_DRAIN_USEC 10000
 
 static const struct exits_probe probe_templates[] = {
 	{ .name = "tracepoint/kvm/kvm_exit", .category = "kvm", .event = "kvm_exit",
@@ -125,7 +134,7 @@ enum { PROBE_KVM_EXIT, PROBE_USERSPACE_EXIT, PROBE_PIO, PROBE_IOCTL, PROBE_KVM_E
 /* Labels for enum kvmscope_drop_reason. */
 static const char *const drop_names[KVMSCOPE_DROP_MAX] = {
 	"hw_map_full", "user_map_full", "pio_map_full", "thread_map_full", "vm_map_full",
-	"latency_map_full", "vmm_time_map_full", "detail_map_full",
+	"latency_map_full", "vmm_time_map_full", "detail_map_full", "stream_ring_full",
 };
 
 /* ---- tables ---- */
@@ -429,6 +438,57 @@ static int on_vm_event(void *ctx, void *data, size_t len)
 	comm[16] = '\0';
 	manager_vm_note(st->m, ev->tgid, comm);
 	return 0;
+}
+
+static int on_exit_event(void *ctx, void *data, size_t len)
+{
+	struct exits_state *st = ctx;
+	const struct kvmscope_exit_event *ev = data;
+	struct events_exit e;
+
+	if (len < sizeof(*ev))
+		return 0;
+	e = (struct events_exit){ .ts_ns = ev->ts_ns, .pid = ev->tgid, .tid = ev->tid,
+				  .vcpu = ev->vcpu, .isa = ev->isa, .reason = ev->reason,
+				  .hardware = ev->hardware };
+	events_hub_exit(manager_events(st->m), &e);
+	return 0;
+}
+
+static int on_stream_timer(sd_event_source *s, uint64_t usec, void *userdata)
+{
+	struct exits_state *st = userdata;
+	uint32_t d = KVMSCOPE_DROP_STREAM_FULL;
+
+	ring_buffer__consume(st->rb);
+	events_hub_kernel_lost(manager_events(st->m),
+			       percpu_sum(st, bpf_map__fd(st->skel->maps.exit_drops), &d));
+	sd_event_source_set_time(s, usec + STREAM_DRAIN_USEC);
+	return 0;
+}
+
+static void exits_stream(void *state, bool on)
+{
+	struct exits_state *st = state;
+	uint64_t now;
+
+	if (!st->loaded || !st->rb)
+		return;
+	st->skel->bss->stream_enabled = on;
+	if (!on) {
+		st->stream_timer = sd_event_source_disable_unref(st->stream_timer);
+		return;
+	}
+	if (st->stream_timer)
+		return;
+	sd_event_now(st->m->event, CLOCK_MONOTONIC, &now);
+	if (sd_event_add_time(st->m->event, &st->stream_timer, CLOCK_MONOTONIC,
+			      now + STREAM_DRAIN_USEC, 1000, on_stream_timer, st) < 0) {
+		log_warning("exits: cannot start the event stream timer");
+		st->skel->bss->stream_enabled = 0;
+		return;
+	}
+	sd_event_source_set_enabled(st->stream_timer, SD_EVENT_ON);
 }
 
 static int on_ringbuf(sd_event_source *s, int fd, uint32_t revents, void *userdata)
@@ -1274,6 +1334,7 @@ static void exits_free(void *state)
 		return;
 	for (size_t i = 0; i < N_PROBES; i++)
 		bpf_link__destroy(st->probes[i].link);
+	sd_event_source_disable_unref(st->stream_timer);
 	sd_event_source_disable_unref(st->rb_source);
 	ring_buffer__free(st->rb);
 	exits_bpf__destroy(st->skel);
@@ -1354,6 +1415,9 @@ static int exits_probe(struct manager *m, void **state)
 	}
 	st->loaded = true;
 	st->rb = ring_buffer__new(bpf_map__fd(st->skel->maps.vm_events), on_vm_event, st, NULL);
+	if (st->rb && ring_buffer__add(st->rb, bpf_map__fd(st->skel->maps.exit_stream), on_exit_event,
+				       st) < 0)
+		log_warning("exits: cannot read the exit stream; events.subscribe gets VM events only");
 	if (st->rb) {
 		r = sd_event_add_io(m->event, &st->rb_source, ring_buffer__epoll_fd(st->rb), EPOLLIN,
 				    on_ringbuf, st);
@@ -1454,5 +1518,6 @@ const struct capability_ops exits_capability = {
 	.vm_exited = exits_vm_exited,
 	.vm_forget = exits_vm_forget,
 	.free = exits_free,
+	.stream = exits_stream,
 	.methods = exits_methods,
 };

@@ -21,6 +21,7 @@
 #include <systemd/sd-daemon.h>
 
 #include "http.h"
+#include "events.h"
 #include "log.h"
 #include "manager.h"
 #include "metrics.h"
@@ -116,6 +117,7 @@ static void vm_mark_exited(struct vm *vm)
 	for (size_t i = 0; i < m->n_caps; i++)
 		if (m->caps[i].state && m->caps[i].ops->vm_exited)
 			m->caps[i].ops->vm_exited(m->caps[i].state, vm);
+	events_hub_vm(m->events, "exit", vm);
 }
 
 static int on_pidfd(sd_event_source *s, int fd, uint32_t revents, void *userdata)
@@ -181,6 +183,7 @@ struct vm *manager_vm_note(struct manager *m, uint32_t pid, const char *comm_hin
 	}
 	log_info("VM pid %u (%s%s%s) seen", pid, vm->ident.comm, vm->ident.name[0] ? ", guest " : "",
 		 vm->ident.name);
+	events_hub_vm(m->events, "start", vm);
 	if (vm->pidfd < 0 || !vm->identity_known)
 		vm_mark_exited(vm);	/* already gone when we heard of it */
 	return vm;
@@ -271,6 +274,7 @@ static int on_tick(sd_event_source *s, uint64_t usec, void *userdata)
 	m->tick_count++;
 	manager_refresh(m);
 	expire_exited_vms(m);
+	events_hub_tick(m->events);
 	sd_event_source_set_time(s, usec + TICK_USEC);
 	return 0;
 }
@@ -392,6 +396,12 @@ int manager_new(const struct daemon_options *opts, struct manager **ret)
 	r = rpc_register(&m->rpc, core_methods, m);
 	if (r < 0)
 		goto fail;
+	r = events_hub_new(m, &m->events);
+	if (r < 0)
+		goto fail;
+	r = rpc_register(&m->rpc, events_methods, m);
+	if (r < 0)
+		goto fail;
 	*ret = m;
 	return 0;
 fail:
@@ -403,8 +413,10 @@ struct manager *manager_free(struct manager *m)
 {
 	if (!m)
 		return NULL;
+	/* The server first: its clients' disconnect hook reaches the hub. */
 	server_free(m->server);
 	http_free(m->http);
+	events_hub_free(m->events);
 	for (size_t i = 0; i < m->n_vms; i++)
 		vm_free(m->vms[i]);
 	free(m->vms);
@@ -442,6 +454,25 @@ static int on_signal(sd_event_source *s, const struct signalfd_siginfo *si, void
 	return sd_event_exit(m->event, 0);
 }
 
+struct events_hub *manager_events(struct manager *m)
+{
+	return m->events;
+}
+
+void manager_set_streaming(struct manager *m, bool on)
+{
+	for (size_t i = 0; i < m->n_caps; i++)
+		if (m->caps[i].state && m->caps[i].ops->stream)
+			m->caps[i].ops->stream(m->caps[i].state, on);
+}
+
+static void on_client_gone(struct client *c, void *userdata)
+{
+	struct manager *m = userdata;
+
+	events_hub_client_gone(m->events, c);
+}
+
 int manager_start(struct manager *m)
 {
 	sigset_t mask;
@@ -451,6 +482,7 @@ int manager_start(struct manager *m)
 	r = server_new(m->event, m->opts.socket_path, &m->rpc, &m->server);
 	if (r < 0)
 		return r;
+	server_set_disconnect_hook(m->server, on_client_gone, m);
 
 	ensure_mounted("tracefs", "/sys/kernel/tracing", TRACEFS_MAGIC);
 	ensure_mounted("bpf", "/sys/fs/bpf", BPF_FS_MAGIC);

@@ -53,6 +53,7 @@ struct manager {
 	struct capability_instance *caps;
 	size_t n_caps;
 	json_t *program_types;		/* progprobe_run() result, NULL if it failed */
+	struct events_hub *events;
 
 	struct rpc_registry rpc;
 	struct server *server;
@@ -68,6 +69,10 @@ int manager_run(struct manager *m);
 
 /* Register that @pid uses KVM; returns the live VM (new or known) or NULL. */
 struct vm *manager_vm_note(struct manager *m, uint32_t pid, const char *comm_hint);
+/* The subscriptions hub (events.subscribe). */
+struct events_hub *manager_events(struct manager *m);
+/* Tell the capabilities to stream exits (someone subscribed) or to stop. */
+void manager_set_streaming(struct manager *m, bool on);
 /* The live VM with @pid, or NULL. */
 struct vm *manager_vm_find_live(struct manager *m, uint32_t pid);
 /* Bring capabilities' view of VMs up to date before answering a request. */

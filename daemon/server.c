@@ -41,12 +41,30 @@ struct server {
 	sd_event_source *listen_source;
 	struct client *clients;
 	unsigned int n_clients;
+	server_disconnect_fn disconnect_hook;
+	void *disconnect_userdata;
 };
+
+/* Set while a request of this client is being handled (one thread, one loop). */
+static struct client *current_client;
+
+struct client *server_current_client(void)
+{
+	return current_client;
+}
+
+void server_set_disconnect_hook(struct server *s, server_disconnect_fn fn, void *userdata)
+{
+	s->disconnect_hook = fn;
+	s->disconnect_userdata = userdata;
+}
 
 static void client_free(struct client *c)
 {
 	struct server *s = c->server;
 
+	if (s->disconnect_hook)
+		s->disconnect_hook(c, s->disconnect_userdata);
 	for (struct client **pp = &s->clients; *pp; pp = &(*pp)->next) {
 		if (*pp == c) {
 			*pp = c->next;
@@ -104,9 +122,28 @@ static void client_handle_line(void *ctx, char *line, size_t len, bool too_long)
 	/* Blank lines are keep-alives, not requests. */
 	if (strspn(line, " \t") >= len)
 		return;
+	current_client = c;
 	resp = rpc_handle_line(c->server->rpc, line, len);
+	current_client = NULL;
 	if (resp)
 		client_queue(c, resp);
+}
+
+static int client_flush(struct client *c);
+
+int server_client_notify(struct client *c, const char *line)
+{
+	if (c->eof)
+		return -ENOBUFS;
+	/* A burst of notifications: hand the socket what it takes now. */
+	if (c->out.len > SERVER_NOTIFY_FLUSH)
+		(void)client_flush(c);
+	if (c->out.len > SERVER_OUTPUT_HIGH_WATER)
+		return -ENOBUFS;
+	if (strbuf_puts(&c->out, line) < 0 || strbuf_puts(&c->out, "\n") < 0)
+		return -ENOMEM;
+	client_update_events(c);
+	return 0;
 }
 
 static int client_flush(struct client *c)

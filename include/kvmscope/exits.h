@@ -146,6 +146,19 @@ struct kvmscope_vm_event {
 	char comm[16];
 };
 
+/* One exit on the stream ring (only while someone subscribed). */
+struct kvmscope_exit_event {
+	__u64 ts_ns;
+	__u32 tgid;
+	__u32 tid;
+	__u32 vcpu;
+	__u32 isa;	/* KVMSCOPE_ISA_*, 0 for a userspace exit */
+	__u32 reason;
+	__u32 hardware;	/* 1: kvm_exit; 0: kvm_userspace_exit */
+};
+
+#define KVMSCOPE_STREAM_RING_BYTES (1u << 20)
+
 /* Why an event was not counted: indexes of the exit_drops array. */
 enum kvmscope_drop_reason {
 	KVMSCOPE_DROP_HW_MAP_FULL = 0,
@@ -156,6 +169,7 @@ enum kvmscope_drop_reason {
 	KVMSCOPE_DROP_HIST_MAP_FULL,
 	KVMSCOPE_DROP_USER_HIST_MAP_FULL,
 	KVMSCOPE_DROP_DETAIL_MAP_FULL,
+	KVMSCOPE_DROP_STREAM_FULL,
 	KVMSCOPE_DROP_MAX,
 };
 

@@ -1091,6 +1091,337 @@ static void test_concurrent_clients(void **state)
 	json_decref(rpc("status", NULL));
 }
 
+/* ---- event streams ---- */
+
+struct stream {
+	int fd;
+	long long id;		/* subscription */
+	char buf[1 << 16];
+	size_t len, pos;
+};
+
+static void stream_subscribe(struct stream *st, const char *params)
+{
+	char line[512];
+	json_t *resp;
+	char *answer;
+
+	memset(st, 0, sizeof(*st));
+	st->fd = connect_unix(sock_path);
+	snprintf(line, sizeof(line),
+		 "{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"events.subscribe\",\"params\":%s}\n", params);
+	send_str(st->fd, line);
+	answer = read_line(st->fd);
+	resp = parse_json(answer);
+	if (!json_object_get(resp, "result"))
+		fail_msg("events.subscribe %s failed: %s", params, answer);
+	st->id = obj_int(json_object_get(resp, "result"), "subscription");
+	free(answer);
+	json_decref(resp);
+}
+
+/* The next notification, or NULL after @timeout_ms without one. */
+static json_t *stream_next(struct stream *st, int timeout_ms)
+{
+	for (;;) {
+		char *nl = memchr(st->buf + st->pos, '\n', st->len - st->pos);
+		struct pollfd p = { st->fd, POLLIN, 0 };
+		ssize_t n;
+
+		if (nl) {
+			json_t *j;
+
+			*nl = '\0';
+			j = parse_json(st->buf + st->pos);
+			st->pos = (size_t)(nl + 1 - st->buf);
+			return j;
+		}
+		memmove(st->buf, st->buf + st->pos, st->len - st->pos);
+		st->len -= st->pos;
+		st->pos = 0;
+		if (st->len == sizeof(st->buf))
+			fail_msg("notification longer than %zu bytes", sizeof(st->buf));
+		if (poll(&p, 1, timeout_ms) <= 0)
+			return NULL;
+		n = read(st->fd, st->buf + st->len, sizeof(st->buf) - st->len);
+		if (n <= 0)
+			fail_msg("daemon closed the event stream");
+		st->len += (size_t)n;
+	}
+}
+
+static pid_t start_guest_async(char *const args[], int *out_fd)
+{
+	char *argv[32] = { bin("kvmscope-guest") };
+	int pipefd[2], n = 1;
+	pid_t pid;
+
+	for (; args[n - 1]; n++)
+		argv[n] = args[n - 1];
+	argv[n] = NULL;
+	assert_int_equal(pipe(pipefd), 0);
+	pid = fork();
+	assert_true(pid >= 0);
+	if (pid == 0) {
+		dup2(pipefd[1], 1);
+		close(pipefd[0]);
+		execv(argv[0], argv);
+		_exit(127);
+	}
+	close(pipefd[1]);
+	*out_fd = pipefd[0];
+	return pid;
+}
+
+struct stream_counts {
+	long long io, hlt, hw_io, hw_hlt, vm_start, vm_exit, lost;
+};
+
+/* Read @st until the exit of @pid has been announced; count its events. */
+static void stream_count_until_exit(struct stream *st, long long pid, struct stream_counts *c)
+{
+	json_t *n;
+
+	while ((n = stream_next(st, 20000))) {
+		const char *method = json_string_value(json_object_get(n, "method"));
+		json_t *p = json_object_get(n, "params");
+
+		if (!strcmp(method, "events.lost")) {
+			c->lost += obj_int(p, "lost");
+		} else if (!strcmp(method, "events.vm")) {
+			if (obj_int(json_object_get(p, "vm"), "pid") == pid) {
+				bool exit = !strcmp(json_string_value(json_object_get(p, "event")), "exit");
+
+				c->vm_start += !exit;
+				c->vm_exit += exit;
+				if (exit) {
+					json_decref(n);
+					/* Exits still in the ring are drained within 100 ms. */
+					while ((n = stream_next(st, 500))) {
+						p = json_object_get(n, "params");
+						if (!strcmp(json_string_value(json_object_get(n, "method")), "events.exit") &&
+						    obj_int(p, "pid") == pid) {
+							const char *r = json_string_value(json_object_get(p, "reason"));
+
+							c->io += !strcmp(r, "IO");
+							c->hlt += !strcmp(r, "HLT");
+							c->hw_io += !strcmp(r, "io");
+							c->hw_hlt += !strcmp(r, "hlt");
+						}
+						json_decref(n);
+					}
+					return;
+				}
+			}
+		} else if (obj_int(p, "pid") == pid) {
+			const char *r = json_string_value(json_object_get(p, "reason"));
+
+			c->io += !strcmp(r, "IO");
+			c->hlt += !strcmp(r, "HLT");
+			c->hw_io += !strcmp(r, "io");
+			c->hw_hlt += !strcmp(r, "hlt");
+		}
+		json_decref(n);
+	}
+	fail_msg("no events.vm exit for pid %lld within 20 s", pid);
+}
+
+static long long guest_pid_from(int fd, pid_t child)
+{
+	char out[65536];
+	size_t len = 0;
+	ssize_t n;
+	int status;
+	json_t *report;
+	long long pid;
+
+	while ((n = read(fd, out + len, sizeof(out) - 1 - len)) > 0)
+		len += (size_t)n;
+	out[len] = '\0';
+	close(fd);
+	waitpid(child, &status, 0);
+	if (!WIFEXITED(status) || WEXITSTATUS(status))
+		fail_msg("test guest failed");
+	report = parse_json(out);
+	pid = obj_int(report, "pid");
+	json_decref(report);
+	return pid;
+}
+
+/* The pid of the VM named @name, from its events.vm start notification. */
+static long long stream_wait_vm_start(struct stream *st, const char *name)
+{
+	json_t *n;
+
+	while ((n = stream_next(st, 20000))) {
+		json_t *p = json_object_get(n, "params"), *vm = json_object_get(p, "vm");
+		const char *vm_name = json_string_value(json_object_get(vm, "name"));
+
+		if (!strcmp(json_string_value(json_object_get(n, "method")), "events.vm") &&
+		    vm_name && !strcmp(vm_name, name)) {
+			long long pid = obj_int(vm, "pid");
+
+			json_decref(n);
+			return pid;
+		}
+		json_decref(n);
+	}
+	fail_msg("no events.vm start for %s within 20 s", name);
+	return -1;
+}
+
+static void test_events_stream_exact(void **state)
+{
+	char *args[] = { "--vcpus", "2", "--out", "0x70:300", "--hlt", "7", "--start-delay", "500",
+			 "-name", "events", NULL };
+	struct stream watch, all, hlt_only, sampled;
+	struct stream_counts c = { 0 }, h = { 0 }, s = { 0 }, w = { 0 };
+	char *backend = daemon_backend();
+	char params[96];
+	long long pid;
+	pid_t child;
+	int fd;
+
+	/* VM start and exit, from a subscription made before the VM exists. */
+	stream_subscribe(&watch, "{}");
+	child = start_guest_async(args, &fd);
+	pid = stream_wait_vm_start(&watch, "events");
+	/*
+	 * Exits from subscriptions to this VM alone (another VM's exits must
+	 * not crowd them out, nor shift the sampling), made in the 300 ms
+	 * between its creation and its first run.
+	 */
+	snprintf(params, sizeof(params), "{\"pid\":%lld}", pid);
+	stream_subscribe(&all, params);
+	snprintf(params, sizeof(params), "{\"pid\":%lld,\"reason\":\"hlt\"}", pid);
+	stream_subscribe(&hlt_only, params);
+	snprintf(params, sizeof(params), "{\"pid\":%lld,\"reason\":\"IO\",\"sample\":10}", pid);
+	stream_subscribe(&sampled, params);
+	assert_int_equal(guest_pid_from(fd, child), pid);
+	c.vm_start = 1;
+	stream_count_until_exit(&all, pid, &c);
+	stream_count_until_exit(&hlt_only, pid, &h);
+	stream_count_until_exit(&sampled, pid, &s);
+	stream_count_until_exit(&watch, pid, &w);
+	assert_int_equal(w.vm_exit, 1);
+	assert_int_equal(c.vm_start, 1);
+	assert_int_equal(c.vm_exit, 1);
+	assert_int_equal(c.io, 302);
+	assert_int_equal(c.hlt, 7);
+	assert_int_equal(c.lost, 0);
+	/* The reason filter is case-insensitive: "hlt" selects HLT (and SVM hlt). */
+	assert_int_equal(h.hlt, 7);
+	assert_int_equal(h.io, 0);
+	/* 1 of every 10 matching IO exits, from the first: ceil(302 / 10). */
+	assert_int_equal(s.io, 31);
+	if (!strcmp(backend, "kvm_amd")) {
+		assert_int_equal(c.hw_io, 302);
+		assert_int_equal(c.hw_hlt, 7);
+		assert_int_equal(h.hw_hlt, 7);
+	}
+	print_message("[   INFO   ] streamed IO %lld HLT %lld (svm io %lld hlt %lld), sampled IO %lld\n",
+		      c.io, c.hlt, c.hw_io, c.hw_hlt, s.io);
+	free(backend);
+	close(watch.fd);
+	close(all.fd);
+	close(hlt_only.fd);
+	close(sampled.fd);
+}
+
+/* The running VM named @name, by polling vms.list (it starts with a delay). */
+static long long wait_vm_named(const char *name)
+{
+	for (int i = 0; i < 500; i++) {
+		json_t *res = rpc("vms.list", NULL), *vm;
+		size_t j;
+
+		json_array_foreach(json_object_get(res, "vms"), j, vm) {
+			const char *n = json_string_value(json_object_get(vm, "name"));
+
+			if (n && !strcmp(n, name) &&
+			    !strcmp(json_string_value(json_object_get(vm, "state")), "running")) {
+				long long pid = obj_int(vm, "pid");
+
+				json_decref(res);
+				return pid;
+			}
+		}
+		json_decref(res);
+		usleep(10 * 1000);
+	}
+	fail_msg("VM %s did not show up in vms.list within 5 s", name);
+	return -1;
+}
+
+/*
+ * A subscriber that never reads loses events, and the daemon goes on; a
+ * subscriber that reads gets every event or a count of what it lost:
+ * nothing goes missing unaccounted.
+ */
+static void test_events_slow_client_loses_not_the_daemon(void **state)
+{
+	char *args[] = { "--vcpus", "1", "--out", "0x70:40000", "--start-delay", "500", "-name",
+			 "flood", NULL };
+	struct stream reader, sleeper;
+	struct stream_counts c = { 0 };
+	long long pid, reader_lost = -1, sleeper_lost = -1;
+	json_t *stats, *sub, *st;
+	char params[64];
+	pid_t child;
+	size_t i;
+	int fd;
+
+	child = start_guest_async(args, &fd);
+	pid = wait_vm_named("flood");
+	snprintf(params, sizeof(params), "{\"pid\":%lld}", pid);
+	stream_subscribe(&sleeper, params);
+	stream_subscribe(&reader, params);
+	c.vm_start = 1;
+	stream_count_until_exit(&reader, pid, &c);
+	assert_int_equal(guest_pid_from(fd, child), pid);
+	stats = rpc("events.stats", NULL);
+	json_array_foreach(json_object_get(stats, "subscriptions"), i, sub) {
+		if (obj_int(sub, "subscription") == reader.id)
+			reader_lost = obj_int(sub, "lost");
+		if (obj_int(sub, "subscription") == sleeper.id)
+			sleeper_lost = obj_int(sub, "lost");
+		if (obj_int(sub, "subscription") == reader.id ||
+		    obj_int(sub, "subscription") == sleeper.id)
+			assert_int_equal(obj_int(sub, "matched"), 40001);
+	}
+	if (c.io + reader_lost != 40001)
+		fail_msg("reader: %lld received + %lld lost != 40001: %s", c.io, reader_lost,
+			 json_dumps(stats, 0));
+	if (sleeper_lost <= 0)
+		fail_msg("the subscriber that never reads lost nothing: %s", json_dumps(stats, 0));
+	assert_true(obj_int(stats, "lost_slow_clients") >= sleeper_lost + reader_lost);
+	print_message("[   INFO   ] 40001 exits: the reader got %lld (lost %lld), the non-reader lost %lld\n",
+		      c.io, reader_lost, sleeper_lost);
+	json_decref(stats);
+	/* The daemon answers throughout. */
+	st = rpc("status", NULL);
+	json_decref(st);
+	close(sleeper.fd);
+	close(reader.fd);
+	/* Gone clients take their subscriptions with them. */
+	usleep(200 * 1000);
+	stats = rpc("events.stats", NULL);
+	assert_int_equal(json_array_size(json_object_get(stats, "subscriptions")), 0);
+	json_decref(stats);
+}
+
+static void test_events_bad_params(void **state)
+{
+	expect_error("{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"events.subscribe\",\"params\":{\"sample\":0}}",
+		     -32602, "sample");
+	expect_error("{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"events.subscribe\",\"params\":{\"reason\":5}}",
+		     -32602, "reason");
+	expect_error("{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"events.subscribe\",\"params\":{\"bogus\":1}}",
+		     -32602, "bogus");
+	expect_error("{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"events.unsubscribe\",\"params\":{\"subscription\":999}}",
+		     -32004, "999");
+}
+
 static void test_second_daemon_refused(void **state)
 {
 	char log2[160], port[32];
@@ -1415,6 +1746,9 @@ int main(void)
 		cmocka_unit_test(test_unknown_pid_is_an_error),
 		cmocka_unit_test(test_protocol_errors),
 		cmocka_unit_test(test_concurrent_clients),
+		cmocka_unit_test(test_events_stream_exact),
+		cmocka_unit_test(test_events_slow_client_loses_not_the_daemon),
+		cmocka_unit_test(test_events_bad_params),
 		cmocka_unit_test(test_second_daemon_refused),
 		cmocka_unit_test(test_cli_without_daemon),
 		cmocka_unit_test(test_usage_errors),

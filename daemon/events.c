@@ -1,0 +1,303 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * Subscriptions and their notifications.  Filtering and sampling are per
+ * subscription, in user space: the kernel streams every exit while at least
+ * one subscription exists, and nothing at all otherwise.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "decode.h"
+#include "events.h"
+#include "log.h"
+#include "manager.h"
+#include "server.h"
+
+#define EVENTS_MAX_SUBSCRIPTIONS 64
+
+struct subscription {
+	uint64_t id;
+	struct client *client;
+	uint32_t pid;		/* 0: any */
+	int64_t vcpu;		/* -1: any */
+	char reason[DECODE_NAME_MAX];	/* "": any; matched case-insensitively */
+	uint64_t sample;	/* deliver 1 of every @sample matching exits */
+	uint64_t matched, delivered, lost, lost_reported;
+	struct subscription *next;
+};
+
+struct events_hub {
+	struct manager *m;
+	struct subscription *subs;
+	size_t n_subs;
+	uint64_t next_id;
+	uint64_t delivered_total, lost_total, kernel_lost;
+};
+
+int events_hub_new(struct manager *m, struct events_hub **ret)
+{
+	struct events_hub *h = calloc(1, sizeof(*h));
+
+	if (!h)
+		return -ENOMEM;
+	h->m = m;
+	h->next_id = 1;
+	*ret = h;
+	return 0;
+}
+
+void events_hub_free(struct events_hub *h)
+{
+	if (!h)
+		return;
+	while (h->subs) {
+		struct subscription *s = h->subs;
+
+		h->subs = s->next;
+		free(s);
+	}
+	free(h);
+}
+
+bool events_hub_active(const struct events_hub *h)
+{
+	return h && h->n_subs > 0;
+}
+
+static void set_streaming(struct events_hub *h, bool on)
+{
+	manager_set_streaming(h->m, on);
+}
+
+static void remove_where(struct events_hub *h, struct client *c, uint64_t id)
+{
+	bool was = h->n_subs > 0;
+
+	for (struct subscription **pp = &h->subs; *pp;) {
+		struct subscription *s = *pp;
+
+		if (s->client == c && (!id || s->id == id)) {
+			*pp = s->next;
+			h->n_subs--;
+			free(s);
+		} else {
+			pp = &s->next;
+		}
+	}
+	if (was && !h->n_subs)
+		set_streaming(h, false);
+}
+
+void events_hub_client_gone(struct events_hub *h, struct client *c)
+{
+	if (h)
+		remove_where(h, c, 0);
+}
+
+/* Send @line to @s, counting a loss when its client is too far behind. */
+static void deliver(struct events_hub *h, struct subscription *s, const char *line)
+{
+	if (server_client_notify(s->client, line) < 0) {
+		s->lost++;
+		h->lost_total++;
+		return;
+	}
+	s->delivered++;
+	h->delivered_total++;
+}
+
+void events_hub_exit(struct events_hub *h, const struct events_exit *e)
+{
+	char name[DECODE_NAME_MAX], *line = NULL;
+
+	if (!h || !h->n_subs)
+		return;
+	if (e->hardware)
+		hw_exit_name(e->isa, e->reason, name, sizeof(name));
+	else
+		kvm_exit_name(e->reason, name, sizeof(name));
+	for (struct subscription *s = h->subs; s; s = s->next) {
+		if ((s->pid && s->pid != e->pid) || (s->vcpu >= 0 && (uint32_t)s->vcpu != e->vcpu) ||
+		    (s->reason[0] && strcasecmp(s->reason, name)))
+			continue;
+		if (s->matched++ % s->sample)
+			continue;
+		if (!line) {
+			json_t *n = json_pack("{s:s, s:s, s:{s:I, s:I, s:I, s:o, s:s, s:s?, s:s, s:I}}",
+				"jsonrpc", "2.0", "method", "events.exit", "params", "ts_ns",
+				(json_int_t)e->ts_ns, "pid", (json_int_t)e->pid, "tid",
+				(json_int_t)e->tid, "vcpu", e->vcpu == UINT32_MAX ? json_null() :
+				json_integer(e->vcpu), "kind", e->hardware ? "hardware" : "userspace",
+				"isa", e->hardware ? isa_name(e->isa) : NULL, "reason", name, "code",
+				(json_int_t)e->reason);
+
+			line = n ? json_dumps(n, JSON_COMPACT) : NULL;
+			json_decref(n);
+			if (!line)
+				return;
+		}
+		deliver(h, s, line);
+	}
+	free(line);
+}
+
+void events_hub_vm(struct events_hub *h, const char *what, const struct vm *vm)
+{
+	char *line;
+	json_t *n;
+
+	if (!h || !h->n_subs)
+		return;
+	n = json_pack("{s:s, s:s, s:{s:s, s:o}}", "jsonrpc", "2.0", "method", "events.vm", "params",
+		      "event", what, "vm", vm_to_json(vm));
+	line = n ? json_dumps(n, JSON_COMPACT) : NULL;
+	json_decref(n);
+	if (!line)
+		return;
+	for (struct subscription *s = h->subs; s; s = s->next)
+		if (!s->pid || s->pid == vm->pid)
+			deliver(h, s, line);
+	free(line);
+}
+
+void events_hub_kernel_lost(struct events_hub *h, uint64_t total)
+{
+	if (h)
+		h->kernel_lost = total;
+}
+
+void events_hub_tick(struct events_hub *h)
+{
+	if (!h)
+		return;
+	for (struct subscription *s = h->subs; s; s = s->next) {
+		json_t *n;
+		char *line;
+
+		if (s->lost == s->lost_reported)
+			continue;
+		n = json_pack("{s:s, s:s, s:{s:I, s:I, s:I}}", "jsonrpc", "2.0", "method",
+			      "events.lost", "params", "subscription", (json_int_t)s->id, "lost",
+			      (json_int_t)(s->lost - s->lost_reported), "lost_total",
+			      (json_int_t)s->lost);
+		line = n ? json_dumps(n, JSON_COMPACT) : NULL;
+		json_decref(n);
+		/* If even this does not fit, the next tick says it again. */
+		if (line && server_client_notify(s->client, line) == 0)
+			s->lost_reported = s->lost;
+		free(line);
+	}
+}
+
+/* ---- methods ---- */
+
+static json_t *method_subscribe(void *userdata, json_t *params, struct rpc_error *err)
+{
+	struct events_hub *h = manager_events(userdata);
+	struct client *c = server_current_client();
+	struct subscription *s;
+	uint64_t pid = 0, vcpu = 0, sample = 1;
+	int has_vcpu;
+	json_t *reason = json_object_get(params, "reason");
+
+	if (!c || !h) {
+		rpc_error_set(err, RPC_UNAVAILABLE, "subscriptions need a socket connection");
+		return NULL;
+	}
+	if (rpc_param_uint(params, "pid", UINT32_MAX, &pid, err) < 0)
+		return NULL;
+	has_vcpu = rpc_param_uint(params, "vcpu", UINT32_MAX - 1, &vcpu, err);
+	if (has_vcpu < 0)
+		return NULL;
+	if (rpc_param_uint(params, "sample", 1000000, &sample, err) < 0)
+		return NULL;
+	if (sample == 0) {
+		rpc_error_set(err, RPC_INVALID_PARAMS, "params.sample must be from 1 to 1000000");
+		return NULL;
+	}
+	if (reason && (!json_is_string(reason) || !json_string_length(reason) ||
+		       json_string_length(reason) >= DECODE_NAME_MAX)) {
+		rpc_error_set(err, RPC_INVALID_PARAMS,
+			      "params.reason must be an exit reason name such as \"io\" or \"HLT\"");
+		return NULL;
+	}
+	if (h->n_subs >= EVENTS_MAX_SUBSCRIPTIONS) {
+		rpc_error_set(err, RPC_UNAVAILABLE, "too many subscriptions (limit %d)",
+			      EVENTS_MAX_SUBSCRIPTIONS);
+		return NULL;
+	}
+	s = calloc(1, sizeof(*s));
+	if (!s) {
+		rpc_error_set(err, RPC_INTERNAL_ERROR, "out of memory");
+		return NULL;
+	}
+	s->id = h->next_id++;
+	s->client = c;
+	s->pid = (uint32_t)pid;
+	s->vcpu = has_vcpu ? (int64_t)vcpu : -1;
+	s->sample = sample;
+	if (reason)
+		snprintf(s->reason, sizeof(s->reason), "%s", json_string_value(reason));
+	s->next = h->subs;
+	h->subs = s;
+	if (h->n_subs++ == 0)
+		set_streaming(h, true);
+	return json_pack("{s:I, s:[s, s, s]}", "subscription", (json_int_t)s->id, "notifications",
+			 "events.exit", "events.vm", "events.lost");
+}
+
+static json_t *method_unsubscribe(void *userdata, json_t *params, struct rpc_error *err)
+{
+	struct events_hub *h = manager_events(userdata);
+	struct client *c = server_current_client();
+	uint64_t id = 0;
+	int has;
+
+	has = rpc_param_uint(params, "subscription", UINT64_MAX >> 1, &id, err);
+	if (has < 0)
+		return NULL;
+	if (!has || !id) {
+		rpc_error_set(err, RPC_INVALID_PARAMS, "params.subscription is required");
+		return NULL;
+	}
+	for (struct subscription *s = h ? h->subs : NULL; s; s = s->next) {
+		if (s->id == id && s->client == c) {
+			json_t *r = json_pack("{s:I, s:I, s:I}", "subscription", (json_int_t)id,
+					      "delivered", (json_int_t)s->delivered, "lost",
+					      (json_int_t)s->lost);
+
+			remove_where(h, c, id);
+			return r;
+		}
+	}
+	rpc_error_set(err, RPC_NOT_FOUND, "no subscription %llu on this connection",
+		      (unsigned long long)id);
+	return NULL;
+}
+
+static json_t *method_stats(void *userdata, json_t *params, struct rpc_error *err)
+{
+	struct events_hub *h = manager_events(userdata);
+	json_t *subs = json_array();
+
+	for (struct subscription *s = h ? h->subs : NULL; s; s = s->next)
+		json_array_append_new(subs, json_pack("{s:I, s:I, s:I, s:I}", "subscription",
+			(json_int_t)s->id, "matched", (json_int_t)s->matched, "delivered",
+			(json_int_t)s->delivered, "lost", (json_int_t)s->lost));
+	return json_pack("{s:o, s:I, s:I, s:I}", "subscriptions", subs, "delivered",
+			 (json_int_t)(h ? h->delivered_total : 0), "lost_slow_clients",
+			 (json_int_t)(h ? h->lost_total : 0), "lost_kernel_ring",
+			 (json_int_t)(h ? h->kernel_lost : 0));
+}
+
+static const char *const subscribe_params[] = { "pid", "vcpu", "reason", "sample", NULL };
+static const char *const unsubscribe_params[] = { "subscription", NULL };
+
+const struct rpc_method events_methods[] = {
+	{ "events.subscribe", method_subscribe, subscribe_params },
+	{ "events.unsubscribe", method_unsubscribe, unsubscribe_params },
+	{ "events.stats", method_stats, NULL },
+	{}
+};
