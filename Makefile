@@ -25,6 +25,9 @@ LIBS_PC := libbpf jansson libmicrohttpd libsystemd
 # Recursive (=): pkg-config runs only once the packages are installed.
 PKG_CFLAGS = $(shell $(PKG_CONFIG) --cflags $(LIBS_PC))
 PKG_LIBS = $(shell $(PKG_CONFIG) --libs $(LIBS_PC)) -lelf -lz -lm
+# kvmscopectl top only: the daemon and the tests do not link curses.
+NCURSES_CFLAGS = $(shell $(PKG_CONFIG) --cflags ncursesw)
+NCURSES_LIBS = $(shell $(PKG_CONFIG) --libs ncursesw)
 
 CFLAGS ?= -O2 -g
 ALL_CFLAGS = -std=gnu11 $(CFLAGS) $(WARN) -D_GNU_SOURCE -DKVMSCOPE_VERSION='"$(VERSION)"' \
@@ -47,8 +50,9 @@ CLI_OBJS := $(patsubst %.c,$(BUILD)/%.o,$(CLI_SRCS))
 UNIT_SRCS := $(wildcard tests/unit/test_*.c)
 UNIT_BINS := $(patsubst tests/unit/%.c,$(BUILD)/tests/%,$(UNIT_SRCS))
 INTEG_BIN := $(BUILD)/tests/integration-tests
+TOP_TEST_BIN := $(BUILD)/tests/top-tests
 LAB_BIN := $(BUILD)/tests/lab-tests
-TEST_BINS := $(UNIT_BINS) $(INTEG_BIN) $(LAB_BIN)
+TEST_BINS := $(UNIT_BINS) $(INTEG_BIN) $(TOP_TEST_BIN) $(LAB_BIN)
 KERNEL ?= 6.1
 GUEST_BIN := $(BUILD)/kvmscope-guest
 
@@ -96,6 +100,8 @@ $(BUILD)/daemon/%.o: daemon/%.c $(wildcard daemon/*.h include/kvmscope/*.h) $(SK
 $(BUILD)/cli/%.o: cli/%.c $(wildcard cli/*.h daemon/*.h) | $(BUILD)/.dir
 	$(CC) $(ALL_CFLAGS) -c $< -o $@
 
+$(BUILD)/cli/top.o: ALL_CFLAGS += $(NCURSES_CFLAGS)
+
 $(BUILD)/libkvmscope-core.a: $(CORE_OBJS)
 	$(AR) rcs $@ $^
 
@@ -103,7 +109,7 @@ $(BUILD)/kvmscoped: $(DAEMON_OBJS) $(BUILD)/libkvmscope-core.a
 	$(CC) $(CFLAGS) -o $@ $^ $(PKG_LIBS)
 
 $(BUILD)/kvmscopectl: $(CLI_OBJS) $(BUILD)/libkvmscope-core.a
-	$(CC) $(CFLAGS) -o $@ $^ $(PKG_LIBS)
+	$(CC) $(CFLAGS) -o $@ $^ $(PKG_LIBS) $(NCURSES_LIBS)
 
 $(GUEST_BIN): tests/guest/kvmscope-guest.c | $(BUILD)/.dir
 	$(CC) -std=gnu11 $(CFLAGS) $(WARN) -pthread -o $@ $<
@@ -112,6 +118,9 @@ $(BUILD)/tests/test_%: tests/unit/test_%.c $(BUILD)/libkvmscope-core.a tests/uni
 	$(CC) $(ALL_CFLAGS) -Itests/unit -o $@ $< $(BUILD)/libkvmscope-core.a $(PKG_LIBS) -lcmocka
 
 $(INTEG_BIN): tests/integration/integration.c $(BUILD)/libkvmscope-core.a | $(BUILD)/.dir
+	$(CC) $(ALL_CFLAGS) -o $@ $< $(BUILD)/libkvmscope-core.a $(PKG_LIBS) -lcmocka
+
+$(TOP_TEST_BIN): tests/integration/top.c $(BUILD)/libkvmscope-core.a | $(BUILD)/.dir
 	$(CC) $(ALL_CFLAGS) -o $@ $< $(BUILD)/libkvmscope-core.a $(PKG_LIBS) -lcmocka
 
 $(LAB_BIN): tests/vm/lab.c | $(BUILD)/.dir
@@ -139,7 +148,7 @@ vmshell: deps
 unit: $(UNIT_BINS)
 	@tests/run $(BUILD) unit
 
-integration: all $(INTEG_BIN)
+integration: all $(INTEG_BIN) $(TOP_TEST_BIN)
 	@tests/run $(BUILD) integration
 
 check: test

@@ -20,12 +20,14 @@
 #include "options.h"
 #include "strbuf.h"
 #include "table.h"
+#include "top.h"
 
 struct verb {
 	const char *name;
 	const char *args;
 	const char *help;
 	int (*run)(struct cli *c);
+	bool own_options;	/* parses what follows it on the command line itself */
 };
 
 static const struct verb verbs[];
@@ -50,9 +52,10 @@ static void usage(FILE *f)
 		   "                  time in the VMM of that userspace exit; it replaces the tables\n"
 		   "  RATE/s is over the daemon's last second; P50/P99/MAX come from log2\n"
 		   "  histograms, VMM-* is the time from the exit to the VMM to the next KVM_RUN.\n"
-		   "  With --json the daemon's answer is printed unchanged.\n"
-		   "\nExit status: 0 ok, 1 error reported by the daemon, 2 usage error, 3 daemon unreachable.\n",
+		   "  With --json the daemon's answer is printed unchanged.\n",
 		KVMSCOPE_DEFAULT_SOCKET);
+	top_usage(f);
+	fprintf(f, "\nExit status: 0 ok, 1 error reported by the daemon, 2 usage error, 3 daemon unreachable.\n");
 }
 
 static int usage_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
@@ -317,11 +320,12 @@ static int verb_call(struct cli *c)
 }
 
 static const struct verb verbs[] = {
-	{ "status", "", "daemon, kernel and probe status", verb_status },
-	{ "vms", "", "VMs seen, running and recently exited", verb_vms },
-	{ "exits", "[EXITS-OPTIONS]", "exits per VM by reason: count, rate, handling time", verb_exits },
-	{ "metrics", "", "the Prometheus text the daemon serves", verb_metrics },
-	{ "call", "METHOD [PARAMS-JSON]", "send any JSON-RPC method", verb_call },
+	{ "status", "", "daemon, kernel and probe status", verb_status, false },
+	{ "vms", "", "VMs seen, running and recently exited", verb_vms, false },
+	{ "exits", "[EXITS-OPTIONS]", "exits per VM by reason: count, rate, handling time", verb_exits, false },
+	{ "top", "[TOP-OPTIONS]", "live exit rates per VM; --once for plain text", verb_top, true },
+	{ "metrics", "", "the Prometheus text the daemon serves", verb_metrics, false },
+	{ "call", "METHOD [PARAMS-JSON]", "send any JSON-RPC method", verb_call, false },
 	{}
 };
 
@@ -369,6 +373,11 @@ int main(int argc, char **argv)
 
 		if (a[0] != '-' || !a[1]) {
 			pos[npos++] = argv[i];
+			/* A verb with options of its own (top: -d, -n, -b) gets the rest of the line. */
+			for (const struct verb *v = verbs; npos == 1 && v->name; v++)
+				if (v->own_options && !strcmp(v->name, a))
+					while (i + 1 < argc)
+						pos[npos++] = argv[++i];
 			continue;
 		}
 		if (!strcmp(a, "--")) {
@@ -433,7 +442,7 @@ int main(int argc, char **argv)
 		return usage_error("unknown verb '%s'", pos[0]);
 	if (strcmp(verb->name, "exits") && exits_option(&c))
 		return usage_error("%s goes with 'exits', not '%s'", exits_option(&c), verb->name);
-	if (npos > 1 && strcmp(verb->name, "call"))
+	if (npos > 1 && strcmp(verb->name, "call") && !verb->own_options)
 		return usage_error("unexpected argument '%s'", pos[1]);
 	c.argc = npos - 1;
 	c.argv = pos + 1;
