@@ -55,6 +55,7 @@ static void usage(FILE *f)
 		   "  With --json the daemon's answer is printed unchanged.\n",
 		KVMSCOPE_DEFAULT_SOCKET);
 	top_usage(f);
+	events_usage(f);
 	fprintf(f, "\nExit status: 0 ok, 1 error reported by the daemon, 2 usage error, 3 daemon unreachable.\n");
 }
 
@@ -323,6 +324,7 @@ static const struct verb verbs[] = {
 	{ "status", "", "daemon, kernel and probe status", verb_status, false },
 	{ "vms", "", "VMs seen, running and recently exited", verb_vms, false },
 	{ "exits", "[EXITS-OPTIONS]", "exits per VM by reason: count, rate, handling time", verb_exits, false },
+	{ "events", "[EVENTS-OPTIONS]", "stream exits and VM starts/exits (--follow)", verb_events, true },
 	{ "top", "[TOP-OPTIONS]", "live exit rates per VM; --once for plain text", verb_top, true },
 	{ "metrics", "", "the Prometheus text the daemon serves", verb_metrics, false },
 	{ "call", "METHOD [PARAMS-JSON]", "send any JSON-RPC method", verb_call, false },

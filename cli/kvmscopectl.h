@@ -8,6 +8,7 @@
 
 #include <stdbool.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <jansson.h>
 
 enum { EXIT_OK = 0, EXIT_DAEMON_ERROR = 1, EXIT_USAGE = 2, EXIT_UNREACHABLE = 3 };
@@ -32,5 +33,9 @@ int call_for_table(struct cli *c, const char *method, json_t *params, json_t **r
 
 /* cli/exits.c */
 int verb_exits(struct cli *c);
+
+/* cli/events.c */
+int verb_events(struct cli *c);
+void events_usage(FILE *f);
 
 #endif

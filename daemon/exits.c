@@ -571,6 +571,9 @@ static void exits_vm_exited(void *state, struct vm *vm)
 
 	if (!st->loaded)
 		return;
+	/* Subscribers get the VM's last exits before the news that it exited. */
+	if (st->stream_timer)
+		ring_buffer__consume(st->rb);
 	read_live(st, vm->pid, &t);
 	start = st->snapshots.n;
 	for (size_t i = 0; i < t.n; i++) {

@@ -1091,6 +1091,15 @@ static void test_concurrent_clients(void **state)
 	json_decref(rpc("status", NULL));
 }
 
+static int count_substr(const char *hay, const char *needle)
+{
+	int n = 0;
+
+	for (const char *p = hay; (p = strstr(p, needle)); p += strlen(needle))
+		n++;
+	return n;
+}
+
 /* ---- event streams ---- */
 
 struct stream {
@@ -1408,6 +1417,41 @@ static void test_events_slow_client_loses_not_the_daemon(void **state)
 	stats = rpc("events.stats", NULL);
 	assert_int_equal(json_array_size(json_object_get(stats, "subscriptions")), 0);
 	json_decref(stats);
+}
+
+/* kvmscopectl events prints what the stream carries, then stops at --count. */
+static void test_events_cli(void **state)
+{
+	char *args[] = { "--vcpus", "1", "--out", "0x70:3", "--hlt", "2", "--start-delay", "500",
+			 "-name", "evcli", NULL };
+	struct proc_result r;
+	char pidarg[24];
+	long long pid;
+	pid_t child;
+	int fd;
+
+	child = start_guest_async(args, &fd);
+	pid = wait_vm_named("evcli");
+	snprintf(pidarg, sizeof(pidarg), "%lld", pid);
+	/* 3 OUT + 2 HLT + the done OUT = 6 userspace exits, then the VM exit. */
+	r = ctl("events", "--pid", pidarg, "--count", "7", NULL);
+	assert_int_equal(guest_pid_from(fd, child), pid);
+	if (r.status != 0)
+		fail_msg("kvmscopectl events failed (%d): %s", r.status, r.err);
+	assert_int_equal(count_substr(r.out, "userspace IO"), 4);
+	assert_int_equal(count_substr(r.out, "userspace HLT"), 2);
+	assert_int_equal(count_substr(r.out, "VM exit"), 1);
+	/* The last exits come before the news that the VM exited. */
+	assert_true(strstr(r.out, "VM exit") > strstr(r.out, "userspace HLT"));
+	proc_result_free(&r);
+	r = ctl("events", "--sample", "0", NULL, NULL, NULL);
+	assert_int_equal(r.status, 2);
+	assert_contains(r.err, "--sample '0'");
+	proc_result_free(&r);
+	r = ctl("events", "--bogus", NULL, NULL, NULL, NULL);
+	assert_int_equal(r.status, 2);
+	assert_contains(r.err, "--bogus");
+	proc_result_free(&r);
 }
 
 static void test_events_bad_params(void **state)
@@ -1748,6 +1792,7 @@ int main(void)
 		cmocka_unit_test(test_concurrent_clients),
 		cmocka_unit_test(test_events_stream_exact),
 		cmocka_unit_test(test_events_slow_client_loses_not_the_daemon),
+		cmocka_unit_test(test_events_cli),
 		cmocka_unit_test(test_events_bad_params),
 		cmocka_unit_test(test_second_daemon_refused),
 		cmocka_unit_test(test_cli_without_daemon),
