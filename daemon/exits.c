@@ -19,6 +19,7 @@
 #include "events.h"
 #include "exits.skel.h"
 #include "hist.h"
+#include "kvm_stats.h"
 #include "kvmscope/exits.h"
 #include "log.h"
 #include "manager.h"
@@ -90,6 +91,13 @@ struct exits_state {
 	uint64_t rates_usec;
 	uint32_t isas_seen;		/* bit per enum kvmscope_isa seen in kvm_exit */
 	sd_event_source *stream_timer;	/* drains exit_stream while streaming */
+	struct kvm_stats_cache *kvm_stats;	/* last debugfs read per VM, for exited VMs */
+	size_t n_kvm_stats;
+};
+
+struct kvm_stats_cache {
+	uint64_t vm_id;
+	json_t *stats;		/* {"source", "values"} or {"error"} */
 };
 
 /*
@@ -357,6 +365,59 @@ static void delete_threads_of(struct exits_state *st, uint32_t pid)
 	free(dead);
 }
 
+/* ---- KVM's own statistics (debugfs) ---- */
+
+/* KVM's own counters of @vm from debugfs, or why there are none. */
+static json_t *kvm_stats_now(uint32_t pid)
+{
+	char source[1024], err[300];
+	json_t *values;
+	int r = kvm_stats_read(KVM_STATS_DEBUGFS, pid, &values, source, sizeof(source), err,
+			       sizeof(err));
+
+	if (r < 0)
+		return json_pack("{s:n, s:n, s:s}", "source", "values", "error", err);
+	return json_pack("{s:s, s:o, s:n}", "source", source, "values", values, "error");
+}
+
+static struct kvm_stats_cache *kvm_stats_slot(struct exits_state *st, uint64_t vm_id, bool create)
+{
+	struct kvm_stats_cache *c;
+
+	for (size_t i = 0; i < st->n_kvm_stats; i++)
+		if (st->kvm_stats[i].vm_id == vm_id)
+			return &st->kvm_stats[i];
+	if (!create)
+		return NULL;
+	c = realloc(st->kvm_stats, (st->n_kvm_stats + 1) * sizeof(*c));
+	if (!c)
+		return NULL;
+	st->kvm_stats = c;
+	c = &st->kvm_stats[st->n_kvm_stats++];
+	*c = (struct kvm_stats_cache){ .vm_id = vm_id };
+	return c;
+}
+
+/* Live VMs: read now.  Exited ones: what the last read while they ran saw. */
+static json_t *vm_kvm_stats(struct exits_state *st, const struct vm *vm)
+{
+	struct kvm_stats_cache *c = kvm_stats_slot(st, vm->id, !vm->exited);
+	json_t *now;
+
+	if (vm->exited) {
+		if (c && c->stats)
+			return json_incref(c->stats);
+		return json_pack("{s:n, s:n, s:s}", "source", "values", "error",
+				 "the VM exited before its statistics were read");
+	}
+	now = kvm_stats_now(vm->pid);
+	if (c && json_is_object(json_object_get(now, "values"))) {
+		json_decref(c->stats);
+		c->stats = json_incref(now);
+	}
+	return now;
+}
+
 /* ---- rates ---- */
 
 /* Order of the keys of counting records, for the rate table. */
@@ -537,6 +598,9 @@ static void exits_collect(void *state)
 	}
 	read_live(st, 0, &live);
 	update_rates(st, &live);
+	for (size_t i = 0; i < st->m->n_vms; i++)
+		if (!st->m->vms[i]->exited)
+			json_decref(vm_kvm_stats(st, st->m->vms[i]));
 	for (size_t i = 0; i < live.n; i++) {
 		uint32_t *p;
 
@@ -599,7 +663,13 @@ static void exits_vm_exited(void *state, struct vm *vm)
 static void exits_vm_forget(void *state, struct vm *vm)
 {
 	struct exits_state *st = state;
+	struct kvm_stats_cache *c = kvm_stats_slot(st, vm->id, false);
 	size_t o = 0;
+
+	if (c) {
+		json_decref(c->stats);
+		*c = st->kvm_stats[--st->n_kvm_stats];
+	}
 
 	for (size_t i = 0; i < st->snapshots.n; i++)
 		if (st->snapshots.v[i].vm_id != vm->id)
@@ -928,6 +998,7 @@ static json_t *method_exits_get(void *userdata, json_t *params, struct rpc_error
 		records = records_json(&view);
 		json_object_update(v, records);
 		json_decref(records);
+		json_object_set_new(v, "kvm_stats", vm_kvm_stats(st, vm));
 		json_array_append_new(vms, v);
 		table_free(&t);
 	}
@@ -1343,6 +1414,9 @@ static void exits_free(void *state)
 	exits_bpf__destroy(st->skel);
 	table_free(&st->snapshots);
 	table_free(&st->rates);
+	for (size_t i = 0; i < st->n_kvm_stats; i++)
+		json_decref(st->kvm_stats[i].stats);
+	free(st->kvm_stats);
 	free(st->percpu);
 	free(st);
 }

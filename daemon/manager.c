@@ -486,6 +486,8 @@ int manager_start(struct manager *m)
 
 	ensure_mounted("tracefs", "/sys/kernel/tracing", TRACEFS_MAGIC);
 	ensure_mounted("bpf", "/sys/fs/bpf", BPF_FS_MAGIC);
+	/* KVM's own statistics (kvm_stat's debugfs mode). */
+	ensure_mounted("debugfs", "/sys/kernel/debug", DEBUGFS_MAGIC);
 
 	m->n_caps = sizeof(capability_table) / sizeof(capability_table[0]);
 	m->caps = calloc(m->n_caps, sizeof(*m->caps));
