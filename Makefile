@@ -117,11 +117,13 @@ $(GUEST_BIN): tests/guest/kvmscope-guest.c | $(BUILD)/.dir
 $(BUILD)/tests/test_%: tests/unit/test_%.c $(BUILD)/libkvmscope-core.a tests/unit/unit.h
 	$(CC) $(ALL_CFLAGS) -Itests/unit -o $@ $< $(BUILD)/libkvmscope-core.a $(PKG_LIBS) -lcmocka
 
-$(INTEG_BIN): tests/integration/integration.c $(BUILD)/libkvmscope-core.a | $(BUILD)/.dir
-	$(CC) $(ALL_CFLAGS) -o $@ $< $(BUILD)/libkvmscope-core.a $(PKG_LIBS) -lcmocka
+# Root test programs share tests/common (running programs, capturing output).
+TEST_COMMON := tests/common/proc.c
+$(INTEG_BIN): tests/integration/integration.c $(TEST_COMMON) $(BUILD)/libkvmscope-core.a | $(BUILD)/.dir
+	$(CC) $(ALL_CFLAGS) -Itests/common -o $@ $< $(TEST_COMMON) $(BUILD)/libkvmscope-core.a $(PKG_LIBS) -lcmocka
 
-$(TOP_TEST_BIN): tests/integration/top.c $(BUILD)/libkvmscope-core.a | $(BUILD)/.dir
-	$(CC) $(ALL_CFLAGS) -o $@ $< $(BUILD)/libkvmscope-core.a $(PKG_LIBS) -lcmocka
+$(TOP_TEST_BIN): tests/integration/top.c $(TEST_COMMON) $(BUILD)/libkvmscope-core.a | $(BUILD)/.dir
+	$(CC) $(ALL_CFLAGS) -Itests/common -o $@ $< $(TEST_COMMON) $(BUILD)/libkvmscope-core.a $(PKG_LIBS) -lcmocka
 
 $(LAB_BIN): tests/vm/lab.c | $(BUILD)/.dir
 	$(CC) -std=gnu11 $(CFLAGS) $(WARN) -D_GNU_SOURCE -o $@ $< -lcmocka

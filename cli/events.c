@@ -14,7 +14,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
-#include <sys/un.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -156,7 +155,6 @@ int verb_events(struct cli *c)
 	};
 	uint64_t v, count = 20, printed = 0;
 	json_t *params = json_object();
-	struct sockaddr_un sa = { .sun_family = AF_UNIX };
 	struct strbuf in;
 	bool follow = false, subscribed = false;
 	char *req, *argv[64];
@@ -209,17 +207,10 @@ int verb_events(struct cli *c)
 	if (optind < argc)
 		return usage_fail("unexpected argument '%s'", argv[optind]);
 
-	if (strlen(c->socket_path) >= sizeof(sa.sun_path))
-		return usage_fail("socket path too long: %s", c->socket_path);
-	snprintf(sa.sun_path, sizeof(sa.sun_path), "%s", c->socket_path);
-	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-	if (fd < 0 || connect(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0) {
-		fprintf(stderr,
-			"kvmscopectl: cannot reach kvmscoped at %s: %s\n"
-			"Start the daemon (as root: 'make run', or 'systemctl start kvmscoped') or point to it with --socket PATH.\n",
-			c->socket_path, strerror(errno));
+	rc = cli_connect(c, &fd);
+	if (rc != EXIT_OK) {
 		json_decref(params);
-		return EXIT_UNREACHABLE;
+		return rc;
 	}
 	{
 		json_t *r = json_pack("{s:s, s:i, s:s, s:o}", "jsonrpc", "2.0", "id", 1, "method",

@@ -73,32 +73,41 @@ static int usage_error(const char *fmt, ...)
 	return EXIT_USAGE;
 }
 
-/* Send one request, read one response line.  Returns an exit code; *result on success. */
-static int call(struct cli *c, const char *method, json_t *params, json_t **result)
+int cli_connect(struct cli *c, int *fd)
 {
 	struct sockaddr_un sa = { .sun_family = AF_UNIX };
-	json_t *req, *resp, *err;
-	json_error_t jerr;
-	struct strbuf in;
-	char *text, buf[65536];
-	int fd;
 
-	*result = NULL;
-	if (strlen(c->socket_path) >= sizeof(sa.sun_path)) {
-		json_decref(params);
+	if (strlen(c->socket_path) >= sizeof(sa.sun_path))
 		return usage_error("socket path too long: %s", c->socket_path);
-	}
 	snprintf(sa.sun_path, sizeof(sa.sun_path), "%s", c->socket_path);
-	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-	if (fd < 0 || connect(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0) {
+	*fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (*fd < 0 || connect(*fd, (struct sockaddr *)&sa, sizeof(sa)) < 0) {
 		fprintf(stderr,
 			"kvmscopectl: cannot reach kvmscoped at %s: %s\n"
 			"Start the daemon (as root: 'make run', or 'systemctl start kvmscoped') or point to it with --socket PATH.\n",
 			c->socket_path, strerror(errno));
-		if (fd >= 0)
-			close(fd);
-		json_decref(params);
+		if (*fd >= 0)
+			close(*fd);
+		*fd = -1;
 		return EXIT_UNREACHABLE;
+	}
+	return EXIT_OK;
+}
+
+/* Send one request, read one response line.  Returns an exit code; *result on success. */
+static int call(struct cli *c, const char *method, json_t *params, json_t **result)
+{
+	json_t *req, *resp, *err;
+	json_error_t jerr;
+	struct strbuf in;
+	char *text, buf[65536];
+	int fd, rc;
+
+	*result = NULL;
+	rc = cli_connect(c, &fd);
+	if (rc != EXIT_OK) {
+		json_decref(params);
+		return rc;
 	}
 	req = json_pack("{s:s, s:s, s:o, s:i}", "jsonrpc", "2.0", "method", method, "params",
 			params ? params : json_object(), "id", 1);

@@ -31,6 +31,9 @@ struct cli {
  */
 int call_for_table(struct cli *c, const char *method, json_t *params, json_t **result);
 
+/* Connect to the daemon; on failure say why and how to start it. Returns the exit code. */
+int cli_connect(struct cli *c, int *fd);
+
 /* cli/exits.c */
 int verb_exits(struct cli *c);
 

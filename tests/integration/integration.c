@@ -30,6 +30,8 @@
 #include <unistd.h>
 #include <jansson.h>
 
+#include "proc.h"
+
 static const char *build_dir = "build";
 static char tmpdir[64];
 static char sock_path[108];
@@ -39,18 +41,8 @@ static pid_t daemon_pid = -1;
 
 /* ---- processes ---- */
 
-struct proc_result {
-	int status;		/* exit code, or 128+signal */
-	char *out;
-	char *err;
-};
-
-static void proc_result_free(struct proc_result *r)
-{
-	free(r->out);
-	free(r->err);
-	memset(r, 0, sizeof(*r));
-}
+/* The shared runner (tests/common/proc.c) under this file's short name. */
+#define run proc_run
 
 static void append(char **buf, size_t *len, const char *data, size_t n)
 {
@@ -58,65 +50,6 @@ static void append(char **buf, size_t *len, const char *data, size_t n)
 	memcpy(*buf + *len, data, n);
 	*len += n;
 	(*buf)[*len] = '\0';
-}
-
-/* Run argv to completion, capturing stdout and stderr. */
-static struct proc_result run(char *const argv[])
-{
-	struct proc_result res = { .status = -1 };
-	int outp[2], errp[2], st;
-	size_t olen = 0, elen = 0;
-	pid_t pid;
-
-	res.out = strdup("");
-	res.err = strdup("");
-	if (pipe2(outp, O_CLOEXEC) || pipe2(errp, O_CLOEXEC))
-		return res;
-	pid = fork();
-	if (pid == 0) {
-		dup2(outp[1], 1);
-		dup2(errp[1], 2);
-		execv(argv[0], argv);
-		fprintf(stderr, "exec %s: %s\n", argv[0], strerror(errno));
-		_exit(127);
-	}
-	close(outp[1]);
-	close(errp[1]);
-	for (int open_fds = 2; open_fds;) {
-		struct pollfd p[2] = { { outp[0], POLLIN, 0 }, { errp[0], POLLIN, 0 } };
-		char buf[65536];
-
-		if (poll(p, 2, -1) < 0 && errno != EINTR)
-			break;
-		for (int i = 0; i < 2; i++) {
-			ssize_t n;
-
-			if (!p[i].revents || p[i].fd < 0)
-				continue;
-			n = read(p[i].fd, buf, sizeof(buf));
-			if (n > 0) {
-				if (i == 0)
-					append(&res.out, &olen, buf, (size_t)n);
-				else
-					append(&res.err, &elen, buf, (size_t)n);
-			} else {
-				close(i == 0 ? outp[0] : errp[0]);
-				if (i == 0)
-					outp[0] = -1;
-				else
-					errp[0] = -1;
-				open_fds--;
-			}
-		}
-		if (outp[0] < 0 && errp[0] < 0)
-			break;
-		if (outp[0] < 0 || errp[0] < 0) {
-			/* poll() ignores negative fds; keep going for the other one. */
-		}
-	}
-	waitpid(pid, &st, 0);
-	res.status = WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
-	return res;
 }
 
 static char *bin(const char *name)

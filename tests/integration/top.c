@@ -30,6 +30,8 @@
 #include <unistd.h>
 #include <jansson.h>
 
+#include "proc.h"
+
 #define TMUX_PACKAGE_HINT "install the Debian package tmux (scripts/install-deps test)"
 
 static const char *build_dir = "build";
@@ -43,79 +45,8 @@ static pid_t guest_pid = -1;
 
 /* ---- processes ---- */
 
-struct proc_result {
-	int status;		/* exit code, or 128+signal */
-	char *out;
-	char *err;
-};
-
-static void proc_result_free(struct proc_result *r)
-{
-	free(r->out);
-	free(r->err);
-	memset(r, 0, sizeof(*r));
-}
-
-static void append(char **buf, size_t *len, const char *data, size_t n)
-{
-	*buf = realloc(*buf, *len + n + 1);
-	memcpy(*buf + *len, data, n);
-	*len += n;
-	(*buf)[*len] = '\0';
-}
-
-/*
- * Run argv to completion with stdin on /dev/null, capturing stdout and
- * stderr: never a terminal, whatever runs the tests.
- */
-static struct proc_result run(char *const argv[])
-{
-	struct proc_result res = { .status = -1, .out = strdup(""), .err = strdup("") };
-	int pipes[2][2], st, open_fds = 2;
-	size_t lens[2] = { 0, 0 };
-	char **bufs[2] = { &res.out, &res.err };
-	pid_t pid;
-
-	if (pipe2(pipes[0], O_CLOEXEC) || pipe2(pipes[1], O_CLOEXEC))
-		return res;
-	pid = fork();
-	if (pid == 0) {
-		int null = open("/dev/null", O_RDONLY);
-
-		dup2(null, 0);
-		dup2(pipes[0][1], 1);
-		dup2(pipes[1][1], 2);
-		execvp(argv[0], argv);
-		fprintf(stderr, "exec %s: %s\n", argv[0], strerror(errno));
-		_exit(127);
-	}
-	close(pipes[0][1]);
-	close(pipes[1][1]);
-	while (open_fds) {
-		struct pollfd p[2] = { { pipes[0][0], POLLIN, 0 }, { pipes[1][0], POLLIN, 0 } };
-		char buf[65536];
-
-		if (poll(p, 2, -1) < 0 && errno != EINTR)
-			break;
-		for (int i = 0; i < 2; i++) {
-			ssize_t n;
-
-			if (p[i].fd < 0 || !p[i].revents)
-				continue;
-			n = read(p[i].fd, buf, sizeof(buf));
-			if (n > 0) {
-				append(bufs[i], &lens[i], buf, (size_t)n);
-			} else {
-				close(pipes[i][0]);
-				pipes[i][0] = -1;	/* poll() skips negative fds */
-				open_fds--;
-			}
-		}
-	}
-	waitpid(pid, &st, 0);
-	res.status = WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
-	return res;
-}
+/* The shared runner (tests/common/proc.c) under this file's short name. */
+#define run proc_run
 
 /* build/NAME as an absolute path: tmux runs its command from its own cwd. */
 static char *bin(const char *name)

@@ -1,0 +1,80 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/* See proc.h. */
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "proc.h"
+
+void proc_result_free(struct proc_result *r)
+{
+	free(r->out);
+	free(r->err);
+	memset(r, 0, sizeof(*r));
+}
+
+static void append(char **buf, size_t *len, const char *data, size_t n)
+{
+	char *b = realloc(*buf, *len + n + 1);
+
+	if (!b)
+		abort();
+	*buf = b;
+	memcpy(*buf + *len, data, n);
+	*len += n;
+	(*buf)[*len] = '\0';
+}
+
+struct proc_result proc_run(char *const argv[])
+{
+	struct proc_result res = { .status = -1, .out = strdup(""), .err = strdup("") };
+	int pipes[2][2], st, open_fds = 2;
+	size_t lens[2] = { 0, 0 };
+	char **bufs[2] = { &res.out, &res.err };
+	pid_t pid;
+
+	if (pipe2(pipes[0], O_CLOEXEC) || pipe2(pipes[1], O_CLOEXEC))
+		return res;
+	pid = fork();
+	if (pid == 0) {
+		int null = open("/dev/null", O_RDONLY);
+
+		dup2(null, 0);
+		dup2(pipes[0][1], 1);
+		dup2(pipes[1][1], 2);
+		execvp(argv[0], argv);
+		fprintf(stderr, "exec %s: %s\n", argv[0], strerror(errno));
+		_exit(127);
+	}
+	close(pipes[0][1]);
+	close(pipes[1][1]);
+	while (open_fds) {
+		struct pollfd p[2] = { { pipes[0][0], POLLIN, 0 }, { pipes[1][0], POLLIN, 0 } };
+		char buf[65536];
+
+		if (poll(p, 2, -1) < 0 && errno != EINTR)
+			break;
+		for (int i = 0; i < 2; i++) {
+			ssize_t n;
+
+			if (p[i].fd < 0 || !p[i].revents)
+				continue;
+			n = read(p[i].fd, buf, sizeof(buf));
+			if (n > 0) {
+				append(bufs[i], &lens[i], buf, (size_t)n);
+			} else {
+				close(pipes[i][0]);
+				pipes[i][0] = -1;	/* poll() skips negative fds */
+				open_fds--;
+			}
+		}
+	}
+	waitpid(pid, &st, 0);
+	res.status = WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
+	return res;
+}
