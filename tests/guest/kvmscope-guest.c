@@ -38,6 +38,9 @@
 #define MMIO_MAX	0xfffffUL
 /* Per-vCPU code blocks start here; page 0 (real-mode IVT) stays unused. */
 #define CODE_START	0x1000UL
+/* Protected mode for --vmware-backdoor-gp: GDT, and ring-0 stacks below it. */
+#define GDT_GPA		0x800
+#define RING0_STACK_TOP	0x7f0
 /* Real-mode IP is 16 bits, so one vCPU's code must fit one segment. */
 #define MAX_CODE	0x10000UL
 /*
@@ -51,6 +54,7 @@
 
 #define DONE_PORT	0xf4
 #define BDOOR_PORT	0x5658
+#define BDOOR_PORT_HB	0x5659
 #define BDOOR_MAGIC	0x564d5868U
 
 #define MAX_VCPUS	64
@@ -67,6 +71,7 @@ enum op_kind {
 	OP_CPUID,
 	OP_RDMSR,
 	OP_HYPERCALL,
+	OP_BDOOR_GP,
 };
 
 /* One command-line operation, in command-line order. */
@@ -122,6 +127,7 @@ struct guest {
 	int nr_vcpus;
 	struct op ops[MAX_OPS];
 	int nr_ops;
+	bool gp_mode;		/* ends in ring 3: --vmware-backdoor-gp */
 	uint64_t start_delay_ms;
 	uint64_t linger_ms;
 
@@ -180,6 +186,11 @@ static void usage(FILE *f)
 		"  --mmio-write GPA:COUNT      same for writes; repeatable\n"
 		"  --vmware-backdoor CMD:COUNT COUNT 4-byte INs from port 0x5658 with\n"
 		"                              EAX=0x564d5868, ECX=CMD; repeatable\n"
+		"  --vmware-backdoor-gp CMD:COUNT  the same from CPL 3 in protected mode, where\n"
+		"                              the I/O bitmap forbids the port: each IN takes\n"
+		"                              a #GP that KVM completes only with\n"
+		"                              kvm.enable_vmware_backdoor=1; must come last;\n"
+		"                              the vCPU then ends with OUT to 0x5659\n"
 		"  --cpuid LEAF:COUNT          COUNT CPUIDs of LEAF (subleaf 0); handled in\n"
 		"                              the kernel, no exit to this VMM; repeatable\n"
 		"  --rdmsr INDEX:COUNT         COUNT RDMSRs of INDEX (pick one KVM emulates,\n"
@@ -330,6 +341,24 @@ static int parse_hlt(struct guest *g, const char *arg)
 	return 0;
 }
 
+static int parse_bdoor_gp(struct guest *g, const char *arg)
+{
+	static const char *const names[] = { "CMD", "COUNT" };
+	static const uint64_t maxes[] = { UINT32_MAX, UINT32_MAX };
+	uint64_t v[2];
+	struct op *op;
+
+	if (parse_fields("vmware-backdoor-gp", arg, names, maxes, 2, 2, v) < 0)
+		return -EINVAL;
+	op = new_op(g, "vmware-backdoor-gp");
+	if (!op)
+		return -EINVAL;
+	*op = (struct op){ .kind = OP_BDOOR_GP, .addr = BDOOR_PORT, .size = 4,
+			   .cmd = v[0], .count = v[1] };
+	g->gp_mode = true;
+	return 0;
+}
+
 static int parse_bdoor(struct guest *g, const char *arg)
 {
 	static const char *const names[] = { "CMD", "COUNT" };
@@ -396,6 +425,7 @@ enum {
 	OPT_MMIO_READ,
 	OPT_MMIO_WRITE,
 	OPT_BDOOR,
+	OPT_BDOOR_GP,
 	OPT_CPUID,
 	OPT_RDMSR,
 	OPT_HYPERCALL,
@@ -418,6 +448,7 @@ static int parse_args(struct guest *g, int argc, char **argv)
 		{ "mmio-read", required_argument, NULL, OPT_MMIO_READ },
 		{ "mmio-write", required_argument, NULL, OPT_MMIO_WRITE },
 		{ "vmware-backdoor", required_argument, NULL, OPT_BDOOR },
+		{ "vmware-backdoor-gp", required_argument, NULL, OPT_BDOOR_GP },
 		{ "cpuid", required_argument, NULL, OPT_CPUID },
 		{ "rdmsr", required_argument, NULL, OPT_RDMSR },
 		{ "hypercall", required_argument, NULL, OPT_HYPERCALL },
@@ -456,6 +487,9 @@ static int parse_args(struct guest *g, int argc, char **argv)
 		case OPT_BDOOR:
 			ret = parse_bdoor(g, optarg);
 			break;
+		case OPT_BDOOR_GP:
+			ret = parse_bdoor_gp(g, optarg);
+			break;
 		case OPT_CPUID:
 			ret = parse_in_kernel(g, "cpuid", optarg, OP_CPUID);
 			break;
@@ -489,6 +523,12 @@ static int parse_args(struct guest *g, int argc, char **argv)
 		fprintf(stderr, PROG ": unexpected argument '%s'\n", argv[optind]);
 		return -EINVAL;
 	}
+	/* Once in ring 3 the guest cannot come back for other operations. */
+	for (int i = 1; i < g->nr_ops; i++)
+		if (g->ops[i - 1].kind == OP_BDOOR_GP && g->ops[i].kind != OP_BDOOR_GP) {
+			fprintf(stderr, PROG ": --vmware-backdoor-gp must come after every other operation\n");
+			return -EINVAL;
+		}
 	return 0;
 }
 
@@ -534,6 +574,7 @@ static void build_keys(struct guest *g)
 			break;
 		case OP_IN:
 		case OP_BDOOR:
+		case OP_BDOOR_GP:
 			op->key = add_key(g, KEY_PIO, KVM_EXIT_IO_IN, op->size,
 					  op->addr);
 			break;
@@ -551,7 +592,8 @@ static void build_keys(struct guest *g)
 			break;
 		}
 	}
-	g->done_key = add_key(g, KEY_PIO, KVM_EXIT_IO_OUT, 1, DONE_PORT);
+	/* Ring 3 may only touch the backdoor ports: it says done on 0x5659. */
+	g->done_key = add_key(g, KEY_PIO, KVM_EXIT_IO_OUT, 1, g->gp_mode ? BDOOR_PORT_HB : DONE_PORT);
 }
 
 static uint64_t vcpu_share(const struct guest *g, uint64_t count, int id)
@@ -705,6 +747,8 @@ static void emit_op(struct emitter *e, const struct op *op, uint32_t count)
 		emit8(e, 0x32);
 		emit_loop_end(e, REG_SI, top);
 		break;
+	case OP_BDOOR_GP:
+		break;	/* emitted by gen_code(): it changes the CPU mode */
 	case OP_HYPERCALL:
 		/*
 		 * The host vendor's own instruction: KVM would emulate the other
@@ -724,16 +768,91 @@ static void emit_op(struct emitter *e, const struct op *op, uint32_t count)
 }
 
 /* Emit vCPU @id's program; returns its length or -E2BIG. */
-static long gen_code(const struct guest *g, int id, uint8_t *buf)
+/*
+ * Real mode -> 32-bit protected mode -> CPL 3 with IOPL 0, so that an IN
+ * from the backdoor port faults (#GP) as it does for a user-space program
+ * in a VMware guest.  GDT at GDT_GPA (flat code/data for ring 0 and 3);
+ * the reset TR (base 0, limit 0xffff) gets an I/O bitmap base of 0xffff at
+ * linear 0x66, beyond its limit: every port is forbidden.
+ */
+static void emit_enter_ring3(struct emitter *e, uint64_t code_gpa, int id)
+{
+	/* iretd's 20 bytes per vCPU: 64 of them stay above the I/O map word at 0x66 */
+	uint32_t stack = RING0_STACK_TOP - (uint32_t)id * 20;
+	size_t at;
+
+	emit8(e, 0xfa);				/* cli */
+	emit8(e, 0x31); emit8(e, 0xc0);		/* xor ax, ax */
+	emit8(e, 0x8e); emit8(e, 0xd8);		/* mov ds, ax */
+	emit8(e, 0x0f); emit8(e, 0x01); emit8(e, 0x16);	/* lgdt [GDT_GPA] */
+	emit16(e, GDT_GPA);
+	emit8(e, 0x0f); emit8(e, 0x20); emit8(e, 0xc0);	/* mov eax, cr0 */
+	emit8(e, 0x66); emit8(e, 0x83); emit8(e, 0xc8); emit8(e, 0x01);	/* or eax, 1 */
+	emit8(e, 0x0f); emit8(e, 0x22); emit8(e, 0xc0);	/* mov cr0, eax */
+	/* jmp far 0x08:flat32 (66 ea imm32 sel16): the next byte, as a flat address */
+	at = e->len + 8;
+	emit8(e, 0x66); emit8(e, 0xea);
+	emit32(e, (uint32_t)(code_gpa + at));
+	emit16(e, 0x08);
+	/* 32-bit, ring 0 */
+	emit8(e, 0x66); emit8(e, 0xb8); emit16(e, 0x10);	/* mov ax, 0x10 */
+	emit8(e, 0x8e); emit8(e, 0xd8);		/* mov ds, ax */
+	emit8(e, 0x8e); emit8(e, 0xc0);		/* mov es, ax */
+	emit8(e, 0x8e); emit8(e, 0xd0);		/* mov ss, ax */
+	emit8(e, 0xbc); emit32(e, stack);	/* mov esp, stack */
+	emit8(e, 0x6a); emit8(e, 0x23);		/* push ss3 */
+	emit8(e, 0x68); emit32(e, stack);	/* push esp3 (unused in ring 3) */
+	emit8(e, 0x6a); emit8(e, 0x02);		/* push eflags: IF 0, IOPL 0 */
+	emit8(e, 0x6a); emit8(e, 0x1b);		/* push cs3 */
+	at = e->len + 6;
+	emit8(e, 0x68); emit32(e, (uint32_t)(code_gpa + at));	/* push eip: after iretd */
+	emit8(e, 0xcf);				/* iretd */
+}
+
+/* 32-bit ring 3: COUNT backdoor INs, each a #GP that KVM emulates. */
+static void emit_bdoor_ring3(struct emitter *e, const struct op *op, uint32_t count)
+{
+	size_t top;
+
+	emit8(e, 0xbe); emit32(e, count);	/* mov esi, count */
+	top = e->len;
+	emit8(e, 0xb8); emit32(e, BDOOR_MAGIC);	/* mov eax, magic */
+	emit8(e, 0xb9); emit32(e, op->cmd);	/* mov ecx, cmd */
+	emit8(e, 0xba); emit32(e, BDOOR_PORT);	/* mov edx, port */
+	emit8(e, 0xed);				/* in eax, dx */
+	emit8(e, 0x4e);				/* dec esi */
+	emit8(e, 0x75);				/* jnz top */
+	emit8(e, (uint8_t)(int8_t)((long)top - (long)(e->len + 1)));
+}
+
+static long gen_code(const struct guest *g, int id, uint8_t *buf, uint64_t code_gpa)
 {
 	struct emitter e = { .buf = buf };
+	bool ring3 = false;
 	int i;
 
 	for (i = 0; i < g->nr_ops; i++) {
 		uint64_t n = vcpu_share(g, g->ops[i].count, id);
 
+		if (g->ops[i].kind == OP_BDOOR_GP) {
+			if (!ring3)
+				emit_enter_ring3(&e, code_gpa, id);
+			ring3 = true;
+			if (n)
+				emit_bdoor_ring3(&e, &g->ops[i], n);
+			continue;
+		}
 		if (n)
 			emit_op(&e, &g->ops[i], n);
+	}
+	if (g->gp_mode) {
+		if (!ring3)	/* this vCPU's share was 0: still say done the same way */
+			emit_enter_ring3(&e, code_gpa, id);
+		emit8(&e, 0x31); emit8(&e, 0xc0);	/* xor eax, eax: no magic */
+		emit8(&e, 0xba); emit32(&e, BDOOR_PORT_HB);	/* mov edx, 0x5659 */
+		emit8(&e, 0xee);			/* out dx, al */
+		emit8(&e, 0xeb); emit8(&e, 0xfe);	/* jmp $ */
+		return e.overflow ? -E2BIG : (long)e.len;
 	}
 	/* done: mov dx, 0xf4 ; out dx, al */
 	emit_mov_r16(&e, REG_DX, DONE_PORT);
@@ -747,6 +866,25 @@ static long gen_code(const struct guest *g, int id, uint8_t *buf)
 	return e.len;
 }
 
+/* The GDT that emit_enter_ring3() loads, and the I/O bitmap base it relies on. */
+static void load_ring3_tables(struct guest *g)
+{
+	static const uint64_t gdt[] = {
+		0,
+		0x00cf9a000000ffffULL,	/* 0x08 code, ring 0 */
+		0x00cf92000000ffffULL,	/* 0x10 data, ring 0 */
+		0x00cffa000000ffffULL,	/* 0x18 code, ring 3 */
+		0x00cff2000000ffffULL,	/* 0x20 data, ring 3 */
+	};
+	uint16_t limit = sizeof(gdt) - 1, iomap_base = 0xffff;
+	uint32_t base = GDT_GPA + 8;
+
+	memcpy(g->ram + GDT_GPA, &limit, 2);
+	memcpy(g->ram + GDT_GPA + 2, &base, 4);
+	memcpy(g->ram + base, gdt, sizeof(gdt));
+	memcpy(g->ram + 0x66, &iomap_base, 2);
+}
+
 /* Write every vCPU's program into guest RAM, 16-byte aligned blocks. */
 static int load_code(struct guest *g)
 {
@@ -757,7 +895,7 @@ static int load_code(struct guest *g)
 
 	/* shares differ by one, so a vCPU may skip an op: size them all */
 	for (i = 0; i < g->nr_vcpus; i++) {
-		len = gen_code(g, i, buf);
+		len = gen_code(g, i, buf, 0);	/* addresses do not change lengths */
 		if (len < 0) {
 			fprintf(stderr, PROG ": guest code for vCPU %d exceeds 64 KiB; use fewer operations\n",
 				i);
@@ -775,9 +913,11 @@ static int load_code(struct guest *g)
 	}
 	for (i = 0; i < g->nr_vcpus; i++) {
 		g->vcpus[i].code_gpa = CODE_START + stride * i;
-		len = gen_code(g, i, buf);
+		len = gen_code(g, i, buf, g->vcpus[i].code_gpa);
 		memcpy(g->ram + g->vcpus[i].code_gpa, buf, len);
 	}
+	if (g->gp_mode)
+		load_ring3_tables(g);
 	return 0;
 }
 
@@ -1203,7 +1343,7 @@ static int print_json(const struct guest *g)
 	}
 
 	fprintf(f, "{\"pid\": %d, \"vcpus\": %d, \"elapsed_ns\": %" PRIu64 ", \"done_port\": %d,\n",
-		(int)getpid(), g->nr_vcpus, end - start, DONE_PORT);
+		(int)getpid(), g->nr_vcpus, end - start, g->gp_mode ? BDOOR_PORT_HB : DONE_PORT);
 	fputs(" \"userspace_exits\": ", f);
 	print_exits(f, io, hlt, mmio, intr);
 	fputs(",\n \"pio\": ", f);
@@ -1267,7 +1407,7 @@ static int init_vcpus(struct guest *g)
 
 			if (op->kind == OP_HLT)
 				v->hlt_expect += n;
-			else
+			else if (op->key >= 0)	/* in-kernel ops make no exit here */
 				v->expect[op->key] += n;
 		}
 		v->expect[g->done_key]++;
