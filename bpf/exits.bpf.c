@@ -16,6 +16,14 @@
 
 char LICENSE[] SEC("license") = "Dual BSD/GPL";
 
+/*
+ * What a program on a classic tracepoint returns: 0 would tell the kernel
+ * to drop the event for every perf user of that tracepoint on the host
+ * (perf_trace_run_bpf_submit), blinding perf record/stat and perf kvm stat
+ * while kvmscope runs.  1 lets the event go on to them.
+ */
+#define KEEP_EVENT 1
+
 /* Set by the daemon between open and load. */
 const volatile bool resolve_vcpu = true;
 /* Set by the daemon at run time while events.subscribe has subscribers. */
@@ -386,10 +394,10 @@ int kvmscope_ioctl_enter(struct kvmscope_tp_sys_enter_ioctl *ctx)
 
 	if (cmd == KVMSCOPE_IOCTL_KVM_CREATE_VM) {
 		note_vm(tgid);
-		return 0;
+		return KEEP_EVENT;
 	}
 	if (cmd != KVMSCOPE_IOCTL_KVM_RUN)
-		return 0;
+		return KEEP_EVENT;
 
 	old = bpf_map_lookup_elem(&thread_vcpu, &tid);
 	if (old && old->user_ts) {
@@ -403,7 +411,7 @@ int kvmscope_ioctl_enter(struct kvmscope_tp_sys_enter_ioctl *ctx)
 	}
 	/* Resolve once per (thread, fd): KVM_RUN is issued after every exit. */
 	if (old && old->fd == (__s32)ctx->fd && old->tgid == tgid)
-		return 0;
+		return KEEP_EVENT;
 	note_vm(tgid);
 	if (old && old->tgid == tgid) {
 		/* Keep a pending exit: its kvm_entry comes after this call. */
@@ -419,7 +427,7 @@ int kvmscope_ioctl_enter(struct kvmscope_tp_sys_enter_ioctl *ctx)
 	tv.vcpu_ptr = (__u64)vcpu;
 	if (bpf_map_update_elem(&thread_vcpu, &tid, &tv, BPF_ANY))
 		count_drop(KVMSCOPE_DROP_THREAD_MAP_FULL);
-	return 0;
+	return KEEP_EVENT;
 }
 
 SEC("tracepoint/kvm/kvm_exit")
@@ -445,7 +453,7 @@ int kvmscope_kvm_exit(struct kvmscope_tp_kvm_exit *ctx)
 		tv->exit_isa = key.isa;
 		tv->exit_reason = reason;
 	}
-	return 0;
+	return KEEP_EVENT;
 }
 
 SEC("tracepoint/kvm/kvm_entry")
@@ -455,14 +463,14 @@ int kvmscope_kvm_entry(struct kvmscope_tp_kvm_entry *ctx)
 	struct kvmscope_hw_exit_key key = {};
 
 	if (!tv || !tv->exit_ts)
-		return 0;
+		return KEEP_EVENT;
 	key.tgid = tv->tgid;
 	key.vcpu = ctx->vcpu_id;
 	key.isa = tv->exit_isa;
 	key.reason = tv->exit_reason;
 	hist_add(&hw_latency, &key, bpf_ktime_get_ns() - tv->exit_ts, KVMSCOPE_DROP_HIST_MAP_FULL);
 	tv->exit_ts = 0;
-	return 0;
+	return KEEP_EVENT;
 }
 
 /*
@@ -507,12 +515,12 @@ int kvmscope_kvm_userspace_exit(struct kvmscope_tp_kvm_userspace_exit *ctx)
 	count_key(&user_exits, &key, KVMSCOPE_DROP_USER_MAP_FULL);
 	stream_exit(key.tgid, key.vcpu, 0, key.reason, false);
 	if (!tv)
-		return 0;
+		return KEEP_EVENT;
 	tv->user_ts = bpf_ktime_get_ns();
 	tv->user_reason = ctx->reason;
 	if (ctx->reason == KVMSCOPE_KVM_EXIT_IO && resolve_vcpu)
 		count_backdoor(key.tgid, tv);
-	return 0;
+	return KEEP_EVENT;
 }
 
 SEC("tracepoint/kvm/kvm_pio")
@@ -527,7 +535,7 @@ int kvmscope_kvm_pio(struct kvmscope_tp_kvm_pio *ctx)
 	key.direction = ctx->rw ? KVMSCOPE_PIO_OUT : KVMSCOPE_PIO_IN;
 	key.size = (__u8)ctx->size;
 	count_key(&pio_exits, &key, KVMSCOPE_DROP_PIO_MAP_FULL);
-	return 0;
+	return KEEP_EVENT;
 }
 
 SEC("tracepoint/kvm/kvm_mmio")
@@ -535,7 +543,7 @@ int kvmscope_kvm_mmio(struct kvmscope_tp_kvm_mmio *ctx)
 {
 	count_detail(bpf_get_current_pid_tgid() >> 32, KVMSCOPE_DETAIL_MMIO, (__u8)ctx->type,
 		     ctx->gpa >> 12);
-	return 0;
+	return KEEP_EVENT;
 }
 
 SEC("tracepoint/kvm/kvm_msr")
@@ -543,7 +551,7 @@ int kvmscope_kvm_msr(struct kvmscope_tp_kvm_msr *ctx)
 {
 	count_detail(bpf_get_current_pid_tgid() >> 32, KVMSCOPE_DETAIL_MSR, ctx->write ? 1 : 0,
 		     ctx->ecx);
-	return 0;
+	return KEEP_EVENT;
 }
 
 SEC("tracepoint/kvm/kvm_cpuid")
@@ -551,12 +559,12 @@ int kvmscope_kvm_cpuid(struct kvmscope_tp_kvm_cpuid *ctx)
 {
 	count_detail(bpf_get_current_pid_tgid() >> 32, KVMSCOPE_DETAIL_CPUID, 0,
 		     (__u64)ctx->function << 32 | ctx->index);
-	return 0;
+	return KEEP_EVENT;
 }
 
 SEC("tracepoint/kvm/kvm_hypercall")
 int kvmscope_kvm_hypercall(struct kvmscope_tp_kvm_hypercall *ctx)
 {
 	count_detail(bpf_get_current_pid_tgid() >> 32, KVMSCOPE_DETAIL_HYPERCALL, 0, ctx->nr);
-	return 0;
+	return KEEP_EVENT;
 }

@@ -11,10 +11,11 @@
 
 char LICENSE[] SEC("license") = "GPL";
 
+/* 1, not 0: 0 would drop the event for perf users while the probe is attached. */
 SEC("tp/kvm/kvm_exit")
 int probe_tracepoint(void *ctx)
 {
-	return 0;
+	return 1;
 }
 
 SEC("raw_tp/kvm_exit")
