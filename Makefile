@@ -52,11 +52,12 @@ UNIT_BINS := $(patsubst tests/unit/%.c,$(BUILD)/tests/%,$(UNIT_SRCS))
 INTEG_BIN := $(BUILD)/tests/integration-tests
 TOP_TEST_BIN := $(BUILD)/tests/top-tests
 LAB_BIN := $(BUILD)/tests/lab-tests
-TEST_BINS := $(UNIT_BINS) $(INTEG_BIN) $(TOP_TEST_BIN) $(LAB_BIN)
+CROSSCHECK_BIN := $(BUILD)/tests/crosscheck-tests
+TEST_BINS := $(UNIT_BINS) $(INTEG_BIN) $(TOP_TEST_BIN) $(LAB_BIN) $(CROSSCHECK_BIN)
 KERNEL ?= 6.1
 GUEST_BIN := $(BUILD)/kvmscope-guest
 
-.PHONY: all deps deps-build run test check unit integration vmtest vmshell clean distclean help
+.PHONY: all deps deps-build run test check unit integration vmtest vmshell bench clean distclean help
 .DELETE_ON_ERROR:
 .SECONDARY:
 
@@ -69,6 +70,7 @@ help:
 	@echo "make unit       unit tests only; make integration: root integration tests only"
 	@echo "make vmtest     integration and lab suites inside the 6.1 and 6.12 lab kernels"
 	@echo "make vmshell    an interactive shell in the lab (KERNEL=6.1 or 6.12)"
+	@echo "make bench      exit rates under kvmscope, bpftrace, bcc kvmexit and perf, in the lab"
 	@echo "make clean      remove the build, keeping the downloaded lab kernels; distclean: all"
 	@echo "variables       VMLINUX_BTF=<btf file> VMLINUX_H=<header> CI=1 (-Werror) BUILD=<dir>"
 
@@ -125,6 +127,11 @@ $(INTEG_BIN): tests/integration/integration.c $(TEST_COMMON) $(BUILD)/libkvmscop
 $(TOP_TEST_BIN): tests/integration/top.c $(TEST_COMMON) $(BUILD)/libkvmscope-core.a | $(BUILD)/.dir
 	$(CC) $(ALL_CFLAGS) -Itests/common -o $@ $< $(TEST_COMMON) $(BUILD)/libkvmscope-core.a $(PKG_LIBS) -lcmocka
 
+# In the lab: kvmscope's counts against perf kvm stat's for the same guest.
+$(CROSSCHECK_BIN): tests/vm/crosscheck.c | $(BUILD)/.dir
+	$(CC) -std=gnu11 $(CFLAGS) $(WARN) -D_GNU_SOURCE $(shell $(PKG_CONFIG) --cflags jansson) \
+		-o $@ $< $(shell $(PKG_CONFIG) --libs jansson) -lcmocka
+
 $(LAB_BIN): tests/vm/lab.c | $(BUILD)/.dir
 	$(CC) -std=gnu11 $(CFLAGS) $(WARN) -D_GNU_SOURCE -o $@ $< -lcmocka
 
@@ -141,6 +148,13 @@ test: deps
 vmtest: deps
 	@$(MAKE) --no-print-directory all $(TEST_BINS)
 	@tests/run $(BUILD) lab
+
+# Exit rates with no tracer, kvmscope, bpftrace, bcc's kvmexit and perf kvm
+# stat, in the 6.1 lab (bench/run --help); figures, not pass/fail.
+bench: deps
+	@scripts/install-deps bench
+	@$(MAKE) --no-print-directory all
+	bench/run $(BUILD)
 
 vmshell: deps
 	@$(MAKE) --no-print-directory all $(TEST_BINS)
