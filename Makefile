@@ -128,9 +128,9 @@ $(TOP_TEST_BIN): tests/integration/top.c $(TEST_COMMON) $(BUILD)/libkvmscope-cor
 	$(CC) $(ALL_CFLAGS) -Itests/common -o $@ $< $(TEST_COMMON) $(BUILD)/libkvmscope-core.a $(PKG_LIBS) -lcmocka
 
 # In the lab: kvmscope's counts against perf kvm stat's for the same guest.
-$(CROSSCHECK_BIN): tests/vm/crosscheck.c | $(BUILD)/.dir
-	$(CC) -std=gnu11 $(CFLAGS) $(WARN) -D_GNU_SOURCE $(shell $(PKG_CONFIG) --cflags jansson) \
-		-o $@ $< $(shell $(PKG_CONFIG) --libs jansson) -lcmocka
+$(CROSSCHECK_BIN): tests/vm/crosscheck.c $(TEST_COMMON) | $(BUILD)/.dir
+	$(CC) -std=gnu11 $(CFLAGS) $(WARN) -D_GNU_SOURCE -Itests/common $(shell $(PKG_CONFIG) --cflags jansson) \
+		-o $@ $< $(TEST_COMMON) $(shell $(PKG_CONFIG) --libs jansson) -lcmocka
 
 $(LAB_BIN): tests/vm/lab.c | $(BUILD)/.dir
 	$(CC) -std=gnu11 $(CFLAGS) $(WARN) -D_GNU_SOURCE -o $@ $< -lcmocka

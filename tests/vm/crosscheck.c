@@ -47,6 +47,8 @@
 #include <unistd.h>
 #include <jansson.h>
 
+#include "proc.h"
+
 /* The guest run compared: known OUT, IN and HLT counts on 2 vCPUs. */
 #define GUEST_VCPUS 2
 #define GUEST_OUTS 3000
@@ -136,19 +138,6 @@ static char log_path[128];
 static char perf_data[128];
 static pid_t daemon_pid = -1;
 
-struct proc_result {
-	int status;	/* exit code, or 128 + signal */
-	char *out;
-	char *err;
-};
-
-static void proc_result_free(struct proc_result *r)
-{
-	free(r->out);
-	free(r->err);
-	memset(r, 0, sizeof(*r));
-}
-
 static void append(char **buf, size_t *len, const char *data, size_t n)
 {
 	char *p = realloc(*buf, *len + n + 1);
@@ -161,59 +150,8 @@ static void append(char **buf, size_t *len, const char *data, size_t n)
 	(*buf)[*len] = '\0';
 }
 
-/* Run argv (found through PATH) to completion, capturing stdout and stderr. */
-static struct proc_result run_capture(char *const argv[])
-{
-	struct proc_result res = { .status = -1 };
-	int pipes[2][2], st;
-	size_t len[2] = { 0, 0 };
-	char **bufs[2] = { &res.out, &res.err };
-	pid_t pid;
-
-	res.out = strdup("");
-	res.err = strdup("");
-	if (pipe2(pipes[0], O_CLOEXEC) || pipe2(pipes[1], O_CLOEXEC))
-		fail_msg("pipe: %s", strerror(errno));
-	pid = fork();
-	if (pid < 0)
-		fail_msg("fork: %s", strerror(errno));
-	if (pid == 0) {
-		dup2(pipes[0][1], 1);
-		dup2(pipes[1][1], 2);
-		execvp(argv[0], argv);
-		fprintf(stderr, "cannot run %s: %s\n", argv[0], strerror(errno));
-		_exit(127);
-	}
-	close(pipes[0][1]);
-	close(pipes[1][1]);
-	for (int open_fds = 2; open_fds;) {
-		struct pollfd p[2] = { { pipes[0][0], POLLIN, 0 }, { pipes[1][0], POLLIN, 0 } };
-		char buf[65536];
-
-		if (poll(p, 2, -1) < 0) {
-			if (errno == EINTR)
-				continue;
-			fail_msg("poll: %s", strerror(errno));
-		}
-		for (int i = 0; i < 2; i++) {
-			ssize_t n;
-
-			if (p[i].fd < 0 || !p[i].revents)
-				continue;
-			n = read(p[i].fd, buf, sizeof(buf));
-			if (n > 0) {
-				append(bufs[i], &len[i], buf, (size_t)n);
-			} else if (n == 0 || errno != EINTR) {
-				close(pipes[i][0]);
-				pipes[i][0] = -1;
-				open_fds--;
-			}
-		}
-	}
-	waitpid(pid, &st, 0);
-	res.status = WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
-	return res;
-}
+/* The shared runner (tests/common/proc.c): PATH lookup, stdin on /dev/null. */
+#define run_capture proc_run
 
 static char *build_path(const char *name)
 {
