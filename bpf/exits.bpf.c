@@ -239,8 +239,9 @@ static __always_inline void count_detail(__u32 tgid, __u8 kind, __u8 dir, __u64 
 		count_drop(KVMSCOPE_DROP_DETAIL_MAP_FULL);
 }
 
-static __always_inline void stream_exit(__u32 tgid, __u32 vcpu, __u32 isa, __u32 reason,
-					bool hardware)
+/* @id: bpf_get_current_pid_tgid(); @now: bpf_ktime_get_ns(), both already read. */
+static __always_inline void stream_exit(__u64 id, __u32 vcpu, __u32 isa, __u32 reason,
+					bool hardware, __u64 now)
 {
 	struct kvmscope_exit_event *ev;
 
@@ -251,9 +252,9 @@ static __always_inline void stream_exit(__u32 tgid, __u32 vcpu, __u32 isa, __u32
 		count_drop(KVMSCOPE_DROP_STREAM_FULL);
 		return;
 	}
-	ev->ts_ns = bpf_ktime_get_ns();
-	ev->tgid = tgid;
-	ev->tid = (__u32)bpf_get_current_pid_tgid();
+	ev->ts_ns = now;
+	ev->tgid = id >> 32;
+	ev->tid = (__u32)id;
 	ev->vcpu = vcpu;
 	ev->isa = isa;
 	ev->reason = reason;
@@ -325,9 +326,9 @@ static __always_inline void note_vm(__u32 tgid)
 	bpf_ringbuf_submit(ev, 0);
 }
 
-static __always_inline struct kvmscope_thread_vcpu *current_thread(void)
+static __always_inline struct kvmscope_thread_vcpu *current_thread(__u64 id)
 {
-	__u32 tid = (__u32)bpf_get_current_pid_tgid();
+	__u32 tid = (__u32)id;
 
 	return bpf_map_lookup_elem(&thread_vcpu, &tid);
 }
@@ -336,11 +337,11 @@ static __always_inline struct kvmscope_thread_vcpu *current_thread(void)
  * The state of a thread first seen at an exit (it was inside KVM_RUN when
  * we attached): its vCPU comes from the tracepoint, its fd is unknown.
  */
-static __always_inline struct kvmscope_thread_vcpu *current_thread_or_new(__u32 tgid, __u32 vcpu)
+static __always_inline struct kvmscope_thread_vcpu *current_thread_or_new(__u64 id, __u32 vcpu)
 {
-	__u32 tid = (__u32)bpf_get_current_pid_tgid();
+	__u32 tid = (__u32)id;
 	struct kvmscope_thread_vcpu *tv = bpf_map_lookup_elem(&thread_vcpu, &tid);
-	struct kvmscope_thread_vcpu init = { .tgid = tgid, .fd = -1, .vcpu = vcpu };
+	struct kvmscope_thread_vcpu init = { .tgid = id >> 32, .fd = -1, .vcpu = vcpu };
 
 	if (tv)
 		return tv;
@@ -425,6 +426,8 @@ int kvmscope_ioctl_enter(struct kvmscope_tp_sys_enter_ioctl *ctx)
 		vcpu = vcpu_of_fd(ctx->fd);
 	tv.vcpu = vcpu_id_of(vcpu);
 	tv.vcpu_ptr = (__u64)vcpu;
+	/* Read once per (thread, fd), not at every I/O exit. */
+	tv.run_ptr = vcpu ? (__u64)BPF_CORE_READ(vcpu, run) : 0;
 	if (bpf_map_update_elem(&thread_vcpu, &tid, &tv, BPF_ANY))
 		count_drop(KVMSCOPE_DROP_THREAD_MAP_FULL);
 	return KEEP_EVENT;
@@ -436,8 +439,9 @@ int kvmscope_kvm_exit(struct kvmscope_tp_kvm_exit *ctx)
 	struct kvmscope_hw_exit_key key = {};
 	struct kvmscope_thread_vcpu *tv;
 	__u32 reason = ctx->exit_reason;
+	__u64 id = bpf_get_current_pid_tgid(), now = bpf_ktime_get_ns();
 
-	key.tgid = bpf_get_current_pid_tgid() >> 32;
+	key.tgid = id >> 32;
 	key.vcpu = ctx->vcpu_id;
 	key.isa = ctx->isa;
 	/* VMX: keep the basic reason and the failed-VM-entry bit only. */
@@ -445,11 +449,11 @@ int kvmscope_kvm_exit(struct kvmscope_tp_kvm_exit *ctx)
 		reason &= 0x8000ffffu;
 	key.reason = reason;
 	count_key(&hw_exits, &key, KVMSCOPE_DROP_HW_MAP_FULL);
-	stream_exit(key.tgid, key.vcpu, key.isa, reason, true);
+	stream_exit(id, key.vcpu, key.isa, reason, true, now);
 
-	tv = current_thread_or_new(key.tgid, key.vcpu);
+	tv = current_thread_or_new(id, key.vcpu);
 	if (tv) {
-		tv->exit_ts = bpf_ktime_get_ns();
+		tv->exit_ts = now;
 		tv->exit_isa = key.isa;
 		tv->exit_reason = reason;
 	}
@@ -459,7 +463,7 @@ int kvmscope_kvm_exit(struct kvmscope_tp_kvm_exit *ctx)
 SEC("tracepoint/kvm/kvm_entry")
 int kvmscope_kvm_entry(struct kvmscope_tp_kvm_entry *ctx)
 {
-	struct kvmscope_thread_vcpu *tv = current_thread();
+	struct kvmscope_thread_vcpu *tv = current_thread(bpf_get_current_pid_tgid());
 	struct kvmscope_hw_exit_key key = {};
 
 	if (!tv || !tv->exit_ts)
@@ -482,14 +486,11 @@ int kvmscope_kvm_entry(struct kvmscope_tp_kvm_entry *ctx)
 static __always_inline void count_backdoor(__u32 tgid, struct kvmscope_thread_vcpu *tv)
 {
 	struct kvm_vcpu *vcpu = (struct kvm_vcpu *)tv->vcpu_ptr;
+	struct kvm_run *run = (struct kvm_run *)tv->run_ptr;
 	unsigned long regs[2] = {};	/* VCPU_REGS_RAX 0, VCPU_REGS_RCX 1 */
-	struct kvm_run *run;
 	__u16 port;
 
-	if (!vcpu)
-		return;
-	run = BPF_CORE_READ(vcpu, run);
-	if (!run)
+	if (!vcpu || !run)
 		return;
 	port = BPF_CORE_READ(run, io.port);
 	if (port != KVMSCOPE_VMWARE_PORT && port != KVMSCOPE_VMWARE_PORT_HB)
@@ -506,17 +507,18 @@ static __always_inline void count_backdoor(__u32 tgid, struct kvmscope_thread_vc
 SEC("tracepoint/kvm/kvm_userspace_exit")
 int kvmscope_kvm_userspace_exit(struct kvmscope_tp_kvm_userspace_exit *ctx)
 {
-	struct kvmscope_thread_vcpu *tv = current_thread();
+	__u64 id = bpf_get_current_pid_tgid(), now = bpf_ktime_get_ns();
+	struct kvmscope_thread_vcpu *tv = current_thread(id);
 	struct kvmscope_user_exit_key key = {};
 
-	key.tgid = bpf_get_current_pid_tgid() >> 32;
+	key.tgid = id >> 32;
 	key.vcpu = tv ? tv->vcpu : KVMSCOPE_VCPU_UNKNOWN;
 	key.reason = ctx->reason;
 	count_key(&user_exits, &key, KVMSCOPE_DROP_USER_MAP_FULL);
-	stream_exit(key.tgid, key.vcpu, 0, key.reason, false);
+	stream_exit(id, key.vcpu, 0, key.reason, false, now);
 	if (!tv)
 		return KEEP_EVENT;
-	tv->user_ts = bpf_ktime_get_ns();
+	tv->user_ts = now;
 	tv->user_reason = ctx->reason;
 	if (ctx->reason == KVMSCOPE_KVM_EXIT_IO && resolve_vcpu)
 		count_backdoor(key.tgid, tv);
@@ -526,10 +528,11 @@ int kvmscope_kvm_userspace_exit(struct kvmscope_tp_kvm_userspace_exit *ctx)
 SEC("tracepoint/kvm/kvm_pio")
 int kvmscope_kvm_pio(struct kvmscope_tp_kvm_pio *ctx)
 {
-	struct kvmscope_thread_vcpu *tv = current_thread();
+	__u64 id = bpf_get_current_pid_tgid();
+	struct kvmscope_thread_vcpu *tv = current_thread(id);
 	struct kvmscope_pio_key key = {};
 
-	key.tgid = bpf_get_current_pid_tgid() >> 32;
+	key.tgid = id >> 32;
 	key.vcpu = tv ? tv->vcpu : KVMSCOPE_VCPU_UNKNOWN;
 	key.port = (__u16)ctx->port;
 	key.direction = ctx->rw ? KVMSCOPE_PIO_OUT : KVMSCOPE_PIO_IN;

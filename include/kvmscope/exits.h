@@ -94,6 +94,7 @@ struct kvmscope_thread_vcpu {
 	__u32 vcpu;	/* KVMSCOPE_VCPU_UNKNOWN if it could not be read */
 	__u32 exit_isa;
 	__u64 vcpu_ptr;	/* struct kvm_vcpu *, 0 if unknown: for register reads */
+	__u64 run_ptr;	/* its struct kvm_run *, read once with vcpu_ptr */
 	__u64 exit_ts;
 	__u32 exit_reason;
 	__u32 user_reason;
