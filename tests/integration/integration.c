@@ -347,6 +347,16 @@ static json_t *find_vm(json_t *exits_result, long long pid)
 	return NULL;
 }
 
+/* exits.get for one pid: the answer in *res (the caller frees it), its VM returned. */
+static json_t *exits_of(long long pid, json_t **res)
+{
+	char params[48];
+
+	snprintf(params, sizeof(params), "{\"pid\":%lld}", pid);
+	*res = rpc("exits.get", params);
+	return find_vm(*res, pid);
+}
+
 /* Sum of "count" over records matching (key == value) pairs, vcpu -1 = any. */
 static long long sum_records(json_t *records, const char *k1, const char *v1, long long vcpu)
 {
@@ -619,16 +629,13 @@ static void assert_latency_accounts_for(json_t *lat, long long count, long long 
 static void test_latency_accounts_for_every_exit(void **state)
 {
 	json_t *res, *vm, *ue;
-	char params[64];
 	long long pid, io;
 	char *backend;
 
 	run_counts_guest();
 	pid = obj_int(counts_report, "pid");
 	io = obj_int(json_object_get(counts_report, "userspace_exits"), "IO");
-	snprintf(params, sizeof(params), "{\"pid\":%lld}", pid);
-	res = rpc("exits.get", params);
-	vm = find_vm(res, pid);
+	vm = exits_of(pid, &res);
 
 	/* Time in the VMM: every backend.  Each vCPU stopped at its done OUT. */
 	ue = by_reason(vm, "userspace_by_reason", "IO");
@@ -676,12 +683,9 @@ static void test_detail_counts(void **state)
 			 "--mmio-read", "0x81000:20", "--vmware-backdoor", "10:7",
 			 "--vmware-backdoor", "20:3", NULL };
 	json_t *report = run_guest(args), *res, *vm, *bd;
-	char params[64];
 	long long pid = obj_int(report, "pid");
 
-	snprintf(params, sizeof(params), "{\"pid\":%lld}", pid);
-	res = rpc("exits.get", params);
-	vm = find_vm(res, pid);
+	vm = exits_of(pid, &res);
 	assert_int_equal(detail_count(vm, "cpuid", "leaf", "0x1", NULL), 33);
 	assert_int_equal(detail_count(vm, "cpuid", "leaf", "0x80000001", NULL), 7);
 	assert_int_equal(detail_count(vm, "msr", "index", "0x1b", "read"), 11);
@@ -707,7 +711,7 @@ static void test_vmware_backdoor_through_gp(void **state)
 {
 	char *args[] = { "--vcpus", "2", "--out", "0x70:4", "--vmware-backdoor-gp", "10:5",
 			 "--vmware-backdoor-gp", "20:3", NULL };
-	char enabled[8] = "", *backend = daemon_backend(), params[64];
+	char enabled[8] = "", *backend = daemon_backend();
 	json_t *report, *res, *vm, *bd;
 	long long pid;
 	FILE *f = fopen("/sys/module/kvm/parameters/enable_vmware_backdoor", "r");
@@ -725,9 +729,7 @@ static void test_vmware_backdoor_through_gp(void **state)
 	}
 	report = run_guest(args);
 	pid = obj_int(report, "pid");
-	snprintf(params, sizeof(params), "{\"pid\":%lld}", pid);
-	res = rpc("exits.get", params);
-	vm = find_vm(res, pid);
+	vm = exits_of(pid, &res);
 	bd = json_object_get(vm, "vmware_backdoor");
 	assert_int_equal(detail_count(vm, "vmware_backdoor", "name", "GETVERSION", NULL), 5);
 	assert_int_equal(detail_count(vm, "vmware_backdoor", "name", "GETMEMSIZE", NULL), 3);
@@ -748,7 +750,6 @@ static void test_hypercall_counts(void **state)
 	char *args[] = { "--vcpus", "2", "--hypercall", "1:5", "--hypercall", "1:4", NULL };
 	char *backend = daemon_backend();
 	json_t *report, *res, *vm;
-	char params[64];
 	long long pid;
 
 	if (strcmp(backend, "kvm_amd") && strcmp(backend, "kvm_intel")) {
@@ -760,9 +761,7 @@ static void test_hypercall_counts(void **state)
 	free(backend);
 	report = run_guest(args);
 	pid = obj_int(report, "pid");
-	snprintf(params, sizeof(params), "{\"pid\":%lld}", pid);
-	res = rpc("exits.get", params);
-	vm = find_vm(res, pid);
+	vm = exits_of(pid, &res);
 	assert_int_equal(detail_count(vm, "hypercalls", "name", "VAPIC_POLL_IRQ", NULL), 9);
 	json_decref(res);
 	json_decref(report);
@@ -803,7 +802,7 @@ static void test_libvirt_identity(void **state)
 	static const char uuid[] = "5e1f0c4a-2b7d-4c3e-9a8f-0123456789ab";
 	const char *root = access("/sys/fs/cgroup/cgroup.procs", F_OK) == 0 ? "/sys/fs/cgroup"
 									    : "/sys/fs/cgroup/cpu";
-	char slice[256], scope[320], script[1024], params[64];
+	char slice[256], scope[320], script[1024];
 	json_t *report, *res, *vm, *lv;
 	struct proc_result r;
 	long long pid;
@@ -821,9 +820,7 @@ static void test_libvirt_identity(void **state)
 	report = parse_json(r.out);
 	proc_result_free(&r);
 	pid = obj_int(report, "pid");
-	snprintf(params, sizeof(params), "{\"pid\":%lld}", pid);
-	res = rpc("exits.get", params);
-	vm = find_vm(res, pid);
+	vm = exits_of(pid, &res);
 	assert_string_equal(json_string_value(json_object_get(vm, "uuid")), uuid);
 	assert_string_equal(json_string_value(json_object_get(vm, "name")), "lvname");
 	lv = json_object_get(vm, "libvirt");
@@ -843,12 +840,9 @@ static void test_mmio_counts(void **state)
 	char *args[] = { "--vcpus", "3", "--mmio-read", "0x90000:101", "--mmio-write", "0xa0000:202",
 			 "--hlt", "7", NULL };
 	json_t *report = run_guest(args), *res, *vm, *user;
-	char pidarg[24];
 	long long pid = obj_int(report, "pid");
 
-	snprintf(pidarg, sizeof(pidarg), "{\"pid\":%lld}", pid);
-	res = rpc("exits.get", pidarg);
-	vm = find_vm(res, pid);
+	vm = exits_of(pid, &res);
 	user = json_object_get(vm, "userspace_exits");
 	assert_int_equal(sum_records(user, "reason", "MMIO", -1), 303);
 	assert_int_equal(sum_records(user, "reason", "HLT", -1), 7);
