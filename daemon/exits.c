@@ -93,6 +93,7 @@ struct exits_state {
 	sd_event_source *stream_timer;	/* drains exit_stream while streaming */
 	struct kvm_stats_cache *kvm_stats;	/* last debugfs read per VM, for exited VMs */
 	size_t n_kvm_stats;
+	bool kvm_stats_denied;		/* debugfs refused the last read (lockdown) */
 };
 
 struct kvm_stats_cache {
@@ -367,14 +368,19 @@ static void delete_threads_of(struct exits_state *st, uint32_t pid)
 
 /* ---- KVM's own statistics (debugfs) ---- */
 
-/* KVM's own counters of @vm from debugfs, or why there are none. */
-static json_t *kvm_stats_now(uint32_t pid)
+/*
+ * KVM's own counters of @vm from debugfs, or why there are none.  Under
+ * lockdown every read is refused: remember it, so the once-a-second
+ * refresh stops retrying (a request still tries, and clears it).
+ */
+static json_t *kvm_stats_now(struct exits_state *st, uint32_t pid)
 {
 	char source[1024], err[300];
 	json_t *values;
 	int r = kvm_stats_read(KVM_STATS_DEBUGFS, pid, &values, source, sizeof(source), err,
 			       sizeof(err));
 
+	st->kvm_stats_denied = r == -EPERM || r == -EACCES;
 	if (r < 0)
 		return json_pack("{s:n, s:n, s:s}", "source", "values", "error", err);
 	return json_pack("{s:s, s:o, s:n}", "source", source, "values", values, "error");
@@ -410,7 +416,7 @@ static json_t *vm_kvm_stats(struct exits_state *st, const struct vm *vm)
 		return json_pack("{s:n, s:n, s:s}", "source", "values", "error",
 				 "the VM exited before its statistics were read");
 	}
-	now = kvm_stats_now(vm->pid);
+	now = kvm_stats_now(st, vm->pid);
 	if (c && json_is_object(json_object_get(now, "values"))) {
 		json_decref(c->stats);
 		c->stats = json_incref(now);
@@ -598,7 +604,7 @@ static void exits_collect(void *state)
 	}
 	read_live(st, 0, &live);
 	update_rates(st, &live);
-	for (size_t i = 0; i < st->m->n_vms; i++)
+	for (size_t i = 0; i < st->m->n_vms && !st->kvm_stats_denied; i++)
 		if (!st->m->vms[i]->exited)
 			json_decref(vm_kvm_stats(st, st->m->vms[i]));
 	for (size_t i = 0; i < live.n; i++) {
