@@ -3,15 +3,22 @@
  * kvmscope exits capability: exact per-VM, per-vCPU, per-reason counts of
  * KVM exits, kept in bounded per-CPU hash maps and read by kvmscoped.
  *
- * Classic tracepoints are used for kvm_exit because since Linux 5.16 the
- * exit reason is no longer a TP_PROTO argument (see kvm-decode.md §4.1):
- * only the classic record carries it, at an offset that has not moved
- * since 5.10 (6.18 only appended "requests").  The daemon checks the
- * offsets below against tracefs before attaching.
+ * Every KVM event has two programs here, and the daemon loads one of each:
+ *
+ *  - tp_btf (preferred): the kernel calls the program with the
+ *    tracepoint's arguments and builds no trace record.  Since Linux 5.16
+ *    kvm_exit's reason is not an argument (kvm-decode.md §4.1), so the
+ *    tp_btf kvm_exit reads it from the VMCB through CO-RE; that exists for
+ *    SVM only.  kvm_entry's vCPU pointer resolves the thread's vCPU, so no
+ *    syscall hook is needed where kvm_entry fires.
+ *  - classic tracepoints (fallback, and kvm_exit on VMX): read the
+ *    record, at offsets the daemon checks against tracefs first; the
+ *    sys_enter_ioctl hook resolves vCPUs where kvm_entry never fires.
  */
 #include "vmlinux.h"
 #include <bpf/bpf_helpers.h>
 #include <bpf/bpf_core_read.h>
+#include <bpf/bpf_tracing.h>
 #include "kvmscope/exits.h"
 
 char LICENSE[] SEC("license") = "Dual BSD/GPL";
@@ -26,6 +33,9 @@ char LICENSE[] SEC("license") = "Dual BSD/GPL";
 
 /* Set by the daemon between open and load. */
 const volatile bool resolve_vcpu = true;
+/* --collect: time exits (kvm_exit -> kvm_entry, VMM); decode backdoor calls. */
+const volatile bool collect_latency = true;
+const volatile bool collect_backdoor = true;
 /* Set by the daemon at run time while events.subscribe has subscribers. */
 volatile __u32 stream_enabled;
 
@@ -384,6 +394,67 @@ static __always_inline __u32 vcpu_id_of(struct kvm_vcpu *vcpu)
 	return (__u32)vcpu_id;
 }
 
+/*
+ * The thread's state for the vCPU @vcpu it is about to enter or has just
+ * left (tp_btf programs).  Made at the thread's first kvm_entry, or again
+ * when the thread runs another vCPU or its tid was reused: that is where
+ * the vCPU is resolved when no KVM_RUN hook is attached.
+ */
+static __noinline struct kvmscope_thread_vcpu *thread_for_vcpu_slow(__u64 id, struct kvm_vcpu *vcpu)
+{
+	__u32 tgid = id >> 32, tid = (__u32)id;
+	struct kvmscope_thread_vcpu tv = { .tgid = tgid, .fd = -1 }, *old;
+
+	if (!vcpu)
+		return NULL;
+	old = bpf_map_lookup_elem(&thread_vcpu, &tid);
+	if (old && old->tgid == tgid) {
+		/* Keep what is in flight: an exit waiting for its entry, the VMM's time. */
+		tv.fd = old->fd;
+		tv.exit_ts = old->exit_ts;
+		tv.exit_isa = old->exit_isa;
+		tv.exit_reason = old->exit_reason;
+		tv.user_ts = old->user_ts;
+		tv.user_reason = old->user_reason;
+	}
+	note_vm(tgid);
+	tv.vcpu = vcpu_id_of(vcpu);
+	tv.vcpu_ptr = (__u64)vcpu;
+	tv.run_ptr = (__u64)BPF_CORE_READ(vcpu, run);
+	if (bpf_map_update_elem(&thread_vcpu, &tid, &tv, BPF_ANY)) {
+		count_drop(KVMSCOPE_DROP_THREAD_MAP_FULL);
+		return NULL;
+	}
+	return bpf_map_lookup_elem(&thread_vcpu, &tid);
+}
+
+static __always_inline struct kvmscope_thread_vcpu *thread_for_vcpu(__u64 id, struct kvm_vcpu *vcpu)
+{
+	__u32 tid = (__u32)id;
+	struct kvmscope_thread_vcpu *tv = bpf_map_lookup_elem(&thread_vcpu, &tid);
+
+	if (tv && tv->vcpu_ptr == (__u64)vcpu && tv->tgid == id >> 32)
+		return tv;
+	return thread_for_vcpu_slow(id, vcpu);
+}
+
+/* Back from the VMM: the time it took to handle a userspace exit. */
+static __always_inline void end_vmm_time(struct kvmscope_thread_vcpu *tv, __u64 now)
+{
+	struct kvmscope_user_exit_key key = { .tgid = tv->tgid, .vcpu = tv->vcpu,
+					      .reason = tv->user_reason };
+
+	hist_add(&user_latency, &key, now - tv->user_ts, KVMSCOPE_DROP_USER_HIST_MAP_FULL);
+	tv->user_ts = 0;
+}
+
+/*
+ * KVM_RUN and KVM_CREATE_VM, from the syscall tracepoint.  Attached only
+ * where kvm_entry does not fire or cannot be read with BTF (a software
+ * KVM backend): a syscall tracepoint sends every system call of every
+ * process on the host through the slow path, so it is avoided wherever
+ * kvm_entry can resolve the vCPU and end the VMM's time instead.
+ */
 SEC("tracepoint/syscalls/sys_enter_ioctl")
 int kvmscope_ioctl_enter(struct kvmscope_tp_sys_enter_ioctl *ctx)
 {
@@ -401,15 +472,8 @@ int kvmscope_ioctl_enter(struct kvmscope_tp_sys_enter_ioctl *ctx)
 		return KEEP_EVENT;
 
 	old = bpf_map_lookup_elem(&thread_vcpu, &tid);
-	if (old && old->user_ts) {
-		/* Back from the VMM: that is the time it took to handle the exit. */
-		struct kvmscope_user_exit_key key = { .tgid = tgid, .vcpu = old->vcpu,
-						      .reason = old->user_reason };
-
-		hist_add(&user_latency, &key, bpf_ktime_get_ns() - old->user_ts,
-			 KVMSCOPE_DROP_USER_HIST_MAP_FULL);
-		old->user_ts = 0;
-	}
+	if (old && old->user_ts)
+		end_vmm_time(old, bpf_ktime_get_ns());
 	/* Resolve once per (thread, fd): KVM_RUN is issued after every exit. */
 	if (old && old->fd == (__s32)ctx->fd && old->tgid == tgid)
 		return KEEP_EVENT;
@@ -433,48 +497,120 @@ int kvmscope_ioctl_enter(struct kvmscope_tp_sys_enter_ioctl *ctx)
 	return KEEP_EVENT;
 }
 
-SEC("tracepoint/kvm/kvm_exit")
-int kvmscope_kvm_exit(struct kvmscope_tp_kvm_exit *ctx)
+/*
+ * KVM_CREATE_VM without the syscall hook: /dev/kvm's own ioctl handler,
+ * which nothing but KVM's device ioctls reach.  Loaded with the tp_btf
+ * programs where fentry is allowed, so a VM is known before it first runs.
+ */
+SEC("fentry/kvm_dev_ioctl")
+int BPF_PROG(kvmscope_kvm_dev_ioctl, struct file *filp, unsigned int ioctl)
 {
-	struct kvmscope_hw_exit_key key = {};
-	struct kvmscope_thread_vcpu *tv;
-	__u32 reason = ctx->exit_reason;
-	__u64 id = bpf_get_current_pid_tgid(), now = bpf_ktime_get_ns();
+	if (ioctl == KVMSCOPE_IOCTL_KVM_CREATE_VM)
+		note_vm(bpf_get_current_pid_tgid() >> 32);
+	return 0;
+}
 
-	key.tgid = id >> 32;
-	key.vcpu = ctx->vcpu_id;
-	key.isa = ctx->isa;
+static __always_inline void on_kvm_exit(__u64 id, struct kvmscope_thread_vcpu *tv, __u32 vcpu,
+					__u32 isa, __u32 reason)
+{
+	struct kvmscope_hw_exit_key key = { .tgid = id >> 32, .vcpu = vcpu, .isa = isa };
+	__u64 now = collect_latency || stream_enabled ? bpf_ktime_get_ns() : 0;
+
 	/* VMX: keep the basic reason and the failed-VM-entry bit only. */
-	if (key.isa == KVMSCOPE_ISA_VMX)
+	if (isa == KVMSCOPE_ISA_VMX)
 		reason &= 0x8000ffffu;
 	key.reason = reason;
 	count_key(&hw_exits, &key, KVMSCOPE_DROP_HW_MAP_FULL);
-	stream_exit(id, key.vcpu, key.isa, reason, true, now);
-
-	tv = current_thread_or_new(id, key.vcpu);
-	if (tv) {
+	stream_exit(id, vcpu, isa, reason, true, now);
+	if (tv && collect_latency) {
 		tv->exit_ts = now;
-		tv->exit_isa = key.isa;
+		tv->exit_isa = isa;
 		tv->exit_reason = reason;
 	}
+}
+
+SEC("tracepoint/kvm/kvm_exit")
+int kvmscope_kvm_exit(struct kvmscope_tp_kvm_exit *ctx)
+{
+	__u64 id = bpf_get_current_pid_tgid();
+
+	on_kvm_exit(id, current_thread_or_new(id, ctx->vcpu_id), ctx->vcpu_id, ctx->isa,
+		    ctx->exit_reason);
 	return KEEP_EVENT;
+}
+
+/*
+ * What SVM's get_exit_info() would put in the record, read from the VMCB
+ * without building it.  Local flavours of the kvm_amd types, relocated by
+ * CO-RE against the kvm_amd module's BTF; on a kernel without them the
+ * program is not loaded (the daemon attaches the classic one).
+ */
+struct vmcb_control_area___kvmscope {
+	__u32 exit_code;
+} __attribute__((preserve_access_index));
+
+struct vmcb___kvmscope {
+	struct vmcb_control_area___kvmscope control;
+} __attribute__((preserve_access_index));
+
+struct vcpu_svm___kvmscope {
+	struct vmcb___kvmscope *vmcb;
+} __attribute__((preserve_access_index));
+
+SEC("tp_btf/kvm_exit")
+int BPF_PROG(kvmscope_kvm_exit_btf, struct kvm_vcpu *vcpu, __u32 isa)
+{
+	__u64 id = bpf_get_current_pid_tgid();
+	struct vcpu_svm___kvmscope *svm = (void *)vcpu;
+	struct kvmscope_thread_vcpu *tv;
+	__u32 reason;
+
+	if (!bpf_core_type_exists(struct vcpu_svm___kvmscope) || isa != KVMSCOPE_ISA_SVM) {
+		count_drop(KVMSCOPE_DROP_UNREADABLE);
+		return 0;
+	}
+	/* Truncated to 32 bits as in the record: SVM_EXIT_ERR is 0xffffffff. */
+	reason = BPF_CORE_READ(svm, vmcb, control.exit_code);
+	tv = thread_for_vcpu(id, vcpu);
+	on_kvm_exit(id, tv, tv ? tv->vcpu : vcpu_id_of(vcpu), isa, reason);
+	return 0;
+}
+
+static __always_inline void on_kvm_entry(struct kvmscope_thread_vcpu *tv, __u32 vcpu)
+{
+	struct kvmscope_hw_exit_key key = {};
+	__u64 now;
+
+	if (!tv || !(tv->exit_ts | tv->user_ts))
+		return;
+	now = bpf_ktime_get_ns();
+	if (tv->user_ts)
+		end_vmm_time(tv, now);
+	if (!tv->exit_ts)
+		return;
+	key.tgid = tv->tgid;
+	key.vcpu = vcpu;
+	key.isa = tv->exit_isa;
+	key.reason = tv->exit_reason;
+	hist_add(&hw_latency, &key, now - tv->exit_ts, KVMSCOPE_DROP_HIST_MAP_FULL);
+	tv->exit_ts = 0;
 }
 
 SEC("tracepoint/kvm/kvm_entry")
 int kvmscope_kvm_entry(struct kvmscope_tp_kvm_entry *ctx)
 {
-	struct kvmscope_thread_vcpu *tv = current_thread(bpf_get_current_pid_tgid());
-	struct kvmscope_hw_exit_key key = {};
-
-	if (!tv || !tv->exit_ts)
-		return KEEP_EVENT;
-	key.tgid = tv->tgid;
-	key.vcpu = ctx->vcpu_id;
-	key.isa = tv->exit_isa;
-	key.reason = tv->exit_reason;
-	hist_add(&hw_latency, &key, bpf_ktime_get_ns() - tv->exit_ts, KVMSCOPE_DROP_HIST_MAP_FULL);
-	tv->exit_ts = 0;
+	on_kvm_entry(current_thread(bpf_get_current_pid_tgid()), ctx->vcpu_id);
 	return KEEP_EVENT;
+}
+
+SEC("tp_btf/kvm_entry")
+int BPF_PROG(kvmscope_kvm_entry_btf, struct kvm_vcpu *vcpu)
+{
+	struct kvmscope_thread_vcpu *tv = thread_for_vcpu(bpf_get_current_pid_tgid(), vcpu);
+
+	if (tv)
+		on_kvm_entry(tv, tv->vcpu);
+	return 0;
 }
 
 /*
@@ -504,29 +640,43 @@ static __always_inline void count_backdoor(__u32 tgid, struct kvmscope_thread_vc
 		count_detail(tgid, KVMSCOPE_DETAIL_BACKDOOR_NOMAGIC, port == KVMSCOPE_VMWARE_PORT_HB, 0);
 }
 
-SEC("tracepoint/kvm/kvm_userspace_exit")
-int kvmscope_kvm_userspace_exit(struct kvmscope_tp_kvm_userspace_exit *ctx)
+static __always_inline void on_userspace_exit(__u32 reason)
 {
-	__u64 id = bpf_get_current_pid_tgid(), now = bpf_ktime_get_ns();
+	__u64 id = bpf_get_current_pid_tgid();
+	__u64 now = collect_latency || stream_enabled ? bpf_ktime_get_ns() : 0;
 	struct kvmscope_thread_vcpu *tv = current_thread(id);
 	struct kvmscope_user_exit_key key = {};
 
 	key.tgid = id >> 32;
 	key.vcpu = tv ? tv->vcpu : KVMSCOPE_VCPU_UNKNOWN;
-	key.reason = ctx->reason;
+	key.reason = reason;
 	count_key(&user_exits, &key, KVMSCOPE_DROP_USER_MAP_FULL);
 	stream_exit(id, key.vcpu, 0, key.reason, false, now);
 	if (!tv)
-		return KEEP_EVENT;
-	tv->user_ts = now;
-	tv->user_reason = ctx->reason;
-	if (ctx->reason == KVMSCOPE_KVM_EXIT_IO && resolve_vcpu)
+		return;
+	if (collect_latency) {
+		tv->user_ts = now;
+		tv->user_reason = reason;
+	}
+	if (reason == KVMSCOPE_KVM_EXIT_IO && resolve_vcpu && collect_backdoor)
 		count_backdoor(key.tgid, tv);
+}
+
+SEC("tracepoint/kvm/kvm_userspace_exit")
+int kvmscope_kvm_userspace_exit(struct kvmscope_tp_kvm_userspace_exit *ctx)
+{
+	on_userspace_exit(ctx->reason);
 	return KEEP_EVENT;
 }
 
-SEC("tracepoint/kvm/kvm_pio")
-int kvmscope_kvm_pio(struct kvmscope_tp_kvm_pio *ctx)
+SEC("tp_btf/kvm_userspace_exit")
+int BPF_PROG(kvmscope_kvm_userspace_exit_btf, __u32 reason)
+{
+	on_userspace_exit(reason);
+	return 0;
+}
+
+static __always_inline void on_pio(__u32 rw, __u32 port, __u32 size)
 {
 	__u64 id = bpf_get_current_pid_tgid();
 	struct kvmscope_thread_vcpu *tv = current_thread(id);
@@ -534,11 +684,24 @@ int kvmscope_kvm_pio(struct kvmscope_tp_kvm_pio *ctx)
 
 	key.tgid = id >> 32;
 	key.vcpu = tv ? tv->vcpu : KVMSCOPE_VCPU_UNKNOWN;
-	key.port = (__u16)ctx->port;
-	key.direction = ctx->rw ? KVMSCOPE_PIO_OUT : KVMSCOPE_PIO_IN;
-	key.size = (__u8)ctx->size;
+	key.port = (__u16)port;
+	key.direction = rw ? KVMSCOPE_PIO_OUT : KVMSCOPE_PIO_IN;
+	key.size = (__u8)size;
 	count_key(&pio_exits, &key, KVMSCOPE_DROP_PIO_MAP_FULL);
+}
+
+SEC("tracepoint/kvm/kvm_pio")
+int kvmscope_kvm_pio(struct kvmscope_tp_kvm_pio *ctx)
+{
+	on_pio(ctx->rw, ctx->port, ctx->size);
 	return KEEP_EVENT;
+}
+
+SEC("tp_btf/kvm_pio")
+int BPF_PROG(kvmscope_kvm_pio_btf, unsigned int rw, unsigned int port, unsigned int size)
+{
+	on_pio(rw, port, size);
+	return 0;
 }
 
 SEC("tracepoint/kvm/kvm_mmio")
@@ -549,12 +712,26 @@ int kvmscope_kvm_mmio(struct kvmscope_tp_kvm_mmio *ctx)
 	return KEEP_EVENT;
 }
 
+SEC("tp_btf/kvm_mmio")
+int BPF_PROG(kvmscope_kvm_mmio_btf, int type, int len, __u64 gpa)
+{
+	count_detail(bpf_get_current_pid_tgid() >> 32, KVMSCOPE_DETAIL_MMIO, (__u8)type, gpa >> 12);
+	return 0;
+}
+
 SEC("tracepoint/kvm/kvm_msr")
 int kvmscope_kvm_msr(struct kvmscope_tp_kvm_msr *ctx)
 {
 	count_detail(bpf_get_current_pid_tgid() >> 32, KVMSCOPE_DETAIL_MSR, ctx->write ? 1 : 0,
 		     ctx->ecx);
 	return KEEP_EVENT;
+}
+
+SEC("tp_btf/kvm_msr")
+int BPF_PROG(kvmscope_kvm_msr_btf, unsigned int write, __u32 ecx)
+{
+	count_detail(bpf_get_current_pid_tgid() >> 32, KVMSCOPE_DETAIL_MSR, write ? 1 : 0, ecx);
+	return 0;
 }
 
 SEC("tracepoint/kvm/kvm_cpuid")
@@ -565,9 +742,24 @@ int kvmscope_kvm_cpuid(struct kvmscope_tp_kvm_cpuid *ctx)
 	return KEEP_EVENT;
 }
 
+SEC("tp_btf/kvm_cpuid")
+int BPF_PROG(kvmscope_kvm_cpuid_btf, unsigned int function, unsigned int index)
+{
+	count_detail(bpf_get_current_pid_tgid() >> 32, KVMSCOPE_DETAIL_CPUID, 0,
+		     (__u64)function << 32 | index);
+	return 0;
+}
+
 SEC("tracepoint/kvm/kvm_hypercall")
 int kvmscope_kvm_hypercall(struct kvmscope_tp_kvm_hypercall *ctx)
 {
 	count_detail(bpf_get_current_pid_tgid() >> 32, KVMSCOPE_DETAIL_HYPERCALL, 0, ctx->nr);
 	return KEEP_EVENT;
+}
+
+SEC("tp_btf/kvm_hypercall")
+int BPF_PROG(kvmscope_kvm_hypercall_btf, unsigned long nr)
+{
+	count_detail(bpf_get_current_pid_tgid() >> 32, KVMSCOPE_DETAIL_HYPERCALL, 0, nr);
+	return 0;
 }

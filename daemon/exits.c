@@ -65,9 +65,15 @@ struct field_check {
 };
 
 struct exits_probe {
-	const char *name;
 	const char *category, *event, *prog_name;
+	const char *btf_prog_name;	/* tp_btf program, NULL if none */
+	bool fentry;			/* prog_name is an fentry program on function @event */
+	unsigned int view;		/* enum collect_view it serves; 0: the counts */
+	bool btf_vcpu_arg;		/* the tp_btf program reads arg 0 as struct kvm_vcpu * */
 	struct field_check fields[3];
+	char name[64];			/* "tp_btf/kvm_exit", "tracepoint/kvm/kvm_exit" */
+	bool use_btf;			/* load the tp_btf program, not the classic one */
+	bool not_needed;		/* left out by design; reason says why */
 	bool available, attached;
 	char reason[200];
 	struct bpf_link *link;
@@ -109,41 +115,44 @@ struct kvm_stats_cache {
 #define STREAM_DRAIN_USEC 10000
 
 static const struct exits_probe probe_templates[] = {
-	{ .name = "tracepoint/kvm/kvm_exit", .category = "kvm", .event = "kvm_exit",
-	  .prog_name = "kvmscope_kvm_exit",
+	{ .category = "kvm", .event = "kvm_exit", .prog_name = "kvmscope_kvm_exit",
+	  .btf_prog_name = "kvmscope_kvm_exit_btf", .btf_vcpu_arg = true,
 	  .fields = { { "exit_reason", 8, 4 }, { "isa", 24, 4 }, { "vcpu_id", 56, 4 } } },
-	{ .name = "tracepoint/kvm/kvm_userspace_exit", .category = "kvm",
-	  .event = "kvm_userspace_exit", .prog_name = "kvmscope_kvm_userspace_exit",
-	  .fields = { { "reason", 8, 4 } } },
-	{ .name = "tracepoint/kvm/kvm_pio", .category = "kvm", .event = "kvm_pio",
-	  .prog_name = "kvmscope_kvm_pio",
+	{ .category = "kvm", .event = "kvm_userspace_exit", .prog_name = "kvmscope_kvm_userspace_exit",
+	  .btf_prog_name = "kvmscope_kvm_userspace_exit_btf", .fields = { { "reason", 8, 4 } } },
+	{ .category = "kvm", .event = "kvm_pio", .view = COLLECT_DETAIL, .prog_name = "kvmscope_kvm_pio",
+	  .btf_prog_name = "kvmscope_kvm_pio_btf",
 	  .fields = { { "rw", 8, 4 }, { "port", 12, 4 }, { "size", 16, 4 } } },
-	{ .name = "tracepoint/syscalls/sys_enter_ioctl", .category = "syscalls",
-	  .event = "sys_enter_ioctl", .prog_name = "kvmscope_ioctl_enter",
+	{ .category = "syscalls", .event = "sys_enter_ioctl", .prog_name = "kvmscope_ioctl_enter",
 	  .fields = { { "fd", 16, 8 }, { "cmd", 24, 8 } } },
-	{ .name = "tracepoint/kvm/kvm_entry", .category = "kvm", .event = "kvm_entry",
-	  .prog_name = "kvmscope_kvm_entry", .fields = { { "vcpu_id", 8, 4 } } },
-	{ .name = "tracepoint/kvm/kvm_mmio", .category = "kvm", .event = "kvm_mmio",
-	  .prog_name = "kvmscope_kvm_mmio", .fields = { { "type", 8, 4 }, { "gpa", 16, 8 } } },
-	{ .name = "tracepoint/kvm/kvm_msr", .category = "kvm", .event = "kvm_msr",
-	  .prog_name = "kvmscope_kvm_msr", .fields = { { "write", 8, 4 }, { "ecx", 12, 4 } } },
-	{ .name = "tracepoint/kvm/kvm_cpuid", .category = "kvm", .event = "kvm_cpuid",
-	  .prog_name = "kvmscope_kvm_cpuid",
+	{ .category = "kvm", .event = "kvm_entry", .view = COLLECT_LATENCY, .prog_name = "kvmscope_kvm_entry",
+	  .btf_prog_name = "kvmscope_kvm_entry_btf", .btf_vcpu_arg = true,
+	  .fields = { { "vcpu_id", 8, 4 } } },
+	{ .category = "kvm", .event = "kvm_dev_ioctl", .prog_name = "kvmscope_kvm_dev_ioctl",
+	  .fentry = true },
+	{ .category = "kvm", .event = "kvm_mmio", .view = COLLECT_DETAIL, .prog_name = "kvmscope_kvm_mmio",
+	  .btf_prog_name = "kvmscope_kvm_mmio_btf", .fields = { { "type", 8, 4 }, { "gpa", 16, 8 } } },
+	{ .category = "kvm", .event = "kvm_msr", .view = COLLECT_DETAIL, .prog_name = "kvmscope_kvm_msr",
+	  .btf_prog_name = "kvmscope_kvm_msr_btf", .fields = { { "write", 8, 4 }, { "ecx", 12, 4 } } },
+	{ .category = "kvm", .event = "kvm_cpuid", .view = COLLECT_DETAIL, .prog_name = "kvmscope_kvm_cpuid",
+	  .btf_prog_name = "kvmscope_kvm_cpuid_btf",
 	  .fields = { { "function", 8, 4 }, { "index", 12, 4 } } },
-	{ .name = "tracepoint/kvm/kvm_hypercall", .category = "kvm", .event = "kvm_hypercall",
-	  .prog_name = "kvmscope_kvm_hypercall", .fields = { { "nr", 8, 8 } } },
+	{ .category = "kvm", .event = "kvm_hypercall", .view = COLLECT_DETAIL, .prog_name = "kvmscope_kvm_hypercall",
+	  .btf_prog_name = "kvmscope_kvm_hypercall_btf", .fields = { { "nr", 8, 8 } } },
 };
 
 #define N_PROBES (sizeof(probe_templates) / sizeof(probe_templates[0]))
 _Static_assert(N_PROBES <= N_PROBES_MAX, "raise N_PROBES_MAX");
 
 /* Indexes in probe_templates, for what depends on one probe. */
-enum { PROBE_KVM_EXIT, PROBE_USERSPACE_EXIT, PROBE_PIO, PROBE_IOCTL, PROBE_KVM_ENTRY };
+enum { PROBE_KVM_EXIT, PROBE_USERSPACE_EXIT, PROBE_PIO, PROBE_IOCTL, PROBE_KVM_ENTRY,
+       PROBE_DEV_IOCTL };
 
 /* Labels for enum kvmscope_drop_reason. */
 static const char *const drop_names[KVMSCOPE_DROP_MAX] = {
 	"hw_map_full", "user_map_full", "pio_map_full", "thread_map_full", "vm_map_full",
 	"latency_map_full", "vmm_time_map_full", "detail_map_full", "stream_ring_full",
+	"exit_reason_unreadable",
 };
 
 /* ---- tables ---- */
@@ -1406,6 +1415,163 @@ out:
 	free(fmt);
 }
 
+/*
+ * Can tp_btf/<event> be used: the kernel's btf_trace_<event> typedef is in
+ * @btf (the kvm module's, which includes vmlinux), and where the program
+ * reads its first argument as a vCPU, it is a struct kvm_vcpu * (kvm_exit's
+ * was the exit reason before Linux 5.16).
+ */
+static const struct btf_type *btf_strip(const struct btf *btf, uint32_t id)
+{
+	const struct btf_type *t = btf__type_by_id(btf, id);
+
+	while (t && (btf_is_mod(t) || btf_is_typedef(t)))
+		t = btf__type_by_id(btf, t->type);
+	return t;
+}
+
+static bool tp_btf_usable(const struct btf *btf, const struct exits_probe *p, char *why, size_t len)
+{
+	const struct btf_type *t, *arg;
+	char tname[96];
+	int id;
+
+	snprintf(tname, sizeof(tname), "btf_trace_%s", p->event);
+	id = btf__find_by_name_kind(btf, tname, BTF_KIND_TYPEDEF);
+	if (id <= 0) {
+		snprintf(why, len, "kernel BTF has no %s", tname);
+		return false;
+	}
+	t = btf_strip(btf, (uint32_t)id);
+	t = t && btf_is_ptr(t) ? btf_strip(btf, t->type) : NULL;
+	if (!t || !btf_is_func_proto(t)) {
+		snprintf(why, len, "%s is not a pointer to a function", tname);
+		return false;
+	}
+	if (!p->btf_vcpu_arg)
+		return true;
+	/* Parameter 0 is the tracepoint's void *data; the arguments follow. */
+	arg = btf_vlen(t) >= 2 ? btf_strip(btf, btf_params(t)[1].type) : NULL;
+	arg = arg && btf_is_ptr(arg) ? btf_strip(btf, arg->type) : NULL;
+	if (!arg || !btf_is_struct(arg) || strcmp(btf__name_by_offset(btf, arg->name_off), "kvm_vcpu")) {
+		snprintf(why, len, "the first argument of %s is not a struct kvm_vcpu *", p->event);
+		return false;
+	}
+	return true;
+}
+
+/*
+ * Choose, per event, the tp_btf program (no trace record is built) or the
+ * classic one, and whether the KVM_RUN syscall hook is needed at all.
+ */
+static void choose_probes(struct exits_state *st, bool allow_btf, bool allow_fentry)
+{
+	const char *backend = st->m->kvm_backend;
+	bool hw_backend = !strcmp(backend, "kvm_amd") || !strcmp(backend, "kvm_intel");
+	struct btf *vmlinux = allow_btf ? btf__load_vmlinux_btf() : NULL, *kvm = NULL;
+	struct exits_probe *ioctl = &st->probes[PROBE_IOCTL], *dev = &st->probes[PROBE_DEV_IOCTL];
+
+	if (vmlinux)
+		kvm = btf__load_module_btf("kvm", vmlinux);
+	for (size_t i = 0; i < N_PROBES; i++) {
+		struct exits_probe *p = &st->probes[i];
+		char why[160] = "";
+
+		p->use_btf = p->not_needed = p->available = false;
+		p->reason[0] = '\0';
+		if (p->fentry) {
+			snprintf(p->name, sizeof(p->name), "fentry/%s", p->event);
+			continue;	/* decided below */
+		}
+		if (vmlinux && p->btf_prog_name) {
+			if (i == PROBE_KVM_EXIT && strcmp(backend, "kvm_amd"))
+				snprintf(why, sizeof(why), "its reason is read from the VMCB (SVM only)");
+			else
+				p->use_btf = tp_btf_usable(kvm ? kvm : vmlinux, p, why, sizeof(why));
+		}
+		if (p->use_btf) {
+			snprintf(p->name, sizeof(p->name), "tp_btf/%s", p->event);
+			p->available = true;
+			continue;
+		}
+		snprintf(p->name, sizeof(p->name), "tracepoint/%s/%s", p->category, p->event);
+		if (why[0])
+			log_info("exits: %s: classic tracepoint, not tp_btf: %s", p->event, why);
+		check_tracepoint(p);
+	}
+	for (size_t i = 0; i < N_PROBES; i++) {
+		struct exits_probe *p = &st->probes[i];
+
+		if (!p->view || (st->m->opts.collect & p->view))
+			continue;
+		p->available = p->use_btf = false;
+		p->not_needed = true;
+		snprintf(p->reason, sizeof(p->reason), "switched off: --collect has no %s",
+			 collect_name(p->view));
+	}
+	/*
+	 * A syscall tracepoint puts every system call on the host on the slow
+	 * path.  Where the hardware backend fires kvm_entry or kvm_exit with a
+	 * vCPU argument, that does the hook's work (resolve the thread's vCPU,
+	 * end the VMM's time), and an fentry on /dev/kvm's ioctl sees
+	 * KVM_CREATE_VM.
+	 */
+	if (hw_backend && allow_fentry && st->vcpu_btf &&
+	    (st->probes[PROBE_KVM_ENTRY].use_btf || st->probes[PROBE_KVM_EXIT].use_btf)) {
+		dev->available = true;
+		ioctl->available = false;
+		ioctl->not_needed = true;
+		snprintf(ioctl->reason, sizeof(ioctl->reason),
+			 "not needed: tp_btf %s resolves vCPUs%s on %s, "
+			 "fentry/kvm_dev_ioctl sees KVM_CREATE_VM",
+			 st->probes[PROBE_KVM_ENTRY].use_btf ? "kvm_entry" : "kvm_exit",
+			 st->probes[PROBE_KVM_ENTRY].use_btf ? " and ends the VMM's time" : "", backend);
+	} else {
+		dev->not_needed = true;
+		snprintf(dev->reason, sizeof(dev->reason),
+			 "not needed: sys_enter_ioctl sees KVM_CREATE_VM");
+	}
+	btf__free(kvm);
+	btf__free(vmlinux);
+}
+
+static int open_and_load(struct exits_state *st)
+{
+	int r;
+
+	st->skel = exits_bpf__open();
+	if (!st->skel) {
+		r = -errno;
+		snprintf(st->load_error, sizeof(st->load_error), "cannot open the BPF object: %s",
+			 strerror(-r));
+		return r;
+	}
+	st->skel->rodata->resolve_vcpu = st->vcpu_btf;
+	st->skel->rodata->collect_latency = st->m->opts.collect & COLLECT_LATENCY;
+	st->skel->rodata->collect_backdoor = st->m->opts.collect & COLLECT_BACKDOOR;
+	for (size_t i = 0; i < N_PROBES; i++) {
+		const struct exits_probe *p = &st->probes[i];
+		struct bpf_program *classic =
+			bpf_object__find_program_by_name(st->skel->obj, p->prog_name);
+		struct bpf_program *btf = p->btf_prog_name ?
+			bpf_object__find_program_by_name(st->skel->obj, p->btf_prog_name) : NULL;
+
+		if (classic)
+			bpf_program__set_autoload(classic, p->available && !p->use_btf);
+		if (btf)
+			bpf_program__set_autoload(btf, p->available && p->use_btf);
+	}
+	r = exits_bpf__load(st->skel);
+	if (r < 0) {
+		snprintf(st->load_error, sizeof(st->load_error),
+			 "cannot load the BPF programs: %s (run as root; see the log for the verifier)",
+			 strerror(-r));
+		exits_bpf__destroy(st->skel);
+		st->skel = NULL;
+	}
+	return r;
+}
+
 static void exits_free(void *state)
 {
 	struct exits_state *st = state;
@@ -1460,40 +1626,29 @@ static int exits_probe(struct manager *m, void **state)
 		exits_free(st);
 		return -ENOMEM;
 	}
-	for (size_t i = 0; i < N_PROBES; i++) {
-		check_tracepoint(&st->probes[i]);
-		any |= st->probes[i].available;
-	}
 	st->vcpu_btf = kernel_has_kvm_vcpu_btf();
 	*state = st;
-
+	/* Cheapest first: tp_btf and fentry, then tp_btf alone, then classic. */
+	choose_probes(st, true, true);
+	for (size_t i = 0; i < N_PROBES; i++)
+		any |= st->probes[i].available;
 	if (!any) {
 		snprintf(st->load_error, sizeof(st->load_error), "no tracepoint to attach to");
 		return 0;
 	}
-	st->skel = exits_bpf__open();
-	if (!st->skel) {
-		r = -errno;
-		snprintf(st->load_error, sizeof(st->load_error), "cannot open the BPF object: %s",
-			 strerror(-r));
-		return 0;
+	r = open_and_load(st);
+	if (r < 0 && st->probes[PROBE_DEV_IOCTL].available) {
+		log_warning("exits: %s with fentry; trying without", st->load_error);
+		choose_probes(st, true, false);
+		r = open_and_load(st);
 	}
-	st->skel->rodata->resolve_vcpu = st->vcpu_btf;
-	for (size_t i = 0; i < N_PROBES; i++) {
-		struct bpf_program *prog =
-			bpf_object__find_program_by_name(st->skel->obj, st->probes[i].prog_name);
-
-		if (prog && !st->probes[i].available)
-			bpf_program__set_autoload(prog, false);
+	if (r < 0 && st->probes[PROBE_KVM_ENTRY].use_btf) {
+		log_warning("exits: %s with tp_btf; trying classic tracepoints", st->load_error);
+		choose_probes(st, false, false);
+		r = open_and_load(st);
 	}
-	r = exits_bpf__load(st->skel);
 	if (r < 0) {
-		snprintf(st->load_error, sizeof(st->load_error),
-			 "cannot load the BPF programs: %s (run as root; see the log for the verifier)",
-			 strerror(-r));
 		log_error("exits: %s", st->load_error);
-		exits_bpf__destroy(st->skel);
-		st->skel = NULL;
 		return 0;
 	}
 	st->loaded = true;
@@ -1528,7 +1683,8 @@ static int exits_attach(void *state)
 
 		if (!p->available)
 			continue;
-		prog = bpf_object__find_program_by_name(st->skel->obj, p->prog_name);
+		prog = bpf_object__find_program_by_name(st->skel->obj,
+							p->use_btf ? p->btf_prog_name : p->prog_name);
 		p->link = prog ? bpf_program__attach(prog) : NULL;
 		if (!p->link) {
 			snprintf(p->reason, sizeof(p->reason), "attach failed: %s", strerror(errno));
@@ -1539,7 +1695,7 @@ static int exits_attach(void *state)
 		attached++;
 	}
 	for (size_t i = 0; i < N_PROBES; i++)
-		if (!st->probes[i].attached)
+		if (!st->probes[i].attached && !st->probes[i].not_needed)
 			log_notice("exits: %s not attached: %s", st->probes[i].name, st->probes[i].reason);
 	return attached;
 }
@@ -1548,15 +1704,23 @@ static json_t *exits_describe(void *state)
 {
 	struct exits_state *st = state;
 	json_t *probes = json_array(), *drops = json_object(), *isas = json_array(), *extra, *out;
-	size_t attached = 0;
+	json_t *collect = json_array();
+	bool latency = st->m->opts.collect & COLLECT_LATENCY;
+	bool backdoor = st->m->opts.collect & COLLECT_BACKDOOR;
+	const struct exits_probe *ioctl = &st->probes[PROBE_IOCTL], *entry = &st->probes[PROBE_KVM_ENTRY];
+	const struct exits_probe *uexit = &st->probes[PROBE_USERSPACE_EXIT];
+	bool entry_resolves = entry->attached && entry->use_btf;
+	bool resolves = st->vcpu_btf && (ioctl->attached || entry_resolves);
+	size_t attached = 0, wanted = 0;
 
 	for (size_t i = 0; i < N_PROBES; i++) {
 		const struct exits_probe *p = &st->probes[i];
 
 		attached += p->attached;
+		wanted += !p->not_needed;
 		json_array_append_new(probes, json_pack("{s:s, s:s, s:b, s:b, s:s?}", "name", p->name,
-			"type", "tracepoint", "available", p->available, "attached", p->attached,
-			"reason", p->attached ? NULL : p->reason));
+			"type", p->fentry ? "fentry" : p->use_btf ? "tp_btf" : "tracepoint", "available", p->available,
+			"attached", p->attached, "reason", p->attached ? NULL : p->reason));
 	}
 	for (uint32_t d = 0; d < KVMSCOPE_DROP_MAX; d++)
 		json_object_set_new(drops, drop_names[d], json_integer(st->loaded ?
@@ -1568,23 +1732,32 @@ static json_t *exits_describe(void *state)
 	for (uint32_t isa = 0; isa < 32; isa++)
 		if (st->isas_seen & (1u << isa))
 			json_array_append_new(isas, json_string(isa_name(isa)));
-	extra = json_pack("{s:o, s:{s:b, s:s}, s:{s:b, s:s}, s:{s:b, s:s}}", "isas_seen", isas,
-		"handling_latency", "available", st->probes[PROBE_KVM_ENTRY].attached &&
-			st->probes[PROBE_KVM_EXIT].attached, "how",
-		st->probes[PROBE_KVM_ENTRY].attached ? "kvm_exit -> next kvm_entry of the thread"
+	for (unsigned int v = 1; v & COLLECT_ALL; v <<= 1)
+		if (st->m->opts.collect & v)
+			json_array_append_new(collect, json_string(collect_name(v)));
+	extra = json_pack("{s:o, s:o, s:{s:b, s:s}, s:{s:b, s:s}, s:{s:b, s:s}}", "isas_seen", isas,
+		"collect", collect,
+		"handling_latency", "available", entry->attached && st->probes[PROBE_KVM_EXIT].attached,
+		"how", !latency ? "switched off: --collect has no latency"
+			: entry->attached ? "kvm_exit -> next kvm_entry of the thread"
 			: "unavailable: kvm_entry is not attached",
-		"vmm_latency", "available", st->probes[PROBE_USERSPACE_EXIT].attached &&
-			st->probes[PROBE_IOCTL].attached, "how",
-		"kvm_userspace_exit -> the thread's next KVM_RUN",
-		"vmware_backdoor", "available", st->vcpu_btf &&
-			st->probes[PROBE_USERSPACE_EXIT].attached && st->probes[PROBE_IOCTL].attached,
-		"how", st->vcpu_btf ? "RAX/RCX of the vCPU (struct kvm_vcpu via the KVM_RUN fd) at KVM_EXIT_IO on 0x5658/0x5659"
-				    : "unavailable: kernel BTF has no struct kvm_vcpu to read the registers from");
+		"vmm_latency", "available", latency && uexit->attached && (ioctl->attached || entry->attached),
+		"how", !latency ? "switched off: --collect has no latency"
+			: ioctl->attached ? "kvm_userspace_exit -> the thread's next KVM_RUN"
+			: entry->attached ? "kvm_userspace_exit -> the thread's next kvm_entry"
+			: "unavailable: neither the KVM_RUN hook nor kvm_entry is attached",
+		"vmware_backdoor", "available", backdoor && resolves && uexit->attached,
+		"how", !backdoor ? "switched off: --collect has no backdoor"
+			: !st->vcpu_btf ? "unavailable: kernel BTF has no struct kvm_vcpu to read the registers from"
+			: ioctl->attached ? "RAX/RCX of the vCPU (struct kvm_vcpu via the KVM_RUN fd) at KVM_EXIT_IO on 0x5658/0x5659"
+			: "RAX/RCX of the vCPU (struct kvm_vcpu from kvm_entry) at KVM_EXIT_IO on 0x5658/0x5659");
 	out = json_pack("{s:s, s:i, s:o, s:{s:b, s:s}, s:o}", "state",
-			 attached == N_PROBES ? "active" : attached ? "degraded" : "inactive",
-			 "schema_version", KVMSCOPE_EXITS_SCHEMA_VERSION, "probes", probes, "vcpu_resolution", "available", st->vcpu_btf, "how",
-			 st->vcpu_btf ? "KVM_RUN fd -> struct kvm_vcpu (kernel BTF)"
-				      : "unavailable: kernel BTF has no struct kvm_vcpu; vcpu shows as unknown",
+			 attached == wanted ? "active" : attached ? "degraded" : "inactive",
+			 "schema_version", KVMSCOPE_EXITS_SCHEMA_VERSION, "probes", probes,
+			 "vcpu_resolution", "available", resolves, "how",
+			 !st->vcpu_btf ? "unavailable: kernel BTF has no struct kvm_vcpu; vcpu shows as unknown"
+			 : ioctl->attached ? "KVM_RUN fd -> struct kvm_vcpu (kernel BTF)"
+			 : "kvm_entry's struct kvm_vcpu (tp_btf), at the thread's first entry",
 			 "dropped", drops);
 	json_object_update(out, extra);
 	json_decref(extra);

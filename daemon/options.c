@@ -21,6 +21,9 @@ const char daemon_usage[] =
 	"                           or per VM and vCPU\n"
 	"  --detail-top N           entries per MMIO/MSR/CPUID/hypercall/backdoor table\n"
 	"                           before the rest is counted as other (default 20)\n"
+	"  --collect LIST           what to collect besides the exit counts: all\n"
+	"                           (default), none, or some of latency,detail,backdoor;\n"
+	"                           each costs BPF time on every exit it concerns\n"
 	"  --log-level LEVEL        debug, info, notice, warning or err (default info)\n"
 	"  -h, --help               show this help\n"
 	"  -V, --version            show the version\n";
@@ -35,6 +38,7 @@ void daemon_options_init(struct daemon_options *o)
 	o->retain_exited_sec = KVMSCOPE_DEFAULT_RETAIN_EXITED;
 	o->latency_labels = LATENCY_LABELS_VM;
 	o->detail_top = KVMSCOPE_DEFAULT_DETAIL_TOP;
+	o->collect = COLLECT_ALL;
 	o->log_level = LOG_INFO;
 }
 
@@ -96,10 +100,64 @@ int parse_log_level(const char *s)
 	return -EINVAL;
 }
 
+static const struct {
+	const char *name;
+	unsigned int view;
+} collect_views[] = {
+	{ "latency", COLLECT_LATENCY },
+	{ "detail", COLLECT_DETAIL },
+	{ "backdoor", COLLECT_BACKDOOR },
+};
+
+const char *collect_name(unsigned int view)
+{
+	for (size_t i = 0; i < sizeof(collect_views) / sizeof(collect_views[0]); i++)
+		if (collect_views[i].view == view)
+			return collect_views[i].name;
+	return NULL;
+}
+
+int parse_collect(const char *s, unsigned int *views, char *err, size_t errlen)
+{
+	unsigned int v = 0;
+	const char *p = s;
+
+	if (!strcmp(s, "all")) {
+		*views = COLLECT_ALL;
+		return 0;
+	}
+	if (!strcmp(s, "none")) {
+		*views = 0;
+		return 0;
+	}
+	for (;;) {
+		size_t len = strcspn(p, ",");
+		bool found = false;
+
+		for (size_t i = 0; i < sizeof(collect_views) / sizeof(collect_views[0]); i++)
+			if (len == strlen(collect_views[i].name) &&
+			    !strncmp(p, collect_views[i].name, len)) {
+				v |= collect_views[i].view;
+				found = true;
+			}
+		if (!found) {
+			snprintf(err, errlen,
+				 "--collect: '%.*s' is not one of latency, detail, backdoor (or all, none)",
+				 (int)(len > 40 ? 40 : len), p);
+			return -EINVAL;
+		}
+		if (!p[len])
+			break;
+		p += len + 1;
+	}
+	*views = v;
+	return 0;
+}
+
 int daemon_options_parse(struct daemon_options *o, int argc, char **argv, char *err, size_t errlen)
 {
 	enum { OPT_SOCKET = 256, OPT_METRICS, OPT_RETAIN, OPT_LOG_LEVEL, OPT_LATENCY_LABELS,
-	       OPT_DETAIL_TOP };
+	       OPT_DETAIL_TOP, OPT_COLLECT };
 	static const struct option longopts[] = {
 		{ "socket", required_argument, NULL, OPT_SOCKET },
 		{ "metrics", required_argument, NULL, OPT_METRICS },
@@ -107,6 +165,7 @@ int daemon_options_parse(struct daemon_options *o, int argc, char **argv, char *
 		{ "log-level", required_argument, NULL, OPT_LOG_LEVEL },
 		{ "latency-labels", required_argument, NULL, OPT_LATENCY_LABELS },
 		{ "detail-top", required_argument, NULL, OPT_DETAIL_TOP },
+		{ "collect", required_argument, NULL, OPT_COLLECT },
 		{ "help", no_argument, NULL, 'h' },
 		{ "version", no_argument, NULL, 'V' },
 		{}
@@ -190,6 +249,10 @@ int daemon_options_parse(struct daemon_options *o, int argc, char **argv, char *
 			o->detail_top = (unsigned int)v;
 			break;
 		}
+		case OPT_COLLECT:
+			if (parse_collect(optarg, &o->collect, err, errlen) < 0)
+				return -EINVAL;
+			break;
 		case 'h':
 			o->help = true;
 			break;

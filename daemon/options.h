@@ -18,6 +18,14 @@ enum latency_labels {
 	LATENCY_LABELS_VCPU,	/* and vcpu */
 };
 
+/* What the exits capability collects besides its counts (--collect). */
+enum collect_view {
+	COLLECT_LATENCY = 1 << 0,	/* handling and VMM time histograms (kvm_entry) */
+	COLLECT_DETAIL = 1 << 1,	/* PIO, MMIO, MSR, CPUID, hypercall tables */
+	COLLECT_BACKDOOR = 1 << 2,	/* VMware backdoor commands (vCPU registers) */
+	COLLECT_ALL = COLLECT_LATENCY | COLLECT_DETAIL | COLLECT_BACKDOOR,
+};
+
 struct daemon_options {
 	char socket_path[108];		/* sizeof(sun_path) */
 	bool metrics_enabled;
@@ -26,6 +34,7 @@ struct daemon_options {
 	uint64_t retain_exited_sec;
 	enum latency_labels latency_labels;
 	unsigned int detail_top;	/* entries per detail table before "other" */
+	unsigned int collect;		/* enum collect_view bits */
 	int log_level;			/* syslog priority */
 	bool help;
 	bool version;
@@ -36,6 +45,10 @@ void daemon_options_init(struct daemon_options *o);
 int daemon_options_parse(struct daemon_options *o, int argc, char **argv, char *err, size_t errlen);
 /* "ADDR:PORT" or "[V6ADDR]:PORT" into host and port; -EINVAL if malformed. */
 int parse_listen_address(const char *s, char *host, size_t host_len, uint16_t *port);
+/* "all", "none" or a comma list of latency,detail,backdoor; -EINVAL naming the bad word. */
+int parse_collect(const char *s, unsigned int *views, char *err, size_t errlen);
+/* The names of the views in @views, comma-separated, or "none". */
+const char *collect_name(unsigned int view);
 /* "debug", "info", "notice", "warning", "err": syslog level or -EINVAL. */
 int parse_log_level(const char *s);
 

@@ -171,6 +171,7 @@ enum kvmscope_drop_reason {
 	KVMSCOPE_DROP_USER_HIST_MAP_FULL,
 	KVMSCOPE_DROP_DETAIL_MAP_FULL,
 	KVMSCOPE_DROP_STREAM_FULL,
+	KVMSCOPE_DROP_UNREADABLE,	/* kvm_exit whose reason could not be read (tp_btf) */
 	KVMSCOPE_DROP_MAX,
 };
 

@@ -1599,11 +1599,15 @@ static void test_status_reports_probes(void **state)
 	struct proc_result r = ctl("--json", "status", NULL, NULL, NULL, NULL);
 	json_t *st, *cap, *probe;
 	size_t i;
-	bool userspace_attached = false;
+	bool userspace_attached = false, hw_backend, amd;
+	const char *name, *type, *backend;
 
 	assert_int_equal(r.status, 0);
 	st = parse_json(r.out);
 	proc_result_free(&r);
+	backend = json_string_value(json_object_get(st, "kvm_backend"));
+	amd = backend && !strcmp(backend, "kvm_amd");
+	hw_backend = amd || (backend && !strcmp(backend, "kvm_intel"));
 	assert_string_equal(json_string_value(json_object_get(st, "version")), "0.1.0");
 	assert_non_null(json_string_value(json_object_get(st, "kernel")));
 	assert_non_null(strstr("kvm_intel kvm_amd kvm_pvm",
@@ -1618,9 +1622,28 @@ static void test_status_reports_probes(void **state)
 		/* Every probe that is not attached says why. */
 		if (!json_is_true(json_object_get(probe, "attached")))
 			assert_true(json_is_string(reason) && json_string_length(reason) > 0);
-		if (!strcmp(json_string_value(json_object_get(probe, "name")),
-			    "tracepoint/kvm/kvm_userspace_exit"))
+		name = json_string_value(json_object_get(probe, "name"));
+		type = json_string_value(json_object_get(probe, "type"));
+		assert_true(!strcmp(type, "tp_btf") || !strcmp(type, "tracepoint") ||
+			    !strcmp(type, "fentry"));
+		if (strstr(name, "/kvm_userspace_exit"))
 			userspace_attached = json_is_true(json_object_get(probe, "attached"));
+		/*
+		 * Hardware backends fire kvm_entry: its vCPU does the syscall
+		 * hook's work, and kvm_amd reads kvm_exit's reason from the VMCB.
+		 */
+		if (hw_backend && strstr(name, "/kvm_exit"))
+			assert_string_equal(type, amd ? "tp_btf" : "tracepoint");
+		if (hw_backend && strstr(name, "/kvm_entry"))
+			assert_string_equal(type, "tp_btf");
+		if (strstr(name, "/sys_enter_ioctl")) {
+			assert_int_equal(json_is_true(json_object_get(probe, "attached")), !hw_backend);
+			if (hw_backend)
+				assert_non_null(strstr(json_string_value(reason), "not needed"));
+		}
+		/* ... and KVM_CREATE_VM is seen by an fentry (the lab allows it). */
+		if (!strcmp(name, "fentry/kvm_dev_ioctl"))
+			assert_int_equal(json_is_true(json_object_get(probe, "attached")), hw_backend);
 	}
 	assert_true(userspace_attached);
 	json_decref(st);

@@ -393,6 +393,32 @@ static void test_parse_log_level(void **state)
 	assert_int_equal(parse_log_level("7"), -EINVAL);
 }
 
+/* --collect: all, none, or a list; a bad word is named. */
+static void test_collect(void **state)
+{
+	struct daemon_options o;
+	char err[200];
+
+	(void)state;
+	daemon_options_init(&o);
+	assert_int_equal(parse_args(&o, err, sizeof(err), NULL), 0);
+	assert_int_equal(o.collect, COLLECT_ALL);
+	assert_int_equal(parse_args(&o, err, sizeof(err), "--collect", "none", NULL), 0);
+	assert_int_equal(o.collect, 0);
+	assert_int_equal(parse_args(&o, err, sizeof(err), "--collect", "latency", NULL), 0);
+	assert_int_equal(o.collect, COLLECT_LATENCY);
+	assert_int_equal(parse_args(&o, err, sizeof(err), "--collect=backdoor,detail", NULL), 0);
+	assert_int_equal(o.collect, COLLECT_DETAIL | COLLECT_BACKDOOR);
+	assert_int_equal(parse_args(&o, err, sizeof(err), "--collect", "detail,latency,backdoor",
+				    NULL), 0);
+	assert_int_equal(o.collect, COLLECT_ALL);
+	expect_error("--collect", "'latncy'", "--collect", "latency,latncy", NULL);
+	expect_error("--collect", "''", "--collect", "", NULL);
+	expect_error("--collect", "''", "--collect", "detail,", NULL);
+	expect_error("--collect", "'All'", "--collect", "All", NULL);
+	assert_string_equal(collect_name(COLLECT_DETAIL), "detail");
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -402,6 +428,7 @@ int main(void)
 		cmocka_unit_test(test_metrics),
 		cmocka_unit_test(test_retain_exited),
 		cmocka_unit_test(test_latency_labels_and_detail_top),
+		cmocka_unit_test(test_collect),
 		cmocka_unit_test(test_log_level_option),
 		cmocka_unit_test(test_help_and_version),
 		cmocka_unit_test(test_parse_twice),
