@@ -290,7 +290,7 @@ static __always_inline __u32 log2_slot(__u64 v)
  * big hosts) and updated atomically; a key has one writer at a time anyway,
  * the thread running that vCPU.
  */
-static __always_inline void hist_add(void *map, const void *key, __u64 delta, __u32 drop)
+static __always_inline bool hist_add(void *map, const void *key, __u64 delta, __u32 drop)
 {
 	struct kvmscope_hist *h = bpf_map_lookup_elem(map, key);
 	__u32 slot;
@@ -300,7 +300,7 @@ static __always_inline void hist_add(void *map, const void *key, __u64 delta, __
 		h = bpf_map_lookup_elem(map, key);
 		if (!h) {
 			count_drop(drop);
-			return;
+			return false;
 		}
 	}
 	slot = log2_slot(delta);
@@ -308,6 +308,7 @@ static __always_inline void hist_add(void *map, const void *key, __u64 delta, __
 	__sync_fetch_and_add(&h->sum_ns, delta);
 	if (delta > h->max_ns)
 		h->max_ns = delta;
+	return true;
 }
 
 static __always_inline void note_vm(__u32 tgid)
@@ -444,7 +445,9 @@ static __always_inline void end_vmm_time(struct kvmscope_thread_vcpu *tv, __u64 
 	struct kvmscope_user_exit_key key = { .tgid = tv->tgid, .vcpu = tv->vcpu,
 					      .reason = tv->user_reason };
 
-	hist_add(&user_latency, &key, now - tv->user_ts, KVMSCOPE_DROP_USER_HIST_MAP_FULL);
+	/* Not timed (the histogram map is full), still counted. */
+	if (!hist_add(&user_latency, &key, now - tv->user_ts, KVMSCOPE_DROP_USER_HIST_MAP_FULL))
+		count_key(&user_exits, &key, KVMSCOPE_DROP_USER_MAP_FULL);
 	tv->user_ts = 0;
 }
 
@@ -520,13 +523,26 @@ static __always_inline void on_kvm_exit(__u64 id, struct kvmscope_thread_vcpu *t
 	if (isa == KVMSCOPE_ISA_VMX)
 		reason &= 0x8000ffffu;
 	key.reason = reason;
-	count_key(&hw_exits, &key, KVMSCOPE_DROP_HW_MAP_FULL);
 	stream_exit(id, vcpu, isa, reason, true, now);
-	if (tv && collect_latency) {
-		tv->exit_ts = now;
-		tv->exit_isa = isa;
-		tv->exit_reason = reason;
+	if (!tv || !collect_latency) {
+		count_key(&hw_exits, &key, KVMSCOPE_DROP_HW_MAP_FULL);
+		return;
 	}
+	/*
+	 * Timed exits are counted once timed: in the histogram at the next
+	 * kvm_entry, pending on the thread until then (the daemon adds the
+	 * two), which saves a map update on the hottest path.  Only an exit
+	 * that never saw its entry goes to the count map.
+	 */
+	if (tv->exit_ts) {
+		struct kvmscope_hw_exit_key old = { .tgid = key.tgid, .vcpu = vcpu,
+						    .isa = tv->exit_isa, .reason = tv->exit_reason };
+
+		count_key(&hw_exits, &old, KVMSCOPE_DROP_HW_MAP_FULL);
+	}
+	tv->exit_ts = now;
+	tv->exit_isa = isa;
+	tv->exit_reason = reason;
 }
 
 SEC("tracepoint/kvm/kvm_exit")
@@ -592,7 +608,8 @@ static __always_inline void on_kvm_entry(struct kvmscope_thread_vcpu *tv, __u32 
 	key.vcpu = vcpu;
 	key.isa = tv->exit_isa;
 	key.reason = tv->exit_reason;
-	hist_add(&hw_latency, &key, now - tv->exit_ts, KVMSCOPE_DROP_HIST_MAP_FULL);
+	if (!hist_add(&hw_latency, &key, now - tv->exit_ts, KVMSCOPE_DROP_HIST_MAP_FULL))
+		count_key(&hw_exits, &key, KVMSCOPE_DROP_HW_MAP_FULL);
 	tv->exit_ts = 0;
 }
 
@@ -650,14 +667,22 @@ static __always_inline void on_userspace_exit(__u32 reason)
 	key.tgid = id >> 32;
 	key.vcpu = tv ? tv->vcpu : KVMSCOPE_VCPU_UNKNOWN;
 	key.reason = reason;
-	count_key(&user_exits, &key, KVMSCOPE_DROP_USER_MAP_FULL);
 	stream_exit(id, key.vcpu, 0, key.reason, false, now);
-	if (!tv)
-		return;
-	if (collect_latency) {
+	if (!tv || !collect_latency) {
+		count_key(&user_exits, &key, KVMSCOPE_DROP_USER_MAP_FULL);
+	} else {
+		/* Counted once timed, as in on_kvm_exit(). */
+		if (tv->user_ts) {
+			struct kvmscope_user_exit_key old = { .tgid = key.tgid, .vcpu = key.vcpu,
+							      .reason = tv->user_reason };
+
+			count_key(&user_exits, &old, KVMSCOPE_DROP_USER_MAP_FULL);
+		}
 		tv->user_ts = now;
 		tv->user_reason = reason;
 	}
+	if (!tv)
+		return;
 	if (reason == KVMSCOPE_KVM_EXIT_IO && resolve_vcpu && collect_backdoor)
 		count_backdoor(key.tgid, tv);
 }

@@ -191,6 +191,67 @@ static uint64_t percpu_sum(struct exits_state *st, int map_fd, const void *key)
 	return sum;
 }
 
+static int rate_key_cmp(const void *a, const void *b);
+
+/*
+ * Where latency is collected, BPF counts an exit once, when it is timed:
+ * into its histogram at the next entry, or as pending on its thread until
+ * then; the count maps only get the exits that never saw an entry (a
+ * KVM_RUN interrupted before it entered the guest).  So the count of each
+ * (VM, vCPU, reason) is the sum of the three, which this makes of the
+ * HW/USER, *_LAT and *_PENDING records of @t, one HW/USER record per key.
+ * Without latency the histograms and pending records are empty, and this
+ * changes nothing.
+ */
+static int fold_timed_counts(struct exit_table *t)
+{
+	struct exit_table counts = { 0 };
+	size_t w = 0;
+	int r = 0;
+
+	for (size_t i = 0; i < t->n && r >= 0; i++) {
+		struct exit_record c = t->v[i];
+
+		switch (c.kind) {
+		case EXIT_KIND_HW:
+		case EXIT_KIND_USER:
+			r = table_push(&counts, &c);
+			continue;
+		case EXIT_KIND_HW_LAT:
+		case EXIT_KIND_HW_PENDING:
+			c.kind = EXIT_KIND_HW;
+			break;
+		case EXIT_KIND_USER_LAT:
+		case EXIT_KIND_USER_PENDING:
+			c.kind = EXIT_KIND_USER;
+			c.isa = 0;
+			break;
+		default:
+			t->v[w++] = t->v[i];	/* kept in place, in order */
+			continue;
+		}
+		c.rate = 0;
+		memset(&c.hist, 0, sizeof(c.hist));
+		r = table_push(&counts, &c);
+		t->v[w++] = t->v[i];
+	}
+	if (r < 0) {
+		table_free(&counts);
+		return r;
+	}
+	t->n = w;
+	qsort(counts.v, counts.n, sizeof(*counts.v), rate_key_cmp);
+	for (size_t i = 0; i < counts.n && r >= 0; i++) {
+		if (i && !rate_key_cmp(&counts.v[i - 1], &counts.v[i])) {
+			t->v[t->n - 1].count += counts.v[i].count;
+			continue;
+		}
+		r = table_push(t, &counts.v[i]);
+	}
+	table_free(&counts);
+	return r;
+}
+
 /* Append every live record (of @pid, or all when @pid is 0) to @t. */
 static int read_live(struct exits_state *st, uint32_t pid, struct exit_table *t)
 {
@@ -324,7 +385,7 @@ static int read_live(struct exits_state *st, uint32_t pid, struct exit_table *t)
 					.count = 1 });
 		}
 	}
-	return r;
+	return r < 0 ? r : fold_timed_counts(t);
 }
 
 /* Delete every key of @map whose first field (tgid) is @pid. */
@@ -1547,7 +1608,9 @@ static int open_and_load(struct exits_state *st)
 		return r;
 	}
 	st->skel->rodata->resolve_vcpu = st->vcpu_btf;
-	st->skel->rodata->collect_latency = st->m->opts.collect & COLLECT_LATENCY;
+	/* Exits are counted when timed: only if something ends their time. */
+	st->skel->rodata->collect_latency = (st->m->opts.collect & COLLECT_LATENCY) &&
+		st->probes[PROBE_KVM_ENTRY].available;
 	st->skel->rodata->collect_backdoor = st->m->opts.collect & COLLECT_BACKDOOR;
 	for (size_t i = 0; i < N_PROBES; i++) {
 		const struct exits_probe *p = &st->probes[i];

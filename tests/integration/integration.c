@@ -237,7 +237,8 @@ static long long metric_value(const char *text, const char *prefix)
 
 /* ---- the daemon under test ---- */
 
-static pid_t start_daemon(const char *socket, int port, const char *log, const char *retain)
+static pid_t start_daemon_collect(const char *socket, int port, const char *log, const char *retain,
+				  const char *collect)
 {
 	char portarg[32];
 	pid_t pid;
@@ -250,10 +251,16 @@ static pid_t start_daemon(const char *socket, int port, const char *log, const c
 		dup2(fd, 2);
 		dup2(fd, 1);
 		execl(bin("kvmscoped"), "kvmscoped", "--socket", socket, "--metrics", portarg,
-		      "--retain-exited", retain, "--log-level", "debug", (char *)NULL);
+		      "--retain-exited", retain, "--log-level", "debug", "--collect", collect,
+		      (char *)NULL);
 		_exit(127);
 	}
 	return pid;
+}
+
+static pid_t start_daemon(const char *socket, int port, const char *log, const char *retain)
+{
+	return start_daemon_collect(socket, port, log, retain, "all");
 }
 
 static int pick_free_port(void)
@@ -1854,6 +1861,104 @@ static void test_retention_of_exited_vms(void **state)
 	assert_true(gone_after >= 750);	/* not before its retention time */
 }
 
+static pid_t collect_daemon_pid = -1;
+
+/* Runs even when the test fails: point back at the main daemon, stop the other. */
+static int collect_teardown(void **state)
+{
+	char log2[160];
+
+	(void)state;
+	snprintf(sock_path, sizeof(sock_path), "%s/kvmscope.sock", tmpdir);
+	if (collect_daemon_pid > 0) {
+		kill(collect_daemon_pid, SIGTERM);
+		waitpid(collect_daemon_pid, NULL, 0);
+		collect_daemon_pid = -1;
+	}
+	snprintf(log2, sizeof(log2), "%s/collect.log", tmpdir);
+	if (!getenv("KVMSCOPE_KEEP_LOGS"))
+		unlink(log2);
+	return 0;
+}
+
+/*
+ * --collect none: the counts stay exact while every optional view, and
+ * each probe that only serves one, is off and says so.
+ */
+static void test_collect_none_keeps_exact_counts(void **state)
+{
+	char sock2[100], log2[160];
+	char *args[] = { "--vcpus", "2", "--out", "0x70:300", "--in", "0x5658:20:4", "--hlt", "4",
+			 "--vmware-backdoor", "10:3", "-name", "itest-collect", NULL };
+	json_t *report, *res, *vm, *st, *cap, *probe, *rec, *views;
+	char *backend;
+	long long pid, io, hlt;
+	size_t i;
+
+	(void)state;
+	snprintf(sock2, sizeof(sock2), "%s/collect.sock", tmpdir);
+	snprintf(log2, sizeof(log2), "%s/collect.log", tmpdir);
+	collect_daemon_pid = start_daemon_collect(sock2, pick_free_port(), log2, "60", "none");
+	assert_true(wait_for_socket(sock2));
+	snprintf(sock_path, sizeof(sock_path), "%s", sock2);
+	backend = daemon_backend();
+
+	st = rpc("status", NULL);
+	cap = json_array_get(json_object_get(st, "capabilities"), 0);
+	views = json_object_get(cap, "collect");
+	assert_true(json_is_array(views) && json_array_size(views) == 0);
+	json_array_foreach(json_object_get(cap, "probes"), i, probe) {
+		const char *name = json_string_value(json_object_get(probe, "name"));
+
+		if (strstr(name, "/kvm_entry") || strstr(name, "/kvm_pio") || strstr(name, "/kvm_mmio") ||
+		    strstr(name, "/kvm_msr") || strstr(name, "/kvm_cpuid") || strstr(name, "/kvm_hypercall")) {
+			assert_false(json_is_true(json_object_get(probe, "attached")));
+			assert_non_null(strstr(json_string_value(json_object_get(probe, "reason")),
+					       "switched off: --collect has no"));
+		}
+		if (strstr(name, "/kvm_exit") || strstr(name, "/kvm_userspace_exit"))
+			assert_true(json_is_true(json_object_get(probe, "attached")));
+	}
+	assert_string_equal(json_string_value(json_object_get(cap, "state")), "active");
+	assert_false(json_is_true(json_object_get(json_object_get(cap, "handling_latency"), "available")));
+	assert_false(json_is_true(json_object_get(json_object_get(cap, "vmm_latency"), "available")));
+	assert_false(json_is_true(json_object_get(json_object_get(cap, "vmware_backdoor"), "available")));
+	json_decref(st);
+
+	report = run_guest(args);
+	pid = obj_int(report, "pid");
+	io = obj_int(json_object_get(report, "userspace_exits"), "IO");
+	hlt = obj_int(json_object_get(report, "userspace_exits"), "HLT");
+	assert_int_equal(io, 300 + 20 + 3 + 2);
+	vm = exits_of(pid, &res);
+	assert_int_equal(sum_records(json_object_get(vm, "userspace_exits"), "reason", "IO", -1), io);
+	assert_int_equal(sum_records(json_object_get(vm, "userspace_exits"), "reason", "HLT", -1), hlt);
+	if (!strcmp(backend, "kvm_amd")) {
+		assert_int_equal(sum_records(json_object_get(vm, "hardware_exits"), "reason", "io", -1), io);
+		assert_int_equal(sum_records(json_object_get(vm, "hardware_exits"), "reason", "hlt", -1), hlt);
+	}
+	/* Per vCPU too: the vCPU is still resolved without kvm_entry. */
+	json_array_foreach(json_object_get(report, "per_vcpu"), i, rec) {
+		long long v = obj_int(rec, "vcpu");
+
+		assert_int_equal(sum_records(json_object_get(vm, "userspace_exits"), "reason", "IO", v),
+				 obj_int(json_object_get(rec, "userspace_exits"), "IO"));
+	}
+	json_array_foreach(json_object_get(vm, "hardware_exits"), i, rec) {
+		assert_non_null(json_object_get(rec, "latency"));
+		assert_true(json_is_null(json_object_get(rec, "latency")));
+	}
+	json_array_foreach(json_object_get(vm, "userspace_exits"), i, rec)
+		assert_true(json_is_null(json_object_get(rec, "vmm_time")));
+	assert_int_equal(json_array_size(json_object_get(vm, "pio")), 0);
+	assert_int_equal(json_array_size(json_object_get(json_object_get(vm, "vmware_backdoor"),
+							 "entries")), 0);
+	assert_int_equal(obj_int(json_object_get(vm, "vmware_backdoor"), "no_magic"), 0);
+	json_decref(res);
+	json_decref(report);
+	free(backend);
+}
+
 /* Last: SIGTERM stops the daemon cleanly and removes the socket. */
 static void test_sigterm_is_clean(void **state)
 {
@@ -1897,6 +2002,7 @@ int main(void)
 		cmocka_unit_test(test_usage_errors),
 		cmocka_unit_test(test_api_doc_examples_replay),
 		cmocka_unit_test_teardown(test_retention_of_exited_vms, retention_teardown),
+		cmocka_unit_test_teardown(test_collect_none_keeps_exact_counts, collect_teardown),
 		cmocka_unit_test(test_sigterm_is_clean),
 	};
 
