@@ -581,7 +581,8 @@ int BPF_PROG(kvmscope_kvm_exit_btf, struct kvm_vcpu *vcpu, __u32 isa)
 	struct kvmscope_thread_vcpu *tv;
 	__u32 reason;
 
-	if (!bpf_core_type_exists(struct vcpu_svm___kvmscope) || isa != KVMSCOPE_ISA_SVM) {
+	/* Newer verifiers (6.12) type tracepoint arguments as maybe NULL. */
+	if (!vcpu || !bpf_core_type_exists(struct vcpu_svm___kvmscope) || isa != KVMSCOPE_ISA_SVM) {
 		count_drop(KVMSCOPE_DROP_UNREADABLE);
 		return 0;
 	}
@@ -623,8 +624,11 @@ int kvmscope_kvm_entry(struct kvmscope_tp_kvm_entry *ctx)
 SEC("tp_btf/kvm_entry")
 int BPF_PROG(kvmscope_kvm_entry_btf, struct kvm_vcpu *vcpu)
 {
-	struct kvmscope_thread_vcpu *tv = thread_for_vcpu(bpf_get_current_pid_tgid(), vcpu);
+	struct kvmscope_thread_vcpu *tv;
 
+	if (!vcpu)
+		return 0;
+	tv = thread_for_vcpu(bpf_get_current_pid_tgid(), vcpu);
 	if (tv)
 		on_kvm_entry(tv, tv->vcpu);
 	return 0;

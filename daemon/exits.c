@@ -1656,15 +1656,22 @@ static void exits_free(void *state)
 	free(st);
 }
 
+/*
+ * libbpf's messages, one log line per line: a failed load hands over the
+ * whole verifier log in one message, and that log is what explains it.
+ */
 static int libbpf_log(enum libbpf_print_level level, const char *fmt, va_list ap)
 {
-	char msg[1024];
+	int prio = level == LIBBPF_WARN ? LOG_WARNING : LOG_DEBUG;
+	char *msg = NULL, *line, *save = NULL;
 
 	if (level == LIBBPF_DEBUG && log_get_max_level() < LOG_DEBUG)
 		return 0;
-	vsnprintf(msg, sizeof(msg), fmt, ap);
-	msg[strcspn(msg, "\n")] = '\0';
-	log_internal(level == LIBBPF_WARN ? LOG_WARNING : LOG_DEBUG, 0, "%s", msg);
+	if (vasprintf(&msg, fmt, ap) < 0)
+		return 0;
+	for (line = strtok_r(msg, "\n", &save); line; line = strtok_r(NULL, "\n", &save))
+		log_internal(prio, 0, "%s", line);
+	free(msg);
 	return 0;
 }
 
