@@ -1799,22 +1799,31 @@ static void test_api_doc_examples_replay(void **state)
 	assert_true(replayed >= 5);
 }
 
-static pid_t retain_daemon_pid = -1;
+/* A test's own daemon, beside the main one: its pid and log name. */
+static pid_t second_daemon_pid = -1;
 
-/* Runs even when the test fails: point back at the main daemon, stop the other. */
-static int retention_teardown(void **state)
+/*
+ * Runs even when the test fails: point back at the main daemon, stop the
+ * test's own, drop its log @name (unless the logs are kept).
+ */
+static void second_daemon_stop(const char *name)
 {
 	char log2[160];
 
 	snprintf(sock_path, sizeof(sock_path), "%s/kvmscope.sock", tmpdir);
-	if (retain_daemon_pid > 0) {
-		kill(retain_daemon_pid, SIGTERM);
-		waitpid(retain_daemon_pid, NULL, 0);
-		retain_daemon_pid = -1;
+	if (second_daemon_pid > 0) {
+		kill(second_daemon_pid, SIGTERM);
+		waitpid(second_daemon_pid, NULL, 0);
+		second_daemon_pid = -1;
 	}
-	snprintf(log2, sizeof(log2), "%s/retain.log", tmpdir);
+	snprintf(log2, sizeof(log2), "%s/%s", tmpdir, name);
 	if (!getenv("KVMSCOPE_KEEP_LOGS"))
 		unlink(log2);
+}
+
+static int retention_teardown(void **state)
+{
+	second_daemon_stop("retain.log");
 	return 0;
 }
 
@@ -1830,7 +1839,7 @@ static void test_retention_of_exited_vms(void **state)
 
 	snprintf(sock2, sizeof(sock2), "%s/retain.sock", tmpdir);
 	snprintf(log2, sizeof(log2), "%s/retain.log", tmpdir);
-	retain_daemon_pid = start_daemon(sock2, pick_free_port(), log2, "1");
+	second_daemon_pid = start_daemon(sock2, pick_free_port(), log2, "1");
 	assert_true(wait_for_socket(sock2));
 	snprintf(sock_path, sizeof(sock_path), "%s", sock2);
 
@@ -1861,23 +1870,9 @@ static void test_retention_of_exited_vms(void **state)
 	assert_true(gone_after >= 750);	/* not before its retention time */
 }
 
-static pid_t collect_daemon_pid = -1;
-
-/* Runs even when the test fails: point back at the main daemon, stop the other. */
 static int collect_teardown(void **state)
 {
-	char log2[160];
-
-	(void)state;
-	snprintf(sock_path, sizeof(sock_path), "%s/kvmscope.sock", tmpdir);
-	if (collect_daemon_pid > 0) {
-		kill(collect_daemon_pid, SIGTERM);
-		waitpid(collect_daemon_pid, NULL, 0);
-		collect_daemon_pid = -1;
-	}
-	snprintf(log2, sizeof(log2), "%s/collect.log", tmpdir);
-	if (!getenv("KVMSCOPE_KEEP_LOGS"))
-		unlink(log2);
+	second_daemon_stop("collect.log");
 	return 0;
 }
 
@@ -1898,7 +1893,7 @@ static void test_collect_none_keeps_exact_counts(void **state)
 	(void)state;
 	snprintf(sock2, sizeof(sock2), "%s/collect.sock", tmpdir);
 	snprintf(log2, sizeof(log2), "%s/collect.log", tmpdir);
-	collect_daemon_pid = start_daemon_collect(sock2, pick_free_port(), log2, "60", "none");
+	second_daemon_pid = start_daemon_collect(sock2, pick_free_port(), log2, "60", "none");
 	assert_true(wait_for_socket(sock2));
 	snprintf(sock_path, sizeof(sock_path), "%s", sock2);
 	backend = daemon_backend();
