@@ -119,8 +119,9 @@ $(GUEST_BIN): tests/guest/kvmscope-guest.c | $(BUILD)/.dir
 $(BUILD)/tests/test_%: tests/unit/test_%.c $(BUILD)/libkvmscope-core.a tests/unit/unit.h
 	$(CC) $(ALL_CFLAGS) -Itests/unit -o $@ $< $(BUILD)/libkvmscope-core.a $(PKG_LIBS) -lcmocka
 
-# Root test programs share tests/common (running programs, capturing output).
-TEST_COMMON := tests/common/proc.c
+# Root test programs share tests/common (running programs, capturing output,
+# the daemon under test).
+TEST_COMMON := tests/common/proc.c tests/common/kvmscoped.c
 $(INTEG_BIN): tests/integration/integration.c $(TEST_COMMON) $(BUILD)/libkvmscope-core.a | $(BUILD)/.dir
 	$(CC) $(ALL_CFLAGS) -Itests/common -o $@ $< $(TEST_COMMON) $(BUILD)/libkvmscope-core.a $(PKG_LIBS) -lcmocka
 

@@ -30,6 +30,7 @@
 #include <unistd.h>
 #include <jansson.h>
 
+#include "kvmscoped.h"
 #include "proc.h"
 
 static const char *build_dir = "build";
@@ -54,12 +55,7 @@ static void append(char **buf, size_t *len, const char *data, size_t n)
 
 static char *bin(const char *name)
 {
-	static char paths[16][256];
-	static int next;
-	char *p = paths[next++ % 16];
-
-	snprintf(p, 256, "%s/%s", build_dir, name);
-	return p;
+	return test_build_path(build_dir, name);
 }
 
 /* kvmscopectl --socket <ours> ARGS... */
@@ -105,19 +101,6 @@ static json_t *run_guest(char *const args[])
 	return report;
 }
 
-static int connect_unix(const char *path)
-{
-	struct sockaddr_un sa = { .sun_family = AF_UNIX };
-	int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-
-	snprintf(sa.sun_path, sizeof(sa.sun_path), "%s", path);
-	if (connect(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0) {
-		close(fd);
-		return -1;
-	}
-	return fd;
-}
-
 static void send_all(int fd, const char *data, size_t len)
 {
 	while (len) {
@@ -159,7 +142,7 @@ static char *read_line(int fd)
 /* One raw request line on a fresh connection; returns the parsed response. */
 static json_t *rpc_raw(const char *line)
 {
-	int fd = connect_unix(sock_path);
+	int fd = test_connect_unix(sock_path);
 	char *resp;
 	json_t *v;
 
@@ -241,21 +224,11 @@ static pid_t start_daemon_collect(const char *socket, int port, const char *log,
 				  const char *collect)
 {
 	char portarg[32];
-	pid_t pid;
+	char *args[] = { "--socket", (char *)socket, "--metrics", portarg, "--retain-exited",
+			 (char *)retain, "--log-level", "debug", "--collect", (char *)collect, NULL };
 
 	snprintf(portarg, sizeof(portarg), "127.0.0.1:%d", port);
-	pid = fork();
-	if (pid == 0) {
-		int fd = open(log, O_WRONLY | O_CREAT | O_APPEND, 0644);
-
-		dup2(fd, 2);
-		dup2(fd, 1);
-		execl(bin("kvmscoped"), "kvmscoped", "--socket", socket, "--metrics", portarg,
-		      "--retain-exited", retain, "--log-level", "debug", "--collect", collect,
-		      (char *)NULL);
-		_exit(127);
-	}
-	return pid;
+	return test_kvmscoped_start(bin("kvmscoped"), log, args);
 }
 
 static pid_t start_daemon(const char *socket, int port, const char *log, const char *retain)
@@ -279,33 +252,15 @@ static int pick_free_port(void)
 
 static bool wait_for_socket(const char *path)
 {
-	struct timespec ts = { 0, 50 * 1000 * 1000 };
-
-	for (int i = 0; i < 200; i++) {
-		int fd = connect_unix(path);
-
-		if (fd >= 0) {
-			close(fd);
-			return true;
-		}
-		nanosleep(&ts, NULL);
-	}
-	return false;
+	return test_kvmscoped_wait(path, -1, 10000) == 0;
 }
 
 static int group_setup(void **state)
 {
 	if (getenv("KVMSCOPE_BUILD"))
 		build_dir = getenv("KVMSCOPE_BUILD");
-	if (geteuid() != 0) {
-		fprintf(stderr, "integration: must run as root (loads BPF, opens /dev/kvm)\n");
+	if (test_require_root_kvm("integration") < 0)
 		return -1;
-	}
-	if (access("/dev/kvm", R_OK | W_OK) != 0) {
-		fprintf(stderr, "integration: /dev/kvm is not usable: %s — these tests need real KVM\n",
-			strerror(errno));
-		return -1;
-	}
 	snprintf(tmpdir, sizeof(tmpdir), "/tmp/kvmscope-it.XXXXXX");
 	if (!mkdtemp(tmpdir))
 		return -1;
@@ -989,7 +944,7 @@ static void test_protocol_errors(void **state)
 		     "params");
 
 	/* On one connection: garbage, binary, an over-long line, then a good request. */
-	fd = connect_unix(sock_path);
+	fd = test_connect_unix(sock_path);
 	assert_true(fd >= 0);
 	send_str(fd, "garbage\n");
 	resp = read_line(fd);
@@ -1026,7 +981,7 @@ static void test_protocol_errors(void **state)
 	close(fd);
 
 	/* A client that disconnects mid-request does not hurt the daemon. */
-	fd = connect_unix(sock_path);
+	fd = test_connect_unix(sock_path);
 	send_str(fd, "{\"jsonrpc\":\"2.0\",\"id\":1,");
 	close(fd);
 	v = rpc("status", NULL);
@@ -1037,7 +992,7 @@ static void test_protocol_errors(void **state)
 static void test_concurrent_clients(void **state)
 {
 	const char *req = "{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"status\"}\n";
-	int hog = connect_unix(sock_path), fds[40];
+	int hog = test_connect_unix(sock_path), fds[40];
 	struct timespec t0, t1;
 
 	assert_true(hog >= 0);
@@ -1047,7 +1002,7 @@ static void test_concurrent_clients(void **state)
 			break;
 	clock_gettime(CLOCK_MONOTONIC, &t0);
 	for (int i = 0; i < 40; i++) {
-		fds[i] = connect_unix(sock_path);
+		fds[i] = test_connect_unix(sock_path);
 		assert_true(fds[i] >= 0);
 	}
 	for (int round = 0; round < 5; round++) {
@@ -1094,7 +1049,7 @@ static void stream_subscribe(struct stream *st, const char *params)
 	char *answer;
 
 	memset(st, 0, sizeof(*st));
-	st->fd = connect_unix(sock_path);
+	st->fd = test_connect_unix(sock_path);
 	snprintf(line, sizeof(line),
 		 "{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"events.subscribe\",\"params\":%s}\n", params);
 	send_str(st->fd, line);
@@ -1164,6 +1119,17 @@ struct stream_counts {
 	long long io, hlt, hw_io, hw_hlt, vm_start, vm_exit, lost;
 };
 
+/* One events.exit notification's @params, by its reason. */
+static void count_exit_event(struct stream_counts *c, json_t *params)
+{
+	const char *r = json_string_value(json_object_get(params, "reason"));
+
+	c->io += !strcmp(r, "IO");
+	c->hlt += !strcmp(r, "HLT");
+	c->hw_io += !strcmp(r, "io");
+	c->hw_hlt += !strcmp(r, "hlt");
+}
+
 /* Read @st until the exit of @pid has been announced; count its events. */
 static void stream_count_until_exit(struct stream *st, long long pid, struct stream_counts *c)
 {
@@ -1187,26 +1153,15 @@ static void stream_count_until_exit(struct stream *st, long long pid, struct str
 					while ((n = stream_next(st, 500))) {
 						p = json_object_get(n, "params");
 						if (!strcmp(json_string_value(json_object_get(n, "method")), "events.exit") &&
-						    obj_int(p, "pid") == pid) {
-							const char *r = json_string_value(json_object_get(p, "reason"));
-
-							c->io += !strcmp(r, "IO");
-							c->hlt += !strcmp(r, "HLT");
-							c->hw_io += !strcmp(r, "io");
-							c->hw_hlt += !strcmp(r, "hlt");
-						}
+						    obj_int(p, "pid") == pid)
+							count_exit_event(c, p);
 						json_decref(n);
 					}
 					return;
 				}
 			}
 		} else if (obj_int(p, "pid") == pid) {
-			const char *r = json_string_value(json_object_get(p, "reason"));
-
-			c->io += !strcmp(r, "IO");
-			c->hlt += !strcmp(r, "HLT");
-			c->hw_io += !strcmp(r, "io");
-			c->hw_hlt += !strcmp(r, "hlt");
+			count_exit_event(c, p);
 		}
 		json_decref(n);
 	}

@@ -30,6 +30,7 @@
 #include <unistd.h>
 #include <jansson.h>
 
+#include "kvmscoped.h"
 #include "proc.h"
 
 #define TMUX_PACKAGE_HINT "install the Debian package tmux (scripts/install-deps test)"
@@ -51,14 +52,7 @@ static pid_t guest_pid = -1;
 /* build/NAME as an absolute path: tmux runs its command from its own cwd. */
 static char *bin(const char *name)
 {
-	static char paths[8][PATH_MAX];
-	static int next;
-	char *p = paths[next++ % 8], rel[PATH_MAX];
-
-	snprintf(rel, sizeof(rel), "%s/%s", build_dir, name);
-	if (!realpath(rel, p))
-		snprintf(p, PATH_MAX, "%s", rel);
-	return p;
+	return test_build_path(build_dir, name);
 }
 
 static void sleep_ms(long ms)
@@ -88,50 +82,15 @@ static double now_seconds(void)
 
 static pid_t start_daemon(const char *socket, const char *log)
 {
-	pid_t pid = fork();
+	char *args[] = { "--socket", (char *)socket, "--metrics", "off", "--retain-exited", "120",
+			 "--log-level", "debug", NULL };
 
-	if (pid == 0) {
-		int fd = open(log, O_WRONLY | O_CREAT | O_APPEND, 0644);
-
-		dup2(fd, 2);
-		dup2(fd, 1);
-		execl(bin("kvmscoped"), "kvmscoped", "--socket", socket, "--metrics", "off",
-		      "--retain-exited", "120", "--log-level", "debug", (char *)NULL);
-		_exit(127);
-	}
-	return pid;
-}
-
-static bool socket_answers(const char *path)
-{
-	struct sockaddr_un sa = { .sun_family = AF_UNIX };
-	int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-	bool ok;
-
-	snprintf(sa.sun_path, sizeof(sa.sun_path), "%s", path);
-	ok = fd >= 0 && connect(fd, (struct sockaddr *)&sa, sizeof(sa)) == 0;
-	if (fd >= 0)
-		close(fd);
-	return ok;
+	return test_kvmscoped_start(bin("kvmscoped"), log, args);
 }
 
 static bool wait_for_socket(const char *path)
 {
-	for (int i = 0; i < 200; i++) {
-		if (socket_answers(path))
-			return true;
-		sleep_ms(50);
-	}
-	return false;
-}
-
-static void stop_process(pid_t *pid, int sig)
-{
-	if (*pid <= 0)
-		return;
-	kill(*pid, sig);
-	waitpid(*pid, NULL, 0);
-	*pid = -1;
+	return test_kvmscoped_wait(path, -1, 10000) == 0;
 }
 
 /* A guest in the background, its JSON report thrown away. */
@@ -378,15 +337,8 @@ static int group_setup(void **state)
 	/* tmux refuses nesting checks on $TMUX; our server is a private one anyway. */
 	unsetenv("TMUX");
 	snprintf(tmux_socket, sizeof(tmux_socket), "kvmscope-test-%d", (int)getpid());
-	if (geteuid() != 0) {
-		fprintf(stderr, "top-tests: must run as root (kvmscoped loads BPF, guests open /dev/kvm)\n");
+	if (test_require_root_kvm("top-tests") < 0)
 		return -1;
-	}
-	if (access("/dev/kvm", R_OK | W_OK) != 0) {
-		fprintf(stderr, "top-tests: /dev/kvm is not usable: %s; these tests need real KVM\n",
-			strerror(errno));
-		return -1;
-	}
 	snprintf(tmpdir, sizeof(tmpdir), "/tmp/kvmscope-top.XXXXXX");
 	if (!mkdtemp(tmpdir))
 		return -1;
@@ -405,7 +357,7 @@ static int group_teardown(void **state)
 	const char *tmux_dir = getenv("TMUX_TMPDIR");
 	char path[192];
 
-	stop_process(&daemon_pid, SIGTERM);
+	test_process_stop(&daemon_pid, SIGTERM);
 	/* kill-server leaves the socket file of our private server behind. */
 	tmux_kill_server();
 	if (!tmux_dir || !*tmux_dir)
@@ -429,7 +381,7 @@ static int group_teardown(void **state)
 static int test_teardown(void **state)
 {
 	tmux_kill_server();
-	stop_process(&late_daemon_pid, SIGTERM);
+	test_process_stop(&late_daemon_pid, SIGTERM);
 	if (guest_pid > 0) {
 		waitpid(guest_pid, NULL, 0);
 		guest_pid = -1;
@@ -667,7 +619,7 @@ static void test_waits_for_daemon_in_tmux(void **state)
 	free(screen);
 
 	/* And back to retrying when it goes away again. */
-	stop_process(&late_daemon_pid, SIGTERM);
+	test_process_stop(&late_daemon_pid, SIGTERM);
 	screen = wait_for_screen(screen_has, needle, 3000, &met);
 	if (!met)
 		fail_msg("no '%s' after the daemon stopped:\n%s", needle, screen);

@@ -47,6 +47,7 @@
 #include <unistd.h>
 #include <jansson.h>
 
+#include "kvmscoped.h"
 #include "proc.h"
 
 /* The guest run compared: known OUT, IN and HLT counts on 2 vCPUs. */
@@ -155,78 +156,17 @@ static void append(char **buf, size_t *len, const char *data, size_t n)
 
 static char *build_path(const char *name)
 {
-	static char paths[8][256];
-	static int next;
-	char *p = paths[next++ % 8];
-
-	snprintf(p, 256, "%s/%s", build_dir, name);
-	return p;
-}
-
-static void sleep_ms(long ms)
-{
-	struct timespec ts = { ms / 1000, (ms % 1000) * 1000 * 1000 };
-
-	while (nanosleep(&ts, &ts) < 0 && errno == EINTR)
-		;
+	return test_build_path(build_dir, name);
 }
 
 /* ---- the daemon ---- */
 
 static pid_t start_kvmscoped(const char *socket, const char *log)
 {
-	pid_t pid = fork();
+	char *args[] = { "--socket", (char *)socket, "--metrics", "off", "--log-level", "debug",
+			 NULL };
 
-	if (pid == 0) {
-		int fd = open(log, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
-
-		if (fd >= 0) {
-			dup2(fd, 1);
-			dup2(fd, 2);
-		}
-		execl(build_path("kvmscoped"), "kvmscoped", "--socket", socket, "--metrics", "off",
-		      "--log-level", "debug", (char *)NULL);
-		fprintf(stderr, "cannot run %s: %s\n", build_path("kvmscoped"), strerror(errno));
-		_exit(127);
-	}
-	return pid;
-}
-
-static int connect_unix(const char *path)
-{
-	struct sockaddr_un sa = { .sun_family = AF_UNIX };
-	int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-
-	if (fd < 0)
-		return -errno;
-	snprintf(sa.sun_path, sizeof(sa.sun_path), "%s", path);
-	if (connect(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0) {
-		int err = -errno;
-
-		close(fd);
-		return err;
-	}
-	return fd;
-}
-
-/*
- * Wait until the daemon accepts connections on @path: 0, or -ESRCH when it
- * exited first, -ETIMEDOUT after @timeout_ms.
- */
-static int wait_for_daemon_socket(pid_t pid, const char *path, int timeout_ms)
-{
-	for (int waited = 0; waited < timeout_ms; waited += 50) {
-		int fd = connect_unix(path);
-
-		if (fd >= 0) {
-			close(fd);
-			return 0;
-		}
-		if (waitpid(pid, NULL, WNOHANG) == pid)
-			return -ESRCH;
-		sleep_ms(50);
-	}
-	return -ETIMEDOUT;
+	return test_kvmscoped_start(build_path("kvmscoped"), log, args);
 }
 
 /* One JSON-RPC call on a fresh connection: the "result", or the test fails. */
@@ -240,7 +180,7 @@ static json_t *rpc(const char *method, const char *params)
 
 	snprintf(line, sizeof(line), "{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"%s\",\"params\":%s}\n",
 		 method, params ? params : "{}");
-	fd = connect_unix(sock_path);
+	fd = test_connect_unix(sock_path);
 	if (fd < 0)
 		fail_msg("cannot connect to kvmscoped at %s: %s (log: %s)", sock_path, strerror(-fd),
 			 log_path);
@@ -674,7 +614,7 @@ static int group_setup(void **state)
 	snprintf(log_path, sizeof(log_path), "%s/kvmscoped.log", tmpdir);
 	snprintf(perf_data, sizeof(perf_data), "%s/perf.data", tmpdir);
 	daemon_pid = start_kvmscoped(sock_path, log_path);
-	err = wait_for_daemon_socket(daemon_pid, sock_path, SOCKET_WAIT_MS);
+	err = test_kvmscoped_wait(sock_path, daemon_pid, SOCKET_WAIT_MS);
 	if (err) {
 		fprintf(stderr, "crosscheck: kvmscoped %s %s; log: %s\n",
 			err == -ESRCH ? "exited before opening" : "did not open within 10 s",

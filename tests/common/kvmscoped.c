@@ -1,0 +1,109 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/* The daemon under test, for the root test programs; see kvmscoped.h. */
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "kvmscoped.h"
+
+char *test_build_path(const char *build_dir, const char *name)
+{
+	static char paths[16][PATH_MAX];
+	static int next;
+	char *p = paths[next++ % 16], rel[PATH_MAX];
+
+	snprintf(rel, sizeof(rel), "%s/%s", build_dir, name);
+	if (!realpath(rel, p))
+		snprintf(p, PATH_MAX, "%s", rel);
+	return p;
+}
+
+int test_require_root_kvm(const char *who)
+{
+	if (geteuid() != 0) {
+		fprintf(stderr, "%s: must run as root (kvmscoped loads BPF, guests open /dev/kvm)\n",
+			who);
+		return -1;
+	}
+	if (access("/dev/kvm", R_OK | W_OK) != 0) {
+		fprintf(stderr, "%s: /dev/kvm is not usable: %s; these tests need real KVM\n", who,
+			strerror(errno));
+		return -1;
+	}
+	return 0;
+}
+
+int test_connect_unix(const char *path)
+{
+	struct sockaddr_un sa = { .sun_family = AF_UNIX };
+	int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+
+	if (fd < 0)
+		return -errno;
+	snprintf(sa.sun_path, sizeof(sa.sun_path), "%s", path);
+	if (connect(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0) {
+		int err = -errno;
+
+		close(fd);
+		return err;
+	}
+	return fd;
+}
+
+pid_t test_kvmscoped_start(const char *kvmscoped, const char *log, char *const args[])
+{
+	pid_t pid = fork();
+
+	if (pid == 0) {
+		char *argv[32] = { "kvmscoped" };
+		int fd = open(log, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644), n = 1;
+
+		if (fd >= 0) {
+			dup2(fd, 1);
+			dup2(fd, 2);
+		}
+		for (; args && args[n - 1] && n < 31; n++)
+			argv[n] = args[n - 1];
+		argv[n] = NULL;
+		execv(kvmscoped, argv);
+		fprintf(stderr, "cannot run %s: %s\n", kvmscoped, strerror(errno));
+		_exit(127);
+	}
+	return pid;
+}
+
+int test_kvmscoped_wait(const char *path, pid_t pid, int timeout_ms)
+{
+	struct timespec ts = { 0, 50 * 1000 * 1000 };
+
+	for (int waited = 0; waited < timeout_ms; waited += 50) {
+		int fd = test_connect_unix(path);
+
+		if (fd >= 0) {
+			close(fd);
+			return 0;
+		}
+		if (pid > 0 && waitpid(pid, NULL, WNOHANG) == pid)
+			return -ESRCH;
+		nanosleep(&ts, NULL);
+	}
+	return -ETIMEDOUT;
+}
+
+void test_process_stop(pid_t *pid, int sig)
+{
+	if (*pid <= 0)
+		return;
+	kill(*pid, sig);
+	waitpid(*pid, NULL, 0);
+	*pid = -1;
+}

@@ -1,0 +1,40 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
+/*
+ * What the root test programs (integration, top, the lab's cross-check)
+ * need around the daemon under test: build paths, the root and /dev/kvm
+ * check, starting kvmscoped, waiting for its socket, stopping it.
+ */
+#ifndef KVMSCOPE_TESTS_KVMSCOPED_H
+#define KVMSCOPE_TESTS_KVMSCOPED_H
+
+#include <stdbool.h>
+#include <sys/types.h>
+
+/*
+ * @build_dir/@name, made absolute when it exists (tmux runs commands from
+ * its own directory).  The string lives until 16 more calls.
+ */
+char *test_build_path(const char *build_dir, const char *name);
+
+/* 0 when running as root with a usable /dev/kvm; else says why, as @who, and -1. */
+int test_require_root_kvm(const char *who);
+
+/* A connected Unix stream socket to @path, or -errno. */
+int test_connect_unix(const char *path);
+
+/*
+ * Start @kvmscoped with the NULL-terminated @args (after argv[0]), its
+ * stdout and stderr appended to @log.  Returns its pid.
+ */
+pid_t test_kvmscoped_start(const char *kvmscoped, const char *log, char *const args[]);
+
+/*
+ * Wait until @path accepts a connection: 0, or -ESRCH when @pid (if > 0)
+ * exited first, -ETIMEDOUT after @timeout_ms.
+ */
+int test_kvmscoped_wait(const char *path, pid_t pid, int timeout_ms);
+
+/* Send @sig to *@pid, reap it, and set *@pid to -1 (nothing if <= 0). */
+void test_process_stop(pid_t *pid, int sig);
+
+#endif
