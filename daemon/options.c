@@ -25,6 +25,15 @@ const char daemon_usage[] =
 	"                           (default), none, or some of latency,detail,backdoor;\n"
 	"                           each costs BPF time on every exit it concerns\n"
 	"  --log-level LEVEL        debug, info, notice, warning or err (default info)\n"
+	"  --tick-ms MS             how often kernel state is read (default 1000)\n"
+	"  --retain-max N           exited VMs kept at most, oldest dropped (default 1000)\n"
+	"  --max-vms N, --max-threads N, --max-keys N\n"
+	"                           BPF map sizes: VMs, vCPU threads, keys per counting\n"
+	"                           map (defaults 4096, 8192, 16384)\n"
+	"  --pin-dir PATH|none      pin maps and links here so counting survives a\n"
+	"                           crash or restart (default " KVMSCOPE_DEFAULT_PIN_DIR ")\n"
+	"  --keep-pinned            keep counting after a clean stop too (for restarts)\n"
+	"  --cleanup                remove the pinned state of --pin-dir and exit\n"
 	"  -h, --help               show this help\n"
 	"  -V, --version            show the version\n";
 
@@ -40,6 +49,29 @@ void daemon_options_init(struct daemon_options *o)
 	o->detail_top = KVMSCOPE_DEFAULT_DETAIL_TOP;
 	o->collect = COLLECT_ALL;
 	o->log_level = LOG_INFO;
+	snprintf(o->pin_dir, sizeof(o->pin_dir), "%s", KVMSCOPE_DEFAULT_PIN_DIR);
+	o->tick_ms = KVMSCOPE_DEFAULT_TICK_MS;
+	o->retain_exited_max = KVMSCOPE_DEFAULT_RETAIN_MAX;
+	o->max_vms = KVMSCOPE_DEFAULT_MAX_VMS;
+	o->max_threads = KVMSCOPE_DEFAULT_MAX_THREADS;
+	o->max_keys = KVMSCOPE_DEFAULT_MAX_KEYS;
+}
+
+/* A decimal number from @min to @max for option @name, or -EINVAL naming it. */
+static int parse_uint_option(const char *name, const char *s, unsigned long min, unsigned long max,
+			     unsigned int *out, char *err, size_t errlen)
+{
+	char *end;
+	unsigned long v;
+
+	errno = 0;
+	v = strtoul(s, &end, 10);
+	if (errno || s[0] < '0' || s[0] > '9' || *end || v < min || v > max) {
+		snprintf(err, errlen, "--%s: '%s' is not a number from %lu to %lu", name, s, min, max);
+		return -EINVAL;
+	}
+	*out = (unsigned int)v;
+	return 0;
 }
 
 int parse_listen_address(const char *s, char *host, size_t host_len, uint16_t *port)
@@ -157,7 +189,8 @@ int parse_collect(const char *s, unsigned int *views, char *err, size_t errlen)
 int daemon_options_parse(struct daemon_options *o, int argc, char **argv, char *err, size_t errlen)
 {
 	enum { OPT_SOCKET = 256, OPT_METRICS, OPT_RETAIN, OPT_LOG_LEVEL, OPT_LATENCY_LABELS,
-	       OPT_DETAIL_TOP, OPT_COLLECT };
+	       OPT_DETAIL_TOP, OPT_COLLECT, OPT_PIN_DIR, OPT_KEEP_PINNED, OPT_CLEANUP, OPT_TICK_MS,
+	       OPT_RETAIN_MAX, OPT_MAX_VMS, OPT_MAX_THREADS, OPT_MAX_KEYS };
 	static const struct option longopts[] = {
 		{ "socket", required_argument, NULL, OPT_SOCKET },
 		{ "metrics", required_argument, NULL, OPT_METRICS },
@@ -166,6 +199,14 @@ int daemon_options_parse(struct daemon_options *o, int argc, char **argv, char *
 		{ "latency-labels", required_argument, NULL, OPT_LATENCY_LABELS },
 		{ "detail-top", required_argument, NULL, OPT_DETAIL_TOP },
 		{ "collect", required_argument, NULL, OPT_COLLECT },
+		{ "pin-dir", required_argument, NULL, OPT_PIN_DIR },
+		{ "keep-pinned", no_argument, NULL, OPT_KEEP_PINNED },
+		{ "cleanup", no_argument, NULL, OPT_CLEANUP },
+		{ "tick-ms", required_argument, NULL, OPT_TICK_MS },
+		{ "retain-max", required_argument, NULL, OPT_RETAIN_MAX },
+		{ "max-vms", required_argument, NULL, OPT_MAX_VMS },
+		{ "max-threads", required_argument, NULL, OPT_MAX_THREADS },
+		{ "max-keys", required_argument, NULL, OPT_MAX_KEYS },
 		{ "help", no_argument, NULL, 'h' },
 		{ "version", no_argument, NULL, 'V' },
 		{}
@@ -251,6 +292,49 @@ int daemon_options_parse(struct daemon_options *o, int argc, char **argv, char *
 		}
 		case OPT_COLLECT:
 			if (parse_collect(optarg, &o->collect, err, errlen) < 0)
+				return -EINVAL;
+			break;
+		case OPT_PIN_DIR:
+			if (!strcmp(optarg, "none")) {
+				o->pin_dir[0] = '\0';
+				break;
+			}
+			if (optarg[0] != '/' || strlen(optarg) >= sizeof(o->pin_dir) ||
+			    strstr(optarg, "/../") || strstr(optarg, "//")) {
+				snprintf(err, errlen,
+					 "--pin-dir: '%s' is not an absolute path (under /sys/fs/bpf) of at most %zu bytes, or 'none'",
+					 optarg, sizeof(o->pin_dir) - 1);
+				return -EINVAL;
+			}
+			snprintf(o->pin_dir, sizeof(o->pin_dir), "%s", optarg);
+			break;
+		case OPT_KEEP_PINNED:
+			o->keep_pinned = true;
+			break;
+		case OPT_CLEANUP:
+			o->cleanup = true;
+			break;
+		case OPT_TICK_MS:
+			if (parse_uint_option("tick-ms", optarg, 50, 60000, &o->tick_ms, err, errlen) < 0)
+				return -EINVAL;
+			break;
+		case OPT_RETAIN_MAX:
+			if (parse_uint_option("retain-max", optarg, 0, 1000000, &o->retain_exited_max, err,
+					      errlen) < 0)
+				return -EINVAL;
+			break;
+		case OPT_MAX_VMS:
+			if (parse_uint_option("max-vms", optarg, 16, 1u << 20, &o->max_vms, err, errlen) < 0)
+				return -EINVAL;
+			break;
+		case OPT_MAX_THREADS:
+			if (parse_uint_option("max-threads", optarg, 16, 1u << 22, &o->max_threads, err,
+					      errlen) < 0)
+				return -EINVAL;
+			break;
+		case OPT_MAX_KEYS:
+			if (parse_uint_option("max-keys", optarg, 64, 1u << 24, &o->max_keys, err,
+					      errlen) < 0)
 				return -EINVAL;
 			break;
 		case 'h':

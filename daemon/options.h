@@ -11,6 +11,13 @@
 #define KVMSCOPE_DEFAULT_METRICS "127.0.0.1:9753"
 #define KVMSCOPE_DEFAULT_RETAIN_EXITED 600
 #define KVMSCOPE_DEFAULT_DETAIL_TOP 20
+#define KVMSCOPE_DEFAULT_PIN_DIR "/sys/fs/bpf/kvmscope"
+#define KVMSCOPE_DEFAULT_TICK_MS 1000
+#define KVMSCOPE_DEFAULT_RETAIN_MAX 1000
+/* Map sizes (--max-vms, --max-threads, --max-keys). */
+#define KVMSCOPE_DEFAULT_MAX_VMS 4096
+#define KVMSCOPE_DEFAULT_MAX_THREADS 8192
+#define KVMSCOPE_DEFAULT_MAX_KEYS 16384
 
 /* Labels of the latency histograms in /metrics: cardinality is a choice. */
 enum latency_labels {
@@ -36,6 +43,12 @@ struct daemon_options {
 	unsigned int detail_top;	/* entries per detail table before "other" */
 	unsigned int collect;		/* enum collect_view bits */
 	int log_level;			/* syslog priority */
+	char pin_dir[200];		/* bpffs directory for pinned state; "" with --pin-dir none */
+	bool keep_pinned;		/* leave the pins at a clean stop too */
+	bool cleanup;			/* --cleanup: remove the pins and exit */
+	unsigned int tick_ms;		/* how often kernel state is read into the snapshot */
+	unsigned int retain_exited_max;	/* exited VMs kept at most; the oldest go first */
+	unsigned int max_vms, max_threads, max_keys;	/* BPF map sizes */
 	bool help;
 	bool version;
 };
