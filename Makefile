@@ -40,9 +40,11 @@ SKELS := $(patsubst bpf/%.bpf.c,$(BUILD)/%.skel.h,$(BPF_SRCS))
 
 # Pure logic that the unit tests link against, no BPF or event loop in it.
 CORE_SRCS := daemon/hist.c daemon/decode.c daemon/rpc.c daemon/metrics.c daemon/vm_identity.c \
-	daemon/strbuf.c daemon/options.c daemon/log.c daemon/tracefs.c daemon/linebuf.c daemon/traceline.c daemon/kvm_stats.c
+	daemon/strbuf.c daemon/options.c daemon/log.c daemon/tracefs.c daemon/linebuf.c daemon/traceline.c daemon/kvm_stats.c \
+	daemon/exits/model.c daemon/pin.c
 CORE_OBJS := $(patsubst %.c,$(BUILD)/%.o,$(CORE_SRCS))
-DAEMON_SRCS := $(filter-out $(CORE_SRCS),$(wildcard daemon/*.c))
+# The core in daemon/, each capability in its own folder (daemon/exits/, ...).
+DAEMON_SRCS := $(filter-out $(CORE_SRCS),$(wildcard daemon/*.c daemon/*/*.c))
 DAEMON_OBJS := $(patsubst %.c,$(BUILD)/%.o,$(DAEMON_SRCS))
 CLI_SRCS := $(wildcard cli/*.c)
 CLI_OBJS := $(patsubst %.c,$(BUILD)/%.o,$(CLI_SRCS))
@@ -96,7 +98,8 @@ $(BUILD)/bpf/%.bpf.o: bpf/%.bpf.c $(VMLINUX_H) $(wildcard include/kvmscope/*.h) 
 $(BUILD)/%.skel.h: $(BUILD)/bpf/%.bpf.o
 	$(BPFTOOL) gen skeleton $< name $(subst -,_,$*)_bpf > $@
 
-$(BUILD)/daemon/%.o: daemon/%.c $(wildcard daemon/*.h include/kvmscope/*.h) $(SKELS) | $(BUILD)/.dir
+$(BUILD)/daemon/%.o: daemon/%.c $(wildcard daemon/*.h daemon/*/*.h include/kvmscope/*.h) $(SKELS) | $(BUILD)/.dir
+	@mkdir -p $(@D)
 	$(CC) $(ALL_CFLAGS) -c $< -o $@
 
 $(BUILD)/cli/%.o: cli/%.c $(wildcard cli/*.h daemon/*.h) | $(BUILD)/.dir

@@ -200,12 +200,45 @@ struct {
 	__type(value, __u64);
 } exit_drops SEC(".maps");
 
-static __always_inline void count_drop(__u32 reason)
+/* Per VM, so that a VM's answer says its counts are incomplete and why. */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, KVMSCOPE_MAX_VMS);
+	__type(key, __u32);
+	__type(value, struct kvmscope_vm_drops);
+} vm_drops SEC(".maps");
+
+/* Written by the daemon, read by the next one: see struct kvmscope_pin_meta. */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct kvmscope_pin_meta);
+} pin_meta SEC(".maps");
+
+/* Inline: @reason is a constant at every call, which the verifier needs as an index. */
+static __always_inline void count_drop(__u32 tgid, __u32 reason)
 {
-	__u64 *val = bpf_map_lookup_elem(&exit_drops, &reason);
+	static const struct kvmscope_vm_drops zero_drops;
+	struct kvmscope_vm_drops *vd;
+	__u32 key = reason;
+	__u64 *val = bpf_map_lookup_elem(&exit_drops, &key);
 
 	if (val)
 		*val += 1;
+	if (!tgid)
+		return;
+	vd = bpf_map_lookup_elem(&vm_drops, &tgid);
+	if (!vd) {
+		bpf_map_update_elem(&vm_drops, &tgid, &zero_drops, BPF_NOEXIST);
+		vd = bpf_map_lookup_elem(&vm_drops, &tgid);
+		if (!vd)
+			return;
+	}
+	/* Bounded here, on a register: the verifier needs it for the index. */
+	asm volatile("" : "+r"(reason));
+	if (reason < KVMSCOPE_DROP_MAX)
+		__sync_fetch_and_add(&vd->n[reason], 1);
 }
 
 /*
@@ -231,10 +264,11 @@ static __always_inline bool add_key(void *map, const void *key)
 	return true;
 }
 
+/* Every counting key starts with the tgid of its VM. */
 static __always_inline void count_key(void *map, const void *key, __u32 drop)
 {
 	if (!add_key(map, key))
-		count_drop(drop);
+		count_drop(*(const __u32 *)key, drop);
 }
 
 /* A VM's detail key that does not fit is still counted, as its "other". */
@@ -246,7 +280,7 @@ static __always_inline void count_detail(__u32 tgid, __u8 kind, __u8 dir, __u64 
 	if (add_key(&detail, &key))
 		return;
 	if (!add_key(&detail_other, &other))
-		count_drop(KVMSCOPE_DROP_DETAIL_MAP_FULL);
+		count_drop(tgid, KVMSCOPE_DROP_DETAIL_MAP_FULL);
 }
 
 /* @id: bpf_get_current_pid_tgid(); @now: bpf_ktime_get_ns(), both already read. */
@@ -259,7 +293,7 @@ static __always_inline void stream_exit(__u64 id, __u32 vcpu, __u32 isa, __u32 r
 		return;
 	ev = bpf_ringbuf_reserve(&exit_stream, sizeof(*ev), 0);
 	if (!ev) {
-		count_drop(KVMSCOPE_DROP_STREAM_FULL);
+		count_drop(0, KVMSCOPE_DROP_STREAM_FULL);
 		return;
 	}
 	ev->ts_ns = now;
@@ -299,7 +333,7 @@ static __always_inline bool hist_add(void *map, const void *key, __u64 delta, __
 		bpf_map_update_elem(map, key, &zero_hist, BPF_NOEXIST);
 		h = bpf_map_lookup_elem(map, key);
 		if (!h) {
-			count_drop(drop);
+			count_drop(*(const __u32 *)key, drop);
 			return false;
 		}
 	}
@@ -323,7 +357,7 @@ static __always_inline void note_vm(__u32 tgid)
 	err = bpf_map_update_elem(&vms_seen, &tgid, &seen, BPF_NOEXIST);
 	if (err) {
 		if (err != -17 /* EEXIST: another thread was first */)
-			count_drop(KVMSCOPE_DROP_VM_MAP_FULL);
+			count_drop(0, KVMSCOPE_DROP_VM_MAP_FULL);
 		return;
 	}
 	/* Best effort: the daemon also sweeps vms_seen every second. */
@@ -357,7 +391,7 @@ static __always_inline struct kvmscope_thread_vcpu *current_thread_or_new(__u64 
 	if (tv)
 		return tv;
 	if (bpf_map_update_elem(&thread_vcpu, &tid, &init, BPF_NOEXIST)) {
-		count_drop(KVMSCOPE_DROP_THREAD_MAP_FULL);
+		count_drop(id >> 32, KVMSCOPE_DROP_THREAD_MAP_FULL);
 		return NULL;
 	}
 	return bpf_map_lookup_elem(&thread_vcpu, &tid);
@@ -423,7 +457,7 @@ static __noinline struct kvmscope_thread_vcpu *thread_for_vcpu_slow(__u64 id, st
 	tv.vcpu_ptr = (__u64)vcpu;
 	tv.run_ptr = (__u64)BPF_CORE_READ(vcpu, run);
 	if (bpf_map_update_elem(&thread_vcpu, &tid, &tv, BPF_ANY)) {
-		count_drop(KVMSCOPE_DROP_THREAD_MAP_FULL);
+		count_drop(tgid, KVMSCOPE_DROP_THREAD_MAP_FULL);
 		return NULL;
 	}
 	return bpf_map_lookup_elem(&thread_vcpu, &tid);
@@ -496,7 +530,7 @@ int kvmscope_ioctl_enter(struct kvmscope_tp_sys_enter_ioctl *ctx)
 	/* Read once per (thread, fd), not at every I/O exit. */
 	tv.run_ptr = vcpu ? (__u64)BPF_CORE_READ(vcpu, run) : 0;
 	if (bpf_map_update_elem(&thread_vcpu, &tid, &tv, BPF_ANY))
-		count_drop(KVMSCOPE_DROP_THREAD_MAP_FULL);
+		count_drop(tgid, KVMSCOPE_DROP_THREAD_MAP_FULL);
 	return KEEP_EVENT;
 }
 
@@ -583,7 +617,7 @@ int BPF_PROG(kvmscope_kvm_exit_btf, struct kvm_vcpu *vcpu, __u32 isa)
 
 	/* Newer verifiers (6.12) type tracepoint arguments as maybe NULL. */
 	if (!vcpu || !bpf_core_type_exists(struct vcpu_svm___kvmscope) || isa != KVMSCOPE_ISA_SVM) {
-		count_drop(KVMSCOPE_DROP_UNREADABLE);
+		count_drop(id >> 32, KVMSCOPE_DROP_UNREADABLE);
 		return 0;
 	}
 	/* Truncated to 32 bits as in the record: SVM_EXIT_ERR is 0xffffffff. */

@@ -16,6 +16,7 @@
 #include <linux/magic.h>
 #include <sys/syscall.h>
 #include <sys/utsname.h>
+#include <search.h>
 #include <time.h>
 #include <unistd.h>
 #include <systemd/sd-daemon.h>
@@ -29,7 +30,37 @@
 #include "server.h"
 #include "strbuf.h"
 
-#define TICK_USEC 1000000ULL
+
+struct capability_instance {
+	const struct capability_ops *ops;
+	void *state;
+	int probe_error;		/* probe() result when negative */
+	int attached;			/* attach() result */
+};
+
+struct manager {
+	sd_event *event;
+	struct daemon_options opts;
+	char kernel_release[65];
+	char kvm_backend[32];
+	uint64_t start_mono_usec;
+
+	struct vm **vms;
+	size_t n_vms;
+	uint64_t next_vm_id;
+	void *live_by_pid;		/* tsearch tree of the live VMs, by pid */
+
+	struct capability_instance *caps;
+	size_t n_caps;
+	json_t *program_types;		/* progprobe_run() result, NULL if it failed */
+	struct events_hub *events;
+
+	struct rpc_registry rpc;
+	struct server *server;
+	struct http *http;
+	sd_event_source *tick_source;
+	uint64_t tick_count;
+};
 
 /* Every capability the daemon has, in the order status lists them. */
 static const struct capability_ops *const capability_table[] = {
@@ -92,12 +123,56 @@ json_t *vm_to_json(const struct vm *vm)
 
 /* ---- VM registry ---- */
 
+static int vm_pid_cmp(const void *a, const void *b)
+{
+	uint32_t x = ((const struct vm *)a)->pid, y = ((const struct vm *)b)->pid;
+
+	return x < y ? -1 : x > y;
+}
+
+/* O(log n): the tick and every VM event look processes up here. */
 struct vm *manager_vm_find_live(struct manager *m, uint32_t pid)
 {
-	for (size_t i = 0; i < m->n_vms; i++)
-		if (m->vms[i]->pid == pid && !m->vms[i]->exited)
-			return m->vms[i];
-	return NULL;
+	struct vm key = { .pid = pid };
+	struct vm **found = tfind(&key, &m->live_by_pid, vm_pid_cmp);
+
+	return found ? *found : NULL;
+}
+
+struct vm *manager_vm_find(struct manager *m, uint32_t pid)
+{
+	struct vm *vm = manager_vm_find_live(m, pid);
+
+	/* The newest retained VM with that pid (pids are reused). */
+	for (size_t i = m->n_vms; !vm && i > 0; i--)
+		if (m->vms[i - 1]->pid == pid)
+			vm = m->vms[i - 1];
+	return vm;
+}
+
+sd_event *manager_event(struct manager *m)
+{
+	return m->event;
+}
+
+const struct daemon_options *manager_options(const struct manager *m)
+{
+	return &m->opts;
+}
+
+const char *manager_kvm_backend(const struct manager *m)
+{
+	return m->kvm_backend;
+}
+
+size_t manager_vm_count(const struct manager *m)
+{
+	return m->n_vms;
+}
+
+struct vm *manager_vm_at(const struct manager *m, size_t i)
+{
+	return i < m->n_vms ? m->vms[i] : NULL;
 }
 
 static void vm_mark_exited(struct vm *vm)
@@ -107,6 +182,7 @@ static void vm_mark_exited(struct vm *vm)
 	if (vm->exited)
 		return;
 	vm->exited = true;
+	tdelete(vm, &m->live_by_pid, vm_pid_cmp);
 	vm->exited_usec = now_usec(CLOCK_REALTIME);
 	vm->exited_mono_usec = now_usec(CLOCK_MONOTONIC);
 	vm->pidfd_source = sd_event_source_disable_unref(vm->pidfd_source);
@@ -166,6 +242,11 @@ struct vm *manager_vm_note(struct manager *m, uint32_t pid, const char *comm_hin
 	vm->manager = m;
 	vm->first_seen_usec = now_usec(CLOCK_REALTIME);
 	m->vms[m->n_vms++] = vm;
+	if (!tsearch(vm, &m->live_by_pid, vm_pid_cmp)) {
+		m->n_vms--;
+		free(vm);
+		return NULL;
+	}
 
 	/* A pidfd tells us the moment the process exits, with no polling. */
 	vm->pidfd = (int)syscall(SYS_pidfd_open, (pid_t)pid, 0);
@@ -189,36 +270,62 @@ struct vm *manager_vm_note(struct manager *m, uint32_t pid, const char *comm_hin
 	return vm;
 }
 
-static void vm_remove_at(struct manager *m, size_t i)
+static void free_nothing(void *p)
 {
-	struct vm *vm = m->vms[i];
-
-	for (size_t c = 0; c < m->n_caps; c++)
-		if (m->caps[c].state && m->caps[c].ops->vm_forget)
-			m->caps[c].ops->vm_forget(m->caps[c].state, vm);
-	memmove(&m->vms[i], &m->vms[i + 1], (m->n_vms - i - 1) * sizeof(m->vms[0]));
-	m->n_vms--;
-	vm_free(vm);
 }
 
+static int u64_cmp(const void *a, const void *b)
+{
+	uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+/*
+ * Forget exited VMs past --retain-exited, and the oldest beyond
+ * --retain-max; one pass over the registry, whatever the number forgotten.
+ */
 static void expire_exited_vms(struct manager *m)
 {
 	uint64_t now = now_usec(CLOCK_MONOTONIC);
-	uint64_t keep = m->opts.retain_exited_sec * 1000000ULL;
+	uint64_t keep = m->opts.retain_exited_sec * 1000000ULL, cutoff = 0;
+	size_t n_exited = 0, w = 0;
 
-	for (size_t i = 0; i < m->n_vms;) {
+	for (size_t i = 0; i < m->n_vms; i++) {
 		struct vm *vm = m->vms[i];
 
-		if (vm->exited && now - vm->exited_mono_usec >= keep) {
-			log_debug("Forgetting exited VM pid %u", vm->pid);
-			vm_remove_at(m, i);
-			continue;
-		}
 		/* Without a pidfd watch, liveness is checked here. */
 		if (!vm->exited && !vm->pidfd_source && !vm_still_same(vm))
 			vm_mark_exited(vm);
-		i++;
+		n_exited += vm->exited;
 	}
+	if (n_exited > m->opts.retain_exited_max) {
+		uint64_t *times = calloc(n_exited, sizeof(*times));
+		size_t k = 0, excess = n_exited - m->opts.retain_exited_max;
+
+		if (times) {
+			for (size_t i = 0; i < m->n_vms; i++)
+				if (m->vms[i]->exited)
+					times[k++] = m->vms[i]->exited_mono_usec;
+			qsort(times, k, sizeof(*times), u64_cmp);
+			cutoff = times[excess - 1] + 1;
+			free(times);
+		}
+	}
+	for (size_t i = 0; i < m->n_vms; i++) {
+		struct vm *vm = m->vms[i];
+
+		if (vm->exited && (now - vm->exited_mono_usec >= keep || vm->exited_mono_usec < cutoff)) {
+			log_debug("Forgetting exited VM pid %u", vm->pid);
+			for (size_t c = 0; c < m->n_caps; c++)
+				if (m->caps[c].state && m->caps[c].ops->vm_forget)
+					m->caps[c].ops->vm_forget(m->caps[c].state, vm);
+			vm_free(vm);
+			continue;
+		}
+		m->vms[w++] = vm;
+	}
+	m->n_vms = w;
 }
 
 /* Find processes that hold a KVM VM file already (started before us). */
@@ -275,7 +382,7 @@ static int on_tick(sd_event_source *s, uint64_t usec, void *userdata)
 	manager_refresh(m);
 	expire_exited_vms(m);
 	events_hub_tick(m->events);
-	sd_event_source_set_time(s, usec + TICK_USEC);
+	sd_event_source_set_time(s, usec + m->opts.tick_ms * 1000ULL);
 	return 0;
 }
 
@@ -288,7 +395,6 @@ static json_t *method_status(void *userdata, json_t *params, struct rpc_error *e
 	size_t running = 0;
 	char addr[96];
 
-	manager_refresh(m);
 	for (size_t i = 0; i < m->n_caps; i++) {
 		struct capability_instance *c = &m->caps[i];
 		json_t *d = c->state && c->ops->describe ? c->ops->describe(c->state) : json_object();
@@ -323,7 +429,6 @@ static json_t *method_vms_list(void *userdata, json_t *params, struct rpc_error 
 	struct manager *m = userdata;
 	json_t *vms = json_array();
 
-	manager_refresh(m);
 	for (size_t i = 0; i < m->n_vms; i++)
 		json_array_append_new(vms, vm_to_json(m->vms[i]));
 	return json_pack("{s:o}", "vms", vms);
@@ -334,7 +439,6 @@ int manager_metrics(struct manager *m, struct strbuf *sb)
 	struct metrics_label version = { "version", KVMSCOPE_VERSION };
 	int r;
 
-	manager_refresh(m);
 	r = metrics_family(sb, "kvmscope_up", "gauge", "1 while kvmscoped is running.");
 	if (r >= 0)
 		r = metrics_sample(sb, "kvmscope_up", NULL, 0, 1);
@@ -417,6 +521,7 @@ struct manager *manager_free(struct manager *m)
 	server_free(m->server);
 	http_free(m->http);
 	events_hub_free(m->events);
+	tdestroy(m->live_by_pid, free_nothing);
 	for (size_t i = 0; i < m->n_vms; i++)
 		vm_free(m->vms[i]);
 	free(m->vms);
@@ -546,10 +651,11 @@ int manager_start(struct manager *m)
 		r = sd_event_add_signal(m->event, NULL, SIGINT, on_signal, m);
 	if (r < 0)
 		return log_error_errno(r, "Cannot install signal handlers: %m");
-	r = sd_event_add_time_relative(m->event, &m->tick_source, CLOCK_MONOTONIC, TICK_USEC, 0,
+	r = sd_event_add_time_relative(m->event, &m->tick_source, CLOCK_MONOTONIC,
+				       m->opts.tick_ms * 1000ULL, 0,
 				       on_tick, m);
 	if (r < 0)
-		return log_error_errno(r, "Cannot add the 1 s timer: %m");
+		return log_error_errno(r, "Cannot add the tick timer: %m");
 	sd_event_source_set_enabled(m->tick_source, SD_EVENT_ON);
 	/* Pings the service manager's watchdog when WatchdogSec= is set. */
 	sd_event_set_watchdog(m->event, true);

@@ -32,40 +32,22 @@ struct vm {
 	struct manager *manager;
 };
 
-struct capability_instance {
-	const struct capability_ops *ops;
-	void *state;
-	int probe_error;		/* probe() result when negative */
-	int attached;			/* attach() result */
-};
-
-struct manager {
-	sd_event *event;
-	struct daemon_options opts;
-	char kernel_release[65];
-	char kvm_backend[32];
-	uint64_t start_mono_usec;
-
-	struct vm **vms;
-	size_t n_vms;
-	uint64_t next_vm_id;
-
-	struct capability_instance *caps;
-	size_t n_caps;
-	json_t *program_types;		/* progprobe_run() result, NULL if it failed */
-	struct events_hub *events;
-
-	struct rpc_registry rpc;
-	struct server *server;
-	struct http *http;
-	sd_event_source *tick_source;
-	uint64_t tick_count;
-};
+struct manager;
 
 int manager_new(const struct daemon_options *opts, struct manager **ret);
 struct manager *manager_free(struct manager *m);
 int manager_start(struct manager *m);
 int manager_run(struct manager *m);
+
+/* What a capability may see of the manager. */
+sd_event *manager_event(struct manager *m);
+const struct daemon_options *manager_options(const struct manager *m);
+const char *manager_kvm_backend(const struct manager *m);
+/* The VM registry: live and retained exited VMs, in the order they were seen. */
+size_t manager_vm_count(const struct manager *m);
+struct vm *manager_vm_at(const struct manager *m, size_t i);
+/* The VM with @pid, live or retained (the newest), or NULL. */
+struct vm *manager_vm_find(struct manager *m, uint32_t pid);
 
 /* Register that @pid uses KVM; returns the live VM (new or known) or NULL. */
 struct vm *manager_vm_note(struct manager *m, uint32_t pid, const char *comm_hint);

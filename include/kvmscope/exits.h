@@ -10,9 +10,13 @@
 #include <linux/types.h>
 #endif
 
-#define KVMSCOPE_EXITS_SCHEMA_VERSION 2
+#define KVMSCOPE_EXITS_SCHEMA_VERSION 3
 
-/* Map sizes: bounded, so a host with many VMs cannot exhaust memory. */
+/*
+ * Map sizes: bounded, so a host with many VMs cannot exhaust memory.  These
+ * are the compiled defaults; the daemon sets the real sizes from its
+ * options (--max-vms, --max-threads, --max-keys) before loading.
+ */
 #define KVMSCOPE_MAX_HW_EXIT_KEYS 16384
 #define KVMSCOPE_MAX_USER_EXIT_KEYS 8192
 #define KVMSCOPE_MAX_PIO_KEYS 8192
@@ -173,6 +177,25 @@ enum kvmscope_drop_reason {
 	KVMSCOPE_DROP_STREAM_FULL,
 	KVMSCOPE_DROP_UNREADABLE,	/* kvm_exit whose reason could not be read (tp_btf) */
 	KVMSCOPE_DROP_MAX,
+};
+
+/* Per VM: what could not be counted for it, by enum kvmscope_drop_reason. */
+struct kvmscope_vm_drops {
+	__u64 n[KVMSCOPE_DROP_MAX];
+};
+
+/*
+ * What pinned state was made with.  A restarted daemon adopts the pinned
+ * maps and links only when its own choice is the same; else it starts clean.
+ */
+struct kvmscope_pin_meta {
+	__u32 schema;		/* KVMSCOPE_EXITS_SCHEMA_VERSION */
+	__u32 collect;		/* enum collect_view bits */
+	__u64 probes;		/* bit 2i: probe i attached; bit 2i+1: as tp_btf */
+	__u32 max_vms;
+	__u32 max_threads;
+	__u32 max_keys;
+	__u32 pad;
 };
 
 #endif /* KVMSCOPE_EXITS_H */

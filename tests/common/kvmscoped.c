@@ -61,10 +61,18 @@ int test_connect_unix(const char *path)
 
 pid_t test_kvmscoped_start(const char *kvmscoped, const char *log, char *const args[])
 {
-	pid_t pid = fork();
+	static int started;
+	char pin_dir[128];
+	bool has_pin_dir = false;
+	pid_t pid;
 
+	/* Each daemon under test pins into its own directory unless told where. */
+	for (int i = 0; args && args[i]; i++)
+		has_pin_dir |= !strcmp(args[i], "--pin-dir");
+	snprintf(pin_dir, sizeof(pin_dir), "/sys/fs/bpf/kvmscope-test-%d-%d", (int)getpid(), started++);
+	pid = fork();
 	if (pid == 0) {
-		char *argv[32] = { "kvmscoped" };
+		char *argv[34] = { "kvmscoped" };
 		int fd = open(log, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644), n = 1;
 
 		if (fd >= 0) {
@@ -73,6 +81,10 @@ pid_t test_kvmscoped_start(const char *kvmscoped, const char *log, char *const a
 		}
 		for (; args && args[n - 1] && n < 31; n++)
 			argv[n] = args[n - 1];
+		if (!has_pin_dir) {
+			argv[n++] = "--pin-dir";
+			argv[n++] = pin_dir;
+		}
 		argv[n] = NULL;
 		execv(kvmscoped, argv);
 		fprintf(stderr, "cannot run %s: %s\n", kvmscoped, strerror(errno));

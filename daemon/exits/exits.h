@@ -1,0 +1,144 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
+/*
+ * The exits capability, inside: its state and the functions its files
+ * share.  load.c chooses, loads (or adopts pinned) and attaches the BPF
+ * programs; read.c reads and cleans the kernel maps; model.c folds and
+ * indexes records; exits.c builds the snapshot on the tick and follows
+ * VMs; view.c answers exits.get; metrics.c writes Prometheus families.
+ */
+#ifndef KVMSCOPE_EXITS_INTERNAL_H
+#define KVMSCOPE_EXITS_INTERNAL_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <jansson.h>
+#include <systemd/sd-event.h>
+
+#include "capability.h"
+#include "exits/model.h"
+#include "kvmscope/exits.h"
+#include "strbuf.h"
+
+struct manager;
+struct vm;
+struct exits_bpf;
+struct bpf_link;
+struct ring_buffer;
+
+struct field_check {
+	const char *field;
+	int offset, size;
+};
+
+struct exits_probe {
+	const char *category, *event, *prog_name;
+	const char *btf_prog_name;	/* tp_btf program, NULL if none */
+	bool fentry;			/* prog_name is an fentry program on function @event */
+	unsigned int view;		/* enum collect_view it serves; 0: the counts */
+	bool btf_vcpu_arg;		/* the tp_btf program reads arg 0 as struct kvm_vcpu * */
+	struct field_check fields[3];
+	char name[64];			/* "tp_btf/kvm_exit", "tracepoint/kvm/kvm_exit" */
+	bool use_btf;			/* load the tp_btf program, not the classic one */
+	bool not_needed;		/* left out by design; reason says why */
+	bool available, attached;
+	char reason[200];
+	struct bpf_link *link;
+};
+
+#define N_PROBES_MAX 10
+
+/* Indexes in the probe table, for what depends on one probe. */
+enum { PROBE_KVM_EXIT, PROBE_USERSPACE_EXIT, PROBE_PIO, PROBE_IOCTL, PROBE_KVM_ENTRY,
+       PROBE_DEV_IOCTL };
+
+/* The counts of a VM whose process exited, kept until it is forgotten. */
+struct exited_vm {
+	uint64_t vm_id;
+	struct exit_table t;	/* sorted like the snapshot */
+	uint64_t dropped[KVMSCOPE_DROP_MAX];
+	json_t *kvm_stats;	/* the last debugfs read while it ran, or NULL */
+};
+
+/*
+ * What the tick read: every live record, folded and sorted by pid, with
+ * rates over the last interval.  Requests and scrapes read only this.
+ */
+struct exits_snapshot {
+	struct exit_table live;
+	uint64_t taken_usec;		/* CLOCK_MONOTONIC */
+	double interval_s;		/* since the previous snapshot, 0 for the first */
+	uint64_t drops[KVMSCOPE_DROP_MAX];	/* host-wide */
+	uint32_t *drop_pids;		/* VMs with drops (sorted), and theirs */
+	uint64_t (*drop_counts)[KVMSCOPE_DROP_MAX];
+	size_t n_drop_pids;
+};
+
+struct exits_state {
+	struct manager *m;
+	struct exits_bpf *skel;
+	size_t n_probes;
+	struct exits_probe probes[N_PROBES_MAX];
+	bool loaded;
+	char load_error[200];
+	bool vcpu_btf;		/* kernel BTF has struct kvm_vcpu */
+	int ncpus;
+	/* Pinned state: where, and whether this daemon adopted a previous one's. */
+	char pin_dir[200];
+	int pin_lock_fd;
+	bool pinned, adopted;
+	char pin_note[320];
+	struct ring_buffer *rb;
+	sd_event_source *rb_source;
+	bool consuming;			/* inside ring_buffer__consume() */
+	struct exits_snapshot snap;
+	struct exited_vm *exited;	/* sorted by vm_id */
+	size_t n_exited;
+	uint32_t isas_seen;		/* bit per enum kvmscope_isa seen in kvm_exit */
+	sd_event_source *stream_timer;	/* drains exit_stream while streaming */
+	/* VMs whose process exited since the last flush: snapshotted together. */
+	struct { uint64_t vm_id; uint32_t pid; } *pending_exits;
+	size_t n_pending_exits;
+	sd_event_source *flush_source;
+	struct kvm_stats_cache *kvm_stats;	/* last debugfs read per live VM */
+	size_t n_kvm_stats;
+	bool kvm_stats_denied;		/* debugfs refused the last read (lockdown) */
+};
+
+struct kvm_stats_cache {
+	uint64_t vm_id;
+	json_t *stats;		/* {"source", "values"} or {"error"} */
+};
+
+extern const char *const exits_drop_names[KVMSCOPE_DROP_MAX];
+
+/* load.c */
+int exits_probe(struct manager *m, void **state);
+int exits_attach(void *state);
+json_t *exits_describe(void *state);
+void exits_free(void *state);
+
+/* read.c: every record of the kernel maps, folded; the drop counters. */
+int exits_read_all(struct exits_state *st, struct exit_table *t);
+void exits_read_drops(struct exits_state *st, struct exits_snapshot *snap);
+/* Delete every key of the processes @pids (sorted) from every map. */
+void exits_delete_pids(struct exits_state *st, const uint32_t *pids, size_t n);
+uint64_t exits_percpu_sum(struct exits_state *st, int map_fd, const void *key);
+
+/* exits.c */
+int exits_ringbuf_open(struct exits_state *st);
+/* Everything exits.c owns in @st (not the BPF object or the links). */
+void exits_state_release(struct exits_state *st);
+void exits_flush_exited(struct exits_state *st);
+/* The records of @vm (live: from the snapshot; exited: its own), and its drops. */
+const struct exit_record *exits_vm_records(struct exits_state *st, const struct vm *vm,
+					   size_t *n, const uint64_t **dropped);
+json_t *exits_vm_kvm_stats(struct exits_state *st, const struct vm *vm);
+void exits_kvm_stats_forget(struct exits_state *st, uint64_t vm_id);
+
+/* view.c */
+extern const struct rpc_method exits_methods[];
+
+/* metrics.c */
+int exits_metrics(void *state, struct strbuf *sb);
+
+#endif

@@ -1,0 +1,83 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
+/*
+ * The exits capability's pure model: records read from the kernel maps,
+ * folded, indexed by VM into an immutable snapshot, and rates between two
+ * snapshots.  No BPF, no event loop: unit tests feed it records.
+ */
+#ifndef KVMSCOPE_EXITS_MODEL_H
+#define KVMSCOPE_EXITS_MODEL_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "kvmscope/exits.h"
+
+enum exit_kind {
+	EXIT_KIND_HW,		/* count of (vcpu, isa, reason) */
+	EXIT_KIND_USER,		/* count of (vcpu, KVM_EXIT reason) */
+	EXIT_KIND_PIO,
+	EXIT_KIND_HW_LAT,	/* hist: kvm_exit -> kvm_entry */
+	EXIT_KIND_USER_LAT,	/* hist: kvm_userspace_exit -> KVM_RUN */
+	EXIT_KIND_HW_PENDING,	/* a thread between kvm_exit and kvm_entry */
+	EXIT_KIND_USER_PENDING,	/* a thread in the VMM */
+	EXIT_KIND_DETAIL,	/* reason: detail kind, direction: dir, id */
+	EXIT_KIND_DETAIL_OTHER,	/* reason: detail kind */
+};
+
+struct exit_record {
+	uint8_t kind;
+	uint8_t direction;
+	uint8_t size;
+	uint16_t port;
+	uint32_t pid;
+	uint32_t vcpu;
+	uint32_t isa;
+	uint32_t reason;
+	uint64_t count;
+	uint64_t id;
+	double rate;		/* per second, over the last tick (HW, USER) */
+	struct kvmscope_hist hist;
+};
+
+struct exit_table {
+	struct exit_record *v;
+	size_t n, cap;
+};
+
+int exit_table_push(struct exit_table *t, const struct exit_record *r);
+void exit_table_free(struct exit_table *t);
+
+/*
+ * Where latency is collected, BPF counts an exit once, when it is timed:
+ * into its histogram at the next entry, or as pending on its thread until
+ * then; the count maps only get the exits that never saw an entry.  This
+ * adds, for every (VM, vCPU, reason), the HW/USER, *_LAT and *_PENDING
+ * records of @t into one HW/USER record, keeping the latency and pending
+ * records as they are.
+ */
+int exit_table_fold_timed(struct exit_table *t);
+
+/* Total order of records: pid first, then kind and every key field. */
+int exit_record_cmp(const void *a, const void *b);
+/* Sort @t by exit_record_cmp, so that a VM's records are one range. */
+void exit_table_sort(struct exit_table *t);
+/* The range of @pid's records in a sorted table: *first and the count. */
+size_t exit_table_range(const struct exit_table *t, uint32_t pid, size_t *first);
+/* Drop the records of every pid in @pids (sorted ascending), keeping the order. */
+void exit_table_remove_pids(struct exit_table *t, const uint32_t *pids, size_t n);
+
+/*
+ * Rates of the HW and USER records of sorted @cur against sorted @prev,
+ * @dt_s seconds earlier: (count now - count then) / dt.  A key absent
+ * from @prev started within the interval (rate from 0); a count that went
+ * down (a reused pid) gives 0.
+ */
+void exit_table_rates(struct exit_table *cur, const struct exit_table *prev, double dt_s);
+
+/* qsort order for detail tables: count descending, then id and direction. */
+int exit_record_by_count(const void *a, const void *b);
+/* kvm_mmio's access type by name: read_to_vmm, read, write. */
+const char *mmio_access_name(uint8_t type);
+
+#endif

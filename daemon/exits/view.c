@@ -1,0 +1,362 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * exits.get: the JSON of one VM or every VM, built from the tick's
+ * snapshot (a live VM) or the VM's own records (an exited one); never
+ * from the kernel maps.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "decode.h"
+#include "exits/exits.h"
+#include "hist.h"
+#include "manager.h"
+#include "options.h"
+
+static int by_count_desc(const void *a, const void *b)
+{
+	const struct exit_record *x = a, *y = b;
+
+	if (x->count != y->count)
+		return x->count < y->count ? 1 : -1;
+	if (x->kind != y->kind)
+		return x->kind - y->kind;
+	if (x->vcpu != y->vcpu)
+		return x->vcpu < y->vcpu ? -1 : 1;
+	return x->reason < y->reason ? -1 : x->reason > y->reason;
+}
+
+static json_t *vcpu_json(uint32_t vcpu)
+{
+	return vcpu == KVMSCOPE_VCPU_UNKNOWN ? json_null() : json_integer(vcpu);
+}
+
+/* Records the JSON of one VM is built from, and the filter on them. */
+struct vm_view {
+	const struct exits_state *st;
+	const struct exit_table *t;
+	const struct exit_record *sorted;	/* the same records in snapshot order */
+	size_t n_sorted;
+	int64_t vcpu;		/* -1: all */
+	bool live;		/* rates exist only for running VMs */
+};
+
+static bool in_view(const struct vm_view *v, const struct exit_record *r)
+{
+	return v->vcpu < 0 || r->vcpu == (uint32_t)v->vcpu;
+}
+
+/*
+ * The latency of exits like @key (hardware: same isa and reason; user:
+ * same reason), over one vCPU when @per_vcpu, else over the view.
+ */
+static json_t *latency_json(const struct vm_view *v, const struct exit_record *key, bool per_vcpu)
+{
+	bool hw = key->kind == EXIT_KIND_HW;
+	uint8_t lat_kind = hw ? EXIT_KIND_HW_LAT : EXIT_KIND_USER_LAT;
+	uint8_t pend_kind = hw ? EXIT_KIND_HW_PENDING : EXIT_KIND_USER_PENDING;
+	struct kvmscope_hist h = { 0 };
+	uint64_t pending = 0;
+
+	/*
+	 * One vCPU's: its latency and pending records are found by key in
+	 * the sorted records, so a VM's table costs O(n log n), not O(n^2).
+	 */
+	if (per_vcpu) {
+		struct exit_record k = { .pid = key->pid, .kind = lat_kind, .vcpu = key->vcpu,
+					 .isa = hw ? key->isa : 0, .reason = key->reason };
+		const struct exit_record *f;
+
+		f = bsearch(&k, v->sorted, v->n_sorted, sizeof(k), exit_record_cmp);
+		if (f)
+			hist_merge(&h, &f->hist);
+		k.kind = pend_kind;
+		f = bsearch(&k, v->sorted, v->n_sorted, sizeof(k), exit_record_cmp);
+		if (f)
+			pending += f->count;
+		return hist_to_json(&h, pending);
+	}
+	for (size_t i = 0; i < v->t->n; i++) {
+		const struct exit_record *r = &v->t->v[i];
+
+		if ((r->kind != lat_kind && r->kind != pend_kind) || !in_view(v, r) ||
+		    r->reason != key->reason || (hw && r->isa != key->isa) ||
+		    (per_vcpu && r->vcpu != key->vcpu))
+			continue;
+		if (r->kind == lat_kind)
+			hist_merge(&h, &r->hist);
+		else
+			pending += r->count;
+	}
+	return hist_to_json(&h, pending);
+}
+
+struct reason_sum {
+	uint8_t kind;
+	uint32_t isa, reason;
+	uint64_t count;
+	double rate;
+};
+
+static int reason_sum_cmp(const void *a, const void *b)
+{
+	const struct reason_sum *x = a, *y = b;
+
+	if (x->count != y->count)
+		return x->count < y->count ? 1 : -1;
+	return x->reason < y->reason ? -1 : x->reason > y->reason;
+}
+
+/* Counts of @kind summed over the view's vCPUs, by (isa, reason), most first. */
+static json_t *by_reason_json(const struct vm_view *v, uint8_t kind)
+{
+	struct reason_sum *sums = calloc(v->t->n ? v->t->n : 1, sizeof(*sums));
+	char name[DECODE_NAME_MAX];
+	json_t *out = json_array();
+	size_t n = 0;
+
+	if (!sums)
+		return out;
+	for (size_t i = 0; i < v->t->n; i++) {
+		const struct exit_record *r = &v->t->v[i];
+		size_t j;
+
+		if (r->kind != kind || !in_view(v, r))
+			continue;
+		for (j = 0; j < n; j++)
+			if (sums[j].isa == r->isa && sums[j].reason == r->reason)
+				break;
+		if (j == n)
+			sums[n++] = (struct reason_sum){ .kind = kind, .isa = r->isa, .reason = r->reason };
+		sums[j].count += r->count;
+		sums[j].rate += v->live ? r->rate : 0;
+	}
+	qsort(sums, n, sizeof(*sums), reason_sum_cmp);
+	for (size_t j = 0; j < n; j++) {
+		struct exit_record key = { .kind = kind, .isa = sums[j].isa, .reason = sums[j].reason };
+
+		if (kind == EXIT_KIND_HW)
+			json_array_append_new(out, json_pack("{s:s, s:s, s:I, s:I, s:f, s:o}", "isa",
+				isa_name(key.isa), "reason",
+				hw_exit_name(key.isa, key.reason, name, sizeof(name)), "code",
+				(json_int_t)key.reason, "count", (json_int_t)sums[j].count, "rate",
+				sums[j].rate, "latency", latency_json(v, &key, false)));
+		else
+			json_array_append_new(out, json_pack("{s:s, s:I, s:I, s:f, s:o}", "reason",
+				kvm_exit_name(key.reason, name, sizeof(name)), "code",
+				(json_int_t)key.reason, "count", (json_int_t)sums[j].count, "rate",
+				sums[j].rate, "vmm_time", latency_json(v, &key, false)));
+	}
+	free(sums);
+	return out;
+}
+
+static json_t *detail_entry_json(const struct exit_record *r)
+{
+	char a[24], b[24];
+
+	switch (r->reason) {
+	case KVMSCOPE_DETAIL_MMIO:
+		snprintf(a, sizeof(a), "0x%llx", (unsigned long long)r->id);
+		snprintf(b, sizeof(b), "0x%llx", (unsigned long long)r->id << 12);
+		return json_pack("{s:s, s:s, s:s, s:I}", "page", a, "gpa", b, "access",
+				 mmio_access_name(r->direction), "count", (json_int_t)r->count);
+	case KVMSCOPE_DETAIL_MSR:
+		snprintf(a, sizeof(a), "0x%llx", (unsigned long long)r->id);
+		return json_pack("{s:s, s:s, s:I}", "index", a, "access",
+				 r->direction ? "write" : "read", "count", (json_int_t)r->count);
+	case KVMSCOPE_DETAIL_CPUID:
+		snprintf(a, sizeof(a), "0x%llx", (unsigned long long)(r->id >> 32));
+		snprintf(b, sizeof(b), "0x%llx", (unsigned long long)(r->id & 0xffffffffu));
+		return json_pack("{s:s, s:s, s:I}", "leaf", a, "subleaf", b, "count",
+				 (json_int_t)r->count);
+	case KVMSCOPE_DETAIL_HYPERCALL:
+		return json_pack("{s:I, s:s?, s:I}", "nr", (json_int_t)r->id, "name",
+				 decode_kvm_hypercall(r->id), "count", (json_int_t)r->count);
+	case KVMSCOPE_DETAIL_BACKDOOR:
+		return json_pack("{s:I, s:s?, s:s, s:I}", "command", (json_int_t)r->id, "name",
+				 decode_vmware_backdoor_command((uint32_t)r->id), "port",
+				 r->direction ? "0x5659" : "0x5658", "count", (json_int_t)r->count);
+	}
+	return json_null();
+}
+
+/* The top @top entries of one detail kind, and the rest as "other". */
+static json_t *detail_json(const struct vm_view *v, uint8_t kind, unsigned int top)
+{
+	struct exit_table sel = { 0 };
+	uint64_t other = 0, no_magic = 0;
+	json_t *entries = json_array(), *out;
+
+	for (size_t i = 0; i < v->t->n; i++) {
+		const struct exit_record *r = &v->t->v[i];
+
+		if (r->kind == EXIT_KIND_DETAIL && r->reason == kind)
+			exit_table_push(&sel, r);
+		else if (r->kind == EXIT_KIND_DETAIL_OTHER && r->reason == kind)
+			other += r->count;
+		else if (r->kind == EXIT_KIND_DETAIL && kind == KVMSCOPE_DETAIL_BACKDOOR &&
+			 r->reason == KVMSCOPE_DETAIL_BACKDOOR_NOMAGIC)
+			no_magic += r->count;
+	}
+	qsort(sel.v, sel.n, sizeof(sel.v[0]), exit_record_by_count);
+	for (size_t i = 0; i < sel.n; i++) {
+		if (i < top)
+			json_array_append_new(entries, detail_entry_json(&sel.v[i]));
+		else
+			other += sel.v[i].count;
+	}
+	exit_table_free(&sel);
+	out = json_pack("{s:o, s:I}", "entries", entries, "other", (json_int_t)other);
+	if (kind == KVMSCOPE_DETAIL_BACKDOOR)
+		json_object_set_new(out, "no_magic", json_integer((json_int_t)no_magic));
+	return out;
+}
+
+static json_t *records_json(const struct vm_view *v)
+{
+	json_t *hw = json_array(), *user = json_array(), *pio = json_array(), *out;
+	uint64_t tot_hw = 0, tot_user = 0, tot_pio = 0;
+	char name[DECODE_NAME_MAX], port[8];
+	unsigned int top = manager_options(v->st->m)->detail_top;
+
+	for (size_t i = 0; i < v->t->n; i++) {
+		const struct exit_record *r = &v->t->v[i];
+		double rate = v->live ? r->rate : 0;
+
+		if (!in_view(v, r))
+			continue;
+		switch (r->kind) {
+		case EXIT_KIND_HW:
+			tot_hw += r->count;
+			json_array_append_new(hw, json_pack("{s:o, s:s, s:s, s:I, s:I, s:f, s:o}",
+				"vcpu", vcpu_json(r->vcpu), "isa", isa_name(r->isa), "reason",
+				hw_exit_name(r->isa, r->reason, name, sizeof(name)), "code",
+				(json_int_t)r->reason, "count", (json_int_t)r->count, "rate", rate,
+				"latency", latency_json(v, r, true)));
+			break;
+		case EXIT_KIND_USER:
+			tot_user += r->count;
+			json_array_append_new(user, json_pack("{s:o, s:s, s:I, s:I, s:f, s:o}", "vcpu",
+				vcpu_json(r->vcpu), "reason",
+				kvm_exit_name(r->reason, name, sizeof(name)), "code",
+				(json_int_t)r->reason, "count", (json_int_t)r->count, "rate", rate,
+				"vmm_time", latency_json(v, r, true)));
+			break;
+		case EXIT_KIND_PIO:
+			tot_pio += r->count;
+			snprintf(port, sizeof(port), "0x%x", r->port);
+			json_array_append_new(pio, json_pack("{s:o, s:I, s:s, s:s, s:I, s:I}", "vcpu",
+				vcpu_json(r->vcpu), "port", (json_int_t)r->port, "port_hex", port,
+				"direction", pio_direction_name(r->direction), "size",
+				(json_int_t)r->size, "count", (json_int_t)r->count));
+			break;
+		}
+	}
+	out = json_pack("{s:{s:I, s:I, s:I}, s:o, s:o, s:o}", "totals", "hardware",
+			(json_int_t)tot_hw, "userspace", (json_int_t)tot_user, "pio",
+			(json_int_t)tot_pio, "hardware_exits", hw, "userspace_exits", user, "pio", pio);
+	json_object_set_new(out, "hardware_by_reason", by_reason_json(v, EXIT_KIND_HW));
+	json_object_set_new(out, "userspace_by_reason", by_reason_json(v, EXIT_KIND_USER));
+	json_object_set_new(out, "mmio", detail_json(v, KVMSCOPE_DETAIL_MMIO, top));
+	json_object_set_new(out, "msr", detail_json(v, KVMSCOPE_DETAIL_MSR, top));
+	json_object_set_new(out, "cpuid", detail_json(v, KVMSCOPE_DETAIL_CPUID, top));
+	json_object_set_new(out, "hypercalls", detail_json(v, KVMSCOPE_DETAIL_HYPERCALL, top));
+	json_object_set_new(out, "vmware_backdoor", detail_json(v, KVMSCOPE_DETAIL_BACKDOOR, top));
+	return out;
+}
+
+/* A VM's counts are incomplete when a bounded map had no room for one of its exits. */
+static json_t *completeness_json(json_t *v, const uint64_t *dropped)
+{
+	json_t *what = json_object();
+	bool complete = true;
+
+	for (uint32_t d = 0; d < KVMSCOPE_DROP_MAX; d++) {
+		if (!dropped[d] || d == KVMSCOPE_DROP_STREAM_FULL)
+			continue;
+		complete = false;
+		json_object_set_new(what, exits_drop_names[d], json_integer((json_int_t)dropped[d]));
+	}
+	json_object_set_new(v, "complete", json_boolean(complete));
+	json_object_set_new(v, "dropped", what);
+	return v;
+}
+
+static json_t *vm_json(struct exits_state *st, struct vm *vm, int64_t vcpu)
+{
+	struct exit_table t = { 0 };
+	const uint64_t *dropped;
+	size_t n;
+	const struct exit_record *recs = exits_vm_records(st, vm, &n, &dropped);
+	struct vm_view view;
+	json_t *v, *records;
+
+	/* A copy, sorted by count for the tables. */
+	for (size_t i = 0; i < n; i++)
+		if (exit_table_push(&t, &recs[i]) < 0)
+			break;
+	if (t.n > 1)
+		qsort(t.v, t.n, sizeof(t.v[0]), by_count_desc);
+	v = vm_to_json(vm);
+	view = (struct vm_view){ .st = st, .t = &t, .sorted = recs, .n_sorted = n, .vcpu = vcpu,
+				 .live = !vm->exited };
+	records = records_json(&view);
+	json_object_update(v, records);
+	json_decref(records);
+	completeness_json(v, dropped);
+	json_object_set_new(v, "kvm_stats", exits_vm_kvm_stats(st, vm));
+	exit_table_free(&t);
+	return v;
+}
+
+static json_t *method_exits_get(void *userdata, json_t *params, struct rpc_error *err)
+{
+	struct exits_state *st = userdata;
+	struct manager *m = st->m;
+	uint64_t pid = 0, vcpu = 0;
+	int has_pid, has_vcpu;
+	json_t *vms;
+
+	has_pid = rpc_param_uint(params, "pid", UINT32_MAX, &pid, err);
+	if (has_pid < 0)
+		return NULL;
+	has_vcpu = rpc_param_uint(params, "vcpu", UINT32_MAX - 1, &vcpu, err);
+	if (has_vcpu < 0)
+		return NULL;
+	/* VMs that exited a moment ago: their counts are taken now, not at the flush. */
+	exits_flush_exited(st);
+	vms = json_array();
+	if (has_pid) {
+		struct vm *vm = manager_vm_find(m, (uint32_t)pid);
+
+		if (!vm) {
+			json_decref(vms);
+			rpc_error_set(err, RPC_NOT_FOUND,
+				      "no VM with pid %llu: not running, or exited longer ago than --retain-exited",
+				      (unsigned long long)pid);
+			return NULL;
+		}
+		/* Every VM that had this pid, oldest first, as before. */
+		for (size_t i = 0, n = manager_vm_count(m); i < n; i++) {
+			struct vm *v = manager_vm_at(m, i);
+
+			if (v->pid == pid)
+				json_array_append_new(vms, vm_json(st, v, has_vcpu ? (int64_t)vcpu : -1));
+		}
+		return json_pack("{s:o}", "vms", vms);
+	}
+	for (size_t i = 0, n = manager_vm_count(m); i < n; i++)
+		json_array_append_new(vms, vm_json(st, manager_vm_at(m, i),
+						   has_vcpu ? (int64_t)vcpu : -1));
+	return json_pack("{s:o}", "vms", vms);
+}
+
+static const char *const exits_get_params[] = { "pid", "vcpu", NULL };
+
+const struct rpc_method exits_methods[] = {
+	{ "exits.get", method_exits_get, exits_get_params },
+	{}
+};
