@@ -12,6 +12,7 @@
 
 #include "capability.h"
 #include "options.h"
+#include "pidns.h"
 #include "rpc.h"
 #include "vm_identity.h"
 
@@ -45,6 +46,7 @@ struct manager {
 	char kernel_release[65];
 	char kvm_backend[32];
 	uint64_t start_mono_usec;
+	struct pidns_info pidns;	/* read once at start */
 
 	struct vm **vms;
 	size_t n_vms;
