@@ -86,7 +86,7 @@ struct kvmscope_tp_kvm_hypercall {
 struct kvmscope_tp_kvm_userspace_exit {
 	__u64 common;
 	__u32 reason;		/* 8 */
-	__s32 err;		/* 12 */
+	__s32 err;		/* 12: errno, KVM_RUN's return value */
 };
 
 struct kvmscope_tp_kvm_pio {
@@ -695,13 +695,41 @@ static __always_inline void count_backdoor(__u32 tgid, struct kvmscope_thread_vc
 		count_detail(tgid, KVMSCOPE_DETAIL_BACKDOOR_NOMAGIC, port == KVMSCOPE_VMWARE_PORT_HB, 0);
 }
 
-static __always_inline void on_userspace_exit(__u32 reason)
+/*
+ * A KVM_RUN that failed: -EINTR after immediate_exit (how QEMU kicks a
+ * vCPU) or a signal, -EFAULT, ...  kvm_userspace_exit fires for it too,
+ * with the stale reason of the exit before, so it is counted apart, under
+ * its errno, and never timed: the VMM is not handling an exit.  The call
+ * that failed is the VMM back from the previous exit: where no KVM_RUN
+ * hook ended that exit's time (kvm_entry would, but none comes), end it
+ * here, so that exit is timed and counted once, as without the error.
+ */
+static __always_inline void on_userspace_error(__u64 id, struct kvmscope_thread_vcpu *tv, __s32 err,
+					       __u64 now)
+{
+	struct kvmscope_user_exit_key key = {};
+
+	key.tgid = id >> 32;
+	key.vcpu = tv ? tv->vcpu : KVMSCOPE_VCPU_UNKNOWN;
+	key.reason = KVMSCOPE_USER_ERROR_BASE | ((__u32)-err & ~KVMSCOPE_USER_ERROR_BASE);
+	stream_exit(id, key.vcpu, 0, key.reason, false, now);
+	count_key(&user_exits, &key, KVMSCOPE_DROP_USER_MAP_FULL);
+	if (tv && tv->user_ts)
+		end_vmm_time(tv, now);
+}
+
+/* @err: what KVM_RUN returns, 0 or a negative errno. */
+static __always_inline void on_userspace_exit(__u32 reason, __s32 err)
 {
 	__u64 id = bpf_get_current_pid_tgid();
 	__u64 now = collect_latency || stream_enabled ? bpf_ktime_get_ns() : 0;
 	struct kvmscope_thread_vcpu *tv = current_thread(id);
 	struct kvmscope_user_exit_key key = {};
 
+	if (err < 0) {
+		on_userspace_error(id, tv, err, now);
+		return;
+	}
 	key.tgid = id >> 32;
 	key.vcpu = tv ? tv->vcpu : KVMSCOPE_VCPU_UNKNOWN;
 	key.reason = reason;
@@ -728,14 +756,14 @@ static __always_inline void on_userspace_exit(__u32 reason)
 SEC("tracepoint/kvm/kvm_userspace_exit")
 int kvmscope_kvm_userspace_exit(struct kvmscope_tp_kvm_userspace_exit *ctx)
 {
-	on_userspace_exit(ctx->reason);
+	on_userspace_exit(ctx->reason, ctx->err);
 	return KEEP_EVENT;
 }
 
 SEC("tp_btf/kvm_userspace_exit")
-int BPF_PROG(kvmscope_kvm_userspace_exit_btf, __u32 reason)
+int BPF_PROG(kvmscope_kvm_userspace_exit_btf, __u32 reason, int err)
 {
-	on_userspace_exit(reason);
+	on_userspace_exit(reason, err);
 	return 0;
 }
 

@@ -8,6 +8,7 @@
  * tests/unit/test_decode.c checks every table against the reference in
  * both directions, names included.
  */
+#include <errno.h>
 #include <inttypes.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -787,9 +788,30 @@ const char *hw_exit_name(uint32_t isa, uint32_t code, char *buf, size_t len)
 	}
 }
 
+/*
+ * A KVM_RUN that failed, as the kernel prints kvm_userspace_exit with
+ * errno < 0: "restart" for EINTR, else "error", to which we add the errno.
+ */
+static void user_error_name(uint32_t err, char *buf, size_t len)
+{
+	const char *name = strerrorname_np((int)err);
+
+	if (err == EINTR)
+		snprintf(buf, len, "restart");
+	else if (name)
+		snprintf(buf, len, "error:%s", name);
+	else
+		snprintf(buf, len, "error:%" PRIu32, err);
+}
+
 const char *kvm_exit_name(uint32_t code, char *buf, size_t len)
 {
-	format_code(&decode_tables[TABLE_KVM], code, buf, len);
+	uint32_t err = code & ~KVMSCOPE_USER_ERROR_BASE;
+
+	if ((code & KVMSCOPE_USER_ERROR_BASE) && err && err <= KVMSCOPE_USER_ERROR_MAX_ERRNO)
+		user_error_name(err, buf, len);
+	else
+		format_code(&decode_tables[TABLE_KVM], code, buf, len);
 	return buf;
 }
 

@@ -48,7 +48,12 @@ int isa_from_name(const char *name);
  *   other  the number in hex.
  */
 const char *hw_exit_name(uint32_t isa, uint32_t code, char *buf, size_t len);
-/* Short name of a KVM_EXIT_* reason ("IO"), or its decimal number. */
+/*
+ * Short name of a KVM_EXIT_* reason ("IO"), or its decimal number; for
+ * KVMSCOPE_USER_ERROR_BASE | errno (a KVM_RUN that failed, errno 1..4095)
+ * "restart" if errno is EINTR, else "error:<ERRNAME>" ("error:EFAULT",
+ * "error:4000" for an errno without a name).
+ */
 const char *kvm_exit_name(uint32_t code, char *buf, size_t len);
 const char *pio_direction_name(unsigned int direction);
 

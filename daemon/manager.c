@@ -44,6 +44,7 @@ struct manager {
 	char kernel_release[65];
 	char kvm_backend[32];
 	uint64_t start_mono_usec;
+	struct pidns_info pidns;	/* read once at start */
 
 	struct vm **vms;
 	size_t n_vms;
@@ -413,10 +414,11 @@ static json_t *method_status(void *userdata, json_t *params, struct rpc_error *e
 	} else {
 		metrics = json_null();
 	}
-	return json_pack("{s:s, s:s, s:s, s:I, s:f, s:s, s:o, s:I, s:{s:I, s:I}, s:o, s:O?}",
+	return json_pack("{s:s, s:s, s:s, s:I, s:o, s:f, s:s, s:o, s:I, s:{s:I, s:I}, s:o, s:O?}",
 			 "version", KVMSCOPE_VERSION, "kernel", m->kernel_release,
 			 "kvm_backend", m->kvm_backend,
-			 "pid", (json_int_t)getpid(), "uptime_seconds",
+			 "pid", (json_int_t)getpid(), "pid_namespace", pidns_to_json(&m->pidns),
+			 "uptime_seconds",
 			 (double)(now_usec(CLOCK_MONOTONIC) - m->start_mono_usec) / 1e6, "socket",
 			 m->opts.socket_path, "metrics", metrics, "retain_exited_seconds",
 			 (json_int_t)m->opts.retain_exited_sec, "vms", "running", (json_int_t)running,
@@ -493,6 +495,9 @@ int manager_new(const struct daemon_options *opts, struct manager **ret)
 	if (uname(&u) == 0)
 		snprintf(m->kernel_release, sizeof(m->kernel_release), "%s", u.release);
 	detect_kvm_backend(m);
+	pidns_read("/proc", &m->pidns);
+	if (m->pidns.initial != 1)
+		log_warning("%s", pidns_warning(&m->pidns));
 
 	r = sd_event_default(&m->event);
 	if (r < 0)

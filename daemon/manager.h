@@ -12,6 +12,7 @@
 
 #include "capability.h"
 #include "options.h"
+#include "pidns.h"
 #include "rpc.h"
 #include "vm_identity.h"
 

@@ -27,7 +27,7 @@ static const struct exits_probe probe_templates[] = {
 	  .btf_prog_name = "kvmscope_kvm_exit_btf", .btf_vcpu_arg = true,
 	  .fields = { { "exit_reason", 8, 4 }, { "isa", 24, 4 }, { "vcpu_id", 56, 4 } } },
 	{ .category = "kvm", .event = "kvm_userspace_exit", .prog_name = "kvmscope_kvm_userspace_exit",
-	  .btf_prog_name = "kvmscope_kvm_userspace_exit_btf", .fields = { { "reason", 8, 4 } } },
+	  .btf_prog_name = "kvmscope_kvm_userspace_exit_btf", .fields = { { "reason", 8, 4 }, { "errno", 12, 4 } } },
 	{ .category = "kvm", .event = "kvm_pio", .view = COLLECT_DETAIL, .prog_name = "kvmscope_kvm_pio",
 	  .btf_prog_name = "kvmscope_kvm_pio_btf",
 	  .fields = { { "rw", 8, 4 }, { "port", 12, 4 }, { "size", 16, 4 } } },

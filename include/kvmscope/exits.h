@@ -55,7 +55,10 @@ struct kvmscope_hw_exit_key {
 	__u32 reason;
 };
 
-/* Exit to the VMM (kvm_userspace_exit tracepoint): reason is KVM_EXIT_*. */
+/*
+ * Exit to the VMM (kvm_userspace_exit tracepoint): reason is KVM_EXIT_*,
+ * or for a KVM_RUN that returned an error, KVMSCOPE_USER_ERROR_BASE | errno.
+ */
 struct kvmscope_user_exit_key {
 	__u32 tgid;
 	__u32 vcpu;
@@ -77,6 +80,15 @@ enum kvmscope_pio_direction {
 	KVMSCOPE_PIO_IN = 0,
 	KVMSCOPE_PIO_OUT = 1,
 };
+
+/*
+ * user_exits reason of a KVM_RUN that failed (kvm_userspace_exit's errno
+ * < 0, whose reason is then stale): this bit with the positive errno in
+ * the bits below.  No KVM_EXIT_* comes near it.
+ */
+#define KVMSCOPE_USER_ERROR_BASE 0x80000000u
+/* The kernel's MAX_ERRNO: a system call's errno is in 1..4095. */
+#define KVMSCOPE_USER_ERROR_MAX_ERRNO 4095u
 
 /* KVM_EXIT_IO, the only userspace exit whose registers are looked at. */
 #define KVMSCOPE_KVM_EXIT_IO 2

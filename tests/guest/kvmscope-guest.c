@@ -115,6 +115,8 @@ struct vcpu {
 	uint64_t io;
 	uint64_t mmio;
 	uint64_t intr;
+	uint64_t kick_expect;	/* KVM_RUNs with immediate_exit to make */
+	uint64_t kicks;		/* ... made, each returned -1/EINTR */
 	int last_key;		/* lookup cache: exits come in runs */
 
 	struct timespec t_start;
@@ -130,6 +132,7 @@ struct guest {
 	bool gp_mode;		/* ends in ring 3: --vmware-backdoor-gp */
 	uint64_t start_delay_ms;
 	uint64_t linger_ms;
+	uint64_t immediate_exits;	/* --immediate-exit N */
 
 	struct exit_key keys[MAX_KEYS];
 	int nr_keys;
@@ -199,6 +202,11 @@ static void usage(FILE *f)
 		"                              KVM_HC_VAPIC_POLL_IRQ: a no-op); repeatable\n"
 		"  -name ARG, --name ARG       ignored (QEMU-style guest name)\n"
 		"  -uuid UUID                  ignored (QEMU-style guest UUID)\n"
+		"  --immediate-exit N          after each of the first N exits (split over the\n"
+		"                              vCPUs like COUNT, none after the done OUT),\n"
+		"                              call KVM_RUN with immediate_exit set, as QEMU\n"
+		"                              does to kick a vCPU: it must fail with EINTR;\n"
+		"                              the JSON's \"immediate_exits\" counts them\n"
 		"  --start-delay MS            wait MS ms before the first KVM_RUN\n"
 		"  --linger MS                 wait MS ms after printing the JSON\n"
 		"  --help                      show this help\n");
@@ -432,6 +440,7 @@ enum {
 	OPT_NAME,
 	OPT_LINGER,
 	OPT_START_DELAY,
+	OPT_IMMEDIATE_EXIT,
 };
 
 /*
@@ -456,6 +465,7 @@ static int parse_args(struct guest *g, int argc, char **argv)
 		{ "uuid", required_argument, NULL, OPT_NAME },
 		{ "linger", required_argument, NULL, OPT_LINGER },
 		{ "start-delay", required_argument, NULL, OPT_START_DELAY },
+		{ "immediate-exit", required_argument, NULL, OPT_IMMEDIATE_EXIT },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -509,6 +519,10 @@ static int parse_args(struct guest *g, int argc, char **argv)
 		case OPT_START_DELAY:
 			ret = parse_single("start-delay", optarg, 0, UINT32_MAX,
 					   &g->start_delay_ms);
+			break;
+		case OPT_IMMEDIATE_EXIT:
+			ret = parse_single("immediate-exit", optarg, 0, UINT32_MAX,
+					   &g->immediate_exits);
 			break;
 		case 'h':
 			return 1;
@@ -1177,6 +1191,32 @@ static void vcpu_report_exit(struct vcpu *v)
 	}
 }
 
+/*
+ * KVM_RUN with immediate_exit set, as QEMU kicks a vCPU: KVM completes
+ * the exit just handled, then returns -EINTR without entering the guest
+ * (and kvm_userspace_exit fires with the stale exit reason).
+ */
+static int vcpu_kick(struct vcpu *v)
+{
+	int ret;
+
+	v->run->immediate_exit = 1;
+	ret = ioctl(v->fd, KVM_RUN, 0);
+	v->run->immediate_exit = 0;
+	if (ret == 0) {
+		vcpu_report(v, "KVM_RUN with immediate_exit set ran the guest (exit reason %s)",
+			    exit_name(v->run->exit_reason));
+		return -EPROTO;
+	}
+	if (errno != EINTR) {
+		vcpu_report(v, "KVM_RUN with immediate_exit set failed: %s, expected EINTR",
+			    strerror(errno));
+		return -errno;
+	}
+	v->kicks++;
+	return 0;
+}
+
 static int vcpu_loop(struct vcpu *v)
 {
 	bool done = false;
@@ -1219,6 +1259,8 @@ static int vcpu_loop(struct vcpu *v)
 			ret = -EPROTO;
 			break;
 		}
+		if (!ret && !done && v->kicks < v->kick_expect)
+			ret = vcpu_kick(v);
 		if (ret)
 			return ret;
 	}
@@ -1242,6 +1284,11 @@ static int vcpu_verify(struct vcpu *v)
 			k->type == KEY_PIO ? (k->dir ? "out" : "in") :
 					     (k->dir ? "write" : "read"),
 			k->addr, k->size, v->seen[i], v->expect[i]);
+		ret = -EPROTO;
+	}
+	if (v->kicks != v->kick_expect) {
+		fprintf(stderr, PROG ": vCPU %d: made %" PRIu64 " KVM_RUNs with immediate_exit, expected %" PRIu64 " (too few exits)\n",
+			v->id, v->kicks, v->kick_expect);
 		ret = -EPROTO;
 	}
 	if (v->hlt_seen != v->hlt_expect) {
@@ -1322,7 +1369,7 @@ static uint64_t ts_ns(const struct timespec *ts)
 static int print_json(const struct guest *g)
 {
 	uint64_t totals[MAX_KEYS] = { 0 };
-	uint64_t io = 0, hlt = 0, mmio = 0, intr = 0;
+	uint64_t io = 0, hlt = 0, mmio = 0, intr = 0, kicks = 0;
 	uint64_t start = UINT64_MAX, end = 0;
 	FILE *f = stdout;
 	int i, k;
@@ -1336,6 +1383,7 @@ static int print_json(const struct guest *g)
 		hlt += v->hlt_seen;
 		mmio += v->mmio;
 		intr += v->intr;
+		kicks += v->kicks;
 		if (ts_ns(&v->t_start) < start)
 			start = ts_ns(&v->t_start);
 		if (ts_ns(&v->t_end) > end)
@@ -1344,6 +1392,7 @@ static int print_json(const struct guest *g)
 
 	fprintf(f, "{\"pid\": %d, \"vcpus\": %d, \"elapsed_ns\": %" PRIu64 ", \"done_port\": %d,\n",
 		(int)getpid(), g->nr_vcpus, end - start, g->gp_mode ? BDOOR_PORT_HB : DONE_PORT);
+	fprintf(f, " \"immediate_exits\": %" PRIu64 ",\n", kicks);
 	fputs(" \"userspace_exits\": ", f);
 	print_exits(f, io, hlt, mmio, intr);
 	fputs(",\n \"pio\": ", f);
@@ -1354,8 +1403,8 @@ static int print_json(const struct guest *g)
 	for (i = 0; i < g->nr_vcpus; i++) {
 		const struct vcpu *v = &g->vcpus[i];
 
-		fprintf(f, "%s\n  {\"vcpu\": %d, \"tid\": %d, \"userspace_exits\": ",
-			i ? "," : "", v->id, (int)v->tid);
+		fprintf(f, "%s\n  {\"vcpu\": %d, \"tid\": %d, \"immediate_exits\": %" PRIu64 ", \"userspace_exits\": ",
+			i ? "," : "", v->id, (int)v->tid, v->kicks);
 		print_exits(f, v->io, v->hlt_seen, v->mmio, v->intr);
 		fputs(",\n   \"pio\": ", f);
 		print_keys(f, g, KEY_PIO, v->seen, "    ");
@@ -1411,6 +1460,7 @@ static int init_vcpus(struct guest *g)
 				v->expect[op->key] += n;
 		}
 		v->expect[g->done_key]++;
+		v->kick_expect = vcpu_share(g, g->immediate_exits, i);
 	}
 	return 0;
 }

@@ -638,6 +638,81 @@ static void test_latency_accounts_for_every_exit(void **state)
 	json_decref(res);
 }
 
+/*
+ * KVM_RUN with immediate_exit set (how QEMU kicks a vCPU) fails with EINTR
+ * and fires kvm_userspace_exit with the stale reason of the exit before.
+ * Each is one "restart", on its vCPU, never another IO or HLT; and the
+ * exits before the kicks are still timed once each.  The guest kicks after
+ * every exit but its done OUT: after OUTs, HLTs and INs alike.
+ */
+static void test_kvm_run_errors_are_restarts(void **state)
+{
+	char *args[] = { "--vcpus", "2", "--out", "0x70:20", "--hlt", "6", "--in", "0x71:10", "--hlt",
+			 "4", "--immediate-exit", "40", "-name", "itest-restart", NULL };
+	json_t *report, *res, *vm, *user, *rec;
+	long long pid, io, hlt, kicks;
+	char prefix[256], *text, *backend;
+	int status;
+	size_t i;
+
+	report = run_guest(args);
+	pid = obj_int(report, "pid");
+	io = obj_int(json_object_get(report, "userspace_exits"), "IO");
+	hlt = obj_int(json_object_get(report, "userspace_exits"), "HLT");
+	kicks = obj_int(report, "immediate_exits");
+	/* Per vCPU 10 OUTs, 3 + 2 HLTs, 5 INs, the done OUT: 21 exits, 20 kicks. */
+	assert_int_equal(io, 20 + 10 + 2);
+	assert_int_equal(hlt, 10);
+	assert_int_equal(kicks, 40);
+
+	vm = exits_of(pid, &res);
+	user = json_object_get(vm, "userspace_exits");
+	assert_int_equal(sum_records(user, "reason", "IO", -1), io);
+	assert_int_equal(sum_records(user, "reason", "HLT", -1), hlt);
+	assert_int_equal(sum_records(user, "reason", "restart", -1), kicks);
+	assert_int_equal(sum_records(user, NULL, NULL, -1), io + hlt + kicks);
+	json_array_foreach(json_object_get(report, "per_vcpu"), i, rec) {
+		long long v = obj_int(rec, "vcpu");
+		json_t *c = json_object_get(rec, "userspace_exits");
+
+		assert_int_equal(sum_records(user, "reason", "IO", v), obj_int(c, "IO"));
+		assert_int_equal(sum_records(user, "reason", "HLT", v), obj_int(c, "HLT"));
+		assert_int_equal(sum_records(user, "reason", "restart", v), obj_int(rec, "immediate_exits"));
+	}
+	/* Every real exit timed or unfinished once; a restart is not timed. */
+	assert_latency_accounts_for(json_object_get(by_reason(vm, "userspace_by_reason", "IO"), "vmm_time"),
+				    io, 2, "vmm_time IO");
+	assert_latency_accounts_for(json_object_get(by_reason(vm, "userspace_by_reason", "HLT"), "vmm_time"),
+				    hlt, 0, "vmm_time HLT");
+	assert_int_equal(obj_int(json_object_get(by_reason(vm, "userspace_by_reason", "restart"),
+						 "vmm_time"), "count"), 0);
+
+	/* A kick never enters the guest: the hardware exits are the guest's alone. */
+	backend = daemon_backend();
+	if (!strcmp(backend, "kvm_amd")) {
+		assert_int_equal(sum_records(json_object_get(vm, "hardware_exits"), "reason", "io", -1), io);
+		assert_int_equal(sum_records(json_object_get(vm, "hardware_exits"), "reason", "hlt", -1), hlt);
+	} else if (!strcmp(backend, "kvm_intel")) {
+		assert_int_equal(sum_records(json_object_get(vm, "hardware_exits"), "reason", "IO_INSTRUCTION",
+					     -1), io);
+		assert_int_equal(sum_records(json_object_get(vm, "hardware_exits"), "reason", "HLT", -1), hlt);
+	}
+	free(backend);
+
+	/* The same row in /metrics, by vCPU. */
+	text = http_get("/metrics", &status);
+	assert_int_equal(status, 200);
+	json_array_foreach(json_object_get(report, "per_vcpu"), i, rec) {
+		snprintf(prefix, sizeof(prefix),
+			 "kvmscope_userspace_exits_total{pid=\"%lld\",vm=\"itest-restart\",vcpu=\"%lld\",reason=\"restart\"}",
+			 pid, obj_int(rec, "vcpu"));
+		assert_int_equal(metric_value(text, prefix), obj_int(rec, "immediate_exits"));
+	}
+	free(text);
+	json_decref(res);
+	json_decref(report);
+}
+
 static void test_detail_counts(void **state)
 {
 	char *args[] = { "--vcpus", "2", "--in", "0x5658:4:4", "--cpuid", "0x1:33",
@@ -1933,6 +2008,7 @@ int main(void)
 		cmocka_unit_test(test_vcpu_filter),
 		cmocka_unit_test(test_mmio_counts),
 		cmocka_unit_test(test_latency_accounts_for_every_exit),
+		cmocka_unit_test(test_kvm_run_errors_are_restarts),
 		cmocka_unit_test(test_detail_counts),
 		cmocka_unit_test(test_hypercall_counts),
 		cmocka_unit_test(test_vmware_backdoor_through_gp),

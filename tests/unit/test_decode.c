@@ -149,6 +149,33 @@ static void test_kvm_known_names(void **state)
 	assert_string_equal(decode_kvm_exit(28), "ARM_NISV");
 }
 
+/*
+ * A KVM_RUN that failed: named as the kernel prints kvm_userspace_exit
+ * with errno < 0 ("restart" for EINTR, else "error"), with the errno's
+ * name, never as the stale reason the tracepoint carries.
+ */
+static void test_kvm_run_errors(void **state)
+{
+	char buf[8];
+
+	assert_string_equal(kvm(KVMSCOPE_USER_ERROR_BASE | EINTR), "restart");
+	assert_string_equal(kvm(KVMSCOPE_USER_ERROR_BASE | EFAULT), "error:EFAULT");
+	assert_string_equal(kvm(KVMSCOPE_USER_ERROR_BASE | EINVAL), "error:EINVAL");
+	assert_string_equal(kvm(KVMSCOPE_USER_ERROR_BASE | ENOEXEC), "error:ENOEXEC");
+	assert_string_equal(kvm(KVMSCOPE_USER_ERROR_BASE | EAGAIN), "error:EAGAIN");
+	/* An errno without a name is its number; MAX_ERRNO is the last errno. */
+	assert_string_equal(kvm(KVMSCOPE_USER_ERROR_BASE | 4000), "error:4000");
+	assert_string_equal(kvm(KVMSCOPE_USER_ERROR_BASE | KVMSCOPE_USER_ERROR_MAX_ERRNO),
+			    "error:4095");
+	/* Past it, or errno 0, no KVM_RUN made the code: a number, as unknown codes. */
+	assert_string_equal(kvm(KVMSCOPE_USER_ERROR_BASE), "2147483648");
+	assert_string_equal(kvm(KVMSCOPE_USER_ERROR_BASE | 4096), "2147487744");
+	/* Without the base, the number is a KVM_EXIT_* reason: 4 is DEBUG. */
+	assert_string_equal(kvm(EINTR), "DEBUG");
+	assert_ptr_equal(kvm_exit_name(KVMSCOPE_USER_ERROR_BASE | EFAULT, buf, sizeof(buf)), buf);
+	assert_string_equal(buf, "error:E");
+}
+
 static void test_arm64_names(void **state)
 {
 	assert_string_equal(decode_arm64_exception(ARM64_EXCEPTION_TRAP), "TRAP");
@@ -923,6 +950,7 @@ int main(void)
 		cmocka_unit_test(test_svm_vmgexit_and_ghcb_msr_names),
 		cmocka_unit_test(test_vmx_known_names),
 		cmocka_unit_test(test_kvm_known_names),
+		cmocka_unit_test(test_kvm_run_errors),
 		cmocka_unit_test(test_arm64_names),
 		cmocka_unit_test(test_s390_and_backdoor_names),
 		cmocka_unit_test(test_unknown_codes_are_numbers),
