@@ -185,8 +185,6 @@ static size_t escape_one(const unsigned char *s, size_t n, char out[16])
 			return (size_t)snprintf(out, 16, "\\r");
 		case '\t':
 			return (size_t)snprintf(out, 16, "\\t");
-		case '\\':
-			return (size_t)snprintf(out, 16, "\\\\");
 		}
 		if (cp < 0x20 || cp == 0x7f)
 			return (size_t)snprintf(out, 16, "\\x%02x", cp);
@@ -200,7 +198,8 @@ static size_t escape_one(const unsigned char *s, size_t n, char out[16])
 	return n;
 }
 
-size_t text_escape(char *dst, size_t len, const char *src)
+/* text_escape(), and with @ascii every non-ASCII character as \uXXXX too. */
+static size_t escape_text(char *dst, size_t len, const char *src, bool ascii)
 {
 	const unsigned char *p = (const unsigned char *)(src ? src : "");
 	size_t used = 0;
@@ -211,7 +210,9 @@ size_t text_escape(char *dst, size_t len, const char *src)
 		size_t n = utf8_sequence_length(p), m;
 		char out[16];
 
-		if (n == 1 || n == 0 || code_point_needs_escape(utf8_code_point(p, n)))
+		if (ascii && n > 1 && utf8_code_point(p, n) > 0x9f)
+			m = (size_t)snprintf(out, sizeof(out), "\\u%04x", utf8_code_point(p, n));
+		else if (n == 1 || n == 0 || code_point_needs_escape(utf8_code_point(p, n)))
 			m = escape_one(p, n, out);
 		else
 			memcpy(out, p, m = n);
@@ -223,6 +224,16 @@ size_t text_escape(char *dst, size_t len, const char *src)
 	}
 	dst[used] = '\0';
 	return used;
+}
+
+size_t text_escape(char *dst, size_t len, const char *src)
+{
+	return escape_text(dst, len, src, false);
+}
+
+size_t text_escape_ascii(char *dst, size_t len, const char *src)
+{
+	return escape_text(dst, len, src, true);
 }
 
 char *text_escape_dup(const char *src)

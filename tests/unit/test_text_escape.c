@@ -22,8 +22,9 @@ static void test_printable_text_is_kept(void **state)
 {
 	assert_escapes_to("", "");
 	assert_escapes_to("web-01 (prod)", "web-01 (prod)");
+	/* systemd's escapes in cgroup names stay as systemd wrote them. */
 	assert_escapes_to("/machine.slice/machine-qemu\\x2d1.scope",
-			  "/machine.slice/machine-qemu\\\\x2d1.scope");
+			  "/machine.slice/machine-qemu\\x2d1.scope");
 	/* Non-ASCII letters and symbols are printable: kept as they are. */
 	assert_escapes_to("caf\xc3\xa9 \xe2\x82\xac \xf0\x9f\x90\xa7", "caf\xc3\xa9 \xe2\x82\xac \xf0\x9f\x90\xa7");
 	assert_escapes_to(NULL, "");
@@ -59,6 +60,14 @@ static void test_separators_and_bidi(void **state)
 	assert_escapes_to("a\xe2\x80\xa8" "b", "a\\u2028b");
 	assert_escapes_to("txt.\xe2\x80\xae" "exe", "txt.\\u202eexe");
 	assert_escapes_to("\xe2\x81\xa6x\xe2\x81\xa9", "\\u2066x\\u2069");
+}
+
+static void test_ascii_only(void **state)
+{
+	char buf[128];
+
+	text_escape_ascii(buf, sizeof(buf), "caf\xc3\xa9\x1b[2J\xc2\x9b\xf0\x9f\x90\xa7\xff");
+	assert_string_equal(buf, "caf\\u00e9\\x1b[2J\\xc2\\x9b\\u1f427\\xff");
 }
 
 static void test_truncation_keeps_escapes_whole(void **state)
@@ -100,6 +109,7 @@ int main(void)
 		cmocka_unit_test(test_c1_controls),
 		cmocka_unit_test(test_invalid_utf8),
 		cmocka_unit_test(test_separators_and_bidi),
+		cmocka_unit_test(test_ascii_only),
 		cmocka_unit_test(test_truncation_keeps_escapes_whole),
 		cmocka_unit_test(test_worst_case_fits_the_dup),
 	};
