@@ -206,11 +206,50 @@ static int verb_status(struct cli *c)
 	return EXIT_OK;
 }
 
+/* A cgroup path longer than this is shown by its end in the table (in full with --json). */
+#define VMS_CGROUP_WIDTH 40
+
+/*
+ * The last bytes of the cgroup path after "...": the scope at the end
+ * tells VMs apart, the slices before it rarely do.  Cut at a character
+ * boundary; table_add() escapes what is left.
+ */
+static const char *fmt_cgroup(json_t *vm, char *buf, size_t len)
+{
+	const char *path = json_string_value(json_object_get(vm, "cgroup"));
+	size_t n = path ? strlen(path) : 0;
+
+	if (!path)
+		return "-";
+	if (n <= VMS_CGROUP_WIDTH)
+		return path;
+	path += n - (VMS_CGROUP_WIDTH - 3);
+	while ((*path & 0xc0) == 0x80)	/* inside a UTF-8 character */
+		path++;
+	snprintf(buf, len, "...%s", path);
+	return buf;
+}
+
+/* "web-01 (id 3)", or "-" for a VM that libvirt did not start. */
+static const char *fmt_libvirt(json_t *vm, char *buf, size_t len)
+{
+	json_t *lv = json_object_get(vm, "libvirt");
+	json_t *id = json_object_get(lv, "id");
+
+	if (!json_is_string(json_object_get(lv, "domain")))
+		return "-";
+	if (json_is_integer(id) && json_integer_value(id) >= 0)
+		snprintf(buf, len, "%s (id %lld)", obj_str(lv, "domain"), json_integer_value(id));
+	else
+		snprintf(buf, len, "%s", obj_str(lv, "domain"));
+	return buf;
+}
+
 static int verb_vms(struct cli *c)
 {
-	struct table t = { .ncols = 4, .right = { true } };
+	struct table t = { .ncols = 7, .right = { true } };
 	json_t *res, *vm;
-	char pid[24];
+	char pid[24], libvirt[300], cgroup[VMS_CGROUP_WIDTH + 8];
 	size_t i;
 	int r = call_for_table(c, "vms.list", NULL, &res);
 
@@ -221,11 +260,13 @@ static int verb_vms(struct cli *c)
 		json_decref(res);
 		return EXIT_OK;
 	}
-	table_add(&t, (const char *[]){ "PID", "NAME", "COMM", "STATE" });
+	table_add(&t, (const char *[]){ "PID", "NAME", "UUID", "LIBVIRT", "CGROUP", "COMM", "STATE" });
 	json_array_foreach(json_object_get(res, "vms"), i, vm)
 		table_add(&t, (const char *[]){ fmt_int(json_object_get(vm, "pid"), pid, sizeof(pid)),
 			json_is_string(json_object_get(vm, "name")) ? obj_str(vm, "name") : "-",
-			obj_str(vm, "comm"), obj_str(vm, "state") });
+			obj_str(vm, "uuid"), fmt_libvirt(vm, libvirt, sizeof(libvirt)),
+			fmt_cgroup(vm, cgroup, sizeof(cgroup)), obj_str(vm, "comm"),
+			obj_str(vm, "state") });
 	table_print(&t, "");
 	json_decref(res);
 	return EXIT_OK;
