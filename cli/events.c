@@ -13,11 +13,13 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
 
 #include "kvmscopectl.h"
+#include "decode.h"
 #include "strbuf.h"
 #include "table.h"
 
@@ -38,6 +40,84 @@ void events_usage(FILE *f)
 		"  --sample N        1 of every N matching exits (default 1: all)\n"
 		"  --count N         stop after N events (default 20)\n"
 		"  -f, --follow      print until interrupted (Ctrl-C)\n");
+}
+
+/*
+ * The names the daemon's filter can match (it compares, in any case, with
+ * hw_exit_name() or kvm_exit_name() of each exit): every entry of these
+ * decode tables, arm64 traps as "TRAP/<class>", failed VMX entries as
+ * "FAILED_VMENTRY|<reason>", and the number an unknown code is shown as.
+ */
+static const struct {
+	const char *table;	/* decode_table()'s name */
+	const char *title;
+	const char *prefix;	/* how the name appears in an exit's reason */
+} reason_tables[] = {
+	{ "kvm", "exits to the VMM (KVM_EXIT_*)", "" },
+	{ "vmx", "Intel VMX", "" },
+	{ "svm", "AMD SVM", "" },
+	{ "arm64_exception", "arm64", "" },
+	{ "arm64_esr_ec", "arm64 traps", "TRAP/" },
+	{ "s390", "s390", "" },
+};
+
+static bool is_code_number(const char *s)
+{
+	size_t digits = strspn(s, "0123456789");
+
+	if (!strncasecmp(s, "0x", 2) && s[2])
+		return strspn(s + 2, "0123456789abcdefABCDEF") == strlen(s + 2);
+	return digits && !s[digits];
+}
+
+static bool reason_in_table(const char *table, const char *name)
+{
+	size_t n;
+	const struct reason_name *t = decode_table(table, &n);
+
+	for (size_t i = 0; i < n; i++)
+		if (!strcasecmp(t[i].name, name))
+			return true;
+	return false;
+}
+
+static bool reason_known(const char *name)
+{
+	if (is_code_number(name))
+		return true;
+	if (!strncasecmp(name, "FAILED_VMENTRY|", strlen("FAILED_VMENTRY|")))
+		name += strlen("FAILED_VMENTRY|");
+	for (size_t i = 0; i < sizeof(reason_tables) / sizeof(reason_tables[0]); i++) {
+		size_t plen = strlen(reason_tables[i].prefix);
+
+		if (!strncasecmp(name, reason_tables[i].prefix, plen) &&
+		    reason_in_table(reason_tables[i].table, name + plen))
+			return true;
+	}
+	return false;
+}
+
+/* A usage error naming every reason --reason takes, table by table. */
+static int unknown_reason(const char *name)
+{
+	struct strbuf known;
+	int r;
+
+	strbuf_init(&known, 0);
+	for (size_t i = 0; i < sizeof(reason_tables) / sizeof(reason_tables[0]); i++) {
+		size_t n;
+		const struct reason_name *t = decode_table(reason_tables[i].table, &n);
+
+		strbuf_printf(&known, "\n  %s:", reason_tables[i].title);
+		for (size_t j = 0; j < n; j++)
+			strbuf_printf(&known, "%s %s%s", j ? "," : "", reason_tables[i].prefix,
+				      t[j].name);
+	}
+	r = cli_usage_error("events: --reason: no exit reason is called '%s'; known (any case):%s\n"
+			    "  and FAILED_VMENTRY|<VMX reason>, or an unknown code's number (35, 0x1ff)",
+			    name, known.data ? known.data : "");
+	strbuf_free(&known);
+	return r;
 }
 
 static int parse_u64(const char *s, uint64_t max, uint64_t *out)
@@ -163,6 +243,8 @@ int verb_events(struct cli *c)
 		case 'r':
 			if (!optarg[0])
 				return cli_usage_error("events: --reason needs a name");
+			if (!reason_known(optarg))
+				return unknown_reason(optarg);
 			json_object_set_new(params, "reason", json_string(optarg));
 			break;
 		case 's':
