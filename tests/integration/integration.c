@@ -1910,17 +1910,20 @@ static void test_collect_none_keeps_exact_counts(void **state)
 }
 
 /* Last: SIGTERM stops the daemon cleanly and removes the socket. */
-/* A guest name built to drive a terminal: OSC title, BEL, clear screen, a new line. */
-#define EVIL_NAME "evil\x1b]0;pwned\x07\x1b[2J\nname"
-#define EVIL_NAME_ESCAPED "evil\\x1b]0;pwned\\x07\\x1b[2J\\nname"
+/*
+ * A guest name built to drive a terminal: OSC title, BEL, clear screen, a
+ * new line, and a C1 CSI in UTF-8 (which JSON escaping alone lets through).
+ */
+#define EVIL_NAME "evil\x1b]0;pwned\x07\x1b[2J\nname\xc2\x9b" "6n"
+#define EVIL_NAME_ESCAPED "evil\\x1b]0;pwned\\x07\\x1b[2J\\nname\\xc2\\x9b6n"
 
 /* None of EVIL_NAME's controls in @text, and its escaped form @want_escaped times at least. */
 static void assert_no_raw_evil(const char *what, const char *text, bool want_escaped)
 {
-	if (strchr(text, '\x1b') || strchr(text, '\x07'))
-		fail_msg("%s has a raw ESC or BEL: %.2000s", what, text);
+	if (strchr(text, '\x1b') || strchr(text, '\x07') || strstr(text, "\xc2\x9b"))
+		fail_msg("%s has a raw ESC, BEL or CSI: %.2000s", what, text);
 	/* The name's newline would start a line with "name". */
-	if (strstr(text, "\nname") || strstr(text, "\nname)"))
+	if (strstr(text, "\nname"))
 		fail_msg("%s has the name's newline raw: %.2000s", what, text);
 	if (want_escaped && !strstr(text, EVIL_NAME_ESCAPED))
 		fail_msg("%s lacks the escaped name '%s': %.2000s", what, EVIL_NAME_ESCAPED, text);
@@ -1956,6 +1959,19 @@ static void test_untrusted_names_are_escaped(void **state)
 		fail_msg("kvmscopectl events failed (%d): %s", r.status, r.err);
 	assert_int_equal(count_substr(r.out, "VM exit"), 1);
 	assert_no_raw_evil("events", r.out, true);
+	proc_result_free(&r);
+
+	/* The same stream as JSON: re-encoded by the CLI with every non-ASCII character escaped. */
+	child = start_guest_async(args, &fd);
+	pid = wait_vm_named(EVIL_NAME);
+	snprintf(pidarg, sizeof(pidarg), "%lld", pid);
+	r = ctl("--json", "events", "--pid", pidarg, "--reason=io", hw ? "--count=9" : "--count=5");
+	assert_int_equal(guest_pid_from(fd, child), pid);
+	if (r.status != 0)
+		fail_msg("kvmscopectl --json events failed (%d): %s", r.status, r.err);
+	assert_no_raw_evil("--json events", r.out, false);
+	assert_contains(r.out, "\\u001B]0;pwned\\u0007");
+	assert_contains(r.out, "\\u009B6n");
 	proc_result_free(&r);
 
 	r = ctl("vms", NULL, NULL, NULL, NULL, NULL);
