@@ -7,16 +7,11 @@
  */
 #include <errno.h>
 #include <getopt.h>
-#include <poll.h>
 #include <signal.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
-#include <sys/socket.h>
-#include <time.h>
-#include <unistd.h>
 
 #include "kvmscopectl.h"
 #include "decode.h"
@@ -36,7 +31,8 @@ void events_usage(FILE *f)
 		"events options:\n"
 		"  --pid PID         only this VM\n"
 		"  --vcpu N          only this vCPU index\n"
-		"  --reason NAME     only this exit reason (io, hlt, IO, MMIO, ...; any case)\n"
+		"  --reason NAME     only this exit reason (io, hlt, IO, MMIO, ...; any case;\n"
+		"                    a name no ISA has is refused, with the list)\n"
 		"  --sample N        1 of every N matching exits (default 1: all)\n"
 		"  --count N         stop after N events (default 20)\n"
 		"  -f, --follow      print until interrupted (Ctrl-C)\n");

@@ -12,8 +12,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/socket.h>
-#include <sys/un.h>
 #include <unistd.h>
 #include <jansson.h>
 
@@ -35,12 +33,13 @@ static const struct verb verbs[];
 
 static void usage(FILE *f)
 {
-	fprintf(f, "Usage: kvmscopectl [--socket PATH] [--timeout SECONDS] [--json] VERB [ARGS]\n\nVerbs:\n");
+	fprintf(f, "Usage: kvmscopectl [--socket PATH] [--timeout SECS] [--json] VERB [ARGS]\n\nVerbs:\n");
 	for (const struct verb *v = verbs; v->name; v++)
 		fprintf(f, "  %-8s %-22s %s\n", v->name, v->args, v->help);
 	fprintf(f, "\nOptions:\n"
 		   "  --socket PATH   daemon socket (default %s, or $KVMSCOPE_SOCKET)\n"
-		   "  --timeout SECONDS  wait at most this long for each answer (default %g)\n"
+		   "  --timeout SECS  wait at most SECS seconds for each answer (default %g);\n"
+		   "                  events then waits for events without a limit\n"
 		   "  --json          print the daemon's answer as one JSON document\n"
 		   "  -h, --help      show this help;  -V, --version: show the version\n"
 		   "\nExits options:\n"
@@ -54,7 +53,7 @@ static void usage(FILE *f)
 		   "                  time in the VMM of that userspace exit; it replaces the tables\n"
 		   "  RATE/s is over the daemon's last second; P50/P99/MAX come from log2\n"
 		   "  histograms, VMM-* is the time from the exit to the VMM to the next KVM_RUN.\n"
-		   "  With --json the daemon's answer is printed unchanged.\n",
+		   "  With --json the daemon's answer is printed as JSON, non-ASCII as \\uXXXX.\n",
 		KVMSCOPE_DEFAULT_SOCKET, RPC_DEFAULT_TIMEOUT_SECONDS);
 	top_usage(f);
 	events_usage(f);
