@@ -7,18 +7,16 @@
  */
 #include <errno.h>
 #include <getopt.h>
-#include <poll.h>
 #include <signal.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/socket.h>
-#include <time.h>
-#include <unistd.h>
+#include <strings.h>
 
 #include "kvmscopectl.h"
+#include "decode.h"
 #include "strbuf.h"
+#include "table.h"
 
 static volatile sig_atomic_t interrupted;
 
@@ -33,25 +31,89 @@ void events_usage(FILE *f)
 		"events options:\n"
 		"  --pid PID         only this VM\n"
 		"  --vcpu N          only this vCPU index\n"
-		"  --reason NAME     only this exit reason (io, hlt, IO, MMIO, ...; any case)\n"
+		"  --reason NAME     only this exit reason (io, hlt, IO, MMIO, ...; any case;\n"
+		"                    a name no ISA has is refused, with the list)\n"
 		"  --sample N        1 of every N matching exits (default 1: all)\n"
 		"  --count N         stop after N events (default 20)\n"
 		"  -f, --follow      print until interrupted (Ctrl-C)\n");
 }
 
-static int usage_fail(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+/*
+ * The names the daemon's filter can match (it compares, in any case, with
+ * hw_exit_name() or kvm_exit_name() of each exit): every entry of these
+ * decode tables, arm64 traps as "TRAP/<class>", failed VMX entries as
+ * "FAILED_VMENTRY|<reason>", and the number an unknown code is shown as.
+ */
+static const struct {
+	const char *table;	/* decode_table()'s name */
+	const char *title;
+	const char *prefix;	/* how the name appears in an exit's reason */
+} reason_tables[] = {
+	{ "kvm", "exits to the VMM (KVM_EXIT_*)", "" },
+	{ "vmx", "Intel VMX", "" },
+	{ "svm", "AMD SVM", "" },
+	{ "arm64_exception", "arm64", "" },
+	{ "arm64_esr_ec", "arm64 traps", "TRAP/" },
+	{ "s390", "s390", "" },
+};
 
-static int usage_fail(const char *fmt, ...)
+static bool is_code_number(const char *s)
 {
-	va_list ap;
+	size_t digits = strspn(s, "0123456789");
 
-	fprintf(stderr, "kvmscopectl events: ");
-	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
-	va_end(ap);
-	fprintf(stderr, "\n");
-	events_usage(stderr);
-	return EXIT_USAGE;
+	if (!strncasecmp(s, "0x", 2) && s[2])
+		return strspn(s + 2, "0123456789abcdefABCDEF") == strlen(s + 2);
+	return digits && !s[digits];
+}
+
+static bool reason_in_table(const char *table, const char *name)
+{
+	size_t n;
+	const struct reason_name *t = decode_table(table, &n);
+
+	for (size_t i = 0; i < n; i++)
+		if (!strcasecmp(t[i].name, name))
+			return true;
+	return false;
+}
+
+static bool reason_known(const char *name)
+{
+	if (is_code_number(name))
+		return true;
+	if (!strncasecmp(name, "FAILED_VMENTRY|", strlen("FAILED_VMENTRY|")))
+		name += strlen("FAILED_VMENTRY|");
+	for (size_t i = 0; i < sizeof(reason_tables) / sizeof(reason_tables[0]); i++) {
+		size_t plen = strlen(reason_tables[i].prefix);
+
+		if (!strncasecmp(name, reason_tables[i].prefix, plen) &&
+		    reason_in_table(reason_tables[i].table, name + plen))
+			return true;
+	}
+	return false;
+}
+
+/* A usage error naming every reason --reason takes, table by table. */
+static int unknown_reason(const char *name)
+{
+	struct strbuf known;
+	int r;
+
+	strbuf_init(&known, 0);
+	for (size_t i = 0; i < sizeof(reason_tables) / sizeof(reason_tables[0]); i++) {
+		size_t n;
+		const struct reason_name *t = decode_table(reason_tables[i].table, &n);
+
+		strbuf_printf(&known, "\n  %s:", reason_tables[i].title);
+		for (size_t j = 0; j < n; j++)
+			strbuf_printf(&known, "%s %s%s", j ? "," : "", reason_tables[i].prefix,
+				      t[j].name);
+	}
+	r = cli_usage_error("events: --reason: no exit reason is called '%s'; known (any case):%s\n"
+			    "  and FAILED_VMENTRY|<VMX reason>, or an unknown code's number (35, 0x1ff)",
+			    name, known.data ? known.data : "");
+	strbuf_free(&known);
+	return r;
 }
 
 static int parse_u64(const char *s, uint64_t max, uint64_t *out)
@@ -69,6 +131,7 @@ static int parse_u64(const char *s, uint64_t max, uint64_t *out)
 	return 0;
 }
 
+/* One event per line; every string from the daemon escaped (a VM's name is the guest owner's). */
 static void print_event(json_t *n)
 {
 	const char *method = json_string_value(json_object_get(n, "method"));
@@ -77,8 +140,8 @@ static void print_event(json_t *n)
 	if (!strcmp(method, "events.exit")) {
 		json_t *vcpu = json_object_get(p, "vcpu");
 		uint64_t ts = json_integer_value(json_object_get(p, "ts_ns"));
-		const char *isa = json_string_value(json_object_get(p, "isa"));
-		char vbuf[16];
+		json_t *isa = json_object_get(p, "isa");
+		char vbuf[16], kind[32], isabuf[32], reason[2 * TEXT_CELL_MAX];
 
 		if (json_is_integer(vcpu))
 			snprintf(vbuf, sizeof(vbuf), "%lld", (long long)json_integer_value(vcpu));
@@ -87,21 +150,23 @@ static void print_event(json_t *n)
 		printf("%llu.%06llu  pid %-7lld vcpu %-3s %-9s %s%s%s\n",
 		       (unsigned long long)(ts / 1000000000), (unsigned long long)(ts % 1000000000) / 1000,
 		       (long long)json_integer_value(json_object_get(p, "pid")), vbuf,
-		       json_string_value(json_object_get(p, "kind")), isa ? isa : "", isa ? " " : "",
-		       json_string_value(json_object_get(p, "reason")));
+		       obj_text(p, "kind", kind, sizeof(kind)),
+		       json_is_string(isa) ? obj_text(p, "isa", isabuf, sizeof(isabuf)) : "",
+		       json_is_string(isa) ? " " : "", obj_text(p, "reason", reason, sizeof(reason)));
 	} else if (!strcmp(method, "events.vm")) {
 		json_t *vm = json_object_get(p, "vm");
-		const char *name = json_string_value(json_object_get(vm, "name"));
+		bool named = json_is_string(json_object_get(vm, "name"));
+		char event[32], comm[TEXT_CELL_MAX], name[TEXT_CELL_MAX];
 
-		printf("VM %s  pid %lld  %s%s%s\n", json_string_value(json_object_get(p, "event")),
+		printf("VM %s  pid %lld  %s%s%s\n", obj_text(p, "event", event, sizeof(event)),
 		       (long long)json_integer_value(json_object_get(vm, "pid")),
-		       json_string_value(json_object_get(vm, "comm")), name ? "  name " : "",
-		       name ? name : "");
+		       obj_text(vm, "comm", comm, sizeof(comm)), named ? "  name " : "",
+		       named ? obj_text(vm, "name", name, sizeof(name)) : "");
 	}
 }
 
-/* Handle one line from the daemon; returns 1 when it was a printed event. */
-static int handle_line(struct cli *c, const char *line, bool *subscribed, int *rc)
+/* Handle one notification from the daemon; returns 1 when it was a printed event. */
+static int handle_line(struct cli *c, const char *line, int *rc)
 {
 	json_error_t jerr;
 	json_t *n = json_loads(line, 0, &jerr);
@@ -109,30 +174,21 @@ static int handle_line(struct cli *c, const char *line, bool *subscribed, int *r
 	int printed = 0;
 
 	if (!n) {
-		fprintf(stderr, "kvmscopectl: kvmscoped sent a line that is not JSON: %s\n", jerr.text);
+		fprintf(stderr, "kvmscopectl: kvmscoped at %s sent a line that is not JSON: %s\n",
+			c->socket_path, jerr.text);
 		*rc = EXIT_DAEMON_ERROR;
 		return -1;
 	}
 	method = json_string_value(json_object_get(n, "method"));
-	if (!*subscribed) {
-		json_t *err = json_object_get(n, "error");
-
-		if (err) {
-			fprintf(stderr, "kvmscopectl: events.subscribe: %s\n",
-				json_string_value(json_object_get(err, "message")));
-			*rc = EXIT_DAEMON_ERROR;
-			json_decref(n);
-			return -1;
-		}
-		*subscribed = true;
-	} else if (method && !strcmp(method, "events.lost")) {
+	if (method && !strcmp(method, "events.lost")) {
 		fprintf(stderr, "kvmscopectl: lost %lld events (this terminal read too slowly; %lld in all)\n",
 			(long long)json_integer_value(json_object_get(json_object_get(n, "params"), "lost")),
 			(long long)json_integer_value(json_object_get(json_object_get(n, "params"),
 								       "lost_total")));
 	} else if (method) {
+		/* Re-encoded rather than copied: see cli_print_json(). */
 		if (c->json)
-			printf("%s\n", line);
+			cli_print_json(n, JSON_COMPACT);
 		else
 			print_event(n);
 		fflush(stdout);
@@ -154,15 +210,14 @@ int verb_events(struct cli *c)
 		{}
 	};
 	uint64_t v, count = 20, printed = 0;
-	json_t *params = json_object();
-	struct strbuf in;
-	bool follow = false, subscribed = false;
-	char *req, *argv[64];
-	int opt, fd, rc = EXIT_OK, argc = c->argc + 1;
+	json_t *params = json_object(), *subscription;
+	bool follow = false;
+	char *argv[64];
+	int opt, rc = EXIT_OK, argc = c->argc + 1;
 
 	/* getopt wants the verb in argv[0]. */
 	if (argc >= 63)
-		return usage_fail("too many arguments");
+		return cli_usage_error("events: too many arguments");
 	argv[0] = "events";
 	argv[argc] = NULL;
 	for (int i = 0; i < c->argc; i++)
@@ -173,95 +228,64 @@ int verb_events(struct cli *c)
 		switch (opt) {
 		case 'p':
 			if (parse_u64(optarg, UINT32_MAX, &v) < 0)
-				return usage_fail("--pid '%s' is not a process id", optarg);
+				return cli_usage_error("events: --pid '%s' is not a process id", optarg);
 			json_object_set_new(params, "pid", json_integer((json_int_t)v));
 			break;
 		case 'v':
 			if (parse_u64(optarg, UINT32_MAX - 1, &v) < 0)
-				return usage_fail("--vcpu '%s' is not a vCPU index", optarg);
+				return cli_usage_error("events: --vcpu '%s' is not a vCPU index", optarg);
 			json_object_set_new(params, "vcpu", json_integer((json_int_t)v));
 			break;
 		case 'r':
 			if (!optarg[0])
-				return usage_fail("--reason needs a name");
+				return cli_usage_error("events: --reason needs a name");
+			if (!reason_known(optarg))
+				return unknown_reason(optarg);
 			json_object_set_new(params, "reason", json_string(optarg));
 			break;
 		case 's':
 			if (parse_u64(optarg, 1000000, &v) < 0 || !v)
-				return usage_fail("--sample '%s' must be from 1 to 1000000", optarg);
+				return cli_usage_error("events: --sample '%s' must be from 1 to 1000000", optarg);
 			json_object_set_new(params, "sample", json_integer((json_int_t)v));
 			break;
 		case 'n':
 			if (parse_u64(optarg, UINT64_MAX >> 1, &count) < 0 || !count)
-				return usage_fail("--count '%s' must be a positive number", optarg);
+				return cli_usage_error("events: --count '%s' must be a positive number", optarg);
 			break;
 		case 'f':
 			follow = true;
 			break;
 		case ':':
-			return usage_fail("option '%s' needs a value", argv[optind - 1]);
+			return cli_usage_error("events: option '%s' needs a value", argv[optind - 1]);
 		default:
-			return usage_fail("unknown option '%s'", argv[optind - 1]);
+			return cli_usage_error("events: unknown option '%s'", argv[optind - 1]);
 		}
 	}
 	if (optind < argc)
-		return usage_fail("unexpected argument '%s'", argv[optind]);
+		return cli_usage_error("events: unexpected argument '%s'", argv[optind]);
 
-	rc = cli_connect(c, &fd);
-	if (rc != EXIT_OK) {
-		json_decref(params);
+	rc = cli_call(c, "events.subscribe", params, &subscription);
+	if (rc != EXIT_OK)
 		return rc;
-	}
-	{
-		json_t *r = json_pack("{s:s, s:i, s:s, s:o}", "jsonrpc", "2.0", "id", 1, "method",
-				      "events.subscribe", "params", params);
-
-		req = json_dumps(r, JSON_COMPACT);
-		json_decref(r);
-	}
-	if (!req || send(fd, req, strlen(req), MSG_NOSIGNAL) < 0 ||
-	    send(fd, "\n", 1, MSG_NOSIGNAL) < 0) {
-		fprintf(stderr, "kvmscopectl: cannot send to kvmscoped at %s: %s\n", c->socket_path,
-			strerror(errno));
-		free(req);
-		close(fd);
-		return EXIT_UNREACHABLE;
-	}
-	free(req);
+	json_decref(subscription);
 	signal(SIGINT, on_signal);
 	signal(SIGTERM, on_signal);
-	strbuf_init(&in, 0);
+	/* Events come when they come: wait without a limit, but wake to see ^C. */
 	while (!interrupted && (follow || printed < count)) {
-		struct pollfd p = { fd, POLLIN, 0 };
-		char buf[65536], *nl;
-		ssize_t n;
+		char *line;
+		int r = rpc_client_read_line(&c->rpc, &line, 500);
 
-		if (poll(&p, 1, 500) <= 0)
+		if (r == -ETIMEDOUT || r == -EINTR)
 			continue;
-		n = read(fd, buf, sizeof(buf));
-		if (n <= 0) {
-			fprintf(stderr, "kvmscopectl: kvmscoped at %s closed the connection\n",
-				c->socket_path);
-			rc = EXIT_UNREACHABLE;
+		if (r < 0) {
+			rc = rpc_client_report(&c->rpc, EXIT_UNREACHABLE);
 			break;
 		}
-		strbuf_append(&in, buf, (size_t)n);
-		while (rc == EXIT_OK && (nl = memchr(in.data, '\n', in.len)) &&
-		       (follow || printed < count)) {
-			int r;
-
-			*nl = '\0';
-			r = handle_line(c, in.data, &subscribed, &rc);
-			if (r > 0)
-				printed++;
-			strbuf_consume(&in, (size_t)(nl + 1 - in.data));
-			if (r < 0)
-				break;
-		}
-		if (rc != EXIT_OK)
+		r = handle_line(c, line, &rc);
+		free(line);
+		if (r < 0)
 			break;
+		printed += (uint64_t)r;
 	}
-	strbuf_free(&in);
-	close(fd);
 	return rc;
 }

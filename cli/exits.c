@@ -278,17 +278,23 @@ static void print_detail(json_t *vm, const struct detail_table *d)
 
 /* ---- the tables, per VM ---- */
 
+/* The VM's guest name, else its comm, escaped into @buf. */
+static const char *vm_label(json_t *vm, char *buf, size_t len)
+{
+	return obj_text(vm, json_is_string(json_object_get(vm, "name")) ? "name" : "comm", buf, len);
+}
+
 static void print_vm_header(json_t *vm, const struct cli *c, bool first)
 {
 	json_t *tot = json_object_get(vm, "totals");
-	char vcpu[40] = "";
+	char vcpu[40] = "", label[TEXT_CELL_MAX], state[32];
 
 	if (c->has_vcpu)
 		snprintf(vcpu, sizeof(vcpu), "  vCPU %llu", (unsigned long long)c->vcpu);
 	printf("%sVM %s  pid %lld  %s%s  (hardware %lld, userspace %lld, pio %lld)\n",
-	       first ? "" : "\n",
-	       json_is_string(json_object_get(vm, "name")) ? obj_str(vm, "name") : obj_str(vm, "comm"),
-	       json_integer_value(json_object_get(vm, "pid")), obj_str(vm, "state"), vcpu,
+	       first ? "" : "\n", vm_label(vm, label, sizeof(label)),
+	       json_integer_value(json_object_get(vm, "pid")),
+	       obj_text(vm, "state", state, sizeof(state)), vcpu,
 	       json_integer_value(json_object_get(tot, "hardware")),
 	       json_integer_value(json_object_get(tot, "userspace")),
 	       json_integer_value(json_object_get(tot, "pio")));
@@ -326,16 +332,14 @@ static void print_vm(json_t *vm, const struct cli *c, bool first)
 /* "pid 123, all vCPUs", "2 VMs, vCPU 1" */
 static void describe_selection(json_t *vms, const struct cli *c, char *buf, size_t len)
 {
-	char vcpu[32] = "all vCPUs";
+	char vcpu[32] = "all vCPUs", label[TEXT_CELL_MAX];
 
 	if (c->has_vcpu)
 		snprintf(vcpu, sizeof(vcpu), "vCPU %llu", (unsigned long long)c->vcpu);
 	if (json_array_size(vms) == 1) {
 		json_t *vm = json_array_get(vms, 0);
 
-		snprintf(buf, len, "VM %s pid %lld, %s",
-			 json_is_string(json_object_get(vm, "name")) ? obj_str(vm, "name") :
-								       obj_str(vm, "comm"),
+		snprintf(buf, len, "VM %s pid %lld, %s", vm_label(vm, label, sizeof(label)),
 			 json_integer_value(json_object_get(vm, "pid")), vcpu);
 	} else {
 		snprintf(buf, len, "%zu VMs, %s", json_array_size(vms), vcpu);
@@ -346,6 +350,8 @@ static void describe_selection(json_t *vms, const struct cli *c, char *buf, size
 static void list_reasons(const struct exit_rows *rows, const struct exit_kind *kind,
 			 size_t *listed)
 {
+	char name[TEXT_CELL_MAX];
+
 	for (size_t i = 0; i < rows->n; i++) {
 		bool dup = false;
 
@@ -353,7 +359,7 @@ static void list_reasons(const struct exit_rows *rows, const struct exit_kind *k
 			dup = !strcasecmp(rows->v[j].reason, rows->v[i].reason);
 		if (!dup)
 			fprintf(stderr, "%s%s%s", (*listed)++ ? ", " : "", kind->hist_prefix,
-				rows->v[i].reason);
+				fmt_text(rows->v[i].reason, name, sizeof(name)));
 	}
 }
 
@@ -362,7 +368,7 @@ static int unknown_reason(const char *want, const struct exit_kind *kind, json_t
 {
 	struct exit_rows hw = { 0 }, user = { 0 };
 	size_t i, listed = 0;
-	char sel[160];
+	char sel[TEXT_CELL_MAX + 64], wantbuf[TEXT_CELL_MAX];
 	json_t *vm;
 
 	json_array_foreach(vms, i, vm) {
@@ -371,7 +377,7 @@ static int unknown_reason(const char *want, const struct exit_kind *kind, json_t
 	}
 	describe_selection(vms, c, sel, sizeof(sel));
 	fprintf(stderr, "kvmscopectl: --hist: no %s '%s' in the selection (%s); ", kind->name,
-		want, sel);
+		fmt_text(want, wantbuf, sizeof(wantbuf)), sel);
 	if (hw.n || user.n) {
 		fputs("reasons there: ", stderr);
 		list_reasons(&hw, &hardware_kind, &listed);
@@ -392,7 +398,7 @@ static int print_hist(json_t *vms, const struct cli *c)
 	struct exit_rows rows = { 0 };
 	struct latency total = { 0 };
 	uint64_t exits = 0;
-	char sel[160];
+	char sel[TEXT_CELL_MAX + 64], namebuf[TEXT_CELL_MAX];
 	size_t i;
 	json_t *vm;
 
@@ -417,7 +423,8 @@ static int print_hist(json_t *vms, const struct cli *c)
 		return EXIT_DAEMON_ERROR;
 	}
 	describe_selection(vms, c, sel, sizeof(sel));
-	printf("%s %s, %llu exits (%s): %s\n", kind->name, name, (unsigned long long)exits, sel,
+	printf("%s %s, %llu exits (%s): %s\n", kind->name, fmt_text(name, namebuf, sizeof(namebuf)),
+	       (unsigned long long)exits, sel,
 	       kind->measures);
 	if (total.count)
 		latency_print_hist(stdout, &total, "  ");

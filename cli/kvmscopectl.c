@@ -5,14 +5,13 @@
  * 3 daemon unreachable.
  */
 #include <errno.h>
+#include <math.h>
 #include <stdarg.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/socket.h>
-#include <sys/un.h>
 #include <unistd.h>
 #include <jansson.h>
 
@@ -34,11 +33,13 @@ static const struct verb verbs[];
 
 static void usage(FILE *f)
 {
-	fprintf(f, "Usage: kvmscopectl [--socket PATH] [--json] VERB [ARGS]\n\nVerbs:\n");
+	fprintf(f, "Usage: kvmscopectl [--socket PATH] [--timeout SECS] [--json] VERB [ARGS]\n\nVerbs:\n");
 	for (const struct verb *v = verbs; v->name; v++)
 		fprintf(f, "  %-8s %-22s %s\n", v->name, v->args, v->help);
 	fprintf(f, "\nOptions:\n"
 		   "  --socket PATH   daemon socket (default %s, or $KVMSCOPE_SOCKET)\n"
+		   "  --timeout SECS  wait at most SECS seconds for each answer (default %g);\n"
+		   "                  events then waits for events without a limit\n"
 		   "  --json          print the daemon's answer as one JSON document\n"
 		   "  -h, --help      show this help;  -V, --version: show the version\n"
 		   "\nExits options:\n"
@@ -52,16 +53,14 @@ static void usage(FILE *f)
 		   "                  time in the VMM of that userspace exit; it replaces the tables\n"
 		   "  RATE/s is over the daemon's last second; P50/P99/MAX come from log2\n"
 		   "  histograms, VMM-* is the time from the exit to the VMM to the next KVM_RUN.\n"
-		   "  With --json the daemon's answer is printed unchanged.\n",
-		KVMSCOPE_DEFAULT_SOCKET);
+		   "  With --json the daemon's answer is printed as JSON, non-ASCII as \\uXXXX.\n",
+		KVMSCOPE_DEFAULT_SOCKET, RPC_DEFAULT_TIMEOUT_SECONDS);
 	top_usage(f);
 	events_usage(f);
 	fprintf(f, "\nExit status: 0 ok, 1 error reported by the daemon, 2 usage error, 3 daemon unreachable.\n");
 }
 
-static int usage_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-
-static int usage_error(const char *fmt, ...)
+int cli_usage_error(const char *fmt, ...)
 {
 	va_list ap;
 
@@ -73,99 +72,38 @@ static int usage_error(const char *fmt, ...)
 	return EXIT_USAGE;
 }
 
-int cli_connect(struct cli *c, int *fd)
+/* See kvmscopectl.h. */
+int cli_call(struct cli *c, const char *method, json_t *params, json_t **result)
 {
-	struct sockaddr_un sa = { .sun_family = AF_UNIX };
+	int r = rpc_client_call(&c->rpc, method, params, result);
 
-	if (strlen(c->socket_path) >= sizeof(sa.sun_path))
-		return usage_error("socket path too long: %s", c->socket_path);
-	snprintf(sa.sun_path, sizeof(sa.sun_path), "%s", c->socket_path);
-	*fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-	if (*fd < 0 || connect(*fd, (struct sockaddr *)&sa, sizeof(sa)) < 0) {
-		fprintf(stderr,
-			"kvmscopectl: cannot reach kvmscoped at %s: %s\n"
-			"Start the daemon (as root: 'make run', or 'systemctl start kvmscoped') or point to it with --socket PATH.\n",
-			c->socket_path, strerror(errno));
-		if (*fd >= 0)
-			close(*fd);
-		*fd = -1;
-		return EXIT_UNREACHABLE;
-	}
-	return EXIT_OK;
+	return r ? rpc_client_report(&c->rpc, r) : EXIT_OK;
 }
 
-/* Send one request, read one response line.  Returns an exit code; *result on success. */
-static int call(struct cli *c, const char *method, json_t *params, json_t **result)
+/*
+ * JSON_ENSURE_ASCII: jansson escapes the C0 controls in strings but passes
+ * C1 controls (U+009B is CSI to many terminals), bidi overrides and line
+ * separators through as UTF-8; as \uXXXX they are still the same JSON
+ * string to any parser, and inert on a terminal.
+ */
+void cli_print_json(json_t *v, size_t flags)
 {
-	json_t *req, *resp, *err;
-	json_error_t jerr;
-	struct strbuf in;
-	char *text, buf[65536];
-	int fd, rc;
-
-	*result = NULL;
-	rc = cli_connect(c, &fd);
-	if (rc != EXIT_OK) {
-		json_decref(params);
-		return rc;
-	}
-	req = json_pack("{s:s, s:s, s:o, s:i}", "jsonrpc", "2.0", "method", method, "params",
-			params ? params : json_object(), "id", 1);
-	text = json_dumps(req, JSON_COMPACT);
-	json_decref(req);
-	if (!text || write(fd, text, strlen(text)) < 0 || write(fd, "\n", 1) < 0) {
-		fprintf(stderr, "kvmscopectl: cannot send to %s: %s\n", c->socket_path, strerror(errno));
-		free(text);
-		close(fd);
-		return EXIT_UNREACHABLE;
-	}
-	free(text);
-	strbuf_init(&in, 0);
-	for (;;) {
-		ssize_t n = read(fd, buf, sizeof(buf));
-
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n <= 0)
-			break;
-		strbuf_append(&in, buf, (size_t)n);
-		if (memchr(buf, '\n', (size_t)n))
-			break;
-	}
-	close(fd);
-	resp = in.len ? json_loadb(in.data, in.len, JSON_DISABLE_EOF_CHECK, &jerr) : NULL;
-	strbuf_free(&in);
-	if (!resp) {
-		fprintf(stderr, "kvmscopectl: kvmscoped at %s closed the connection without a valid answer\n",
-			c->socket_path);
-		return EXIT_UNREACHABLE;
-	}
-	err = json_object_get(resp, "error");
-	if (err) {
-		fprintf(stderr, "kvmscopectl: %s: %s (error %lld)\n", method,
-			json_string_value(json_object_get(err, "message")),
-			json_integer_value(json_object_get(err, "code")));
-		json_decref(resp);
-		return EXIT_DAEMON_ERROR;
-	}
-	*result = json_incref(json_object_get(resp, "result"));
-	json_decref(resp);
-	return *result ? EXIT_OK : EXIT_DAEMON_ERROR;
-}
-
-static void print_json(json_t *v)
-{
-	char *s = json_dumps(v, JSON_INDENT(2) | JSON_REAL_PRECISION(16));
+	char *s = json_dumps(v, flags | JSON_ENSURE_ASCII | JSON_REAL_PRECISION(16));
 
 	if (s)
 		puts(s);
 	free(s);
 }
 
+static void print_json(json_t *v)
+{
+	cli_print_json(v, JSON_INDENT(2));
+}
+
 /* See kvmscopectl.h. */
 int call_for_table(struct cli *c, const char *method, json_t *params, json_t **result)
 {
-	int r = call(c, method, params, result);
+	int r = cli_call(c, method, params, result);
 
 	if (!r && c->json) {
 		print_json(*result);
@@ -267,11 +205,50 @@ static int verb_status(struct cli *c)
 	return EXIT_OK;
 }
 
+/* A cgroup path longer than this is shown by its end in the table (in full with --json). */
+#define VMS_CGROUP_WIDTH 40
+
+/*
+ * The last bytes of the cgroup path after "...": the scope at the end
+ * tells VMs apart, the slices before it rarely do.  Cut at a character
+ * boundary; table_add() escapes what is left.
+ */
+static const char *fmt_cgroup(json_t *vm, char *buf, size_t len)
+{
+	const char *path = json_string_value(json_object_get(vm, "cgroup"));
+	size_t n = path ? strlen(path) : 0;
+
+	if (!path)
+		return "-";
+	if (n <= VMS_CGROUP_WIDTH)
+		return path;
+	path += n - (VMS_CGROUP_WIDTH - 3);
+	while ((*path & 0xc0) == 0x80)	/* inside a UTF-8 character */
+		path++;
+	snprintf(buf, len, "...%s", path);
+	return buf;
+}
+
+/* "web-01 (id 3)", or "-" for a VM that libvirt did not start. */
+static const char *fmt_libvirt(json_t *vm, char *buf, size_t len)
+{
+	json_t *lv = json_object_get(vm, "libvirt");
+	json_t *id = json_object_get(lv, "id");
+
+	if (!json_is_string(json_object_get(lv, "domain")))
+		return "-";
+	if (json_is_integer(id) && json_integer_value(id) >= 0)
+		snprintf(buf, len, "%s (id %lld)", obj_str(lv, "domain"), json_integer_value(id));
+	else
+		snprintf(buf, len, "%s", obj_str(lv, "domain"));
+	return buf;
+}
+
 static int verb_vms(struct cli *c)
 {
-	struct table t = { .ncols = 4, .right = { true } };
+	struct table t = { .ncols = 7, .right = { true } };
 	json_t *res, *vm;
-	char pid[24];
+	char pid[24], libvirt[300], cgroup[VMS_CGROUP_WIDTH + 8];
 	size_t i;
 	int r = call_for_table(c, "vms.list", NULL, &res);
 
@@ -282,26 +259,53 @@ static int verb_vms(struct cli *c)
 		json_decref(res);
 		return EXIT_OK;
 	}
-	table_add(&t, (const char *[]){ "PID", "NAME", "COMM", "STATE" });
+	table_add(&t, (const char *[]){ "PID", "NAME", "UUID", "LIBVIRT", "CGROUP", "COMM", "STATE" });
 	json_array_foreach(json_object_get(res, "vms"), i, vm)
 		table_add(&t, (const char *[]){ fmt_int(json_object_get(vm, "pid"), pid, sizeof(pid)),
 			json_is_string(json_object_get(vm, "name")) ? obj_str(vm, "name") : "-",
-			obj_str(vm, "comm"), obj_str(vm, "state") });
+			obj_str(vm, "uuid"), fmt_libvirt(vm, libvirt, sizeof(libvirt)),
+			fmt_cgroup(vm, cgroup, sizeof(cgroup)), obj_str(vm, "comm"),
+			obj_str(vm, "state") });
 	table_print(&t, "");
 	json_decref(res);
 	return EXIT_OK;
 }
 
+/*
+ * The Prometheus text exactly as served when it goes to a pipe or a file
+ * (promtool, a scraper's test); on a terminal each line escaped, since
+ * label values hold guest names and the format lets controls through.
+ */
+static void print_metrics_text(const char *text)
+{
+	const char *line = text;
+
+	if (!isatty(STDOUT_FILENO)) {
+		fputs(text, stdout);
+		return;
+	}
+	while (*line) {
+		size_t n = strcspn(line, "\n");
+		char *raw = strndup(line, n), *esc = raw ? text_escape_dup(raw) : NULL;
+
+		if (esc)
+			puts(esc);
+		free(esc);
+		free(raw);
+		line += n + (line[n] == '\n');
+	}
+}
+
 static int verb_metrics(struct cli *c)
 {
 	json_t *res;
-	int r = call(c, "metrics", NULL, &res);
+	int r = cli_call(c, "metrics", NULL, &res);
 
 	if (!r) {
 		if (c->json)
 			print_json(res);
 		else
-			fputs(obj_str(res, "text"), stdout);
+			print_metrics_text(obj_str(res, "text"));
 	}
 	json_decref(res);
 	return r;
@@ -314,15 +318,15 @@ static int verb_call(struct cli *c)
 	int r;
 
 	if (c->argc < 1 || c->argc > 2)
-		return usage_error("%s", "call needs METHOD and optionally PARAMS as a JSON object");
+		return cli_usage_error("%s", "call needs METHOD and optionally PARAMS as a JSON object");
 	if (c->argc == 2) {
 		params = json_loads(c->argv[1], 0, &jerr);
 		if (!json_is_object(params)) {
 			json_decref(params);
-			return usage_error("PARAMS must be a JSON object, got: %s", c->argv[1]);
+			return cli_usage_error("PARAMS must be a JSON object, got: %s", c->argv[1]);
 		}
 	}
-	r = call(c, c->argv[0], params, &res);
+	r = cli_call(c, c->argv[0], params, &res);
 	if (!r)
 		print_json(res);
 	json_decref(res);
@@ -347,13 +351,11 @@ static int parse_uint(const char *opt, const char *s, uint64_t max, uint64_t *ou
 
 	errno = 0;
 	v = strtoull(s, &end, 10);
-	if (errno || !*s || *end || s[0] == '-' || v > max) {
-		fprintf(stderr, "kvmscopectl: %s: '%s' is not a number from 0 to %llu\n", opt, s,
-			(unsigned long long)max);
-		return -EINVAL;
-	}
+	if (errno || !*s || *end || s[0] == '-' || v > max)
+		return cli_usage_error("%s: '%s' is not a number from 0 to %llu", opt, s,
+				       (unsigned long long)max);
 	*out = v;
-	return 0;
+	return EXIT_OK;
 }
 
 /* The first option given that only 'exits' takes, or NULL. */
@@ -370,10 +372,11 @@ static const char *exits_option(const struct cli *c)
 
 int main(int argc, char **argv)
 {
-	struct cli c = { .socket_path = getenv("KVMSCOPE_SOCKET") };
+	struct cli c = { .socket_path = getenv("KVMSCOPE_SOCKET"),
+			 .timeout = RPC_DEFAULT_TIMEOUT_SECONDS };
 	const struct verb *verb = NULL;
 	char **pos = calloc((size_t)argc + 1, sizeof(char *));
-	int npos = 0;
+	int npos = 0, r;
 
 	if (!c.socket_path || !*c.socket_path)
 		c.socket_path = KVMSCOPE_DEFAULT_SOCKET;
@@ -414,30 +417,39 @@ int main(int argc, char **argv)
 			continue;
 		}
 		if (strcmp(name, "--socket") && strcmp(name, "--pid") && strcmp(name, "--vcpu") &&
-		    strcmp(name, "--hist"))
-			return usage_error("unknown option '%s'", a);
+		    strcmp(name, "--hist") && strcmp(name, "--timeout"))
+			return cli_usage_error("unknown option '%s'", a);
 		if (eq) {
 			val = eq + 1;
 		} else if (i + 1 < argc) {
 			val = argv[++i];
 		} else {
-			return usage_error("option '%s' needs a value", name);
+			return cli_usage_error("option '%s' needs a value", name);
 		}
 		if (!strcmp(name, "--socket")) {
 			if (!*val)
-				return usage_error("%s", "--socket needs a path");
+				return cli_usage_error("%s", "--socket needs a path");
 			c.socket_path = val;
+		} else if (!strcmp(name, "--timeout")) {
+			char *end;
+
+			errno = 0;
+			c.timeout = strtod(val, &end);
+			if (errno || end == val || *end || !isfinite(c.timeout) || c.timeout < 0.1 ||
+			    c.timeout > 86400)
+				return cli_usage_error("--timeout: '%s' is not a number of seconds from 0.1 to 86400",
+						       val);
 		} else if (!strcmp(name, "--hist")) {
 			if (!*val || val[0] == '-')
-				return usage_error("--hist needs a REASON (io, hlt, user:IO, ...), got '%s'",
+				return cli_usage_error("--hist needs a REASON (io, hlt, user:IO, ...), got '%s'",
 						   val);
 			c.hist = val;
 		} else if (!strcmp(name, "--pid")) {
-			if (parse_uint("--pid", val, UINT32_MAX, &c.pid) < 0)
+			if (parse_uint("--pid", val, UINT32_MAX, &c.pid))
 				return EXIT_USAGE;
 			c.has_pid = true;
 		} else {
-			if (parse_uint("--vcpu", val, UINT32_MAX - 1, &c.vcpu) < 0)
+			if (parse_uint("--vcpu", val, UINT32_MAX - 1, &c.vcpu))
 				return EXIT_USAGE;
 			c.has_vcpu = true;
 		}
@@ -450,12 +462,15 @@ int main(int argc, char **argv)
 		if (!strcmp(v->name, pos[0]))
 			verb = v;
 	if (!verb)
-		return usage_error("unknown verb '%s'", pos[0]);
+		return cli_usage_error("unknown verb '%s'", pos[0]);
 	if (strcmp(verb->name, "exits") && exits_option(&c))
-		return usage_error("%s goes with 'exits', not '%s'", exits_option(&c), verb->name);
+		return cli_usage_error("%s goes with 'exits', not '%s'", exits_option(&c), verb->name);
 	if (npos > 1 && strcmp(verb->name, "call") && !verb->own_options)
-		return usage_error("unexpected argument '%s'", pos[1]);
+		return cli_usage_error("unexpected argument '%s'", pos[1]);
 	c.argc = npos - 1;
 	c.argv = pos + 1;
-	return verb->run(&c);
+	rpc_client_init(&c.rpc, c.socket_path, c.timeout);
+	r = verb->run(&c);
+	rpc_client_close(&c.rpc);
+	return r;
 }

@@ -11,10 +11,14 @@
 #include <stdio.h>
 #include <jansson.h>
 
+#include "rpc_client.h"
+
 enum { EXIT_OK = 0, EXIT_DAEMON_ERROR = 1, EXIT_USAGE = 2, EXIT_UNREACHABLE = 3 };
 
 struct cli {
 	const char *socket_path;
+	double timeout;		/* seconds to wait for each answer (--timeout) */
+	struct rpc_client rpc;	/* the one connection, opened by the first call */
 	bool json;
 	bool has_pid, has_vcpu;
 	uint64_t pid, vcpu;
@@ -25,14 +29,25 @@ struct cli {
 };
 
 /*
- * Call @method (consuming @params).  With --json, print the answer and
- * leave *result NULL; otherwise hand the answer to the caller to format.
- * Returns the exit code.
+ * Call @method (consuming @params) over c->rpc; on failure say why on
+ * stderr.  Returns the exit code, with *result on success.
+ */
+int cli_call(struct cli *c, const char *method, json_t *params, json_t **result);
+
+/*
+ * Like cli_call(), but with --json print the answer and leave *result
+ * NULL; otherwise hand the answer to the caller to format.
  */
 int call_for_table(struct cli *c, const char *method, json_t *params, json_t **result);
 
-/* Connect to the daemon; on failure say why and how to start it. Returns the exit code. */
-int cli_connect(struct cli *c, int *fd);
+/* Print a JSON document terminal-safe (see cli_print_json in kvmscopectl.c). */
+void cli_print_json(json_t *v, size_t flags);
+
+/*
+ * Every verb's usage error: "kvmscopectl: <problem>" and where the help is,
+ * on stderr.  Returns EXIT_USAGE.
+ */
+int cli_usage_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
 /* cli/exits.c */
 int verb_exits(struct cli *c);

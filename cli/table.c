@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "strbuf.h"
 #include "table.h"
 
 void table_add(struct table *t, const char *const *cells)
@@ -17,7 +18,7 @@ void table_add(struct table *t, const char *const *cells)
 		return;
 	t->cells = v;
 	for (size_t i = 0; i < t->ncols; i++)
-		v[t->nrows * t->ncols + i] = strdup(cells[i] ? cells[i] : "-");
+		v[t->nrows * t->ncols + i] = text_escape_dup(cells[i] ? cells[i] : "-");
 	t->nrows++;
 }
 
@@ -78,4 +79,15 @@ const char *obj_str(json_t *obj, const char *key)
 	const char *s = json_string_value(json_object_get(obj, key));
 
 	return s ? s : "-";
+}
+
+const char *fmt_text(const char *s, char *buf, size_t len)
+{
+	text_escape(buf, len, s ? s : "-");
+	return buf;
+}
+
+const char *obj_text(json_t *obj, const char *key, char *buf, size_t len)
+{
+	return fmt_text(json_string_value(json_object_get(obj, key)), buf, len);
 }

@@ -1,7 +1,9 @@
 /* SPDX-License-Identifier: GPL-2.0-only */
 /*
  * A small table printer for kvmscopectl: columns sized to their widest
- * cell, numbers right-aligned; and formatters for JSON cells.
+ * cell, numbers right-aligned; and formatters for JSON cells.  Every cell
+ * is escaped as it is added (text_escape()): whatever a guest owner put
+ * in a name reaches the terminal as visible text.
  */
 #ifndef KVMSCOPECTL_TABLE_H
 #define KVMSCOPECTL_TABLE_H
@@ -18,7 +20,7 @@ struct table {
 	bool right[TABLE_MAX_COLS];
 };
 
-/* Append a row of ncols cells; a NULL cell is shown as "-". */
+/* Append a row of ncols cells, escaped; a NULL cell is shown as "-". */
 void table_add(struct table *t, const char *const *cells);
 /* Print every row, each prefixed by @indent, and empty the table. */
 void table_print(struct table *t, const char *indent);
@@ -29,5 +31,12 @@ const char *fmt_int(json_t *v, char *buf, size_t len);
 const char *fmt_value(json_t *v, char *buf, size_t len);
 /* The string member @key of @obj, or "-". */
 const char *obj_str(json_t *obj, const char *key);
+
+/* Room for an escaped guest name or comm: at most 128 bytes, each 4 at worst. */
+#define TEXT_CELL_MAX 520
+/* @s made safe to print (text_escape()) into @buf; NULL is "-".  Returns @buf. */
+const char *fmt_text(const char *s, char *buf, size_t len);
+/* The string member @key of @obj, escaped into @buf, or "-". */
+const char *obj_text(json_t *obj, const char *key, char *buf, size_t len);
 
 #endif

@@ -14,7 +14,6 @@
  */
 #include <errno.h>
 #include <math.h>
-#include <poll.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdbool.h>
@@ -23,9 +22,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
-#include <sys/socket.h>
 #include <sys/types.h>
-#include <sys/un.h>
 #include <time.h>
 #include <unistd.h>
 #include <curses.h>
@@ -39,10 +36,6 @@
 #define TOP_DEFAULT_INTERVAL	1.0
 #define TOP_MIN_INTERVAL	0.1
 #define TOP_MAX_INTERVAL	3600.0
-/* A daemon that does not answer within this is treated as gone. */
-#define RPC_TIMEOUT_MS		5000
-/* The daemon's own bound on one response is 32 MiB. */
-#define RPC_MAX_RESPONSE	(64u << 20)
 /* Plain-text snapshots are not cut to a terminal: columns fit their content. */
 #define BATCH_WIDTH		160
 #define LINE_MAX_CHARS		256
@@ -94,13 +87,6 @@ struct snapshot {
 	time_t wall;
 	struct vm_stat *vms;
 	size_t n_vms;
-};
-
-struct daemon_conn {
-	const char *socket_path;
-	int fd;			/* -1 while not connected */
-	struct strbuf in;
-	json_int_t next_id;
 };
 
 /* ---- lines of a screen, shared by curses and plain text ---- */
@@ -155,7 +141,6 @@ struct top {
 	double interval;
 	bool batch, per_vcpu, paused;
 	unsigned long iterations;
-	struct daemon_conn conn;
 	char backend[32];
 	struct snapshot cur;
 	bool have_cur;
@@ -181,168 +166,14 @@ static double monotonic_seconds(void)
 	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 
-/* Names come from command lines: keep a serial console sane. */
+/*
+ * Names come from command lines and cgroups that the guest owner chose:
+ * escaped, and printable ASCII only, so that a serial console stays sane
+ * and columns line up.
+ */
 static void copy_printable(char *dst, size_t len, const char *src)
 {
-	size_t i;
-
-	for (i = 0; src && src[i] && i + 1 < len; i++)
-		dst[i] = src[i] >= 0x20 && src[i] < 0x7f ? src[i] : '?';
-	dst[i] = '\0';
-}
-
-/* ---- the connection to kvmscoped ---- */
-
-static void conn_close(struct daemon_conn *d)
-{
-	if (d->fd >= 0)
-		close(d->fd);
-	d->fd = -1;
-	strbuf_free(&d->in);
-	strbuf_init(&d->in, RPC_MAX_RESPONSE);
-}
-
-/* Returns 0, or -errno with the reason in @err. */
-static int conn_open(struct daemon_conn *d, char *err, size_t len)
-{
-	struct sockaddr_un sa = { .sun_family = AF_UNIX };
-	int r;
-
-	conn_close(d);
-	if (strlen(d->socket_path) >= sizeof(sa.sun_path)) {
-		snprintf(err, len, "socket path longer than %zu bytes", sizeof(sa.sun_path) - 1);
-		return -ENAMETOOLONG;
-	}
-	snprintf(sa.sun_path, sizeof(sa.sun_path), "%s", d->socket_path);
-	d->fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-	if (d->fd < 0 || connect(d->fd, (struct sockaddr *)&sa, sizeof(sa)) < 0) {
-		r = -errno;
-		snprintf(err, len, "%s", strerror(errno));
-		conn_close(d);
-		return r;
-	}
-	return 0;
-}
-
-static int conn_send_line(struct daemon_conn *d, const char *text, char *err, size_t len)
-{
-	size_t n = strlen(text), done = 0;
-
-	while (done < n) {
-		/* MSG_NOSIGNAL: a daemon that went away is an error to show, not SIGPIPE. */
-		ssize_t w = send(d->fd, text + done, n - done, MSG_NOSIGNAL);
-
-		if (w < 0 && errno == EINTR)
-			continue;
-		if (w < 0) {
-			snprintf(err, len, "%s", strerror(errno));
-			return -errno;
-		}
-		done += (size_t)w;
-	}
-	return 0;
-}
-
-/* One response line, parsed; waits at most RPC_TIMEOUT_MS in all. */
-static int conn_read_response(struct daemon_conn *d, json_t **resp, char *err, size_t len)
-{
-	double deadline = monotonic_seconds() + RPC_TIMEOUT_MS / 1000.0;
-	char buf[65536];
-
-	for (;;) {
-		char *nl = d->in.len ? memchr(d->in.data, '\n', d->in.len) : NULL;
-		struct pollfd pfd = { .fd = d->fd, .events = POLLIN };
-		json_error_t jerr;
-		ssize_t n;
-		int r;
-
-		if (nl) {
-			*resp = json_loadb(d->in.data, (size_t)(nl - d->in.data), 0, &jerr);
-			strbuf_consume(&d->in, (size_t)(nl - d->in.data) + 1);
-			if (!*resp) {
-				snprintf(err, len, "answered something that is not JSON (%s)", jerr.text);
-				return -EPROTO;
-			}
-			return 0;
-		}
-		r = poll(&pfd, 1, (int)fmax(0, (deadline - monotonic_seconds()) * 1000));
-		if (r < 0 && errno == EINTR)
-			continue;
-		if (r == 0) {
-			snprintf(err, len, "no answer within %d s", RPC_TIMEOUT_MS / 1000);
-			return -ETIMEDOUT;
-		}
-		n = r < 0 ? -1 : read(d->fd, buf, sizeof(buf));
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0) {
-			snprintf(err, len, "%s", strerror(errno));
-			return -errno;
-		}
-		if (n == 0) {
-			snprintf(err, len, "it closed the connection");
-			return -ECONNRESET;
-		}
-		if (strbuf_append(&d->in, buf, (size_t)n) < 0) {
-			snprintf(err, len, "answer longer than %u MiB", RPC_MAX_RESPONSE >> 20);
-			return -EMSGSIZE;
-		}
-	}
-}
-
-/*
- * Call @method (consuming @params) on the open connection.  Returns
- * EXIT_OK with *result, EXIT_DAEMON_ERROR with the daemon's message in
- * @err, or EXIT_UNREACHABLE with the reason in @err and the connection
- * closed.
- */
-static int rpc_call(struct daemon_conn *d, const char *method, json_t *params, json_t **result,
-		    char *err, size_t len)
-{
-	json_int_t id = ++d->next_id;
-	json_t *req, *resp = NULL, *e;
-	char *text;
-	int r;
-
-	*result = NULL;
-	req = json_pack("{s:s, s:s, s:o, s:I}", "jsonrpc", "2.0", "method", method, "params",
-			params ? params : json_object(), "id", id);
-	text = req ? json_dumps(req, JSON_COMPACT) : NULL;
-	json_decref(req);
-	if (!text) {
-		snprintf(err, len, "%s: out of memory", method);
-		return EXIT_DAEMON_ERROR;
-	}
-	r = conn_send_line(d, text, err, len);
-	free(text);
-	if (!r)
-		r = conn_send_line(d, "\n", err, len);
-	if (!r)
-		r = conn_read_response(d, &resp, err, len);
-	if (!r && json_integer_value(json_object_get(resp, "id")) != id) {
-		snprintf(err, len, "answered request %lld to request %lld",
-			 json_integer_value(json_object_get(resp, "id")), (long long)id);
-		r = -EPROTO;
-	}
-	if (r) {
-		json_decref(resp);
-		conn_close(d);
-		return EXIT_UNREACHABLE;
-	}
-	e = json_object_get(resp, "error");
-	if (e) {
-		snprintf(err, len, "%s: %s (error %lld)", method,
-			 obj_str(e, "message"), json_integer_value(json_object_get(e, "code")));
-		json_decref(resp);
-		return EXIT_DAEMON_ERROR;
-	}
-	*result = json_incref(json_object_get(resp, "result"));
-	json_decref(resp);
-	if (!*result) {
-		snprintf(err, len, "%s: an answer without a result", method);
-		return EXIT_DAEMON_ERROR;
-	}
-	return EXIT_OK;
+	text_escape_ascii(dst, len, src ? src : "");
 }
 
 /* ---- snapshots: exits.get and vms.list as counters per VM ---- */
@@ -852,33 +683,31 @@ static int count_running(const struct snapshot *s)
 /* One update: status once per connection, then vms.list and exits.get. */
 static int top_update(struct top *t)
 {
+	struct rpc_client *rpc = &t->cli->rpc;
 	json_t *status, *vms = NULL, *exits = NULL;
 	struct snapshot next;
-	char err[256];
 	int r;
 
-	if (t->conn.fd < 0) {
+	if (rpc->fd < 0) {
 		t->cur_comparable = false;
-		if (conn_open(&t->conn, err, sizeof(err)) < 0) {
-			r = EXIT_UNREACHABLE;
-			goto failed;
-		}
-		r = rpc_call(&t->conn, "status", NULL, &status, err, sizeof(err));
+		r = rpc_client_call(rpc, "status", NULL, &status);
 		if (r != EXIT_OK)
 			goto failed;
 		copy_printable(t->backend, sizeof(t->backend), obj_str(status, "kvm_backend"));
 		json_decref(status);
 	}
-	r = rpc_call(&t->conn, "vms.list", NULL, &vms, err, sizeof(err));
+	r = rpc_client_call(rpc, "vms.list", NULL, &vms);
 	if (r == EXIT_OK)
-		r = rpc_call(&t->conn, "exits.get", NULL, &exits, err, sizeof(err));
+		r = rpc_client_call(rpc, "exits.get", NULL, &exits);
 	if (r != EXIT_OK)
 		goto failed;
 	if (snapshot_build(&next, vms, exits) < 0) {
 		snapshot_free(&next);
-		snprintf(err, sizeof(err), "out of memory");
-		r = EXIT_DAEMON_ERROR;
-		goto failed;
+		json_decref(vms);
+		json_decref(exits);
+		snprintf(t->error, sizeof(t->error), "out of memory");
+		t->unreachable = false;
+		return EXIT_DAEMON_ERROR;
 	}
 	json_decref(vms);
 	json_decref(exits);
@@ -896,7 +725,7 @@ static int top_update(struct top *t)
 failed:
 	json_decref(vms);
 	json_decref(exits);
-	snprintf(t->error, sizeof(t->error), "%s", err);
+	text_escape(t->error, sizeof(t->error), rpc->error);
 	t->unreachable = r == EXIT_UNREACHABLE;
 	/* A daemon that comes back has new counters: nothing to subtract from. */
 	if (t->unreachable)
@@ -954,13 +783,10 @@ static void sleep_until(double deadline)
 
 static int report_failure(const struct top *t, int r)
 {
-	if (r == EXIT_UNREACHABLE)
-		fprintf(stderr,
-			"kvmscopectl: cannot reach kvmscoped at %s: %s\n"
-			"Start the daemon (as root: 'make run', or 'systemctl start kvmscoped') or point to it with --socket PATH.\n",
-			t->cli->socket_path, t->error);
-	else
+	if (t->error[0] && t->cli->rpc.failure == RPC_OK)
 		fprintf(stderr, "kvmscopectl: %s\n", t->error);
+	else
+		rpc_client_report(&t->cli->rpc, r);
 	return r;
 }
 
@@ -1263,14 +1089,12 @@ static int run_curses(struct top *t)
 	double next = 0;
 
 	if (!isatty(STDIN_FILENO) || !isatty(STDOUT_FILENO)) {
-		fprintf(stderr, "kvmscopectl: top needs a terminal on stdin and stdout; for plain text use 'kvmscopectl top --once' or 'kvmscopectl top -b --iterations N'\n");
-		return EXIT_USAGE;
+		return cli_usage_error("%s", "top needs a terminal on stdin and stdout; for plain text use 'kvmscopectl top --once' or 'kvmscopectl top -b --iterations N'");
 	}
 	screen = newterm(NULL, stdout, stdin);
 	if (!screen) {
-		fprintf(stderr, "kvmscopectl: top cannot drive terminal type '%s' (TERM); try TERM=vt100, or 'kvmscopectl top --once'\n",
-			getenv("TERM") ? getenv("TERM") : "");
-		return EXIT_USAGE;
+		return cli_usage_error("top cannot drive terminal type '%s' (TERM); try TERM=vt100, or 'kvmscopectl top --once'",
+				       getenv("TERM") ? getenv("TERM") : "");
 	}
 	/* No SA_RESTART: getch() returns at once and the loop ends cleanly. */
 	sigaction(SIGINT, &sa, NULL);
@@ -1329,20 +1153,6 @@ void top_usage(FILE *f)
 		   "  reason's handling time.  Without --once it needs a terminal.\n");
 }
 
-static int top_usage_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-
-static int top_usage_error(const char *fmt, ...)
-{
-	va_list ap;
-
-	fprintf(stderr, "kvmscopectl: top: ");
-	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
-	va_end(ap);
-	fprintf(stderr, "\nTry 'kvmscopectl top --help'.\n");
-	return EXIT_USAGE;
-}
-
 /* Returns -1 to go on, else the exit code. */
 static int parse_top_options(struct top *t, struct cli *c)
 {
@@ -1369,7 +1179,7 @@ static int parse_top_options(struct top *t, struct cli *c)
 		if (!strcmp(name, "--once") || !strcmp(name, "-b") || !strcmp(name, "--batch") ||
 		    !strcmp(name, "--per-vcpu")) {
 			if (val)
-				return top_usage_error("%s takes no value", name);
+				return cli_usage_error("top: %s takes no value", name);
 			if (!strcmp(name, "--per-vcpu"))
 				t->per_vcpu = true;
 			else
@@ -1378,27 +1188,27 @@ static int parse_top_options(struct top *t, struct cli *c)
 		}
 		if (strcmp(name, "-d") && strcmp(name, "--interval") && strcmp(name, "-n") &&
 		    strcmp(name, "--iterations") && strcmp(name, "--socket"))
-			return top_usage_error("unknown option '%s'", a);
+			return cli_usage_error("top: unknown option '%s'", a);
 		if (!val && i + 1 >= c->argc)
-			return top_usage_error("option '%s' needs a value", name);
+			return cli_usage_error("top: option '%s' needs a value", name);
 		if (!val)
 			val = c->argv[++i];
 		errno = 0;
 		if (!strcmp(name, "--socket")) {
 			if (!*val)
-				return top_usage_error("%s", "--socket needs a path");
+				return cli_usage_error("top: %s", "--socket needs a path");
 			c->socket_path = val;
 		} else if (!strcmp(name, "-d") || !strcmp(name, "--interval")) {
 			t->interval = strtod(val, &end);
 			if (errno || end == val || *end || !isfinite(t->interval) ||
 			    t->interval < TOP_MIN_INTERVAL || t->interval > TOP_MAX_INTERVAL)
-				return top_usage_error("%s: '%s' is not a number of seconds from %g to %g",
+				return cli_usage_error("top: %s: '%s' is not a number of seconds from %g to %g",
 						       name, val, TOP_MIN_INTERVAL,
 						       TOP_MAX_INTERVAL);
 		} else {
 			t->iterations = strtoul(val, &end, 10);
 			if (errno || end == val || *end || val[0] == '-' || !t->iterations)
-				return top_usage_error("%s: '%s' is not a number of snapshots from 1",
+				return cli_usage_error("top: %s: '%s' is not a number of snapshots from 1",
 						       name, val);
 			t->batch = true;
 		}
@@ -1412,21 +1222,20 @@ int verb_top(struct cli *c)
 		.cli = c,
 		.interval = TOP_DEFAULT_INTERVAL,
 		.iterations = 1,
-		.conn = { .fd = -1 },
 		.backend = "?",
 	};
 	int r;
 
 	if (c->json)
-		return top_usage_error("%s", "--json does not go with top; use 'kvmscopectl --json exits'");
+		return cli_usage_error("top: %s", "--json does not go with top; use 'kvmscopectl --json exits'");
 	r = parse_top_options(&t, c);
 	if (r >= 0)
 		return r;
-	t.conn.socket_path = c->socket_path;
-	strbuf_init(&t.conn.in, RPC_MAX_RESPONSE);
+	/* top takes --socket after the verb too. */
+	rpc_client_close(&c->rpc);
+	rpc_client_init(&c->rpc, c->socket_path, c->timeout);
 	r = t.batch ? run_batch(&t) : run_curses(&t);
-	conn_close(&t.conn);
-	strbuf_free(&t.conn.in);
+	rpc_client_close(&c->rpc);
 	snapshot_free(&t.cur);
 	free(t.order);
 	return r;

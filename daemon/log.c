@@ -1,5 +1,10 @@
 // SPDX-License-Identifier: GPL-2.0-only
-/* Logging to stderr or the journal; see log.h. */
+/*
+ * Logging to stderr or the journal; see log.h.  Every message is escaped
+ * whole (text_escape()): log lines carry guest names, comm and cgroup
+ * paths that the guest's owner chose, and one message must stay one line
+ * with no terminal controls in it, whatever its arguments hold.
+ */
 #include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -9,6 +14,7 @@
 #include <systemd/sd-journal.h>
 
 #include "log.h"
+#include "strbuf.h"
 
 static int log_max_level = LOG_INFO;
 static int log_to_journal;
@@ -33,6 +39,7 @@ int log_get_max_level(void)
 int log_internal(int level, int error, const char *fmt, ...)
 {
 	int saved = errno;
+	char *raw = NULL, *text;
 	va_list ap;
 
 	if (error < 0)
@@ -41,14 +48,16 @@ int log_internal(int level, int error, const char *fmt, ...)
 		/* So that %m in fmt names @error. */
 		errno = error ? error : saved;
 		va_start(ap, fmt);
-		if (log_to_journal) {
-			sd_journal_printv(level, fmt, ap);
-		} else {
-			fputs("kvmscoped: ", stderr);
-			vfprintf(stderr, fmt, ap);
-			fputc('\n', stderr);
-		}
+		if (vasprintf(&raw, fmt, ap) < 0)
+			raw = NULL;
 		va_end(ap);
+		text = raw ? text_escape_dup(raw) : NULL;
+		if (log_to_journal)
+			sd_journal_print(level, "%s", text ? text : "(out of memory formatting a message)");
+		else
+			fprintf(stderr, "kvmscoped: %s\n", text ? text : "(out of memory formatting a message)");
+		free(text);
+		free(raw);
 	}
 	errno = saved;
 	return -error;

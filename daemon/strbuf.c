@@ -2,6 +2,7 @@
 /* Growable byte buffer; see strbuf.h. */
 #include <errno.h>
 #include <stdarg.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -145,4 +146,103 @@ void utf8_sanitize(char *s)
 		}
 		p += n;
 	}
+}
+
+/* Code point of the well-formed sequence of @n bytes at @s. */
+static unsigned int utf8_code_point(const unsigned char *s, size_t n)
+{
+	unsigned int cp = n == 1 ? s[0] : s[0] & (0xff >> (n + 1));
+
+	for (size_t i = 1; i < n; i++)
+		cp = (cp << 6) | (s[i] & 0x3f);
+	return cp;
+}
+
+/*
+ * Characters a terminal acts on or that reorder or break what follows:
+ * C1 controls (CSI, OSC, NEL...), line and paragraph separators, and the
+ * bidi embeddings, overrides and isolates.
+ */
+static bool code_point_needs_escape(unsigned int cp)
+{
+	return (cp >= 0x80 && cp <= 0x9f) || cp == 0x200e || cp == 0x200f ||
+	       (cp >= 0x2028 && cp <= 0x202e) || (cp >= 0x2066 && cp <= 0x2069);
+}
+
+/* The escaped form of the character of @n bytes at @s (n = 0: one invalid byte). */
+static size_t escape_one(const unsigned char *s, size_t n, char out[16])
+{
+	unsigned int cp;
+
+	if (n == 0)
+		return (size_t)snprintf(out, 16, "\\x%02x", s[0]);
+	cp = utf8_code_point(s, n);
+	if (n == 1) {
+		switch (cp) {
+		case '\n':
+			return (size_t)snprintf(out, 16, "\\n");
+		case '\r':
+			return (size_t)snprintf(out, 16, "\\r");
+		case '\t':
+			return (size_t)snprintf(out, 16, "\\t");
+		}
+		if (cp < 0x20 || cp == 0x7f)
+			return (size_t)snprintf(out, 16, "\\x%02x", cp);
+	} else if (cp <= 0x9f) {
+		/* A C1 control: its bytes, as a byte-oriented terminal would see them. */
+		return (size_t)snprintf(out, 16, "\\x%02x\\x%02x", s[0], s[1]);
+	} else if (code_point_needs_escape(cp)) {
+		return (size_t)snprintf(out, 16, "\\u%04x", cp);
+	}
+	memcpy(out, s, n);
+	return n;
+}
+
+/* text_escape(), and with @ascii every non-ASCII character as \uXXXX too. */
+static size_t escape_text(char *dst, size_t len, const char *src, bool ascii)
+{
+	const unsigned char *p = (const unsigned char *)(src ? src : "");
+	size_t used = 0;
+
+	if (!len)
+		return 0;
+	while (*p) {
+		size_t n = utf8_sequence_length(p), m;
+		char out[16];
+
+		if (ascii && n > 1 && utf8_code_point(p, n) > 0x9f)
+			m = (size_t)snprintf(out, sizeof(out), "\\u%04x", utf8_code_point(p, n));
+		else if (n == 1 || n == 0 || code_point_needs_escape(utf8_code_point(p, n)))
+			m = escape_one(p, n, out);
+		else
+			memcpy(out, p, m = n);
+		if (used + m + 1 > len)
+			break;
+		memcpy(dst + used, out, m);
+		used += m;
+		p += n ? n : 1;
+	}
+	dst[used] = '\0';
+	return used;
+}
+
+size_t text_escape(char *dst, size_t len, const char *src)
+{
+	return escape_text(dst, len, src, false);
+}
+
+size_t text_escape_ascii(char *dst, size_t len, const char *src)
+{
+	return escape_text(dst, len, src, true);
+}
+
+char *text_escape_dup(const char *src)
+{
+	/* An escape is at most 4 bytes per input byte ("\x1b"), 8 for 2 ("\xc2\x9b"). */
+	size_t len = 4 * strlen(src ? src : "") + 1;
+	char *dst = malloc(len);
+
+	if (dst)
+		text_escape(dst, len, src);
+	return dst;
 }

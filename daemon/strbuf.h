@@ -30,4 +30,24 @@ char *strbuf_steal(struct strbuf *sb);
  */
 void utf8_sanitize(char *s);
 
+/*
+ * Untrusted text (guest names, cgroup paths, comm) made safe for a
+ * terminal or a log line: C0 controls, DEL, C1 controls, invalid UTF-8
+ * and the Unicode line separators and bidi overrides become visible
+ * escapes ("\n", "\t", "\x1b", "\xc2\x9b", "\u202e"); printable text,
+ * non-ASCII included, is kept.  So is a backslash: systemd's cgroup names
+ * are full of "\x2d", and the aim is a safe terminal, not a reversible
+ * encoding.  Writes at most @len bytes with the NUL, never cutting an
+ * escape or a character, and returns the length written.  NULL is
+ * written as "".
+ */
+size_t text_escape(char *dst, size_t len, const char *src);
+/*
+ * The same, with every other non-ASCII character as "\u00e9" (beyond
+ * U+FFFF: "\u1f427"), for views that draw printable ASCII only.
+ */
+size_t text_escape_ascii(char *dst, size_t len, const char *src);
+/* text_escape() into a new string, whole; NULL without memory. */
+char *text_escape_dup(const char *src);
+
 #endif

@@ -109,6 +109,11 @@ struct vcpu {
 	pid_t tid;
 
 	uint64_t *expect;	/* per key, what this vCPU must see */
+	uint64_t *lap_expect;	/* per key, what one run of its code makes */
+	uint64_t hlt_lap;
+	uint64_t laps;		/* runs of its code beyond the first (--seconds) */
+	struct kvm_regs init_regs;	/* where a new lap starts */
+	struct kvm_sregs init_sregs;
 	uint64_t *seen;		/* per key, what it did see */
 	uint64_t hlt_expect;
 	uint64_t hlt_seen;
@@ -133,6 +138,8 @@ struct guest {
 	uint64_t start_delay_ms;
 	uint64_t linger_ms;
 	uint64_t immediate_exits;	/* --immediate-exit N */
+	uint64_t run_seconds;	/* --seconds: repeat the operations this long */
+	struct timespec run_until;
 
 	struct exit_key keys[MAX_KEYS];
 	int nr_keys;
@@ -209,6 +216,10 @@ static void usage(FILE *f)
 		"                              the JSON's \"immediate_exits\" counts them\n"
 		"  --start-delay MS            wait MS ms before the first KVM_RUN\n"
 		"  --linger MS                 wait MS ms after printing the JSON\n"
+		"  --seconds N                 run the operations again and again for N\n"
+		"                              seconds (each vCPU finishes its current run),\n"
+		"                              for a guest that stays busy; the JSON counts\n"
+		"                              every run\n"
 		"  --help                      show this help\n");
 }
 
@@ -441,6 +452,7 @@ enum {
 	OPT_LINGER,
 	OPT_START_DELAY,
 	OPT_IMMEDIATE_EXIT,
+	OPT_SECONDS,
 };
 
 /*
@@ -466,6 +478,7 @@ static int parse_args(struct guest *g, int argc, char **argv)
 		{ "linger", required_argument, NULL, OPT_LINGER },
 		{ "start-delay", required_argument, NULL, OPT_START_DELAY },
 		{ "immediate-exit", required_argument, NULL, OPT_IMMEDIATE_EXIT },
+		{ "seconds", required_argument, NULL, OPT_SECONDS },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -524,6 +537,9 @@ static int parse_args(struct guest *g, int argc, char **argv)
 			ret = parse_single("immediate-exit", optarg, 0, UINT32_MAX,
 					   &g->immediate_exits);
 			break;
+		case OPT_SECONDS:
+			ret = parse_single("seconds", optarg, 1, 86400, &g->run_seconds);
+			break;
 		case 'h':
 			return 1;
 		default:
@@ -535,6 +551,10 @@ static int parse_args(struct guest *g, int argc, char **argv)
 	}
 	if (optind < argc) {
 		fprintf(stderr, PROG ": unexpected argument '%s'\n", argv[optind]);
+		return -EINVAL;
+	}
+	if (g->run_seconds && g->nr_ops && g->ops[g->nr_ops - 1].kind == OP_BDOOR_GP) {
+		fprintf(stderr, PROG ": --seconds does not go with --vmware-backdoor-gp (the guest stays in ring 3)\n");
 		return -EINVAL;
 	}
 	/* Once in ring 3 the guest cannot come back for other operations. */
@@ -1050,6 +1070,8 @@ static int setup_vcpu(struct guest *g, struct vcpu *v)
 		what = "KVM_SET_REGS";
 		goto fail;
 	}
+	v->init_regs = regs;
+	v->init_sregs = sregs;
 	return 0;
 fail:
 	ret = -errno;
@@ -1110,6 +1132,40 @@ static int vcpu_count(struct vcpu *v, int key, const char *what)
 	return 0;
 }
 
+static bool before(const struct timespec *deadline)
+{
+	struct timespec now;
+
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	return now.tv_sec < deadline->tv_sec ||
+	       (now.tv_sec == deadline->tv_sec && now.tv_nsec < deadline->tv_nsec);
+}
+
+/*
+ * The done port closes a run of the vCPU's code: the end, or with
+ * --seconds and time left, the start of one more run from the first
+ * instruction, expecting one run's exits more.
+ */
+static int vcpu_lap_done(struct vcpu *v, bool *done)
+{
+	const struct guest *g = v->g;
+
+	if (!g->run_seconds || !before(&g->run_until)) {
+		*done = true;
+		return 0;
+	}
+	if (ioctl(v->fd, KVM_SET_SREGS, &v->init_sregs) < 0 ||
+	    ioctl(v->fd, KVM_SET_REGS, &v->init_regs) < 0) {
+		vcpu_report(v, "cannot restart the code: %s", strerror(errno));
+		return -errno;
+	}
+	for (int k = 0; k < g->nr_keys; k++)
+		v->expect[k] += v->lap_expect[k];
+	v->hlt_expect += v->hlt_lap;
+	v->laps++;
+	return 0;
+}
+
 /* Handle a KVM_EXIT_IO; sets *done at the final done-port write. */
 static int vcpu_io(struct vcpu *v, bool *done)
 {
@@ -1135,7 +1191,7 @@ static int vcpu_io(struct vcpu *v, bool *done)
 	if (in)
 		memset((uint8_t *)run + run->io.data_offset, 0, run->io.size);
 	if (key == v->g->done_key && v->seen[key] == v->expect[key])
-		*done = true;
+		return vcpu_lap_done(v, done);
 	return 0;
 }
 
@@ -1461,6 +1517,13 @@ static int init_vcpus(struct guest *g)
 		}
 		v->expect[g->done_key]++;
 		v->kick_expect = vcpu_share(g, g->immediate_exits, i);
+		v->lap_expect = malloc(g->nr_keys * sizeof(*v->lap_expect));
+		if (!v->lap_expect) {
+			fprintf(stderr, PROG ": out of memory\n");
+			return -ENOMEM;
+		}
+		memcpy(v->lap_expect, v->expect, g->nr_keys * sizeof(*v->expect));
+		v->hlt_lap = v->hlt_expect;
 	}
 	return 0;
 }
@@ -1505,6 +1568,9 @@ int main(int argc, char **argv)
 	}
 
 	sleep_ms(g->start_delay_ms);
+	/* The vCPU threads read it after the barrier. */
+	clock_gettime(CLOCK_MONOTONIC, &g->run_until);
+	g->run_until.tv_sec += (time_t)g->run_seconds;
 	pthread_barrier_wait(&g->start_barrier);
 	pthread_barrier_wait(&g->done_barrier);
 

@@ -1985,6 +1985,183 @@ static void test_collect_none_keeps_exact_counts(void **state)
 }
 
 /* Last: SIGTERM stops the daemon cleanly and removes the socket. */
+/*
+ * A guest name built to drive a terminal: OSC title, BEL, clear screen, a
+ * new line, and a C1 CSI in UTF-8 (which JSON escaping alone lets through).
+ */
+#define EVIL_NAME "evil\x1b]0;pwned\x07\x1b[2J\nname\xc2\x9b" "6n"
+#define EVIL_NAME_ESCAPED "evil\\x1b]0;pwned\\x07\\x1b[2J\\nname\\xc2\\x9b6n"
+
+/* None of EVIL_NAME's controls in @text, and its escaped form @want_escaped times at least. */
+static void assert_no_raw_evil(const char *what, const char *text, bool want_escaped)
+{
+	if (strchr(text, '\x1b') || strchr(text, '\x07') || strstr(text, "\xc2\x9b"))
+		fail_msg("%s has a raw ESC, BEL or CSI: %.2000s", what, text);
+	/* The name's newline would start a line with "name". */
+	if (strstr(text, "\nname"))
+		fail_msg("%s has the name's newline raw: %.2000s", what, text);
+	if (want_escaped && !strstr(text, EVIL_NAME_ESCAPED))
+		fail_msg("%s lacks the escaped name '%s': %.2000s", what, EVIL_NAME_ESCAPED, text);
+}
+
+/*
+ * What a guest owner puts in -name reaches vms, exits, events and the
+ * daemon log escaped; --json keeps the exact name, as JSON escapes.
+ */
+static void test_untrusted_names_are_escaped(void **state)
+{
+	char *args[] = { "--vcpus", "1", "--out", "0x70:3", "--start-delay", "1500",
+			 "-uuid", "0badc0de-0000-4000-8000-000000000001", "-name", EVIL_NAME, NULL };
+	char *backend = daemon_backend(), pidarg[24], *logtext;
+	bool hw = !strcmp(backend, "kvm_amd") || !strcmp(backend, "kvm_intel");
+	struct proc_result r;
+	json_t *res, *vm;
+	long long pid;
+	size_t i;
+	FILE *f;
+	long len;
+	pid_t child;
+	int fd;
+
+	free(backend);
+	child = start_guest_async(args, &fd);
+	pid = wait_vm_named(EVIL_NAME);
+	snprintf(pidarg, sizeof(pidarg), "%lld", pid);
+	/* As test_events_cli: 4 userspace IO, hardware ones where they fire, the VM's exit. */
+	r = ctl("events", "--pid", pidarg, "--reason=io", "--count", hw ? "9" : "5");
+	assert_int_equal(guest_pid_from(fd, child), pid);
+	if (r.status != 0)
+		fail_msg("kvmscopectl events failed (%d): %s", r.status, r.err);
+	assert_int_equal(count_substr(r.out, "VM exit"), 1);
+	assert_no_raw_evil("events", r.out, true);
+	proc_result_free(&r);
+
+	/* The same stream as JSON: re-encoded by the CLI with every non-ASCII character escaped. */
+	child = start_guest_async(args, &fd);
+	pid = wait_vm_named(EVIL_NAME);
+	snprintf(pidarg, sizeof(pidarg), "%lld", pid);
+	r = ctl("--json", "events", "--pid", pidarg, "--reason=io", hw ? "--count=9" : "--count=5");
+	assert_int_equal(guest_pid_from(fd, child), pid);
+	if (r.status != 0)
+		fail_msg("kvmscopectl --json events failed (%d): %s", r.status, r.err);
+	assert_no_raw_evil("--json events", r.out, false);
+	assert_contains(r.out, "\\u001B]0;pwned\\u0007");
+	assert_contains(r.out, "\\u009B6n");
+	proc_result_free(&r);
+
+	r = ctl("vms", NULL, NULL, NULL, NULL, NULL);
+	assert_int_equal(r.status, 0);
+	assert_no_raw_evil("vms", r.out, true);
+	assert_contains(r.out, "0badc0de-0000-4000-8000-000000000001");
+	assert_contains(r.out, "UUID");
+	assert_contains(r.out, "LIBVIRT");
+	assert_contains(r.out, "CGROUP");
+	proc_result_free(&r);
+
+	r = ctl("exits", "--pid", pidarg, NULL, NULL, NULL);
+	assert_int_equal(r.status, 0);
+	assert_no_raw_evil("exits", r.out, true);
+	proc_result_free(&r);
+	r = ctl("exits", "--pid", pidarg, "--hist", "user:IO", NULL);
+	assert_int_equal(r.status, 0);
+	assert_no_raw_evil("exits --hist", r.out, true);
+	proc_result_free(&r);
+
+	/* JSON stays JSON: the exact name, and no raw control on the terminal. */
+	r = ctl("--json", "vms", NULL, NULL, NULL, NULL);
+	assert_int_equal(r.status, 0);
+	assert_no_raw_evil("--json vms", r.out, false);
+	res = parse_json(r.out);
+	json_array_foreach(json_object_get(res, "vms"), i, vm)
+		if (obj_int(vm, "pid") == pid)
+			assert_string_equal(json_string_value(json_object_get(vm, "name")), EVIL_NAME);
+	json_decref(res);
+	proc_result_free(&r);
+
+	f = fopen(log_path, "r");
+	assert_non_null(f);
+	fseek(f, 0, SEEK_END);
+	len = ftell(f);
+	rewind(f);
+	logtext = calloc(1, (size_t)len + 1);
+	assert_int_equal(fread(logtext, 1, (size_t)len, f), (size_t)len);
+	fclose(f);
+	assert_no_raw_evil("the daemon log", logtext, true);
+	free(logtext);
+}
+
+/* Accept every connection on @path and never answer; returns the server's pid. */
+static pid_t start_silent_server(const char *path)
+{
+	struct sockaddr_un sa = { .sun_family = AF_UNIX };
+	int lfd = socket(AF_UNIX, SOCK_STREAM, 0);
+	pid_t pid;
+
+	assert_true(strlen(path) < sizeof(sa.sun_path));
+	memcpy(sa.sun_path, path, strlen(path) + 1);
+	unlink(path);
+	assert_true(lfd >= 0);
+	assert_int_equal(bind(lfd, (struct sockaddr *)&sa, sizeof(sa)), 0);
+	assert_int_equal(listen(lfd, 16), 0);
+	pid = fork();
+	assert_true(pid >= 0);
+	if (pid == 0) {
+		for (;;)
+			if (accept(lfd, NULL, NULL) < 0 && errno != EINTR)
+				_exit(1);
+	}
+	close(lfd);
+	return pid;
+}
+
+/*
+ * kvmscopectl never waits for ever: a daemon that accepts and never
+ * answers fails every verb after --timeout, naming the socket; an
+ * unknown --reason is refused before any connection, with the names.
+ */
+static void test_cli_never_waits_forever(void **state)
+{
+	static const char *const verbs[][3] = {
+		{ "status" }, { "vms" }, { "exits" }, { "events", "--count", "1" },
+		{ "top", "--once" }, { "call", "status" },
+	};
+	char silent[128];
+	pid_t server;
+	struct proc_result r;
+
+	snprintf(silent, sizeof(silent), "%s/silent.sock", tmpdir);
+	server = start_silent_server(silent);
+	for (size_t i = 0; i < sizeof(verbs) / sizeof(verbs[0]); i++) {
+		char *argv[10] = { bin("kvmscopectl"), "--socket", silent, "--timeout", "0.5",
+				   (char *)verbs[i][0], (char *)verbs[i][1], (char *)verbs[i][2] };
+		struct timespec t0, t1;
+		double took;
+
+		clock_gettime(CLOCK_MONOTONIC, &t0);
+		r = run(argv);
+		clock_gettime(CLOCK_MONOTONIC, &t1);
+		took = (double)(t1.tv_sec - t0.tv_sec) + (double)(t1.tv_nsec - t0.tv_nsec) / 1e9;
+		if (r.status != 3)
+			fail_msg("%s against a silent daemon: exit %d, not 3: %s", verbs[i][0], r.status, r.err);
+		assert_contains(r.err, silent);
+		assert_contains(r.err, "no answer within 0.5 s");
+		if (took < 0.4 || took > 5)
+			fail_msg("%s gave up after %.2f s, not after its 0.5 s timeout", verbs[i][0], took);
+		proc_result_free(&r);
+	}
+	kill(server, SIGKILL);
+	waitpid(server, NULL, 0);
+	unlink(silent);
+
+	r = ctl("events", "--reason", "no-such-reason", NULL, NULL, NULL);
+	assert_int_equal(r.status, 2);
+	assert_contains(r.err, "kvmscopectl: events: --reason: no exit reason is called 'no-such-reason'");
+	assert_contains(r.err, "IO_INSTRUCTION");
+	assert_contains(r.err, "HLT");
+	assert_contains(r.err, "Try 'kvmscopectl --help'");
+	proc_result_free(&r);
+}
+
 static void test_sigterm_is_clean(void **state)
 {
 	int st;
@@ -2029,6 +2206,8 @@ int main(void)
 		cmocka_unit_test(test_api_doc_examples_replay),
 		cmocka_unit_test_teardown(test_retention_of_exited_vms, retention_teardown),
 		cmocka_unit_test_teardown(test_collect_none_keeps_exact_counts, collect_teardown),
+		cmocka_unit_test(test_untrusted_names_are_escaped),
+		cmocka_unit_test(test_cli_never_waits_forever),
 		cmocka_unit_test(test_sigterm_is_clean),
 	};
 

@@ -481,6 +481,27 @@ static void test_once_shows_exact_counts(void **state)
 	proc_result_free(&r);
 }
 
+/* A guest name that would drive the terminal reaches top's snapshot escaped. */
+static void test_once_escapes_names(void **state)
+{
+	char *guest[] = { bin("kvmscope-guest"), "--out", "0x70:10", "-name",
+			  "evil\x1b]0;pwned\x07\x1b[2J\nname\xc2\x9b", NULL };
+	char *once[] = { bin("kvmscopectl"), "--socket", sock_path, "top", "--once", "-d", "0.2",
+			 NULL };
+	struct proc_result g = run(guest), r;
+
+	if (g.status != 0)
+		fail_msg("test guest failed (exit %d): %s", g.status, g.err);
+	proc_result_free(&g);
+	r = run(once);
+	assert_int_equal(r.status, 0);
+	if (strchr(r.out, '\x1b') || strchr(r.out, '\x07') || strstr(r.out, "\xc2\x9b") ||
+	    strstr(r.out, "\nname"))
+		fail_msg("a raw control of the guest name in:\n%s", r.out);
+	assert_contains(r.out, "evil\\x1b]0;pwned\\x07");
+	proc_result_free(&r);
+}
+
 static void test_iterations_print_that_many_snapshots(void **state)
 {
 	char *argv[] = { bin("kvmscopectl"), "--socket", sock_path, "top", "-n", "3", "-d", "0.1",
@@ -634,6 +655,7 @@ int main(void)
 		cmocka_unit_test(test_once_without_daemon),
 		cmocka_unit_test(test_usage_errors),
 		cmocka_unit_test(test_once_shows_exact_counts),
+		cmocka_unit_test(test_once_escapes_names),
 		cmocka_unit_test(test_iterations_print_that_many_snapshots),
 		cmocka_unit_test_teardown(test_live_view_in_tmux, test_teardown),
 		cmocka_unit_test_teardown(test_waits_for_daemon_in_tmux, test_teardown),
