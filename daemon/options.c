@@ -15,6 +15,9 @@ const char daemon_usage[] =
 	"Observe KVM exits with BPF and serve them over a Unix socket and HTTP.\n"
 	"\n"
 	"  --socket PATH            JSON-RPC socket (default " KVMSCOPE_DEFAULT_SOCKET ")\n"
+	"  --group NAME             members may read over the socket; changes stay root\n"
+	"                           only (default " KVMSCOPE_DEFAULT_GROUP "; a missing group: root only)\n"
+	"  --client-timeout SECONDS close socket clients idle this long (default 60)\n"
 	"  --metrics ADDR:PORT|off  Prometheus endpoint (default " KVMSCOPE_DEFAULT_METRICS ")\n"
 	"  --retain-exited SECONDS  keep an exited VM's counts this long (default 600)\n"
 	"  --latency-labels vm|vcpu label latency histograms in /metrics per VM (default)\n"
@@ -32,6 +35,8 @@ void daemon_options_init(struct daemon_options *o)
 {
 	memset(o, 0, sizeof(*o));
 	snprintf(o->socket_path, sizeof(o->socket_path), "%s", KVMSCOPE_DEFAULT_SOCKET);
+	snprintf(o->group, sizeof(o->group), "%s", KVMSCOPE_DEFAULT_GROUP);
+	o->client_timeout_sec = KVMSCOPE_DEFAULT_CLIENT_TIMEOUT;
 	o->metrics_enabled = true;
 	parse_listen_address(KVMSCOPE_DEFAULT_METRICS, o->metrics_host, sizeof(o->metrics_host),
 			     &o->metrics_port);
@@ -157,7 +162,7 @@ int parse_collect(const char *s, unsigned int *views, char *err, size_t errlen)
 int daemon_options_parse(struct daemon_options *o, int argc, char **argv, char *err, size_t errlen)
 {
 	enum { OPT_SOCKET = 256, OPT_METRICS, OPT_RETAIN, OPT_LOG_LEVEL, OPT_LATENCY_LABELS,
-	       OPT_DETAIL_TOP, OPT_COLLECT };
+	       OPT_DETAIL_TOP, OPT_COLLECT, OPT_GROUP, OPT_CLIENT_TIMEOUT };
 	static const struct option longopts[] = {
 		{ "socket", required_argument, NULL, OPT_SOCKET },
 		{ "metrics", required_argument, NULL, OPT_METRICS },
@@ -166,6 +171,8 @@ int daemon_options_parse(struct daemon_options *o, int argc, char **argv, char *
 		{ "latency-labels", required_argument, NULL, OPT_LATENCY_LABELS },
 		{ "detail-top", required_argument, NULL, OPT_DETAIL_TOP },
 		{ "collect", required_argument, NULL, OPT_COLLECT },
+		{ "group", required_argument, NULL, OPT_GROUP },
+		{ "client-timeout", required_argument, NULL, OPT_CLIENT_TIMEOUT },
 		{ "help", no_argument, NULL, 'h' },
 		{ "version", no_argument, NULL, 'V' },
 		{}
@@ -247,6 +254,33 @@ int daemon_options_parse(struct daemon_options *o, int argc, char **argv, char *
 				return -EINVAL;
 			}
 			o->detail_top = (unsigned int)v;
+			break;
+		}
+		case OPT_GROUP:
+			/* A name, not a number: it is looked up, and shown in refusals. */
+			if (!optarg[0] || strlen(optarg) >= sizeof(o->group) ||
+			    strspn(optarg, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
+				   "0123456789_.-") != strlen(optarg) || optarg[0] == '-') {
+				snprintf(err, errlen,
+					 "--group: '%.64s' is not a group name (letters, digits, _ . -; at most %zu bytes)",
+					 optarg, sizeof(o->group) - 1);
+				return -EINVAL;
+			}
+			snprintf(o->group, sizeof(o->group), "%s", optarg);
+			break;
+		case OPT_CLIENT_TIMEOUT: {
+			char *end;
+			unsigned long v;
+
+			errno = 0;
+			v = strtoul(optarg, &end, 10);
+			if (errno || optarg[0] < '0' || optarg[0] > '9' || *end || v < 1 || v > 86400) {
+				snprintf(err, errlen,
+					 "--client-timeout: '%s' is not a number of seconds from 1 to 86400",
+					 optarg);
+				return -EINVAL;
+			}
+			o->client_timeout_sec = (unsigned int)v;
 			break;
 		}
 		case OPT_COLLECT:
