@@ -99,6 +99,10 @@ $(BUILD)/%.skel.h: $(BUILD)/bpf/%.bpf.o
 $(BUILD)/daemon/%.o: daemon/%.c $(wildcard daemon/*.h include/kvmscope/*.h) $(SKELS) | $(BUILD)/.dir
 	$(CC) $(ALL_CFLAGS) -c $< -o $@
 
+# exits.c's method table was written before rpc_method.access; an entry
+# without it reads (RPC_READ is 0).  Drop this once exits.c names it.
+$(BUILD)/daemon/exits.o: ALL_CFLAGS += -Wno-missing-field-initializers
+
 $(BUILD)/cli/%.o: cli/%.c $(wildcard cli/*.h daemon/*.h) | $(BUILD)/.dir
 	$(CC) $(ALL_CFLAGS) -c $< -o $@
 
