@@ -343,7 +343,8 @@ static void client_credentials(struct server *s, struct client *c)
 {
 	struct ucred cred;
 	socklen_t len = sizeof(cred);
-	gid_t groups[256];
+	gid_t few[64], *groups = few;
+	int r;
 
 	c->caller.uid = (uid_t)-1;
 	c->caller.group = s->have_group ? s->group : NULL;
@@ -363,15 +364,28 @@ static void client_credentials(struct server *s, struct client *c)
 		c->caller.may_read = true;
 		return;
 	}
-	len = sizeof(groups);
-	if (getsockopt(c->fd, SOL_SOCKET, SO_PEERGROUPS, groups, &len) < 0) {
+	len = sizeof(few);
+	r = getsockopt(c->fd, SOL_SOCKET, SO_PEERGROUPS, groups, &len);
+	if (r < 0 && errno == ERANGE) {
+		/* More than 64 groups: the kernel said how much room it needs. */
+		groups = malloc(len);
+		if (!groups) {
+			log_warning("Cannot read the groups of client pid %d: out of memory",
+				    (int)cred.pid);
+			return;
+		}
+		r = getsockopt(c->fd, SOL_SOCKET, SO_PEERGROUPS, groups, &len);
+	}
+	if (r < 0) {
 		log_warning_errno(errno, "Cannot read the groups of client pid %d: %m",
 				  (int)cred.pid);
-		return;
+		len = 0;
 	}
 	for (size_t i = 0; i < len / sizeof(gid_t); i++)
 		if (groups[i] == s->gid)
 			c->caller.may_read = true;
+	if (groups != few)
+		free(groups);
 }
 
 /* The idle client that has been silent longest, or NULL. */

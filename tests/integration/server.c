@@ -114,6 +114,8 @@ static int run_cmd(const char *a0, const char *a1, const char *a2)
 	return status;
 }
 
+static int group_teardown(void **state);
+
 static int group_setup(void **state)
 {
 	char *args[16];
@@ -159,7 +161,7 @@ static int group_setup(void **state)
 	daemon_pid = test_kvmscoped_start(test_build_path(build_dir, "kvmscoped"), log_path, args);
 	if (test_kvmscoped_wait(sock_path, daemon_pid, 20000) < 0) {
 		fprintf(stderr, "server-tests: kvmscoped did not come up; see %s\n", log_path);
-		return -1;
+		goto fail;
 	}
 	/*
 	 * Two 64-vCPU guests, kept as exited VMs, give a metrics answer of
@@ -175,12 +177,16 @@ static int group_setup(void **state)
 		if (r.status != 0) {
 			fprintf(stderr, "server-tests: the test guest failed: %s\n", r.err);
 			proc_result_free(&r);
-			return -1;
+			goto fail;
 		}
 		proc_result_free(&r);
 	}
 	sleep_ms(2500);
 	return 0;
+fail:
+	/* cmocka runs no group teardown after a failed setup. */
+	group_teardown(state);
+	return -1;
 }
 
 static int group_teardown(void **state)
@@ -670,11 +676,11 @@ static void test_subscription_limits(void **state)
 /* ---- who may call what ---- */
 
 /*
- * In a child: become nobody (with @with_group as supplementary group or
- * none), connect and send @requests (lines); the answers come back through
+ * In a child: become nobody with @n_groups supplementary groups, the last
+ * of them the test group (0: none), connect and send @requests (lines); the answers come back through
  * the returned text, or "connect: <errno>" when connect() failed.
  */
-static char *as_nobody(bool with_group, const char *const *requests)
+static char *as_nobody(int n_groups, const char *const *requests)
 {
 	int pipefd[2];
 	char *out = calloc(1, 65536);
@@ -686,11 +692,13 @@ static char *as_nobody(bool with_group, const char *const *requests)
 	pid = fork();
 	assert_true(pid >= 0);
 	if (pid == 0) {
-		gid_t groups[1] = { test_gid };
+		gid_t groups[128];
 		int fd;
 
 		close(pipefd[0]);
-		if (setgroups(with_group ? 1 : 0, groups) < 0 || setgid(NOBODY) < 0 ||
+		for (int i = 0; i < n_groups && i < 128; i++)
+			groups[i] = i == n_groups - 1 ? test_gid : (gid_t)(40000 + i);
+		if (setgroups((size_t)n_groups, groups) < 0 || setgid(NOBODY) < 0 ||
 		    setuid(NOBODY) < 0)
 			_exit(2);
 		fd = test_connect_unix(sock_path);
@@ -758,24 +766,30 @@ static void test_access_by_credentials(void **state)
 	assert_int_equal(st.st_gid, test_gid);
 
 	/* Not a member: the file modes stop it. */
-	out = as_nobody(false, reads_then_write);
+	out = as_nobody(0, reads_then_write);
 	assert_string_equal(out, "connect: 13\n");	/* EACCES */
 	free(out);
 
-	/* A member reads, and may not subscribe. */
-	out = as_nobody(true, reads_then_write);
-	line2 = strchr(out, '\n') + 1;
-	line3 = strchr(line2, '\n') + 1;
-	assert_contains(out, "\"result\"");
-	assert_true(strstr(line2, "\"result\"") != NULL && strstr(line2, "\"result\"") < line3);
-	assert_contains(line3, "-32001");
-	assert_contains(line3, "events.subscribe changes state: root only; you are uid 65534");
-	free(out);
+	/*
+	 * A member reads, and may not subscribe; also with the group last of
+	 * 100, past what the daemon first asks the kernel for.
+	 */
+	for (int n = 1; n <= 100; n += 99) {
+		out = as_nobody(n, reads_then_write);
+		line2 = strchr(out, '\n') + 1;
+		line3 = strchr(line2, '\n') + 1;
+		if (strncmp(out, "{\"jsonrpc\":\"2.0\",\"result\"", 25))
+			fail_msg("status as a member with %d groups: %.300s", n, out);
+		assert_true(strstr(line2, "\"result\"") != NULL && strstr(line2, "\"result\"") < line3);
+		assert_contains(line3, "-32001");
+		assert_contains(line3, "events.subscribe changes state: root only; you are uid 65534");
+		free(out);
+	}
 
 	/* Made reachable, a non-member still gets nothing. */
 	chmod(dir, 0755);
 	chmod(sock_path, 0666);
-	out = as_nobody(false, reads_then_write);
+	out = as_nobody(0, reads_then_write);
 	chmod(dir, 0750);
 	chmod(sock_path, 0660);
 	assert_contains(out, "-32001");
