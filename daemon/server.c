@@ -199,7 +199,8 @@ static void client_handle_line(void *ctx, char *line, size_t len, bool too_long)
 	} else if (strspn(line, " \t") < len) {
 		/* Blank lines are keep-alives, not requests. */
 		/* A batch may fill what is left under the cap, no more. */
-		c->caller.batch_output_max = SERVER_OUTPUT_MAX - c->out.len;
+		c->caller.batch_output_max = c->out.len < SERVER_OUTPUT_MAX ?
+					     SERVER_OUTPUT_MAX - c->out.len : 1;
 		current_client = c;
 		resp = rpc_handle_line(c->server->rpc, &c->caller, line, len);
 		current_client = NULL;
@@ -290,7 +291,7 @@ static int on_client(sd_event_source *src, int fd, uint32_t revents, void *userd
 	}
 	/* Output drained below the mark: resume what was held back. */
 	client_process(c);
-	if (c->eof && !c->backlog.len && !c->doomed)
+	if (c->eof && !c->backlog.len && !c->doomed && c->out.len < SERVER_OUTPUT_HIGH_WATER)
 		/* A final request without newline is still a request. */
 		linebuf_finish(&c->in, client_handle_line, c);
 	if (c->doomed || client_flush(c) < 0 || (c->eof && !c->backlog.len && !c->out.len)) {
