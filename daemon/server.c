@@ -146,6 +146,8 @@ static void client_update_events(struct client *c)
 	sd_event_source_set_io_events(c->source, ev);
 }
 
+static int client_flush(struct client *c);
+
 static void client_queue(struct client *c, char *response)
 {
 	size_t len, before = c->out.len;
@@ -166,8 +168,14 @@ static void client_queue(struct client *c, char *response)
 	}
 	/*
 	 * Requests run only under the high-water mark, so this takes a large
-	 * response behind unread ones; a lone response may be larger.
+	 * response behind unread ones; a lone response may be larger.  Hand
+	 * the socket what it takes first: a client that reads is not the one
+	 * this is for.
 	 */
+	if (before && before + len > SERVER_OUTPUT_MAX) {
+		(void)client_flush(c);
+		before = c->out.len;
+	}
 	if (before && before + len > SERVER_OUTPUT_MAX) {
 		log_warning("Closing client pid %d uid %u: %zu bytes of answers unread, limit %u",
 			    (int)c->caller.pid, (unsigned int)c->caller.uid, before + len,
@@ -228,8 +236,6 @@ static void client_process(struct client *c)
 		c->partial_usec = 0;
 	}
 }
-
-static int client_flush(struct client *c);
 
 int server_client_notify(struct client *c, const char *line)
 {

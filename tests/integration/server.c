@@ -571,6 +571,80 @@ static void test_batches_are_bounded(void **state)
 }
 
 /*
+ * Output past the 4 MiB cap closes the client, with a logged reason:
+ * unread status answers (about 700 KB, more than the socket holds), then a
+ * batch of metrics calls whose answer (4+ MB) cannot fit behind them.
+ */
+static void test_output_past_the_cap_closes_the_client(void **state)
+{
+	static const char status[] = "{\"jsonrpc\":\"2.0\",\"method\":\"status\",\"id\":1}\n";
+	int fd = connect_or_fail(), n_status;
+	size_t status_len, received = 0, cap;
+	char *line, *buf, text[65536];
+	bool got_batch = false, closed = false;
+	double end;
+	FILE *f;
+
+	send_all(fd, status);
+	line = read_line(fd, 2000);
+	assert_non_null(line);
+	status_len = strlen(line) + 1;
+	free(line);
+	n_status = (int)((700u << 10) / status_len) + 1;
+	cap = (size_t)n_status * sizeof(status) + 512;
+	buf = malloc(cap);
+	assert_non_null(buf);
+	buf[0] = '\0';
+	for (int i = 0; i < n_status; i++)
+		strcat(buf + (size_t)i * (sizeof(status) - 1), status);
+	strcat(buf, "[{\"jsonrpc\":\"2.0\",\"method\":\"metrics\",\"id\":1},"
+		    "{\"jsonrpc\":\"2.0\",\"method\":\"metrics\",\"id\":2},"
+		    "{\"jsonrpc\":\"2.0\",\"method\":\"metrics\",\"id\":3}]\n");
+	send_all(fd, buf);
+	free(buf);
+	sleep_ms(1500);
+	/* Now read: the status answers, then the end, never the batch. */
+	end = now_seconds() + 10;
+	while (now_seconds() < end) {
+		struct pollfd p = { .fd = fd, .events = POLLIN };
+		ssize_t n;
+
+		if (poll(&p, 1, 500) <= 0)
+			continue;
+		n = recv(fd, text, sizeof(text), MSG_DONTWAIT);
+		if (n == 0 || (n < 0 && errno == ECONNRESET)) {
+			closed = true;
+			break;
+		}
+		if (n < 0)
+			continue;
+		if (memmem(text, (size_t)n, "\n[", 2) || (!received && text[0] == '['))
+			got_batch = true;
+		received += (size_t)n;
+	}
+	close(fd);
+	print_message("%d status answers (%zu bytes each) unread, then a batch: closed after %zu bytes\n",
+		      n_status, status_len, received);
+	assert_true(closed);
+	assert_false(got_batch);
+	assert_true(received <= (size_t)n_status * status_len);
+	f = fopen(log_path, "r");
+	assert_non_null(f);
+	text[fread(text, 1, sizeof(text) - 1, f)] = '\0';
+	while (!feof(f)) {
+		/* Keep the tail: the log grows with every test. */
+		size_t keep = 8192, n;
+
+		memmove(text, text + sizeof(text) - 1 - keep, keep);
+		n = fread(text + keep, 1, sizeof(text) - 1 - keep, f);
+		text[keep + n] = '\0';
+	}
+	fclose(f);
+	assert_contains(text, "bytes of answers unread, limit 4194304");
+	assert_status_answered(1000);
+}
+
+/*
  * 128 clients each holding half a request line fill the table; a new
  * client evicts the oldest of them instead of being refused.
  */
@@ -868,6 +942,7 @@ int main(void)
 		cmocka_unit_test(test_metrics_survive_abandoned_connections),
 		cmocka_unit_test(test_pipelining_without_reading_is_bounded),
 		cmocka_unit_test(test_batches_are_bounded),
+		cmocka_unit_test(test_output_past_the_cap_closes_the_client),
 		cmocka_unit_test(test_full_table_evicts_oldest_idle),
 		cmocka_unit_test(test_subscription_limits),
 		cmocka_unit_test(test_access_by_credentials),
