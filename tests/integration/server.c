@@ -667,6 +667,47 @@ static void test_full_table_evicts_oldest_idle(void **state)
 		close(fds[i]);
 }
 
+/*
+ * A full table of busy clients (64 subscribed, 64 with a metrics answer
+ * unread) has nobody to evict: the newcomer is refused, the others stay.
+ */
+static void test_full_table_of_busy_clients_refuses(void **state)
+{
+	int fds[128], extra;
+	char *line;
+	json_t *r;
+
+	for (int i = 0; i < 128; i++) {
+		fds[i] = connect_or_fail();
+		if (i < 64) {
+			r = call(fds[i], "{\"jsonrpc\":\"2.0\",\"method\":\"events.subscribe\",\"params\":{\"pid\":1},\"id\":1}", 2000);
+			if (!json_object_get(r, "result"))
+				fail_msg("subscribe on client %d: %s", i, json_dumps(r, 0));
+			json_decref(r);
+		} else {
+			send_all(fds[i], "{\"jsonrpc\":\"2.0\",\"method\":\"metrics\",\"id\":1}\n");
+		}
+	}
+	sleep_ms(1500);
+	extra = connect_or_fail();
+	line = read_line(extra, 2000);
+	if (!line)
+		fail_msg("a client beyond 128 busy ones got no refusal");
+	assert_contains(line, "-32005");
+	assert_contains(line, "too many clients (limit 128), none idle");
+	free(line);
+	assert_true(closed_within(extra, 1000));
+	close(extra);
+	/* Nobody was evicted: the first subscriber still answers. */
+	r = call(fds[0], "{\"jsonrpc\":\"2.0\",\"method\":\"status\",\"id\":2}", 2000);
+	assert_non_null(json_object_get(r, "result"));
+	json_decref(r);
+	for (int i = 0; i < 128; i++)
+		close(fds[i]);
+	sleep_ms(300);
+	assert_status_answered(1000);
+}
+
 /* Silent clients close after --client-timeout; half a line after 10 s. */
 static void test_idle_and_partial_clients_time_out(void **state)
 {
@@ -944,6 +985,7 @@ int main(void)
 		cmocka_unit_test(test_batches_are_bounded),
 		cmocka_unit_test(test_output_past_the_cap_closes_the_client),
 		cmocka_unit_test(test_full_table_evicts_oldest_idle),
+		cmocka_unit_test(test_full_table_of_busy_clients_refuses),
 		cmocka_unit_test(test_subscription_limits),
 		cmocka_unit_test(test_access_by_credentials),
 		cmocka_unit_test(test_idle_and_partial_clients_time_out),
