@@ -53,9 +53,10 @@ UNIT_SRCS := $(wildcard tests/unit/test_*.c)
 UNIT_BINS := $(patsubst tests/unit/%.c,$(BUILD)/tests/%,$(UNIT_SRCS))
 INTEG_BIN := $(BUILD)/tests/integration-tests
 TOP_TEST_BIN := $(BUILD)/tests/top-tests
+SERVER_TEST_BIN := $(BUILD)/tests/server-tests
 LAB_BIN := $(BUILD)/tests/lab-tests
 CROSSCHECK_BIN := $(BUILD)/tests/crosscheck-tests
-TEST_BINS := $(UNIT_BINS) $(INTEG_BIN) $(TOP_TEST_BIN) $(LAB_BIN) $(CROSSCHECK_BIN)
+TEST_BINS := $(UNIT_BINS) $(INTEG_BIN) $(TOP_TEST_BIN) $(SERVER_TEST_BIN) $(LAB_BIN) $(CROSSCHECK_BIN)
 KERNEL ?= 6.1
 GUEST_BIN := $(BUILD)/kvmscope-guest
 
@@ -131,6 +132,10 @@ $(INTEG_BIN): tests/integration/integration.c $(TEST_COMMON) $(BUILD)/libkvmscop
 $(TOP_TEST_BIN): tests/integration/top.c $(TEST_COMMON) $(BUILD)/libkvmscope-core.a | $(BUILD)/.dir
 	$(CC) $(ALL_CFLAGS) -Itests/common -o $@ $< $(TEST_COMMON) $(BUILD)/libkvmscope-core.a $(PKG_LIBS) -lcmocka
 
+# The socket server and /metrics under hostile clients, and access by credentials.
+$(SERVER_TEST_BIN): tests/integration/server.c $(TEST_COMMON) $(BUILD)/libkvmscope-core.a | $(BUILD)/.dir
+	$(CC) $(ALL_CFLAGS) -Itests/common -o $@ $< $(TEST_COMMON) $(BUILD)/libkvmscope-core.a $(PKG_LIBS) -lcmocka
+
 # In the lab: kvmscope's counts against perf kvm stat's for the same guest.
 $(CROSSCHECK_BIN): tests/vm/crosscheck.c $(TEST_COMMON) | $(BUILD)/.dir
 	$(CC) -std=gnu11 $(CFLAGS) $(WARN) -D_GNU_SOURCE -Itests/common $(shell $(PKG_CONFIG) --cflags jansson) \
@@ -168,7 +173,7 @@ vmshell: deps
 unit: $(UNIT_BINS)
 	@tests/run $(BUILD) unit
 
-integration: all $(INTEG_BIN) $(TOP_TEST_BIN)
+integration: all $(INTEG_BIN) $(TOP_TEST_BIN) $(SERVER_TEST_BIN)
 	@tests/run $(BUILD) integration
 
 check: test

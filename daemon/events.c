@@ -15,7 +15,11 @@
 #include "manager.h"
 #include "server.h"
 
+#include <strings.h>
+
 #define EVENTS_MAX_SUBSCRIPTIONS 64
+/* So that one connection cannot take every slot. */
+#define EVENTS_MAX_SUBSCRIPTIONS_PER_CLIENT 4
 
 struct subscription {
 	uint64_t id;
@@ -81,6 +85,7 @@ static void remove_where(struct events_hub *h, struct client *c, uint64_t id)
 		if (s->client == c && (!id || s->id == id)) {
 			*pp = s->next;
 			h->n_subs--;
+			server_client_add_subscriptions(c, -1);
 			free(s);
 		} else {
 			pp = &s->next;
@@ -193,6 +198,89 @@ void events_hub_tick(struct events_hub *h)
 
 /* ---- methods ---- */
 
+/* Tables whose names the filter can meet, under the names users know them by. */
+static const struct {
+	const char *table, *label;
+} reason_tables[] = {
+	{ "kvm", "kvm" }, { "vmx", "vmx" }, { "svm", "svm" }, { "s390", "s390" },
+	{ "arm64_exception", "arm64" },
+};
+
+static bool table_has_name(const char *which, const char *name)
+{
+	size_t n;
+	const struct reason_name *t = decode_table(which, &n);
+
+	for (size_t i = 0; i < n; i++)
+		if (!strcasecmp(t[i].name, name))
+			return true;
+	return false;
+}
+
+/*
+ * Would events_hub_exit() ever produce @name (ignoring case)?  The names
+ * are hw_exit_name()'s and kvm_exit_name()'s: a table name, "TRAP/<class>"
+ * on arm64, "FAILED_VMENTRY|<reason>" on VMX, or the number of a code no
+ * table knows.
+ */
+static bool exit_reason_known(const char *name)
+{
+	size_t digits = strspn(name, "0123456789");
+
+	if (name[0] && !name[digits])
+		return true;
+	if (!strncasecmp(name, "0x", 2) && name[2] &&
+	    !name[2 + strspn(name + 2, "0123456789abcdefABCDEF")])
+		return true;
+	if (!strncasecmp(name, "TRAP/", 5))
+		return table_has_name("arm64_esr_ec", name + 5);
+	if (!strncasecmp(name, "FAILED_VMENTRY|", 15))
+		return table_has_name("vmx", name + 15);
+	for (size_t i = 0; i < sizeof(reason_tables) / sizeof(reason_tables[0]); i++)
+		if (table_has_name(reason_tables[i].table, name))
+			return true;
+	return false;
+}
+
+/* { "kvm": [...], "vmx": [...], ... } for an error's data. */
+static json_t *known_reasons(void)
+{
+	json_t *all = json_object();
+
+	for (size_t i = 0; all && i < sizeof(reason_tables) / sizeof(reason_tables[0]); i++) {
+		size_t n;
+		const struct reason_name *t = decode_table(reason_tables[i].table, &n);
+		json_t *names = json_array();
+
+		for (size_t j = 0; j < n; j++)
+			json_array_append_new(names, json_string(t[j].name));
+		if (!strcmp(reason_tables[i].table, "arm64_exception")) {
+			const struct reason_name *ec = decode_table("arm64_esr_ec", &n);
+
+			for (size_t j = 0; j < n; j++)
+				json_array_append_new(names, json_sprintf("TRAP/%s", ec[j].name));
+		}
+		json_object_set_new(all, reason_tables[i].label, names);
+	}
+	return all;
+}
+
+static void reject_reason(const char *reason, struct rpc_error *err)
+{
+	char kvm_names[400] = "";
+	size_t n, used = 0;
+	const struct reason_name *t = decode_table("kvm", &n);
+
+	for (size_t i = 0; i < n && used < sizeof(kvm_names); i++)
+		used += (size_t)snprintf(kvm_names + used, sizeof(kvm_names) - used, "%s%s",
+					 i ? ", " : "", t[i].name);
+	rpc_error_set(err, RPC_INVALID_PARAMS,
+		      "params.reason '%.64s' is not a known exit reason (case is ignored); "
+		      "hardware names (vmx, svm, arm64, s390) are in error.data.known_reasons; "
+		      "KVM_EXIT_* names: %s", reason, kvm_names);
+	err->data = json_pack("{s:o}", "known_reasons", known_reasons());
+}
+
 static json_t *method_subscribe(void *userdata, json_t *params, struct rpc_error *err)
 {
 	struct events_hub *h = manager_events(userdata);
@@ -223,8 +311,20 @@ static json_t *method_subscribe(void *userdata, json_t *params, struct rpc_error
 			      "params.reason must be an exit reason name such as \"io\" or \"HLT\"");
 		return NULL;
 	}
+	if (reason && !exit_reason_known(json_string_value(reason))) {
+		reject_reason(json_string_value(reason), err);
+		return NULL;
+	}
+	if (server_client_subscriptions(c) >= EVENTS_MAX_SUBSCRIPTIONS_PER_CLIENT) {
+		rpc_error_set(err, RPC_UNAVAILABLE,
+			      "too many subscriptions on this connection (limit %d per connection); "
+			      "unsubscribe one or filter less narrowly",
+			      EVENTS_MAX_SUBSCRIPTIONS_PER_CLIENT);
+		return NULL;
+	}
 	if (h->n_subs >= EVENTS_MAX_SUBSCRIPTIONS) {
-		rpc_error_set(err, RPC_UNAVAILABLE, "too many subscriptions (limit %d)",
+		rpc_error_set(err, RPC_UNAVAILABLE,
+			      "too many subscriptions (limit %d in total, for all connections)",
 			      EVENTS_MAX_SUBSCRIPTIONS);
 		return NULL;
 	}
@@ -242,6 +342,7 @@ static json_t *method_subscribe(void *userdata, json_t *params, struct rpc_error
 		snprintf(s->reason, sizeof(s->reason), "%s", json_string_value(reason));
 	s->next = h->subs;
 	h->subs = s;
+	server_client_add_subscriptions(c, +1);
 	if (h->n_subs++ == 0)
 		set_streaming(h, true);
 	return json_pack("{s:I, s:[s, s, s]}", "subscription", (json_int_t)s->id, "notifications",
@@ -296,8 +397,9 @@ static const char *const subscribe_params[] = { "pid", "vcpu", "reason", "sample
 static const char *const unsubscribe_params[] = { "subscription", NULL };
 
 const struct rpc_method events_methods[] = {
-	{ "events.subscribe", method_subscribe, subscribe_params },
-	{ "events.unsubscribe", method_unsubscribe, unsubscribe_params },
-	{ "events.stats", method_stats, NULL },
+	/* A subscription makes the kernel stream every exit: root only. */
+	{ "events.subscribe", method_subscribe, subscribe_params, RPC_WRITE },
+	{ "events.unsubscribe", method_unsubscribe, unsubscribe_params, RPC_WRITE },
+	{ "events.stats", method_stats, NULL, RPC_READ },
 	{}
 };

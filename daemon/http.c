@@ -95,21 +95,44 @@ static void rearm(struct http *h)
 	}
 }
 
+static unsigned int connection_count(struct http *h)
+{
+	const union MHD_DaemonInfo *info =
+		MHD_get_daemon_info(h->mhd, MHD_DAEMON_INFO_CURRENT_CONNECTIONS);
+
+	return info ? info->num_connections : 0;
+}
+
+/*
+ * At MHD_OPTION_CONNECTION_LIMIT, MHD takes its listen socket out of its
+ * epoll set; it puts it back only at the start of a later MHD_run(), once
+ * a run has closed a connection.  Nothing would wake us for that later run
+ * (the listen socket is no longer watched), so /metrics stopped answering
+ * for good after 64 abandoned connections.  Run again for as long as a run
+ * closed connections: the next one re-adds the listen socket and accepts
+ * what waits in the backlog.  Each run is non-blocking.
+ */
+static void run_mhd(struct http *h)
+{
+	for (int i = 0; i < 8; i++) {
+		unsigned int before = connection_count(h);
+
+		MHD_run(h->mhd);
+		if (connection_count(h) >= before)
+			break;
+	}
+	rearm(h);
+}
+
 static int on_io(sd_event_source *s, int fd, uint32_t revents, void *userdata)
 {
-	struct http *h = userdata;
-
-	MHD_run(h->mhd);
-	rearm(h);
+	run_mhd(userdata);
 	return 0;
 }
 
 static int on_timer(sd_event_source *s, uint64_t usec, void *userdata)
 {
-	struct http *h = userdata;
-
-	MHD_run(h->mhd);
-	rearm(h);
+	run_mhd(userdata);
 	return 0;
 }
 

@@ -9,6 +9,7 @@ void linebuf_init(struct linebuf *lb, size_t max_line)
 	strbuf_init(&lb->pending, 0);
 	lb->max_line = max_line;
 	lb->discarding = false;
+	lb->paused = false;
 }
 
 void linebuf_free(struct linebuf *lb)
@@ -23,9 +24,23 @@ static void emit(char *line, size_t len, linebuf_line_fn fn, void *ctx)
 	fn(ctx, line, len, false);
 }
 
-void linebuf_feed(struct linebuf *lb, const char *data, size_t len, linebuf_line_fn fn, void *ctx)
+void linebuf_pause(struct linebuf *lb)
 {
-	while (len) {
+	lb->paused = true;
+}
+
+size_t linebuf_pending(const struct linebuf *lb)
+{
+	return lb->pending.len;
+}
+
+size_t linebuf_feed(struct linebuf *lb, const char *data, size_t len, linebuf_line_fn fn,
+		    void *ctx)
+{
+	size_t consumed = 0;
+
+	lb->paused = false;
+	while (len && !lb->paused) {
 		const char *nl = memchr(data, '\n', len);
 		size_t chunk = nl ? (size_t)(nl - data) : len;
 
@@ -39,7 +54,7 @@ void linebuf_feed(struct linebuf *lb, const char *data, size_t len, linebuf_line
 			strbuf_append(&lb->pending, data, chunk);
 		}
 		if (!nl)
-			return;
+			return consumed + len;
 		if (!lb->discarding) {
 			/* pending.data is NULL only for an empty line. */
 			char empty[1] = "";
@@ -50,7 +65,9 @@ void linebuf_feed(struct linebuf *lb, const char *data, size_t len, linebuf_line
 		strbuf_consume(&lb->pending, lb->pending.len);
 		data += chunk + 1;
 		len -= chunk + 1;
+		consumed += chunk + 1;
 	}
+	return consumed;
 }
 
 void linebuf_finish(struct linebuf *lb, linebuf_line_fn fn, void *ctx)

@@ -473,9 +473,9 @@ static json_t *method_metrics(void *userdata, json_t *params, struct rpc_error *
 }
 
 static const struct rpc_method core_methods[] = {
-	{ "status", method_status, NULL },
-	{ "vms.list", method_vms_list, NULL },
-	{ "metrics", method_metrics, NULL },
+	{ "status", method_status, NULL, RPC_READ },
+	{ "vms.list", method_vms_list, NULL, RPC_READ },
+	{ "metrics", method_metrics, NULL, RPC_READ },
 	{}
 };
 
@@ -589,7 +589,7 @@ int manager_start(struct manager *m)
 	int r;
 
 	/* The socket first: a second daemon must fail before touching BPF. */
-	r = server_new(m->event, m->opts.socket_path, &m->rpc, &m->server);
+	r = server_new(m->event, &m->opts, &m->rpc, &m->server);
 	if (r < 0)
 		return r;
 	server_set_disconnect_hook(m->server, on_client_gone, m);

@@ -15,6 +15,9 @@ const char daemon_usage[] =
 	"Observe KVM exits with BPF and serve them over a Unix socket and HTTP.\n"
 	"\n"
 	"  --socket PATH            JSON-RPC socket (default " KVMSCOPE_DEFAULT_SOCKET ")\n"
+	"  --group NAME             members may read over the socket; changes stay root\n"
+	"                           only (default " KVMSCOPE_DEFAULT_GROUP "; a missing group: root only)\n"
+	"  --client-timeout SECONDS close socket clients idle this long (default 60)\n"
 	"  --metrics ADDR:PORT|off  Prometheus endpoint (default " KVMSCOPE_DEFAULT_METRICS ")\n"
 	"  --retain-exited SECONDS  keep an exited VM's counts this long (default 600)\n"
 	"  --latency-labels vm|vcpu label latency histograms in /metrics per VM (default)\n"
@@ -41,6 +44,8 @@ void daemon_options_init(struct daemon_options *o)
 {
 	memset(o, 0, sizeof(*o));
 	snprintf(o->socket_path, sizeof(o->socket_path), "%s", KVMSCOPE_DEFAULT_SOCKET);
+	snprintf(o->group, sizeof(o->group), "%s", KVMSCOPE_DEFAULT_GROUP);
+	o->client_timeout_sec = KVMSCOPE_DEFAULT_CLIENT_TIMEOUT;
 	o->metrics_enabled = true;
 	parse_listen_address(KVMSCOPE_DEFAULT_METRICS, o->metrics_host, sizeof(o->metrics_host),
 			     &o->metrics_port);
@@ -190,7 +195,7 @@ int daemon_options_parse(struct daemon_options *o, int argc, char **argv, char *
 {
 	enum { OPT_SOCKET = 256, OPT_METRICS, OPT_RETAIN, OPT_LOG_LEVEL, OPT_LATENCY_LABELS,
 	       OPT_DETAIL_TOP, OPT_COLLECT, OPT_PIN_DIR, OPT_KEEP_PINNED, OPT_CLEANUP, OPT_TICK_MS,
-	       OPT_RETAIN_MAX, OPT_MAX_VMS, OPT_MAX_THREADS, OPT_MAX_KEYS };
+	       OPT_RETAIN_MAX, OPT_MAX_VMS, OPT_MAX_THREADS, OPT_MAX_KEYS, OPT_GROUP, OPT_CLIENT_TIMEOUT };
 	static const struct option longopts[] = {
 		{ "socket", required_argument, NULL, OPT_SOCKET },
 		{ "metrics", required_argument, NULL, OPT_METRICS },
@@ -207,6 +212,8 @@ int daemon_options_parse(struct daemon_options *o, int argc, char **argv, char *
 		{ "max-vms", required_argument, NULL, OPT_MAX_VMS },
 		{ "max-threads", required_argument, NULL, OPT_MAX_THREADS },
 		{ "max-keys", required_argument, NULL, OPT_MAX_KEYS },
+		{ "group", required_argument, NULL, OPT_GROUP },
+		{ "client-timeout", required_argument, NULL, OPT_CLIENT_TIMEOUT },
 		{ "help", no_argument, NULL, 'h' },
 		{ "version", no_argument, NULL, 'V' },
 		{}
@@ -288,6 +295,33 @@ int daemon_options_parse(struct daemon_options *o, int argc, char **argv, char *
 				return -EINVAL;
 			}
 			o->detail_top = (unsigned int)v;
+			break;
+		}
+		case OPT_GROUP:
+			/* A name, not a number: it is looked up, and shown in refusals. */
+			if (!optarg[0] || strlen(optarg) >= sizeof(o->group) ||
+			    strspn(optarg, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
+				   "0123456789_.-") != strlen(optarg) || optarg[0] == '-') {
+				snprintf(err, errlen,
+					 "--group: '%.64s' is not a group name (letters, digits, _ . -; at most %zu bytes)",
+					 optarg, sizeof(o->group) - 1);
+				return -EINVAL;
+			}
+			snprintf(o->group, sizeof(o->group), "%s", optarg);
+			break;
+		case OPT_CLIENT_TIMEOUT: {
+			char *end;
+			unsigned long v;
+
+			errno = 0;
+			v = strtoul(optarg, &end, 10);
+			if (errno || optarg[0] < '0' || optarg[0] > '9' || *end || v < 1 || v > 86400) {
+				snprintf(err, errlen,
+					 "--client-timeout: '%s' is not a number of seconds from 1 to 86400",
+					 optarg);
+				return -EINVAL;
+			}
+			o->client_timeout_sec = (unsigned int)v;
 			break;
 		}
 		case OPT_COLLECT:

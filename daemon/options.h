@@ -18,6 +18,8 @@
 #define KVMSCOPE_DEFAULT_MAX_VMS 4096
 #define KVMSCOPE_DEFAULT_MAX_THREADS 8192
 #define KVMSCOPE_DEFAULT_MAX_KEYS 16384
+#define KVMSCOPE_DEFAULT_GROUP "kvmscope"
+#define KVMSCOPE_DEFAULT_CLIENT_TIMEOUT 60
 
 /* Labels of the latency histograms in /metrics: cardinality is a choice. */
 enum latency_labels {
@@ -35,6 +37,8 @@ enum collect_view {
 
 struct daemon_options {
 	char socket_path[108];		/* sizeof(sun_path) */
+	char group[64];			/* may read over the socket; root alone may change */
+	unsigned int client_timeout_sec; /* close a client silent this long */
 	bool metrics_enabled;
 	char metrics_host[64];		/* numeric IPv4 or IPv6 address */
 	uint16_t metrics_port;

@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "log.h"
 #include "rpc.h"
 #include "strbuf.h"
 
@@ -75,7 +76,7 @@ int rpc_param_uint(json_t *params, const char *key, uint64_t max, uint64_t *out,
  * Every error message passes here, so this is where text cut inside a
  * UTF-8 character (which jansson refuses) is made valid.
  */
-static json_t *response_error(json_t *id, int code, const char *message)
+static json_t *response_error_data(json_t *id, int code, const char *message, json_t *data)
 {
 	char safe[600];
 	json_t *error;
@@ -85,8 +86,16 @@ static json_t *response_error(json_t *id, int code, const char *message)
 	error = json_pack("{s:i, s:s}", "code", code, "message", safe);
 	if (!error)
 		error = json_pack("{s:i, s:s}", "code", code, "message", "error (message unavailable)");
+	if (error && data)
+		json_object_set(error, "data", data);
+	json_decref(data);
 	return json_pack("{s:s, s:o, s:O}", "jsonrpc", "2.0", "error", error, "id",
 			 id ? id : json_null());
+}
+
+static json_t *response_error(json_t *id, int code, const char *message)
+{
+	return response_error_data(id, code, message, NULL);
 }
 
 static char *dump(json_t *v)
@@ -120,8 +129,35 @@ static int check_params(const struct rpc_method *m, json_t *params, struct rpc_e
 	return 0;
 }
 
+/*
+ * Fill @err when @caller may not call @m.  The message names the
+ * credential that is missing, so a user knows whom to ask.
+ */
+static int check_access(const struct rpc_method *m, const struct rpc_caller *caller,
+			struct rpc_error *err)
+{
+	if (m->access == RPC_WRITE && !caller->may_write)
+		rpc_error_set(err, RPC_PERMISSION_DENIED,
+			      "permission denied: %s changes state: root only; you are uid %u",
+			      m->name, (unsigned int)caller->uid);
+	else if (!caller->may_read && caller->group)
+		rpc_error_set(err, RPC_PERMISSION_DENIED,
+			      "permission denied: %s reads state: root or group %s only; you are uid %u",
+			      m->name, caller->group, (unsigned int)caller->uid);
+	else if (!caller->may_read)
+		rpc_error_set(err, RPC_PERMISSION_DENIED,
+			      "permission denied: %s reads state: root only; you are uid %u",
+			      m->name, (unsigned int)caller->uid);
+	else
+		return 0;
+	log_warning("Refused %s to uid %u pid %d: %s", m->name, (unsigned int)caller->uid,
+		    (int)caller->pid, m->access == RPC_WRITE ? "root only" : "not in the group");
+	return -EPERM;
+}
+
 /* Handle one request object; returns the response, or NULL for a notification. */
-static json_t *handle_request(const struct rpc_registry *reg, json_t *req)
+static json_t *handle_request(const struct rpc_registry *reg, const struct rpc_caller *caller,
+			      json_t *req)
 {
 	json_t *id, *method, *params, *version, *result;
 	const struct rpc_entry *e;
@@ -159,7 +195,8 @@ static json_t *handle_request(const struct rpc_registry *reg, json_t *req)
 		params = json_object();
 		own_params = true;
 	}
-	if (check_params(e->method, params, &err) < 0) {
+	if (check_access(e->method, caller, &err) < 0 ||
+	    check_params(e->method, params, &err) < 0) {
 		result = NULL;
 	} else {
 		result = e->method->handler(e->userdata, params, &err);
@@ -172,14 +209,73 @@ static json_t *handle_request(const struct rpc_registry *reg, json_t *req)
 	if (!id) {
 		/* Notification: run it, answer nothing. */
 		json_decref(result);
+		json_decref(err.data);
 		return NULL;
 	}
 	if (!result)
-		return response_error(id, err.code, err.message);
+		return response_error_data(id, err.code, err.message, err.data);
+	json_decref(err.data);
 	return json_pack("{s:s, s:o, s:O}", "jsonrpc", "2.0", "result", result, "id", id);
 }
 
-char *rpc_handle_line(const struct rpc_registry *reg, const char *line, size_t len)
+/*
+ * A batch's response is built as text, request by request, so that its
+ * size is known as it grows: once it passes the caller's bound, the
+ * remaining requests are not run and each gets an error instead.
+ */
+static char *handle_batch(const struct rpc_registry *reg, const struct rpc_caller *caller,
+			  json_t *batch)
+{
+	size_t max = caller->batch_output_max ? caller->batch_output_max : RPC_BATCH_OUTPUT_MAX;
+	size_t i, n_responses = 0;
+	struct strbuf sb;
+	json_t *item;
+
+	strbuf_init(&sb, 0);
+	strbuf_puts(&sb, "[");
+	json_array_foreach(batch, i, item) {
+		json_t *r;
+		char *text;
+
+		if (sb.len > max) {
+			char msg[160];
+			json_t *id = json_is_object(item) ? json_object_get(item, "id") : NULL;
+
+			/* A notification gets nothing back, even here. */
+			if (json_is_object(item) && !id)
+				continue;
+			if (id && !json_is_string(id) && !json_is_integer(id))
+				id = NULL;
+			snprintf(msg, sizeof(msg),
+				 "not run: the batch's response passed the %zu byte limit; "
+				 "send fewer requests per batch", max);
+			r = response_error(id, RPC_UNAVAILABLE, msg);
+		} else {
+			r = handle_request(reg, caller, item);
+		}
+		if (!r)
+			continue;
+		text = dump(r);
+		if (!text)
+			text = rpc_error_line(RPC_INTERNAL_ERROR, "internal error: out of memory");
+		if (text) {
+			if (n_responses++)
+				strbuf_puts(&sb, ",");
+			strbuf_puts(&sb, text);
+			free(text);
+		}
+	}
+	strbuf_puts(&sb, "]");
+	if (!n_responses || sb.overflow) {
+		strbuf_free(&sb);
+		return n_responses ? rpc_error_line(RPC_INTERNAL_ERROR, "internal error: out of memory")
+				   : NULL;
+	}
+	return strbuf_steal(&sb);
+}
+
+char *rpc_handle_line(const struct rpc_registry *reg, const struct rpc_caller *caller,
+		      const char *line, size_t len)
 {
 	json_error_t jerr;
 	json_t *req, *resp;
@@ -192,29 +288,28 @@ char *rpc_handle_line(const struct rpc_registry *reg, const char *line, size_t l
 		return rpc_error_line(RPC_PARSE_ERROR, msg);
 	}
 	if (json_is_array(req)) {
-		size_t i;
-		json_t *item;
+		size_t n = json_array_size(req);
+		char *text;
 
-		if (json_array_size(req) == 0) {
+		if (n == 0) {
 			json_decref(req);
 			return rpc_error_line(RPC_INVALID_REQUEST,
 					      "invalid request: empty batch");
 		}
-		resp = json_array();
-		json_array_foreach(req, i, item) {
-			json_t *r = handle_request(reg, item);
+		if (n > RPC_BATCH_MAX) {
+			char msg[160];
 
-			if (r)
-				json_array_append_new(resp, r);
+			json_decref(req);
+			snprintf(msg, sizeof(msg),
+				 "invalid request: batch of %zu requests; the limit is %d per batch",
+				 n, RPC_BATCH_MAX);
+			return rpc_error_line(RPC_INVALID_REQUEST, msg);
 		}
+		text = handle_batch(reg, caller, req);
 		json_decref(req);
-		if (json_array_size(resp) == 0) {
-			json_decref(resp);
-			return NULL;
-		}
-		return dump(resp);
+		return text;
 	}
-	resp = handle_request(reg, req);
+	resp = handle_request(reg, caller, req);
 	json_decref(req);
 	return resp ? dump(resp) : NULL;
 }

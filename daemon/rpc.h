@@ -10,10 +10,13 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/types.h>
 #include <jansson.h>
 
 /* Longest request line accepted, newline excluded. */
 #define RPC_LINE_MAX 65536
+/* Most requests in one batch; a longer batch is an Invalid Request. */
+#define RPC_BATCH_MAX 64
 
 enum {
 	RPC_PARSE_ERROR = -32700,
@@ -24,12 +27,39 @@ enum {
 	/* Server-defined: the request was valid, the thing it names is not there. */
 	RPC_NOT_FOUND = -32004,
 	RPC_UNAVAILABLE = -32005,
+	/* The caller's credentials do not allow the method. */
+	RPC_PERMISSION_DENIED = -32001,
 };
 
 struct rpc_error {
 	int code;
 	char message[512];
+	json_t *data;		/* optional "data" member; the response takes the reference */
 };
+
+/*
+ * What a method does to the daemon.  RPC_READ is 0 so that a table entry
+ * without the field reads, as every method did before access levels
+ * existed; a method that changes state must say so.
+ */
+enum rpc_access {
+	RPC_READ = 0,
+	RPC_WRITE,
+};
+
+/* Who is calling, as the server learnt it from the socket (SO_PEERCRED). */
+struct rpc_caller {
+	bool may_read;		/* root, or a member of the daemon's group */
+	bool may_write;		/* root */
+	uid_t uid;
+	pid_t pid;
+	const char *group;	/* the group that may read, for messages; NULL: none */
+	/* Bound on a batch's response text; 0 means RPC_BATCH_OUTPUT_MAX. */
+	size_t batch_output_max;
+};
+
+/* A batch stops running its requests once its response passes this. */
+#define RPC_BATCH_OUTPUT_MAX (4u << 20)
 
 /*
  * A handler returns a new reference to the result, or NULL after filling
@@ -41,6 +71,7 @@ struct rpc_method {
 	const char *name;
 	rpc_handler_t handler;
 	const char *const *params;	/* NULL-terminated names accepted, or NULL for none */
+	enum rpc_access access;
 };
 
 struct rpc_entry {
@@ -59,11 +90,13 @@ void rpc_registry_free(struct rpc_registry *reg);
 const struct rpc_entry *rpc_find(const struct rpc_registry *reg, const char *name);
 
 /*
- * Handle one request line (without its newline).  Returns the response
- * text (malloc'd, no newline) or NULL when nothing is to be sent back
- * (notifications).
+ * Handle one request line (without its newline) for @caller.  Returns the
+ * response text (malloc'd, no newline) or NULL when nothing is to be sent
+ * back (notifications).  A call @caller may not make is refused with
+ * RPC_PERMISSION_DENIED and logged.
  */
-char *rpc_handle_line(const struct rpc_registry *reg, const char *line, size_t len);
+char *rpc_handle_line(const struct rpc_registry *reg, const struct rpc_caller *caller,
+		      const char *line, size_t len);
 
 /* A complete error response with "id": null, for errors found before parsing. */
 char *rpc_error_line(int code, const char *message);

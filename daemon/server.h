@@ -9,25 +9,32 @@
 
 /* Bounds per client; see docs/api.md. */
 #define SERVER_MAX_CLIENTS 128
-/* Stop reading a client's requests while this much output waits for it. */
+/* No request of a client runs while this much output waits for it. */
 #define SERVER_OUTPUT_HIGH_WATER (1u << 20)
+/* Unread output beyond this closes the client (one lone response excepted). */
+#define SERVER_OUTPUT_MAX (4u << 20)
 /* Notifications queued beyond this are pushed to the socket at once. */
 #define SERVER_NOTIFY_FLUSH (64u << 10)
 /* A single response larger than this is replaced by an error. */
 #define SERVER_RESPONSE_MAX (32u << 20)
+/* A client holding part of a request line this long is closed. */
+#define SERVER_PARTIAL_LINE_TIMEOUT_SEC 10
 
 struct server;
 struct client;
+struct daemon_options;
 
 typedef void (*server_disconnect_fn)(struct client *c, void *userdata);
 
 /*
- * Claim the socket path: -EADDRINUSE (with a logged message) when another
- * daemon serves it.  Nothing listens yet, so clients cannot connect to a
- * daemon that is still loading its probes.
+ * Claim the socket path (opts->socket_path): -EADDRINUSE (with a logged
+ * message) when another daemon serves it, -EEXIST when something that is
+ * not a socket is there.  Nothing listens yet, so clients cannot connect
+ * to a daemon that is still loading its probes.  opts->group may read,
+ * root may read and change; opts->client_timeout_sec closes idle clients.
  */
-int server_new(sd_event *event, const char *path, const struct rpc_registry *rpc,
-	       struct server **ret);
+int server_new(sd_event *event, const struct daemon_options *opts,
+	       const struct rpc_registry *rpc, struct server **ret);
 /* Replace a stale socket file, bind and start accepting clients. */
 int server_listen(struct server *s);
 void server_free(struct server *s);
@@ -42,5 +49,11 @@ struct client *server_current_client(void);
  * the loss.  The daemon never waits for a slow reader.
  */
 int server_client_notify(struct client *c, const char *line);
+/*
+ * Subscriptions held by @c: a subscribed client is never idle, so it is
+ * neither timed out nor evicted.  @delta is +1 or -1.
+ */
+unsigned int server_client_subscriptions(const struct client *c);
+void server_client_add_subscriptions(struct client *c, int delta);
 
 #endif

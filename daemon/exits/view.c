@@ -357,6 +357,6 @@ static json_t *method_exits_get(void *userdata, json_t *params, struct rpc_error
 static const char *const exits_get_params[] = { "pid", "vcpu", NULL };
 
 const struct rpc_method exits_methods[] = {
-	{ "exits.get", method_exits_get, exits_get_params },
+	{ "exits.get", method_exits_get, exits_get_params, RPC_READ },
 	{}
 };

@@ -161,6 +161,52 @@ static void test_oversized_unterminated_at_eof(void **state)
 	linebuf_free(&lb);
 }
 
+/* A consumer that stops after every second line, as the server does when its output is full. */
+struct pausing {
+	struct linebuf *lb;
+	struct seen seen;
+};
+
+static void record_and_pause(void *ctx, char *line, size_t len, bool too_long)
+{
+	struct pausing *p = ctx;
+
+	record(&p->seen, line, len, too_long);
+	if (p->seen.n % 2 == 0)
+		linebuf_pause(p->lb);
+}
+
+static void test_pause_stops_after_the_line(void **state)
+{
+	static const char in[] = "a\nb\nc\nd\ne";
+	struct linebuf lb;
+	struct pausing p = { .lb = &lb };
+	size_t used, off = 0;
+
+	linebuf_init(&lb, 64);
+	used = linebuf_feed(&lb, in, strlen(in), record_and_pause, &p);
+	/* Stopped right after "b\n": "c\nd\ne" is the caller's to feed again. */
+	assert_int_equal(used, 4);
+	assert_int_equal(p.seen.n, 2);
+	off += used;
+	used = linebuf_feed(&lb, in + off, strlen(in) - off, record_and_pause, &p);
+	assert_int_equal(used, 4);
+	assert_int_equal(p.seen.n, 4);
+	assert_string_equal(p.seen.lines[3], "d");
+	off += used;
+	/* No newline: consumed into the pending line, no pause. */
+	used = linebuf_feed(&lb, in + off, strlen(in) - off, record_and_pause, &p);
+	assert_int_equal(used, 1);
+	assert_int_equal(linebuf_pending(&lb), 1);
+	assert_int_equal(p.seen.n, 4);
+	linebuf_finish(&lb, record_and_pause, &p);
+	assert_int_equal(p.seen.n, 5);
+	assert_string_equal(p.seen.lines[4], "e");
+	assert_int_equal(linebuf_pending(&lb), 0);
+	seen_free(&p.seen);
+	linebuf_free(&lb);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -171,6 +217,7 @@ int main(void)
 		cmocka_unit_test(test_oversized_reported_once_then_recovers),
 		cmocka_unit_test(test_oversized_within_one_read),
 		cmocka_unit_test(test_oversized_unterminated_at_eof),
+		cmocka_unit_test(test_pause_stops_after_the_line),
 	};
 
 	return cmocka_run_group_tests_name("linebuf", tests, NULL, NULL);

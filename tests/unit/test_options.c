@@ -67,6 +67,8 @@ static void assert_defaults(const struct daemon_options *o)
 	assert_string_equal(o->metrics_host, "127.0.0.1");
 	assert_int_equal(o->metrics_port, 9753);
 	assert_int_equal(o->retain_exited_sec, 600);
+	assert_string_equal(o->group, "kvmscope");
+	assert_int_equal(o->client_timeout_sec, 60);
 	assert_int_equal(o->log_level, LOG_INFO);
 	assert_false(o->help);
 	assert_false(o->version);
@@ -147,6 +149,32 @@ static void test_metrics(void **state)
 	assert_true(o.metrics_enabled);
 	assert_string_equal(o.metrics_host, "0.0.0.0");
 	assert_int_equal(o.metrics_port, 80);
+}
+
+static void test_group_and_client_timeout(void **state)
+{
+	struct daemon_options o;
+	char err[256];
+
+	daemon_options_init(&o);
+	assert_string_equal(o.group, "kvmscope");
+	assert_int_equal(o.client_timeout_sec, 60);
+	assert_int_equal(parse_args(&o, err, sizeof(err), "--group", "kvm-readers", "--client-timeout",
+				    "5", NULL), 0);
+	assert_string_equal(o.group, "kvm-readers");
+	assert_int_equal(o.client_timeout_sec, 5);
+
+	assert_int_equal(parse_args(&o, err, sizeof(err), "--client-timeout", "0", NULL), -EINVAL);
+	assert_string_equal(err, "--client-timeout: '0' is not a number of seconds from 1 to 86400");
+	assert_int_equal(parse_args(&o, err, sizeof(err), "--client-timeout", "86401", NULL), -EINVAL);
+	assert_int_equal(parse_args(&o, err, sizeof(err), "--client-timeout", "-1", NULL), -EINVAL);
+	assert_int_equal(parse_args(&o, err, sizeof(err), "--group", "", NULL), -EINVAL);
+	assert_int_equal(parse_args(&o, err, sizeof(err), "--group", "a b", NULL), -EINVAL);
+	assert_non_null(strstr(err, "--group: 'a b' is not a group name"));
+	assert_int_equal(parse_args(&o, err, sizeof(err), "--group=-x", NULL), -EINVAL);
+	/* The failed parses left the earlier values. */
+	assert_string_equal(o.group, "kvm-readers");
+	assert_int_equal(o.client_timeout_sec, 5);
 }
 
 static void test_retain_exited(void **state)
@@ -427,6 +455,7 @@ int main(void)
 		cmocka_unit_test(test_socket_path_length_limit),
 		cmocka_unit_test(test_metrics),
 		cmocka_unit_test(test_retain_exited),
+		cmocka_unit_test(test_group_and_client_timeout),
 		cmocka_unit_test(test_latency_labels_and_detail_top),
 		cmocka_unit_test(test_collect),
 		cmocka_unit_test(test_log_level_option),

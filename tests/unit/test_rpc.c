@@ -6,6 +6,7 @@
 #include "unit.h"
 
 #include "rpc.h"
+#include "strbuf.h"
 
 /* What the fake handlers saw, so notifications can be shown to run. */
 struct fake_calls {
@@ -46,21 +47,33 @@ static json_t *count_handler(void *userdata, json_t *params, struct rpc_error *e
 	return json_pack("{s:I, s:b}", "n", (json_int_t)n, "present", r);
 }
 
+static json_t *data_handler(void *userdata, json_t *params, struct rpc_error *err)
+{
+	rpc_error_set(err, RPC_INVALID_PARAMS, "bad: see data");
+	err->data = json_pack("{s:s}", "known", "yes");
+	return NULL;
+}
+
 static const char *const echo_params[] = { "text", "n", NULL };
 static const char *const count_params[] = { "n", NULL };
 
 static const struct rpc_method fake_methods[] = {
-	{ "echo", echo_handler, echo_params },
-	{ "fail", fail_handler, NULL },
-	{ "nullres", null_result_handler, NULL },
+	{ "echo", echo_handler, echo_params, RPC_READ },
+	{ "fail", fail_handler, NULL, RPC_READ },
+	{ "nullres", null_result_handler, NULL, RPC_READ },
+	{ "withdata", data_handler, NULL, RPC_READ },
 	{ NULL },
 };
 
 /* Registered separately, to show that tables add up. */
 static const struct rpc_method more_methods[] = {
-	{ "count", count_handler, count_params },
+	{ "count", count_handler, count_params, RPC_READ },
+	{ "change", echo_handler, NULL, RPC_WRITE },
 	{ NULL },
 };
+
+/* Root over the socket: may read and write. */
+static const struct rpc_caller root_caller = { .may_read = true, .may_write = true };
 
 struct rpc_fixture {
 	struct rpc_registry registry;
@@ -105,7 +118,7 @@ static json_t *parse_response(char *text)
 
 static json_t *handle_len(struct rpc_fixture *f, const char *line, size_t len)
 {
-	char *text = rpc_handle_line(&f->registry, line, len);
+	char *text = rpc_handle_line(&f->registry, &root_caller, line, len);
 
 	if (!text)
 		fail_msg("no response to a request that needs one: %.200s", line);
@@ -119,7 +132,7 @@ static json_t *handle(struct rpc_fixture *f, const char *line)
 
 static void assert_no_response(struct rpc_fixture *f, const char *line)
 {
-	char *text = rpc_handle_line(&f->registry, line, strlen(line));
+	char *text = rpc_handle_line(&f->registry, &root_caller, line, strlen(line));
 
 	if (text)
 		fail_msg("expected no response to %s, got %s", line, text);
@@ -201,7 +214,7 @@ static void test_register_and_find(void **state)
 	const struct rpc_entry *e;
 	struct rpc_registry empty = { 0 };
 
-	assert_int_equal(f->registry.n, 4);
+	assert_int_equal(f->registry.n, 6);
 	e = rpc_find(&f->registry, "echo");
 	assert_non_null(e);
 	assert_string_equal(e->method->name, "echo");
@@ -589,7 +602,7 @@ static void test_batch_answers_in_order(void **state)
 	json_t *resp, *item;
 	char *text;
 
-	text = rpc_handle_line(&f->registry, batch, strlen(batch));
+	text = rpc_handle_line(&f->registry, &root_caller, batch, strlen(batch));
 	resp = parse_response(text);
 	assert_true(json_is_array(resp));
 	assert_int_equal(json_array_size(resp), 5);
@@ -710,7 +723,7 @@ static void test_utf8_method_name_is_escaped(void **state)
 	char *text;
 	json_t *resp;
 
-	text = rpc_handle_line(&f->registry, line, strlen(line));
+	text = rpc_handle_line(&f->registry, &root_caller, line, strlen(line));
 	assert_non_null(text);
 	assert_ascii(text);
 	/* jansson writes \u00E9; JSON allows either case. */
@@ -793,6 +806,132 @@ static void test_error_set(void **state)
 	assert_int_equal(strlen(err.message), sizeof(err.message) - 1);
 }
 
+/* A batch of more than RPC_BATCH_MAX requests runs none of them. */
+static void test_batch_over_limit_is_invalid_request(void **state)
+{
+	struct rpc_fixture *f = *state;
+	struct strbuf sb;
+	json_t *resp;
+	char *text;
+
+	strbuf_init(&sb, 0);
+	strbuf_puts(&sb, "[");
+	for (int i = 0; i < RPC_BATCH_MAX + 1; i++)
+		strbuf_printf(&sb, "%s{\"jsonrpc\":\"2.0\",\"method\":\"echo\",\"id\":%d}",
+			      i ? "," : "", i);
+	strbuf_puts(&sb, "]");
+	text = rpc_handle_line(&f->registry, &root_caller, sb.data, sb.len);
+	resp = parse_response(text);
+	assert_true(json_is_object(resp));
+	assert_error(resp, RPC_INVALID_REQUEST, "the limit is 64 per batch");
+	assert_id_null(resp);
+	json_decref(resp);
+	assert_int_equal(f->calls.echo, 0);
+
+	/* Exactly the limit is fine. */
+	strbuf_consume(&sb, sb.len);
+	strbuf_puts(&sb, "[");
+	for (int i = 0; i < RPC_BATCH_MAX; i++)
+		strbuf_printf(&sb, "%s{\"jsonrpc\":\"2.0\",\"method\":\"echo\",\"id\":%d}",
+			      i ? "," : "", i);
+	strbuf_puts(&sb, "]");
+	resp = parse_response(rpc_handle_line(&f->registry, &root_caller, sb.data, sb.len));
+	assert_int_equal(json_array_size(resp), RPC_BATCH_MAX);
+	assert_int_equal(f->calls.echo, RPC_BATCH_MAX);
+	json_decref(resp);
+	strbuf_free(&sb);
+}
+
+/*
+ * Once a batch's response passes the caller's bound, its remaining
+ * requests do not run; each gets an error with its own id.
+ */
+static void test_batch_output_is_bounded(void **state)
+{
+	struct rpc_fixture *f = *state;
+	struct rpc_caller caller = root_caller;
+	struct strbuf sb;
+	char big[1100];
+	json_t *resp;
+
+	memset(big, 'x', 1000);
+	big[1000] = '\0';
+	strbuf_init(&sb, 0);
+	strbuf_puts(&sb, "[");
+	for (int i = 0; i < 10; i++)
+		strbuf_printf(&sb, "%s{\"jsonrpc\":\"2.0\",\"method\":\"echo\",\"params\":{\"text\":\"%s\"},\"id\":%d}",
+			      i ? "," : "", big, i);
+	strbuf_puts(&sb, ",{\"jsonrpc\":\"2.0\",\"method\":\"echo\"}]");
+	caller.batch_output_max = 2500;
+	resp = parse_response(rpc_handle_line(&f->registry, &caller, sb.data, sb.len));
+	strbuf_free(&sb);
+	assert_true(json_is_array(resp));
+	/* Ten answers, the notification none; three ran (3 x ~1 KB > 2500). */
+	assert_int_equal(json_array_size(resp), 10);
+	assert_int_equal(f->calls.echo, 3);
+	for (int i = 0; i < 10; i++) {
+		json_t *item = json_array_get(resp, (size_t)i);
+
+		assert_id_integer(item, i);
+		if (i < 3)
+			assert_non_null(json_object_get(item, "result"));
+		else
+			assert_error(item, RPC_UNAVAILABLE, "2500 byte limit");
+	}
+	json_decref(resp);
+}
+
+/* Access levels: the message names the missing credential. */
+static void test_access_levels(void **state)
+{
+	static const char read_line[] = "{\"jsonrpc\":\"2.0\",\"method\":\"echo\",\"id\":1}";
+	static const char write_line[] = "{\"jsonrpc\":\"2.0\",\"method\":\"change\",\"id\":2}";
+	struct rpc_fixture *f = *state;
+	struct rpc_caller member = { .may_read = true, .uid = 1000, .pid = 7, .group = "kvmscope" };
+	struct rpc_caller stranger = { .uid = 65534, .pid = 8, .group = "kvmscope" };
+	json_t *resp;
+
+	/* Root does both. */
+	resp = handle(f, write_line);
+	assert_non_null(assert_result(resp));
+	json_decref(resp);
+
+	resp = parse_response(rpc_handle_line(&f->registry, &member, read_line, strlen(read_line)));
+	assert_non_null(assert_result(resp));
+	json_decref(resp);
+	resp = parse_response(rpc_handle_line(&f->registry, &member, write_line, strlen(write_line)));
+	assert_string_equal(assert_error(resp, RPC_PERMISSION_DENIED, NULL),
+			    "permission denied: change changes state: root only; you are uid 1000");
+	assert_id_integer(resp, 2);
+	json_decref(resp);
+
+	resp = parse_response(rpc_handle_line(&f->registry, &stranger, read_line, strlen(read_line)));
+	assert_string_equal(assert_error(resp, RPC_PERMISSION_DENIED, NULL),
+			    "permission denied: echo reads state: root or group kvmscope only; you are uid 65534");
+	json_decref(resp);
+	stranger.group = NULL;
+	resp = parse_response(rpc_handle_line(&f->registry, &stranger, write_line, strlen(write_line)));
+	assert_error(resp, RPC_PERMISSION_DENIED, "root only; you are uid 65534");
+	json_decref(resp);
+	/* A refused call never ran: only root's "change" and the member's "echo" did. */
+	assert_int_equal(f->calls.echo, 2);
+}
+
+static void test_error_data_is_passed_on(void **state)
+{
+	struct rpc_fixture *f = *state;
+	json_t *resp, *error;
+
+	resp = handle(f, "{\"jsonrpc\":\"2.0\",\"method\":\"withdata\",\"id\":3}");
+	assert_error(resp, RPC_INVALID_PARAMS, "see data");
+	error = json_object_get(resp, "error");
+	assert_string_equal(json_string_value(json_object_get(json_object_get(error, "data"), "known")),
+			    "yes");
+	json_decref(resp);
+	/* As a notification the data is dropped without a leak (ASan/valgrind). */
+	assert_no_response(f, "{\"jsonrpc\":\"2.0\",\"method\":\"withdata\"}");
+}
+
 #define RPC_TEST(t) cmocka_unit_test_setup_teardown(t, fixture_setup, fixture_teardown)
 
 int main(void)
@@ -829,6 +968,10 @@ int main(void)
 		RPC_TEST(test_long_utf8_param_name_is_answered),
 		RPC_TEST(test_error_line),
 		RPC_TEST(test_error_set),
+		RPC_TEST(test_batch_over_limit_is_invalid_request),
+		RPC_TEST(test_batch_output_is_bounded),
+		RPC_TEST(test_access_levels),
+		RPC_TEST(test_error_data_is_passed_on),
 	};
 
 	return cmocka_run_group_tests_name("rpc", tests, NULL, NULL);
