@@ -61,6 +61,7 @@ struct manager {
 	struct http *http;
 	sd_event_source *tick_source;
 	uint64_t tick_count;
+	uint64_t tick_last_usec, tick_max_usec;	/* how long reading kernel state took */
 };
 
 /* Every capability the daemon has, in the order status lists them. */
@@ -379,10 +380,16 @@ static int on_tick(sd_event_source *s, uint64_t usec, void *userdata)
 {
 	struct manager *m = userdata;
 
+	uint64_t start = now_usec(CLOCK_MONOTONIC), took;
+
 	m->tick_count++;
 	manager_refresh(m);
 	expire_exited_vms(m);
 	events_hub_tick(m->events);
+	took = now_usec(CLOCK_MONOTONIC) - start;
+	m->tick_last_usec = took;
+	if (took > m->tick_max_usec)
+		m->tick_max_usec = took;
 	sd_event_source_set_time(s, usec + m->opts.tick_ms * 1000ULL);
 	return 0;
 }
@@ -392,7 +399,7 @@ static int on_tick(sd_event_source *s, uint64_t usec, void *userdata)
 static json_t *method_status(void *userdata, json_t *params, struct rpc_error *err)
 {
 	struct manager *m = userdata;
-	json_t *caps = json_array(), *metrics;
+	json_t *caps = json_array(), *metrics, *out;
 	size_t running = 0;
 	char addr[96];
 
@@ -414,7 +421,7 @@ static json_t *method_status(void *userdata, json_t *params, struct rpc_error *e
 	} else {
 		metrics = json_null();
 	}
-	return json_pack("{s:s, s:s, s:s, s:I, s:o, s:f, s:s, s:o, s:I, s:{s:I, s:I}, s:o, s:O?}",
+	out = json_pack("{s:s, s:s, s:s, s:I, s:o, s:f, s:s, s:o, s:I, s:{s:I, s:I}, s:o, s:O?}",
 			 "version", KVMSCOPE_VERSION, "kernel", m->kernel_release,
 			 "kvm_backend", m->kvm_backend,
 			 "pid", (json_int_t)getpid(), "pid_namespace", pidns_to_json(&m->pidns),
@@ -424,6 +431,12 @@ static json_t *method_status(void *userdata, json_t *params, struct rpc_error *e
 			 (json_int_t)m->opts.retain_exited_sec, "vms", "running", (json_int_t)running,
 			 "exited", (json_int_t)(m->n_vms - running), "capabilities", caps,
 			 "program_types", m->program_types);
+	/* How long the last tick took to read kernel state into the snapshot. */
+	if (out)
+		json_object_set_new(out, "tick", json_pack("{s:I, s:I, s:f, s:f}", "interval_ms",
+			(json_int_t)m->opts.tick_ms, "count", (json_int_t)m->tick_count, "last_ms",
+			(double)m->tick_last_usec / 1000.0, "max_ms", (double)m->tick_max_usec / 1000.0));
+	return out;
 }
 
 static json_t *method_vms_list(void *userdata, json_t *params, struct rpc_error *err)
