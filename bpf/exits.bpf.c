@@ -36,6 +36,8 @@ const volatile bool resolve_vcpu = true;
 /* --collect: time exits (kvm_exit -> kvm_entry, VMM); decode backdoor calls. */
 const volatile bool collect_latency = true;
 const volatile bool collect_backdoor = true;
+/* Keys one VM may create in each counting map (--max-keys-per-vm). */
+const volatile __u32 max_keys_per_vm = KVMSCOPE_MAX_HW_EXIT_KEYS;
 /* Set by the daemon at run time while events.subscribe has subscribers. */
 volatile __u32 stream_enabled;
 
@@ -200,13 +202,17 @@ struct {
 	__type(value, __u64);
 } exit_drops SEC(".maps");
 
-/* Per VM, so that a VM's answer says its counts are incomplete and why. */
+/*
+ * Per VM: what could not be counted (so its answer says its counts are
+ * incomplete, and why) and how many keys it holds in each counting map
+ * (so one VM cannot fill a map that every VM shares).
+ */
 struct {
 	__uint(type, BPF_MAP_TYPE_HASH);
 	__uint(max_entries, KVMSCOPE_MAX_VMS);
 	__type(key, __u32);
-	__type(value, struct kvmscope_vm_drops);
-} vm_drops SEC(".maps");
+	__type(value, struct kvmscope_vm_state);
+} vm_state SEC(".maps");
 
 /* Written by the daemon, read by the next one: see struct kvmscope_pin_meta. */
 struct {
@@ -216,11 +222,21 @@ struct {
 	__type(value, struct kvmscope_pin_meta);
 } pin_meta SEC(".maps");
 
+static __always_inline struct kvmscope_vm_state *vm_state_of(__u32 tgid)
+{
+	static const struct kvmscope_vm_state zero_state;
+	struct kvmscope_vm_state *vs = bpf_map_lookup_elem(&vm_state, &tgid);
+
+	if (vs)
+		return vs;
+	bpf_map_update_elem(&vm_state, &tgid, &zero_state, BPF_NOEXIST);
+	return bpf_map_lookup_elem(&vm_state, &tgid);
+}
+
 /* Inline: @reason is a constant at every call, which the verifier needs as an index. */
 static __always_inline void count_drop(__u32 tgid, __u32 reason)
 {
-	static const struct kvmscope_vm_drops zero_drops;
-	struct kvmscope_vm_drops *vd;
+	struct kvmscope_vm_state *vs;
 	__u32 key = reason;
 	__u64 *val = bpf_map_lookup_elem(&exit_drops, &key);
 
@@ -228,25 +244,44 @@ static __always_inline void count_drop(__u32 tgid, __u32 reason)
 		*val += 1;
 	if (!tgid)
 		return;
-	vd = bpf_map_lookup_elem(&vm_drops, &tgid);
-	if (!vd) {
-		bpf_map_update_elem(&vm_drops, &tgid, &zero_drops, BPF_NOEXIST);
-		vd = bpf_map_lookup_elem(&vm_drops, &tgid);
-		if (!vd)
-			return;
-	}
+	vs = vm_state_of(tgid);
+	if (!vs)
+		return;
 	/* Bounded here, on a register: the verifier needs it for the index. */
 	asm volatile("" : "+r"(reason));
 	if (reason < KVMSCOPE_DROP_MAX)
-		__sync_fetch_and_add(&vd->n[reason], 1);
+		__sync_fetch_and_add(&vs->dropped[reason], 1);
+}
+
+/*
+ * May VM @tgid create one more key in the map whose drop reason is
+ * @drop?  Only asked when a key is new, never on the counting path of a
+ * key that exists.  Two CPUs may both pass at the limit: a VM can hold
+ * a key or two more than the limit, never a map's worth.
+ */
+static __always_inline bool vm_key_allowed(__u32 tgid, __u32 drop)
+{
+	struct kvmscope_vm_state *vs = vm_state_of(tgid);
+
+	if (!vs)
+		return true;	/* the per-VM map is full: the shared map's bound holds */
+	asm volatile("" : "+r"(drop));
+	if (drop >= KVMSCOPE_DROP_MAX)
+		return true;
+	if (vs->keys[drop] >= max_keys_per_vm)
+		return false;
+	__sync_fetch_and_add(&vs->keys[drop], 1);
+	return true;
 }
 
 /*
  * Add one to a per-CPU counter.  Two CPUs may race to create the same key:
  * the loser's BPF_NOEXIST update fails and it increments its own slot of
- * the winner's element, so no increment is lost.
+ * the winner's element, so no increment is lost.  A new key counts
+ * against its VM's share of the map (@drop names the map); @drop
+ * KVMSCOPE_DROP_MAX: no share.
  */
-static __always_inline bool add_key(void *map, const void *key)
+static __always_inline bool add_key(void *map, const void *key, __u32 drop)
 {
 	__u64 one = 1, *val;
 
@@ -255,6 +290,8 @@ static __always_inline bool add_key(void *map, const void *key)
 		*val += 1;
 		return true;
 	}
+	if (drop < KVMSCOPE_DROP_MAX && !vm_key_allowed(*(const __u32 *)key, drop))
+		return false;
 	if (bpf_map_update_elem(map, key, &one, BPF_NOEXIST) == 0)
 		return true;
 	val = bpf_map_lookup_elem(map, key);
@@ -267,7 +304,7 @@ static __always_inline bool add_key(void *map, const void *key)
 /* Every counting key starts with the tgid of its VM. */
 static __always_inline void count_key(void *map, const void *key, __u32 drop)
 {
-	if (!add_key(map, key))
+	if (!add_key(map, key, drop))
 		count_drop(*(const __u32 *)key, drop);
 }
 
@@ -277,9 +314,9 @@ static __always_inline void count_detail(__u32 tgid, __u8 kind, __u8 dir, __u64 
 	struct kvmscope_detail_key key = { .tgid = tgid, .kind = kind, .dir = dir, .id = id };
 	struct kvmscope_detail_other_key other = { .tgid = tgid, .kind = kind };
 
-	if (add_key(&detail, &key))
+	if (add_key(&detail, &key, KVMSCOPE_DROP_DETAIL_MAP_FULL))
 		return;
-	if (!add_key(&detail_other, &other))
+	if (!add_key(&detail_other, &other, KVMSCOPE_DROP_MAX))
 		count_drop(tgid, KVMSCOPE_DROP_DETAIL_MAP_FULL);
 }
 
@@ -330,6 +367,10 @@ static __always_inline bool hist_add(void *map, const void *key, __u64 delta, __
 	__u32 slot;
 
 	if (!h) {
+		if (!vm_key_allowed(*(const __u32 *)key, drop)) {
+			count_drop(*(const __u32 *)key, drop);
+			return false;
+		}
 		bpf_map_update_elem(map, key, &zero_hist, BPF_NOEXIST);
 		h = bpf_map_lookup_elem(map, key);
 		if (!h) {

@@ -33,6 +33,8 @@ const char daemon_usage[] =
 	"  --max-vms N, --max-threads N, --max-keys N\n"
 	"                           BPF map sizes: VMs, vCPU threads, keys per counting\n"
 	"                           map (defaults 4096, 8192, 16384)\n"
+	"  --max-keys-per-vm N      keys one VM may hold in each counting map, so one\n"
+	"                           VM cannot fill it for all (default 2048)\n"
 	"  --pin-dir PATH|none      pin maps and links here so counting survives a\n"
 	"                           crash or restart (default " KVMSCOPE_DEFAULT_PIN_DIR ")\n"
 	"  --keep-pinned            keep counting after a clean stop too (for restarts)\n"
@@ -60,6 +62,7 @@ void daemon_options_init(struct daemon_options *o)
 	o->max_vms = KVMSCOPE_DEFAULT_MAX_VMS;
 	o->max_threads = KVMSCOPE_DEFAULT_MAX_THREADS;
 	o->max_keys = KVMSCOPE_DEFAULT_MAX_KEYS;
+	o->max_keys_per_vm = KVMSCOPE_DEFAULT_MAX_KEYS_PER_VM;
 }
 
 /* A decimal number from @min to @max for option @name, or -EINVAL naming it. */
@@ -195,7 +198,8 @@ int daemon_options_parse(struct daemon_options *o, int argc, char **argv, char *
 {
 	enum { OPT_SOCKET = 256, OPT_METRICS, OPT_RETAIN, OPT_LOG_LEVEL, OPT_LATENCY_LABELS,
 	       OPT_DETAIL_TOP, OPT_COLLECT, OPT_PIN_DIR, OPT_KEEP_PINNED, OPT_CLEANUP, OPT_TICK_MS,
-	       OPT_RETAIN_MAX, OPT_MAX_VMS, OPT_MAX_THREADS, OPT_MAX_KEYS, OPT_GROUP, OPT_CLIENT_TIMEOUT };
+	       OPT_RETAIN_MAX, OPT_MAX_VMS, OPT_MAX_THREADS, OPT_MAX_KEYS, OPT_GROUP, OPT_CLIENT_TIMEOUT,
+	       OPT_MAX_KEYS_PER_VM };
 	static const struct option longopts[] = {
 		{ "socket", required_argument, NULL, OPT_SOCKET },
 		{ "metrics", required_argument, NULL, OPT_METRICS },
@@ -212,6 +216,7 @@ int daemon_options_parse(struct daemon_options *o, int argc, char **argv, char *
 		{ "max-vms", required_argument, NULL, OPT_MAX_VMS },
 		{ "max-threads", required_argument, NULL, OPT_MAX_THREADS },
 		{ "max-keys", required_argument, NULL, OPT_MAX_KEYS },
+		{ "max-keys-per-vm", required_argument, NULL, OPT_MAX_KEYS_PER_VM },
 		{ "group", required_argument, NULL, OPT_GROUP },
 		{ "client-timeout", required_argument, NULL, OPT_CLIENT_TIMEOUT },
 		{ "help", no_argument, NULL, 'h' },
@@ -369,6 +374,11 @@ int daemon_options_parse(struct daemon_options *o, int argc, char **argv, char *
 		case OPT_MAX_KEYS:
 			if (parse_uint_option("max-keys", optarg, 64, 1u << 24, &o->max_keys, err,
 					      errlen) < 0)
+				return -EINVAL;
+			break;
+		case OPT_MAX_KEYS_PER_VM:
+			if (parse_uint_option("max-keys-per-vm", optarg, 1, 1u << 24, &o->max_keys_per_vm,
+					      err, errlen) < 0)
 				return -EINVAL;
 			break;
 		case 'h':

@@ -18,6 +18,7 @@
 #define KVMSCOPE_DEFAULT_MAX_VMS 4096
 #define KVMSCOPE_DEFAULT_MAX_THREADS 8192
 #define KVMSCOPE_DEFAULT_MAX_KEYS 16384
+#define KVMSCOPE_DEFAULT_MAX_KEYS_PER_VM 2048
 #define KVMSCOPE_DEFAULT_GROUP "kvmscope"
 #define KVMSCOPE_DEFAULT_CLIENT_TIMEOUT 60
 
@@ -53,6 +54,7 @@ struct daemon_options {
 	unsigned int tick_ms;		/* how often kernel state is read into the snapshot */
 	unsigned int retain_exited_max;	/* exited VMs kept at most; the oldest go first */
 	unsigned int max_vms, max_threads, max_keys;	/* BPF map sizes */
+	unsigned int max_keys_per_vm;	/* keys one VM may hold in each counting map */
 	bool help;
 	bool version;
 };

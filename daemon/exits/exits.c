@@ -201,7 +201,7 @@ void exits_flush_exited(struct exits_state *st)
 	for (size_t i = 0; i < n; i++) {
 		struct exited_vm *ev = exited_add(st, st->pending_exits[i].vm_id);
 		uint32_t pid = st->pending_exits[i].pid;
-		struct kvmscope_vm_drops drops;
+		struct kvmscope_vm_state vs;
 		struct kvm_stats_cache *c;
 		size_t first, cnt = exit_table_range(&all, pid, &first);
 
@@ -216,8 +216,8 @@ void exits_flush_exited(struct exits_state *st)
 				break;
 		for (size_t j = 0; j < ev->t.n; j++)
 			ev->t.v[j].rate = 0;
-		if (bpf_map_lookup_elem(bpf_map__fd(st->skel->maps.vm_drops), &pid, &drops) == 0)
-			memcpy(ev->dropped, drops.n, sizeof(ev->dropped));
+		if (bpf_map_lookup_elem(bpf_map__fd(st->skel->maps.vm_state), &pid, &vs) == 0)
+			memcpy(ev->dropped, vs.dropped, sizeof(ev->dropped));
 		c = kvm_stats_slot(st, st->pending_exits[i].vm_id, false);
 		if (c) {
 			ev->kvm_stats = c->stats;

@@ -245,7 +245,8 @@ static struct kvmscope_pin_meta wanted_meta(const struct exits_state *st)
 	const struct daemon_options *o = manager_options(st->m);
 	struct kvmscope_pin_meta meta = { .schema = KVMSCOPE_EXITS_SCHEMA_VERSION,
 					  .collect = o->collect, .max_vms = o->max_vms,
-					  .max_threads = o->max_threads, .max_keys = o->max_keys };
+					  .max_threads = o->max_threads, .max_keys = o->max_keys,
+					  .max_keys_per_vm = o->max_keys_per_vm };
 
 	for (size_t i = 0; i < N_PROBES; i++) {
 		meta.probes |= (uint64_t)st->probes[i].available << (2 * i);
@@ -386,9 +387,10 @@ static int open_and_load(struct exits_state *st)
 	s->rodata->collect_latency = (o->collect & COLLECT_LATENCY) &&
 		st->probes[PROBE_KVM_ENTRY].available;
 	s->rodata->collect_backdoor = o->collect & COLLECT_BACKDOOR;
+	s->rodata->max_keys_per_vm = o->max_keys_per_vm;
 	/* Sizes from the options; the per-VM and per-thread maps follow them. */
 	bpf_map__set_max_entries(s->maps.vms_seen, o->max_vms);
-	bpf_map__set_max_entries(s->maps.vm_drops, o->max_vms);
+	bpf_map__set_max_entries(s->maps.vm_state, o->max_vms);
 	bpf_map__set_max_entries(s->maps.thread_vcpu, o->max_threads);
 	bpf_map__set_max_entries(s->maps.hw_exits, o->max_keys);
 	bpf_map__set_max_entries(s->maps.user_exits, o->max_keys);

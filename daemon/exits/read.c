@@ -278,7 +278,7 @@ void exits_read_drops(struct exits_state *st, struct exits_snapshot *snap)
 	for (uint32_t k = 0; k < KVMSCOPE_DROP_MAX; k++)
 		snap->drops[k] = st->loaded ?
 			exits_percpu_sum(st, bpf_map__fd(st->skel->maps.exit_drops), &k) : 0;
-	if (!st->loaded || map_dump(st->skel->maps.vm_drops, st->ncpus, &d) < 0)
+	if (!st->loaded || map_dump(st->skel->maps.vm_state, st->ncpus, &d) < 0)
 		return;
 	snap->drop_pids = calloc(d.n ? d.n : 1, sizeof(*snap->drop_pids));
 	snap->drop_counts = calloc(d.n ? d.n : 1, sizeof(*snap->drop_counts));
@@ -357,7 +357,7 @@ void exits_delete_pids(struct exits_state *st, const uint32_t *pids, size_t n)
 	delete_pids_from(st, s->maps.detail, pids, n, false);
 	delete_pids_from(st, s->maps.detail_other, pids, n, false);
 	delete_pids_from(st, s->maps.vms_seen, pids, n, false);
-	delete_pids_from(st, s->maps.vm_drops, pids, n, false);
+	delete_pids_from(st, s->maps.vm_state, pids, n, false);
 	/* thread_vcpu is keyed by tid: its value names the process. */
 	delete_pids_from(st, s->maps.thread_vcpu, pids, n, true);
 }

@@ -191,9 +191,14 @@ enum kvmscope_drop_reason {
 	KVMSCOPE_DROP_MAX,
 };
 
-/* Per VM: what could not be counted for it, by enum kvmscope_drop_reason. */
-struct kvmscope_vm_drops {
-	__u64 n[KVMSCOPE_DROP_MAX];
+/*
+ * Per VM: what could not be counted for it, and the keys it holds in each
+ * counting map, both indexed by enum kvmscope_drop_reason (a map's
+ * "full" reason names the map).
+ */
+struct kvmscope_vm_state {
+	__u64 dropped[KVMSCOPE_DROP_MAX];
+	__u32 keys[KVMSCOPE_DROP_MAX];
 };
 
 /*
@@ -207,7 +212,7 @@ struct kvmscope_pin_meta {
 	__u32 max_vms;
 	__u32 max_threads;
 	__u32 max_keys;
-	__u32 pad;
+	__u32 max_keys_per_vm;
 };
 
 #endif /* KVMSCOPE_EXITS_H */
