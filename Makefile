@@ -54,9 +54,10 @@ UNIT_BINS := $(patsubst tests/unit/%.c,$(BUILD)/tests/%,$(UNIT_SRCS))
 INTEG_BIN := $(BUILD)/tests/integration-tests
 TOP_TEST_BIN := $(BUILD)/tests/top-tests
 SERVER_TEST_BIN := $(BUILD)/tests/server-tests
+CORE_TEST_BIN := $(BUILD)/tests/core-tests
 LAB_BIN := $(BUILD)/tests/lab-tests
 CROSSCHECK_BIN := $(BUILD)/tests/crosscheck-tests
-TEST_BINS := $(UNIT_BINS) $(INTEG_BIN) $(TOP_TEST_BIN) $(SERVER_TEST_BIN) $(LAB_BIN) $(CROSSCHECK_BIN)
+TEST_BINS := $(UNIT_BINS) $(INTEG_BIN) $(TOP_TEST_BIN) $(SERVER_TEST_BIN) $(CORE_TEST_BIN) $(LAB_BIN) $(CROSSCHECK_BIN)
 KERNEL ?= 6.1
 GUEST_BIN := $(BUILD)/kvmscope-guest
 
@@ -126,14 +127,10 @@ $(BUILD)/tests/test_%: tests/unit/test_%.c $(BUILD)/libkvmscope-core.a tests/uni
 # Root test programs share tests/common (running programs, capturing output,
 # the daemon under test).
 TEST_COMMON := tests/common/proc.c tests/common/kvmscoped.c
-$(INTEG_BIN): tests/integration/integration.c $(TEST_COMMON) $(BUILD)/libkvmscope-core.a | $(BUILD)/.dir
-	$(CC) $(ALL_CFLAGS) -Itests/common -o $@ $< $(TEST_COMMON) $(BUILD)/libkvmscope-core.a $(PKG_LIBS) -lcmocka
-
-$(TOP_TEST_BIN): tests/integration/top.c $(TEST_COMMON) $(BUILD)/libkvmscope-core.a | $(BUILD)/.dir
-	$(CC) $(ALL_CFLAGS) -Itests/common -o $@ $< $(TEST_COMMON) $(BUILD)/libkvmscope-core.a $(PKG_LIBS) -lcmocka
-
-# The socket server and /metrics under hostile clients, and access by credentials.
-$(SERVER_TEST_BIN): tests/integration/server.c $(TEST_COMMON) $(BUILD)/libkvmscope-core.a | $(BUILD)/.dir
+# integration, top (kvmscopectl top in tmux), server (the socket's bounds
+# and access) and core (crash survival, per-VM limits, many short VMs):
+# build/tests/NAME-tests from tests/integration/NAME.c.
+$(BUILD)/tests/%-tests: tests/integration/%.c $(TEST_COMMON) $(BUILD)/libkvmscope-core.a | $(BUILD)/.dir
 	$(CC) $(ALL_CFLAGS) -Itests/common -o $@ $< $(TEST_COMMON) $(BUILD)/libkvmscope-core.a $(PKG_LIBS) -lcmocka
 
 # In the lab: kvmscope's counts against perf kvm stat's for the same guest.
@@ -173,7 +170,7 @@ vmshell: deps
 unit: $(UNIT_BINS)
 	@tests/run $(BUILD) unit
 
-integration: all $(INTEG_BIN) $(TOP_TEST_BIN) $(SERVER_TEST_BIN)
+integration: all $(INTEG_BIN) $(TOP_TEST_BIN) $(SERVER_TEST_BIN) $(CORE_TEST_BIN)
 	@tests/run $(BUILD) integration
 
 check: test

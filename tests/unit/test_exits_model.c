@@ -1,0 +1,182 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * The exits model without BPF: folding timed exits into counts, a VM's
+ * records as one range of the sorted snapshot, rates between snapshots,
+ * dropping exited pids, and the pin directory's lock and removal.
+ */
+#include "unit.h"
+
+#include <sys/file.h>
+
+#include "exits/model.h"
+#include "pin.h"
+
+static struct exit_record rec(uint8_t kind, uint32_t pid, uint32_t vcpu, uint32_t reason,
+			      uint64_t count)
+{
+	return (struct exit_record){ .kind = kind, .pid = pid, .vcpu = vcpu, .reason = reason,
+				     .count = count };
+}
+
+static const struct exit_record *find(const struct exit_table *t, uint8_t kind, uint32_t pid,
+				      uint32_t vcpu, uint32_t reason)
+{
+	for (size_t i = 0; i < t->n; i++)
+		if (t->v[i].kind == kind && t->v[i].pid == pid && t->v[i].vcpu == vcpu &&
+		    t->v[i].reason == reason)
+			return &t->v[i];
+	return NULL;
+}
+
+/* count = untimed + histogram + pending, per (VM, vCPU, reason); the rest kept. */
+static void test_fold_timed(void **state)
+{
+	struct exit_table t = { 0 };
+	struct exit_record lat = rec(EXIT_KIND_USER_LAT, 7, 0, 2, 0);
+
+	lat.hist.slots[10] = 90;
+	lat.count = 90;
+	exit_table_push(&t, &(struct exit_record){ .kind = EXIT_KIND_USER, .pid = 7, .vcpu = 0,
+						   .reason = 2, .count = 3 });
+	exit_table_push(&t, &lat);
+	exit_table_push(&t, &(struct exit_record){ .kind = EXIT_KIND_USER_PENDING, .pid = 7,
+						   .vcpu = 0, .reason = 2, .count = 1 });
+	exit_table_push(&t, &(struct exit_record){ .kind = EXIT_KIND_USER_LAT, .pid = 7, .vcpu = 1,
+						   .reason = 5, .count = 4, .hist.slots[3] = 4 });
+	exit_table_push(&t, &(struct exit_record){ .kind = EXIT_KIND_PIO, .pid = 7, .port = 0x70,
+						   .count = 93 });
+	assert_int_equal(exit_table_fold_timed(&t), 0);
+	assert_non_null(find(&t, EXIT_KIND_USER, 7, 0, 2));
+	assert_int_equal(find(&t, EXIT_KIND_USER, 7, 0, 2)->count, 94);
+	/* A reason only ever timed still gets its count record. */
+	assert_int_equal(find(&t, EXIT_KIND_USER, 7, 1, 5)->count, 4);
+	assert_non_null(find(&t, EXIT_KIND_USER_LAT, 7, 0, 2));
+	assert_non_null(find(&t, EXIT_KIND_USER_PENDING, 7, 0, 2));
+	assert_int_equal(find(&t, EXIT_KIND_PIO, 7, 0, 0)->count, 93);
+	assert_int_equal(t.n, 6);
+	exit_table_free(&t);
+}
+
+static void test_range_by_pid(void **state)
+{
+	struct exit_table t = { 0 };
+	uint32_t pids[] = { 300, 5, 42, 5, 300, 42, 42, 9 };
+	size_t first, n;
+
+	for (size_t i = 0; i < ARRAY_SIZE(pids); i++)
+		exit_table_push(&t, &(struct exit_record){ .kind = EXIT_KIND_HW, .pid = pids[i],
+							   .reason = (uint32_t)i, .count = 1 });
+	exit_table_sort(&t);
+	n = exit_table_range(&t, 42, &first);
+	assert_int_equal(n, 3);
+	for (size_t i = first; i < first + n; i++)
+		assert_int_equal(t.v[i].pid, 42);
+	assert_int_equal(exit_table_range(&t, 5, &first), 2);
+	assert_int_equal(first, 0);
+	assert_int_equal(exit_table_range(&t, 300, &first), 2);
+	assert_int_equal(first, 6);
+	assert_int_equal(exit_table_range(&t, 6, &first), 0);
+	assert_int_equal(exit_table_range(&t, 1000, &first), 0);
+	exit_table_free(&t);
+	/* An empty table has no range. */
+	assert_int_equal(exit_table_range(&t, 1, &first), 0);
+}
+
+static void test_rates(void **state)
+{
+	struct exit_table prev = { 0 }, cur = { 0 };
+
+	exit_table_push(&prev, &(struct exit_record){ .kind = EXIT_KIND_HW, .pid = 1, .reason = 1,
+						      .count = 100 });
+	exit_table_push(&prev, &(struct exit_record){ .kind = EXIT_KIND_USER, .pid = 2, .reason = 2,
+						      .count = 50 });
+	exit_table_push(&cur, &(struct exit_record){ .kind = EXIT_KIND_HW, .pid = 1, .reason = 1,
+						     .count = 300 });
+	/* New within the interval: from 0. */
+	exit_table_push(&cur, &(struct exit_record){ .kind = EXIT_KIND_HW, .pid = 1, .reason = 9,
+						     .count = 20 });
+	/* Went down (a reused pid): no negative rate. */
+	exit_table_push(&cur, &(struct exit_record){ .kind = EXIT_KIND_USER, .pid = 2, .reason = 2,
+						     .count = 10 });
+	exit_table_push(&cur, &(struct exit_record){ .kind = EXIT_KIND_PIO, .pid = 2, .count = 10 });
+	exit_table_sort(&prev);
+	exit_table_sort(&cur);
+	exit_table_rates(&cur, &prev, 2.0);
+	assert_true(find(&cur, EXIT_KIND_HW, 1, 0, 1)->rate == 100.0);
+	assert_true(find(&cur, EXIT_KIND_HW, 1, 0, 9)->rate == 10.0);
+	assert_true(find(&cur, EXIT_KIND_USER, 2, 0, 2)->rate == 0.0);
+	assert_true(find(&cur, EXIT_KIND_PIO, 2, 0, 0)->rate == 0.0);
+	/* The first snapshot has no interval: no rate. */
+	exit_table_rates(&cur, &prev, 0);
+	assert_true(find(&cur, EXIT_KIND_HW, 1, 0, 1)->rate == 0.0);
+	exit_table_free(&prev);
+	exit_table_free(&cur);
+}
+
+static void test_remove_pids(void **state)
+{
+	struct exit_table t = { 0 };
+	uint32_t gone[] = { 3, 8 };
+	size_t first;
+
+	for (uint32_t pid = 1; pid <= 9; pid++)
+		for (uint32_t r = 0; r < 3; r++)
+			exit_table_push(&t, &(struct exit_record){ .kind = EXIT_KIND_HW, .pid = pid,
+								   .reason = r, .count = 1 });
+	exit_table_sort(&t);
+	exit_table_remove_pids(&t, gone, ARRAY_SIZE(gone));
+	assert_int_equal(t.n, 21);
+	assert_int_equal(exit_table_range(&t, 3, &first), 0);
+	assert_int_equal(exit_table_range(&t, 8, &first), 0);
+	/* Still sorted: ranges still work. */
+	assert_int_equal(exit_table_range(&t, 9, &first), 3);
+	assert_int_equal(first, 18);
+	exit_table_free(&t);
+}
+
+/* One daemon per pin directory; removal takes every entry and the directory. */
+static void test_pin_dir(void **state)
+{
+	char tmp[PATH_MAX], dir[256], path[300];
+	int fd, fd2;
+
+	unit_tmpdir_create(tmp, "kvmscope-pin");
+	if (snprintf(dir, sizeof(dir), "%s/a/b", tmp) >= (int)sizeof(dir))
+		fail_msg("temporary path too long: %s", tmp);
+	fd = pin_dir_lock(dir);
+	assert_true(fd >= 0);
+	fd2 = pin_dir_lock(dir);
+	assert_int_equal(fd2, -EWOULDBLOCK);
+	unit_write_file(dir, NULL, "hw_exits", "x", 1);
+	unit_write_file(dir, NULL, "link_kvm_exit", "x", 1);
+	assert_int_equal(pin_dir_clear(dir), 0);
+	if (snprintf(path, sizeof(path), "%s/hw_exits", dir) >= (int)sizeof(path))
+		fail_msg("path too long");
+	assert_int_equal(access(path, F_OK), -1);
+	assert_int_equal(access(dir, F_OK), 0);
+	close(fd);
+	fd = pin_dir_lock(dir);
+	assert_true(fd >= 0);
+	close(fd);
+	assert_int_equal(pin_dir_remove(dir), 0);
+	assert_int_equal(access(dir, F_OK), -1);
+	/* A symlink planted where the directory should be is not followed. */
+	assert_int_equal(symlink(tmp, dir), 0);
+	assert_true(pin_dir_lock(dir) < 0);
+	unlink(dir);
+	assert_int_equal(pin_path(path, 8, "/sys/fs/bpf/x", "y"), -ENAMETOOLONG);
+	unit_tmpdir_remove(tmp);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_fold_timed),
+		cmocka_unit_test(test_range_by_pid),
+		cmocka_unit_test(test_rates),
+		cmocka_unit_test(test_remove_pids),
+		cmocka_unit_test(test_pin_dir),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
