@@ -51,6 +51,8 @@ static void consume_rings(struct exits_state *st)
 	st->consuming = false;
 }
 
+static struct exited_vm *exited_find(struct exits_state *st, uint64_t vm_id, size_t *pos);
+
 /* ---- KVM's own statistics (debugfs) ---- */
 
 /*
@@ -70,22 +72,32 @@ static json_t *kvm_stats_now(struct exits_state *st, uint32_t pid)
 	return json_pack("{s:s, s:o, s:n}", "source", source, "values", values, "error");
 }
 
+/* The cache entry of @vm_id (sorted by id: a binary search), made if @create. */
 static struct kvm_stats_cache *kvm_stats_slot(struct exits_state *st, uint64_t vm_id, bool create)
 {
+	size_t lo = 0, hi = st->n_kvm_stats;
 	struct kvm_stats_cache *c;
 
-	for (size_t i = 0; i < st->n_kvm_stats; i++)
-		if (st->kvm_stats[i].vm_id == vm_id)
-			return &st->kvm_stats[i];
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+
+		if (st->kvm_stats[mid].vm_id == vm_id)
+			return &st->kvm_stats[mid];
+		if (st->kvm_stats[mid].vm_id < vm_id)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
 	if (!create)
 		return NULL;
 	c = realloc(st->kvm_stats, (st->n_kvm_stats + 1) * sizeof(*c));
 	if (!c)
 		return NULL;
 	st->kvm_stats = c;
-	c = &st->kvm_stats[st->n_kvm_stats++];
-	*c = (struct kvm_stats_cache){ .vm_id = vm_id };
-	return c;
+	memmove(&c[lo + 1], &c[lo], (st->n_kvm_stats - lo) * sizeof(*c));
+	st->n_kvm_stats++;
+	c[lo] = (struct kvm_stats_cache){ .vm_id = vm_id };
+	return &c[lo];
 }
 
 static void kvm_stats_refresh(struct exits_state *st, const struct vm *vm)
@@ -96,6 +108,7 @@ static void kvm_stats_refresh(struct exits_state *st, const struct vm *vm)
 	if (c) {
 		json_decref(c->stats);
 		c->stats = now;
+		c->read_usec = monotonic_usec();
 	} else {
 		json_decref(now);
 	}
@@ -104,32 +117,68 @@ static void kvm_stats_refresh(struct exits_state *st, const struct vm *vm)
 void exits_kvm_stats_forget(struct exits_state *st, uint64_t vm_id)
 {
 	struct kvm_stats_cache *c = kvm_stats_slot(st, vm_id, false);
+	size_t i;
 
-	if (c) {
-		json_decref(c->stats);
-		*c = st->kvm_stats[--st->n_kvm_stats];
-	}
+	if (!c)
+		return;
+	json_decref(c->stats);
+	i = (size_t)(c - st->kvm_stats);
+	memmove(c, c + 1, (st->n_kvm_stats - i - 1) * sizeof(*c));
+	st->n_kvm_stats--;
 }
 
-/* Live VMs: what the tick read.  Exited ones: the last read while they ran. */
-json_t *exits_vm_kvm_stats(struct exits_state *st, const struct vm *vm)
+/*
+ * Reading a VM's debugfs statistics opens every file of its directory:
+ * about a hundred reads.  The tick refreshes a bounded number of VMs,
+ * the least recently read first, so its cost does not grow with the
+ * host; a request for one VM reads that VM if its figures are older
+ * than a tick.
+ */
+#define KVM_STATS_PER_TICK 16
+
+static void kvm_stats_tick(struct exits_state *st)
+{
+	size_t n = manager_vm_count(st->m), done = 0;
+
+	if (st->kvm_stats_denied || !n)
+		return;
+	for (size_t k = 0; k < n && done < KVM_STATS_PER_TICK; k++) {
+		const struct vm *vm = manager_vm_at(st->m, (st->kvm_stats_cursor + k) % n);
+
+		if (vm->exited)
+			continue;
+		kvm_stats_refresh(st, vm);
+		done++;
+		if (st->kvm_stats_denied)
+			break;
+	}
+	st->kvm_stats_cursor = (st->kvm_stats_cursor + KVM_STATS_PER_TICK) % n;
+}
+
+/* Live VMs: what the last read saw.  Exited ones: the last read while they ran. */
+json_t *exits_vm_kvm_stats(struct exits_state *st, const struct vm *vm, bool fresh)
 {
 	struct kvm_stats_cache *c;
 
 	if (vm->exited) {
-		for (size_t i = 0; i < st->n_exited; i++)
-			if (st->exited[i].vm_id == vm->id && st->exited[i].kvm_stats &&
-			    json_is_object(json_object_get(st->exited[i].kvm_stats, "values")))
-				return json_incref(st->exited[i].kvm_stats);
+		struct exited_vm *ev = exited_find(st, vm->id, NULL);
+
+		if (ev && ev->kvm_stats && json_is_object(json_object_get(ev->kvm_stats, "values")))
+			return json_incref(ev->kvm_stats);
 		return json_pack("{s:n, s:n, s:s}", "source", "values", "error",
 				 "the VM exited before its statistics were read");
 	}
 	c = kvm_stats_slot(st, vm->id, false);
+	if (fresh && (!c || monotonic_usec() - c->read_usec >
+		      manager_options(st->m)->tick_ms * 1000ULL)) {
+		kvm_stats_refresh(st, vm);
+		c = kvm_stats_slot(st, vm->id, false);
+	}
 	if (c && c->stats)
 		return json_incref(c->stats);
 	return json_pack("{s:n, s:n, s:s}", "source", "values", "error",
 			 st->kvm_stats_denied ? "debugfs refused the read (lockdown?)"
-					      : "not read yet: KVM statistics are read every tick");
+					      : "not read yet: KVM statistics are read in turns, a few VMs per tick");
 }
 
 /* ---- exited VMs ---- */
@@ -489,13 +538,7 @@ static void exits_collect(void *state)
 		}
 		manager_vm_note(st->m, k, comm[0] ? comm : NULL);
 	}
-	if (!st->kvm_stats_denied)
-		for (size_t i = 0, n = manager_vm_count(st->m); i < n; i++) {
-			const struct vm *vm = manager_vm_at(st->m, i);
-
-			if (!vm->exited)
-				kvm_stats_refresh(st, vm);
-		}
+	kvm_stats_tick(st);
 	/* Noting may have found processes gone. */
 	exits_flush_exited(st);
 }

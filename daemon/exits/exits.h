@@ -102,11 +102,13 @@ struct exits_state {
 	struct kvm_stats_cache *kvm_stats;	/* last debugfs read per live VM */
 	size_t n_kvm_stats;
 	bool kvm_stats_denied;		/* debugfs refused the last read (lockdown) */
+	size_t kvm_stats_cursor;	/* where the next tick's reads start in the registry */
 };
 
 struct kvm_stats_cache {
 	uint64_t vm_id;
 	json_t *stats;		/* {"source", "values"} or {"error"} */
+	uint64_t read_usec;	/* CLOCK_MONOTONIC of the read */
 };
 
 extern const char *const exits_drop_names[KVMSCOPE_DROP_MAX];
@@ -132,7 +134,8 @@ void exits_flush_exited(struct exits_state *st);
 /* The records of @vm (live: from the snapshot; exited: its own), and its drops. */
 const struct exit_record *exits_vm_records(struct exits_state *st, const struct vm *vm,
 					   size_t *n, const uint64_t **dropped);
-json_t *exits_vm_kvm_stats(struct exits_state *st, const struct vm *vm);
+/* KVM's debugfs statistics of @vm; @fresh: read now if older than a tick. */
+json_t *exits_vm_kvm_stats(struct exits_state *st, const struct vm *vm, bool fresh);
 void exits_kvm_stats_forget(struct exits_state *st, uint64_t vm_id);
 
 /* view.c */
