@@ -62,6 +62,14 @@ struct manager {
 	sd_event_source *tick_source;
 	uint64_t tick_count;
 	uint64_t tick_last_usec, tick_max_usec;	/* how long reading kernel state took */
+	size_t n_running;		/* live VMs in the registry */
+	/*
+	 * /metrics changes only when the snapshot or the registry does: the
+	 * text is kept and served again until then (state_gen moves on).
+	 */
+	uint64_t state_gen, metrics_gen;
+	struct strbuf metrics_cache;
+	bool metrics_cached;
 };
 
 /* Every capability the daemon has, in the order status lists them. */
@@ -185,6 +193,8 @@ static void vm_mark_exited(struct vm *vm)
 		return;
 	vm->exited = true;
 	tdelete(vm, &m->live_by_pid, vm_pid_cmp);
+	m->n_running--;
+	manager_state_changed(m);
 	vm->exited_usec = now_usec(CLOCK_REALTIME);
 	vm->exited_mono_usec = now_usec(CLOCK_MONOTONIC);
 	vm->pidfd_source = sd_event_source_disable_unref(vm->pidfd_source);
@@ -249,6 +259,8 @@ struct vm *manager_vm_note(struct manager *m, uint32_t pid, const char *comm_hin
 		free(vm);
 		return NULL;
 	}
+	m->n_running++;
+	manager_state_changed(m);
 
 	/* A pidfd tells us the moment the process exits, with no polling. */
 	vm->pidfd = (int)syscall(SYS_pidfd_open, (pid_t)pid, 0);
@@ -385,6 +397,7 @@ static int on_tick(sd_event_source *s, uint64_t usec, void *userdata)
 	m->tick_count++;
 	manager_refresh(m);
 	expire_exited_vms(m);
+	manager_state_changed(m);
 	events_hub_tick(m->events);
 	took = now_usec(CLOCK_MONOTONIC) - start;
 	m->tick_last_usec = took;
@@ -412,8 +425,7 @@ static json_t *method_status(void *userdata, json_t *params, struct rpc_error *e
 			json_object_set_new(d, "error", json_string(strerror(-c->probe_error)));
 		json_array_append_new(caps, d);
 	}
-	for (size_t i = 0; i < m->n_vms; i++)
-		running += !m->vms[i]->exited;
+	running = m->n_running;
 	if (m->opts.metrics_enabled) {
 		snprintf(addr, sizeof(addr), strchr(m->opts.metrics_host, ':') ? "[%s]:%u" : "%s:%u",
 			 m->opts.metrics_host, http_port(m->http));
@@ -449,7 +461,12 @@ static json_t *method_vms_list(void *userdata, json_t *params, struct rpc_error 
 	return json_pack("{s:o}", "vms", vms);
 }
 
-int manager_metrics(struct manager *m, struct strbuf *sb)
+void manager_state_changed(struct manager *m)
+{
+	m->state_gen++;
+}
+
+static int metrics_render(struct manager *m, struct strbuf *sb)
 {
 	struct metrics_label version = { "version", KVMSCOPE_VERSION };
 	int r;
@@ -466,6 +483,21 @@ int manager_metrics(struct manager *m, struct strbuf *sb)
 		if (m->caps[i].state && m->caps[i].ops->metrics)
 			r = m->caps[i].ops->metrics(m->caps[i].state, sb);
 	return r;
+}
+
+int manager_metrics(struct manager *m, struct strbuf *sb)
+{
+	if (!m->metrics_cached || m->metrics_gen != m->state_gen) {
+		strbuf_free(&m->metrics_cache);
+		strbuf_init(&m->metrics_cache, 0);
+		m->metrics_cached = false;
+		if (metrics_render(m, &m->metrics_cache) < 0)
+			return -ENOMEM;
+		m->metrics_cached = true;
+		m->metrics_gen = m->state_gen;
+	}
+	return strbuf_append(sb, m->metrics_cache.data ? m->metrics_cache.data : "",
+			     m->metrics_cache.len);
 }
 
 static json_t *method_metrics(void *userdata, json_t *params, struct rpc_error *err)
@@ -548,6 +580,7 @@ struct manager *manager_free(struct manager *m)
 			m->caps[i].ops->free(m->caps[i].state);
 	free(m->caps);
 	json_decref(m->program_types);
+	strbuf_free(&m->metrics_cache);
 	rpc_registry_free(&m->rpc);
 	sd_event_source_disable_unref(m->tick_source);
 	sd_event_unref(m->event);

@@ -63,6 +63,8 @@ void manager_refresh(struct manager *m);
 /* Label for metrics and tables: guest name, else comm, else "pid-N". */
 const char *vm_display_name(const struct vm *vm, char *buf, size_t len);
 json_t *vm_to_json(const struct vm *vm);
+/* Something /metrics shows changed outside the tick and the registry. */
+void manager_state_changed(struct manager *m);
 /* Prometheus text of everything (also served as the `metrics` method). */
 int manager_metrics(struct manager *m, struct strbuf *sb);
 
