@@ -127,10 +127,11 @@ $(BUILD)/tests/test_%: tests/unit/test_%.c $(BUILD)/libkvmscope-core.a tests/uni
 # Root test programs share tests/common (running programs, capturing output,
 # the daemon under test).
 TEST_COMMON := tests/common/proc.c tests/common/kvmscoped.c
+TEST_COMMON_H := $(wildcard tests/common/*.h)
 # integration, top (kvmscopectl top in tmux), server (the socket's bounds
 # and access) and core (crash survival, per-VM limits, many short VMs):
 # build/tests/NAME-tests from tests/integration/NAME.c.
-$(BUILD)/tests/%-tests: tests/integration/%.c $(TEST_COMMON) $(BUILD)/libkvmscope-core.a | $(BUILD)/.dir
+$(BUILD)/tests/%-tests: tests/integration/%.c $(TEST_COMMON) $(TEST_COMMON_H) $(BUILD)/libkvmscope-core.a | $(BUILD)/.dir
 	$(CC) $(ALL_CFLAGS) -Itests/common -o $@ $< $(TEST_COMMON) $(BUILD)/libkvmscope-core.a $(PKG_LIBS) -lcmocka
 
 # In the lab: kvmscope's counts against perf kvm stat's for the same guest.

@@ -65,9 +65,9 @@ void daemon_options_init(struct daemon_options *o)
 	o->max_keys_per_vm = KVMSCOPE_DEFAULT_MAX_KEYS_PER_VM;
 }
 
-/* A decimal number from @min to @max for option @name, or -EINVAL naming it. */
-static int parse_uint_option(const char *name, const char *s, unsigned long min, unsigned long max,
-			     unsigned int *out, char *err, size_t errlen)
+/* A decimal number from @min to @max for option @name, or -EINVAL naming it ("is not @what"). */
+static int parse_uint_option(const char *name, const char *what, const char *s, unsigned long min,
+			     unsigned long max, unsigned int *out, char *err, size_t errlen)
 {
 	char *end;
 	unsigned long v;
@@ -75,7 +75,7 @@ static int parse_uint_option(const char *name, const char *s, unsigned long min,
 	errno = 0;
 	v = strtoul(s, &end, 10);
 	if (errno || s[0] < '0' || s[0] > '9' || *end || v < min || v > max) {
-		snprintf(err, errlen, "--%s: '%s' is not a number from %lu to %lu", name, s, min, max);
+		snprintf(err, errlen, "--%s: '%s' is not %s from %lu to %lu", name, s, what, min, max);
 		return -EINVAL;
 	}
 	*out = (unsigned int)v;
@@ -252,17 +252,11 @@ int daemon_options_parse(struct daemon_options *o, int argc, char **argv, char *
 			o->metrics_enabled = true;
 			break;
 		case OPT_RETAIN: {
-			char *end;
-			unsigned long long v;
+			unsigned int v;
 
-			errno = 0;
-			v = strtoull(optarg, &end, 10);
-			if (errno || optarg[0] < '0' || optarg[0] > '9' || *end || v > 31536000ULL) {
-				snprintf(err, errlen,
-					 "--retain-exited: '%s' is not a number of seconds from 0 to 31536000",
-					 optarg);
+			if (parse_uint_option("retain-exited", "a number of seconds", optarg, 0, 31536000,
+					      &v, err, errlen) < 0)
 				return -EINVAL;
-			}
 			o->retain_exited_sec = v;
 			break;
 		}
@@ -288,20 +282,11 @@ int daemon_options_parse(struct daemon_options *o, int argc, char **argv, char *
 				return -EINVAL;
 			}
 			break;
-		case OPT_DETAIL_TOP: {
-			char *end;
-			unsigned long v;
-
-			errno = 0;
-			v = strtoul(optarg, &end, 10);
-			if (errno || optarg[0] < '0' || optarg[0] > '9' || *end || v < 1 || v > 10000) {
-				snprintf(err, errlen, "--detail-top: '%s' is not a number from 1 to 10000",
-					 optarg);
+		case OPT_DETAIL_TOP:
+			if (parse_uint_option("detail-top", "a number", optarg, 1, 10000, &o->detail_top,
+					      err, errlen) < 0)
 				return -EINVAL;
-			}
-			o->detail_top = (unsigned int)v;
 			break;
-		}
 		case OPT_GROUP:
 			/* A name, not a number: it is looked up, and shown in refusals. */
 			if (!optarg[0] || strlen(optarg) >= sizeof(o->group) ||
@@ -314,21 +299,11 @@ int daemon_options_parse(struct daemon_options *o, int argc, char **argv, char *
 			}
 			snprintf(o->group, sizeof(o->group), "%s", optarg);
 			break;
-		case OPT_CLIENT_TIMEOUT: {
-			char *end;
-			unsigned long v;
-
-			errno = 0;
-			v = strtoul(optarg, &end, 10);
-			if (errno || optarg[0] < '0' || optarg[0] > '9' || *end || v < 1 || v > 86400) {
-				snprintf(err, errlen,
-					 "--client-timeout: '%s' is not a number of seconds from 1 to 86400",
-					 optarg);
+		case OPT_CLIENT_TIMEOUT:
+			if (parse_uint_option("client-timeout", "a number of seconds", optarg, 1, 86400,
+					      &o->client_timeout_sec, err, errlen) < 0)
 				return -EINVAL;
-			}
-			o->client_timeout_sec = (unsigned int)v;
 			break;
-		}
 		case OPT_COLLECT:
 			if (parse_collect(optarg, &o->collect, err, errlen) < 0)
 				return -EINVAL;
@@ -354,30 +329,30 @@ int daemon_options_parse(struct daemon_options *o, int argc, char **argv, char *
 			o->cleanup = true;
 			break;
 		case OPT_TICK_MS:
-			if (parse_uint_option("tick-ms", optarg, 50, 60000, &o->tick_ms, err, errlen) < 0)
+			if (parse_uint_option("tick-ms", "a number", optarg, 50, 60000, &o->tick_ms, err, errlen) < 0)
 				return -EINVAL;
 			break;
 		case OPT_RETAIN_MAX:
-			if (parse_uint_option("retain-max", optarg, 0, 1000000, &o->retain_exited_max, err,
+			if (parse_uint_option("retain-max", "a number", optarg, 0, 1000000, &o->retain_exited_max, err,
 					      errlen) < 0)
 				return -EINVAL;
 			break;
 		case OPT_MAX_VMS:
-			if (parse_uint_option("max-vms", optarg, 16, 1u << 20, &o->max_vms, err, errlen) < 0)
+			if (parse_uint_option("max-vms", "a number", optarg, 16, 1u << 20, &o->max_vms, err, errlen) < 0)
 				return -EINVAL;
 			break;
 		case OPT_MAX_THREADS:
-			if (parse_uint_option("max-threads", optarg, 16, 1u << 22, &o->max_threads, err,
+			if (parse_uint_option("max-threads", "a number", optarg, 16, 1u << 22, &o->max_threads, err,
 					      errlen) < 0)
 				return -EINVAL;
 			break;
 		case OPT_MAX_KEYS:
-			if (parse_uint_option("max-keys", optarg, 64, 1u << 24, &o->max_keys, err,
+			if (parse_uint_option("max-keys", "a number", optarg, 64, 1u << 24, &o->max_keys, err,
 					      errlen) < 0)
 				return -EINVAL;
 			break;
 		case OPT_MAX_KEYS_PER_VM:
-			if (parse_uint_option("max-keys-per-vm", optarg, 1, 1u << 24, &o->max_keys_per_vm,
+			if (parse_uint_option("max-keys-per-vm", "a number", optarg, 1, 1u << 24, &o->max_keys_per_vm,
 					      err, errlen) < 0)
 				return -EINVAL;
 			break;

@@ -28,6 +28,7 @@
 #include <jansson.h>
 
 #include "kvmscoped.h"
+#include "util.h"
 #include "proc.h"
 
 static const char *build_dir = "build";
@@ -36,14 +37,6 @@ static char sock_path[108];
 static char log_path[128];
 static char pin_dir[128];
 static pid_t daemon_pid = -1;
-
-static void sleep_ms(long ms)
-{
-	struct timespec ts = { ms / 1000, (ms % 1000) * 1000000L };
-
-	while (nanosleep(&ts, &ts) < 0 && errno == EINTR)
-		;
-}
 
 static char *bin(const char *name)
 {

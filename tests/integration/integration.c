@@ -31,6 +31,7 @@
 #include <jansson.h>
 
 #include "kvmscoped.h"
+#include "util.h"
 #include "proc.h"
 
 static const char *build_dir = "build";
@@ -210,13 +211,6 @@ static long long metric_value(const char *text, const char *prefix)
 	}
 	return -1;
 }
-
-#define assert_contains(haystack, needle) \
-	do { \
-		const char *h_ = (haystack), *n_ = (needle); \
-		if (!h_ || !strstr(h_, n_)) \
-			fail_msg("expected '%s' in: %.2000s", n_, h_ ? h_ : "(null)"); \
-	} while (0)
 
 /* ---- the daemon under test ---- */
 

@@ -33,6 +33,7 @@
 #include <jansson.h>
 
 #include "kvmscoped.h"
+#include "util.h"
 #include "proc.h"
 
 #define TEST_GROUP "kvmscope-test"
@@ -54,29 +55,6 @@ static const char *test_group = TEST_GROUP;
 static bool group_added;
 static pid_t daemon_pid = -1;
 static pid_t second_pid = -1;	/* a test's own extra daemon */
-
-static void sleep_ms(long ms)
-{
-	struct timespec ts = { ms / 1000, (ms % 1000) * 1000000L };
-
-	while (nanosleep(&ts, &ts) < 0 && errno == EINTR)
-		;
-}
-
-static double now_seconds(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
-#define assert_contains(haystack, needle) \
-	do { \
-		const char *h_ = (haystack), *n_ = (needle); \
-		if (!h_ || !strstr(h_, n_)) \
-			fail_msg("expected '%s' in: %.1500s", n_, h_ ? h_ : "(null)"); \
-	} while (0)
 
 /* ---- the daemon ---- */
 

@@ -31,6 +31,7 @@
 #include <jansson.h>
 
 #include "kvmscoped.h"
+#include "util.h"
 #include "proc.h"
 
 #define TMUX_PACKAGE_HINT "install the Debian package tmux (scripts/install-deps test)"
@@ -54,29 +55,6 @@ static char *bin(const char *name)
 {
 	return test_build_path(build_dir, name);
 }
-
-static void sleep_ms(long ms)
-{
-	struct timespec ts = { ms / 1000, (ms % 1000) * 1000000L };
-
-	while (nanosleep(&ts, &ts) < 0 && errno == EINTR)
-		;
-}
-
-static double now_seconds(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
-#define assert_contains(haystack, needle) \
-	do { \
-		const char *h_ = (haystack), *n_ = (needle); \
-		if (!h_ || !strstr(h_, n_)) \
-			fail_msg("expected '%s' in: %.3000s", n_, h_ ? h_ : "(null)"); \
-	} while (0)
 
 /* ---- daemons and guests ---- */
 

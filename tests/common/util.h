@@ -1,0 +1,37 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
+/*
+ * Small helpers every root test program wants: sleeping, a monotonic
+ * clock, and a substring assertion that prints where it looked.
+ * Include after cmocka.h.
+ */
+#ifndef KVMSCOPE_TESTS_UTIL_H
+#define KVMSCOPE_TESTS_UTIL_H
+
+#include <errno.h>
+#include <string.h>
+#include <time.h>
+
+static inline void sleep_ms(long ms)
+{
+	struct timespec ts = { ms / 1000, (ms % 1000) * 1000000L };
+
+	while (nanosleep(&ts, &ts) < 0 && errno == EINTR)
+		;
+}
+
+static inline double now_seconds(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+#define assert_contains(haystack, needle) \
+	do { \
+		const char *h_ = (haystack), *n_ = (needle); \
+		if (!h_ || !strstr(h_, n_)) \
+			fail_msg("expected '%s' in: %.3000s", n_, h_ ? h_ : "(null)"); \
+	} while (0)
+
+#endif
