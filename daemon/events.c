@@ -1,8 +1,9 @@
 // SPDX-License-Identifier: GPL-2.0-only
 /*
- * Subscriptions and their notifications.  Filtering and sampling are per
- * subscription, in user space: the kernel streams every exit while at least
- * one subscription exists, and nothing at all otherwise.
+ * Subscriptions and their notifications.  The kernel filters by process:
+ * each capability is told the union of the subscriptions' pids for its
+ * topic (or "every pid", or nothing), so it streams only what someone
+ * asked for.  vCPU, reason and sampling are per subscription, here.
  */
 #include <errno.h>
 #include <stdio.h>
@@ -32,12 +33,19 @@ struct subscription {
 	struct subscription *next;
 };
 
+/* Topics a hub can know: "vm" and the capabilities' (manager_topic()). */
+#define EVENTS_MAX_TOPICS 16
+
 struct events_hub {
 	struct manager *m;
 	struct subscription *subs;
 	size_t n_subs;
 	uint64_t next_id;
-	uint64_t delivered_total, lost_total, kernel_lost;
+	uint64_t delivered_total, lost_total, kernel_submitted, kernel_lost;
+	size_t n_topics;
+	const char *topics[EVENTS_MAX_TOPICS];
+	/* What each topic's capability was last told to stream. */
+	struct stream_filter filters[EVENTS_MAX_TOPICS];
 };
 
 int events_hub_new(struct manager *m, struct events_hub **ret)
@@ -48,6 +56,11 @@ int events_hub_new(struct manager *m, struct events_hub **ret)
 		return -ENOMEM;
 	h->m = m;
 	h->next_id = 1;
+	while (h->n_topics < EVENTS_MAX_TOPICS && manager_topic(h->n_topics)) {
+		h->topics[h->n_topics] = manager_topic(h->n_topics);
+		h->filters[h->n_topics].mode = STREAM_OFF;
+		h->n_topics++;
+	}
 	*ret = h;
 	return 0;
 }
@@ -70,14 +83,61 @@ bool events_hub_active(const struct events_hub *h)
 	return h && h->n_subs > 0;
 }
 
-static void set_streaming(struct events_hub *h, bool on)
+static bool subscribed_to(const struct subscription *s, size_t topic)
 {
-	manager_set_streaming(h->m, on);
+	return true;
+}
+
+/* The union of the pid filters of @topic's subscriptions. */
+static void stream_filter_of(const struct events_hub *h, size_t topic, struct stream_filter *f)
+{
+	memset(f, 0, sizeof(*f));
+	f->mode = STREAM_OFF;
+	for (const struct subscription *s = h->subs; s; s = s->next) {
+		size_t i = 0;
+
+		if (!subscribed_to(s, topic))
+			continue;
+		if (!s->pid) {
+			f->mode = STREAM_ALL_PIDS;
+			f->n_pids = 0;
+			return;
+		}
+		while (i < f->n_pids && f->pids[i] < s->pid)
+			i++;
+		if (i < f->n_pids && f->pids[i] == s->pid)
+			continue;
+		/* Cannot overflow: there are no more subscriptions than that. */
+		if (f->n_pids == STREAM_FILTER_MAX_PIDS) {
+			f->mode = STREAM_ALL_PIDS;
+			f->n_pids = 0;
+			return;
+		}
+		memmove(&f->pids[i + 1], &f->pids[i], (f->n_pids - i) * sizeof(f->pids[0]));
+		f->pids[i] = s->pid;
+		f->n_pids++;
+		f->mode = STREAM_PIDS;
+	}
+}
+
+/* After every subscribe and unsubscribe: tell each topic's capability what changed. */
+static void update_stream_filters(struct events_hub *h)
+{
+	for (size_t t = 0; t < h->n_topics; t++) {
+		struct stream_filter f;
+
+		stream_filter_of(h, t, &f);
+		if (f.mode == h->filters[t].mode && f.n_pids == h->filters[t].n_pids &&
+		    !memcmp(f.pids, h->filters[t].pids, f.n_pids * sizeof(f.pids[0])))
+			continue;
+		h->filters[t] = f;
+		manager_set_stream_filter(h->m, h->topics[t], &f);
+	}
 }
 
 static void remove_where(struct events_hub *h, struct client *c, uint64_t id)
 {
-	bool was = h->n_subs > 0;
+	size_t before = h->n_subs;
 
 	for (struct subscription **pp = &h->subs; *pp;) {
 		struct subscription *s = *pp;
@@ -91,8 +151,8 @@ static void remove_where(struct events_hub *h, struct client *c, uint64_t id)
 			pp = &s->next;
 		}
 	}
-	if (was && !h->n_subs)
-		set_streaming(h, false);
+	if (h->n_subs != before)
+		update_stream_filters(h);
 }
 
 void events_hub_client_gone(struct events_hub *h, struct client *c)
@@ -167,10 +227,12 @@ void events_hub_vm(struct events_hub *h, const char *what, const struct vm *vm)
 	free(line);
 }
 
-void events_hub_kernel_lost(struct events_hub *h, uint64_t total)
+void events_hub_kernel_ring(struct events_hub *h, uint64_t submitted, uint64_t lost)
 {
-	if (h)
-		h->kernel_lost = total;
+	if (!h)
+		return;
+	h->kernel_submitted = submitted;
+	h->kernel_lost = lost;
 }
 
 void events_hub_tick(struct events_hub *h)
@@ -343,8 +405,8 @@ static json_t *method_subscribe(void *userdata, json_t *params, struct rpc_error
 	s->next = h->subs;
 	h->subs = s;
 	server_client_add_subscriptions(c, +1);
-	if (h->n_subs++ == 0)
-		set_streaming(h, true);
+	h->n_subs++;
+	update_stream_filters(h);
 	return json_pack("{s:I, s:[s, s, s]}", "subscription", (json_int_t)s->id, "notifications",
 			 "events.exit", "events.vm", "events.lost");
 }
@@ -378,26 +440,42 @@ static json_t *method_unsubscribe(void *userdata, json_t *params, struct rpc_err
 	return NULL;
 }
 
+/* {"mode": "off"|"all_pids"|"pids", "pids": [...]}: what a topic's capability streams. */
+static json_t *stream_filter_to_json(const struct stream_filter *f)
+{
+	static const char *const modes[] = { [STREAM_OFF] = "off", [STREAM_ALL_PIDS] = "all_pids",
+					     [STREAM_PIDS] = "pids" };
+	json_t *pids = json_array();
+
+	for (size_t i = 0; i < f->n_pids; i++)
+		json_array_append_new(pids, json_integer(f->pids[i]));
+	return json_pack("{s:s, s:o}", "mode", modes[f->mode], "pids", pids);
+}
+
 static json_t *method_stats(void *userdata, json_t *params, struct rpc_error *err)
 {
 	struct events_hub *h = manager_events(userdata);
-	json_t *subs = json_array();
+	json_t *subs = json_array(), *streams = json_object();
+
+	for (size_t t = 0; h && t < h->n_topics; t++)
+		json_object_set_new(streams, h->topics[t], stream_filter_to_json(&h->filters[t]));
 
 	for (struct subscription *s = h ? h->subs : NULL; s; s = s->next)
 		json_array_append_new(subs, json_pack("{s:I, s:I, s:I, s:I}", "subscription",
 			(json_int_t)s->id, "matched", (json_int_t)s->matched, "delivered",
 			(json_int_t)s->delivered, "lost", (json_int_t)s->lost));
-	return json_pack("{s:o, s:I, s:I, s:I}", "subscriptions", subs, "delivered",
+	return json_pack("{s:o, s:I, s:I, s:I, s:I, s:o}", "subscriptions", subs, "delivered",
 			 (json_int_t)(h ? h->delivered_total : 0), "lost_slow_clients",
 			 (json_int_t)(h ? h->lost_total : 0), "lost_kernel_ring",
-			 (json_int_t)(h ? h->kernel_lost : 0));
+			 (json_int_t)(h ? h->kernel_lost : 0), "submitted_kernel_ring",
+			 (json_int_t)(h ? h->kernel_submitted : 0), "streams", streams);
 }
 
 static const char *const subscribe_params[] = { "pid", "vcpu", "reason", "sample", NULL };
 static const char *const unsubscribe_params[] = { "subscription", NULL };
 
 const struct rpc_method events_methods[] = {
-	/* A subscription makes the kernel stream every exit: root only. */
+	/* A subscription makes the kernel stream exits: root only. */
 	{ "events.subscribe", method_subscribe, subscribe_params, RPC_WRITE },
 	{ "events.unsubscribe", method_unsubscribe, unsubscribe_params, RPC_WRITE },
 	{ "events.stats", method_stats, NULL, RPC_READ },

@@ -36,8 +36,8 @@ void events_hub_exit(struct events_hub *h, const struct events_exit *e);
 void events_hub_vm(struct events_hub *h, const char *what, const struct vm *vm);
 /* Once a second: tell subscribers that lost events how many. */
 void events_hub_tick(struct events_hub *h);
-/* Events the kernel-side ring could not take (set by the exits capability). */
-void events_hub_kernel_lost(struct events_hub *h, uint64_t total);
+/* Exits the kernel put on its ring, and those it could not (set by the exits capability). */
+void events_hub_kernel_ring(struct events_hub *h, uint64_t submitted, uint64_t lost);
 bool events_hub_active(const struct events_hub *h);
 
 #endif
