@@ -1642,6 +1642,82 @@ static void test_events_kernel_filters_by_pid(void **state)
 	close(mine.fd);
 }
 
+/* @v, compact, is @want. */
+static void assert_json_text(json_t *v, const char *want)
+{
+	char *text = json_dumps(v, JSON_COMPACT | JSON_ENCODE_ANY);
+
+	if (!text || strcmp(text, want))
+		fail_msg("got %s, want %s", text ? text : "nothing", want);
+	free(text);
+}
+
+/*
+ * A subscriber names its topics: "vm" alone gets the VM's start and exit
+ * and not one of its exits, and the kernel's exit stream stays off.
+ */
+static void test_events_topics(void **state)
+{
+	char *args[] = { "--vcpus", "1", "--out", "0x70:200", "--hlt", "3", "-name", "topicvm", NULL };
+	struct stream vms;
+	struct stream_counts c = { 0 };
+	long long pid, submitted, exits = 0, others = 0;
+	json_t *stats, *res, *n, *vm;
+	pid_t child;
+	int fd;
+
+	stats = events_stats_when_idle();
+	submitted = obj_int(stats, "submitted_kernel_ring");
+	json_decref(stats);
+	res = rpc("events.subscribe", "{\"topics\":[\"vm\"]}");
+	assert_json_text(json_object_get(res, "topics"), "[\"vm\"]");
+	assert_json_text(json_object_get(res, "notifications"), "[\"events.vm\",\"events.lost\"]");
+	json_decref(res);
+
+	stream_subscribe(&vms, "{\"topics\":[\"vm\"]}");
+	stats = rpc("events.stats", NULL);
+	assert_exit_stream(stats, "off", 0);
+	json_decref(stats);
+	child = start_guest_async(args, &fd);
+	pid = stream_wait_vm_start(&vms, "topicvm");
+	assert_int_equal(guest_pid_from(fd, child), pid);
+	stream_count_all_until_exit(&vms, pid, &exits, &others, &c);
+	assert_int_equal(exits + others, 0);
+	usleep(100 * 1000);
+	stats = rpc("events.stats", NULL);
+	assert_exit_stream(stats, "off", 0);
+	assert_int_equal(obj_int(stats, "submitted_kernel_ring"), submitted);
+	json_decref(stats);
+	/* The guest made its exits, as counted: the stream just did not carry them. */
+	vm = exits_of(pid, &res);
+	assert_int_equal(sum_records(json_object_get(vm, "userspace_exits"), "reason", "IO", -1), 201);
+	json_decref(res);
+	close(vms.fd);
+
+	/* Both topics by name: every exit again. */
+	stream_subscribe(&vms, "{\"topics\":[\"exit\",\"vm\"]}");
+	child = start_guest_async(args, &fd);
+	pid = stream_wait_vm_start(&vms, "topicvm");
+	assert_int_equal(guest_pid_from(fd, child), pid);
+	c = (struct stream_counts){ 0 };
+	exits = 0;
+	stream_count_all_until_exit(&vms, pid, &exits, &others, &c);
+	assert_int_equal(c.io, 201);
+	assert_int_equal(c.hlt, 3);
+	close(vms.fd);
+
+	expect_error("{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"events.subscribe\",\"params\":{\"topics\":[\"vm\",\"exits\"]}}",
+		     -32602, "no topic is called 'exits'; known topics: vm, exit");
+	expect_error("{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"events.subscribe\",\"params\":{\"topics\":[]}}",
+		     -32602, "known topics: vm, exit");
+	expect_error("{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"events.subscribe\",\"params\":{\"topics\":\"vm\"}}",
+		     -32602, "known topics: vm, exit");
+	n = rpc_raw("{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"events.subscribe\",\"params\":{\"topics\":[7]}}");
+	assert_json_text(json_object_get(json_object_get(json_object_get(n, "error"), "data"),
+					 "known_topics"), "[\"vm\",\"exit\"]");
+	json_decref(n);
+}
+
 /* KVM's own counters from debugfs, next to ours, while the VM lives. */
 static void test_kvm_debugfs_stats(void **state)
 {
@@ -2334,6 +2410,7 @@ int main(void)
 		cmocka_unit_test(test_events_slow_client_loses_not_the_daemon),
 		cmocka_unit_test(test_events_cli),
 		cmocka_unit_test(test_events_kernel_filters_by_pid),
+		cmocka_unit_test(test_events_topics),
 		cmocka_unit_test(test_kvm_debugfs_stats),
 		cmocka_unit_test(test_events_bad_params),
 		cmocka_unit_test(test_second_daemon_refused),
