@@ -1718,6 +1718,33 @@ static void test_events_topics(void **state)
 	json_decref(n);
 }
 
+/* kvmscopectl events --topic: only those events; an unknown name is a usage error. */
+static void test_events_cli_topics(void **state)
+{
+	char *args[] = { "--vcpus", "1", "--out", "0x70:3", "--hlt", "2", "--start-delay", "2000",
+			 "-name", "evtopic", NULL };
+	struct proc_result r;
+	long long pid;
+	pid_t child;
+	int fd;
+
+	child = start_guest_async(args, &fd);
+	pid = wait_vm_named("evtopic");
+	/* Its exits come during the 2 s start delay's end; only its VM exit may print. */
+	r = ctl("events", "--topic", "vm", "--count", "1", NULL);
+	assert_int_equal(guest_pid_from(fd, child), pid);
+	if (r.status != 0)
+		fail_msg("kvmscopectl events --topic vm failed (%d): %s", r.status, r.err);
+	assert_int_equal(count_substr(r.out, "VM exit"), 1);
+	assert_int_equal(count_substr(r.out, "userspace"), 0);
+	assert_int_equal(count_substr(r.out, "hardware"), 0);
+	proc_result_free(&r);
+	r = ctl("events", "--topic", "vm", "--topic", "exits", NULL);
+	assert_int_equal(r.status, 2);
+	assert_contains(r.err, "--topic: no topic is called 'exits'; known: vm, exit");
+	proc_result_free(&r);
+}
+
 /* KVM's own counters from debugfs, next to ours, while the VM lives. */
 static void test_kvm_debugfs_stats(void **state)
 {
@@ -2411,6 +2438,7 @@ int main(void)
 		cmocka_unit_test(test_events_cli),
 		cmocka_unit_test(test_events_kernel_filters_by_pid),
 		cmocka_unit_test(test_events_topics),
+		cmocka_unit_test(test_events_cli_topics),
 		cmocka_unit_test(test_kvm_debugfs_stats),
 		cmocka_unit_test(test_events_bad_params),
 		cmocka_unit_test(test_second_daemon_refused),
