@@ -36,6 +36,7 @@ struct subscription {
 
 /* Topics a hub can know: "vm" and the capabilities' (manager_topic()). */
 #define EVENTS_MAX_TOPICS 16
+_Static_assert(EVENTS_MAX_TOPICS <= 31, "a subscription's topics are bits of a uint32_t");
 
 struct events_hub {
 	struct manager *m;
@@ -72,6 +73,9 @@ int events_hub_new(struct manager *m, struct events_hub **ret)
 		h->filters[h->n_topics].mode = STREAM_OFF;
 		h->n_topics++;
 	}
+	if (manager_topic(h->n_topics))
+		log_warning("events: more than %d topics; \"%s\" and later cannot be subscribed to",
+			    EVENTS_MAX_TOPICS, manager_topic(h->n_topics));
 	h->exit_topic = topic_index(h, "exit");
 	*ret = h;
 	return 0;
@@ -425,7 +429,7 @@ static int parse_topics(const struct events_hub *h, json_t *params, uint32_t *to
 	size_t i;
 
 	if (!list) {
-		*topics = h->n_topics >= 32 ? UINT32_MAX : (1u << h->n_topics) - 1;
+		*topics = (1u << h->n_topics) - 1;
 		return 0;
 	}
 	if (!json_is_array(list) || !json_array_size(list)) {
