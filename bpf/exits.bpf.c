@@ -40,6 +40,8 @@ const volatile bool collect_backdoor = true;
 const volatile __u32 max_keys_per_vm = KVMSCOPE_MAX_HW_EXIT_KEYS;
 /* Set by the daemon at run time while events.subscribe has subscribers. */
 volatile __u32 stream_enabled;
+/* ... of whom one at least wants every process: stream_pids is not asked. */
+volatile __u32 stream_all_pids;
 
 /* Classic tracepoint records, as in /sys/kernel/tracing/events/.../format. */
 struct kvmscope_tp_kvm_exit {
@@ -168,6 +170,26 @@ struct {
 	__uint(type, BPF_MAP_TYPE_RINGBUF);
 	__uint(max_entries, KVMSCOPE_STREAM_RING_BYTES);
 } exit_stream SEC(".maps");
+
+/*
+ * tgid -> 1: the processes subscribers asked for.  Looked up only while
+ * streaming without stream_all_pids, so that nobody's filter costs a ring
+ * record per exit of every other VM on the host.
+ */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, KVMSCOPE_STREAM_MAX_PIDS);
+	__type(key, __u32);
+	__type(value, __u8);
+} stream_pids SEC(".maps");
+
+/* Records put on exit_stream: what the filter let through, for events.stats. */
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, __u64);
+} stream_submitted SEC(".maps");
 
 /* A zeroed histogram to insert from (too big for the BPF stack budget). */
 static struct kvmscope_hist zero_hist;
@@ -325,8 +347,12 @@ static __always_inline void stream_exit(__u64 id, __u32 vcpu, __u32 isa, __u32 r
 					bool hardware, __u64 now)
 {
 	struct kvmscope_exit_event *ev;
+	__u32 tgid = id >> 32, zero = 0;
+	__u64 *submitted;
 
 	if (!stream_enabled)
+		return;
+	if (!stream_all_pids && !bpf_map_lookup_elem(&stream_pids, &tgid))
 		return;
 	ev = bpf_ringbuf_reserve(&exit_stream, sizeof(*ev), 0);
 	if (!ev) {
@@ -334,13 +360,16 @@ static __always_inline void stream_exit(__u64 id, __u32 vcpu, __u32 isa, __u32 r
 		return;
 	}
 	ev->ts_ns = now;
-	ev->tgid = id >> 32;
+	ev->tgid = tgid;
 	ev->tid = (__u32)id;
 	ev->vcpu = vcpu;
 	ev->isa = isa;
 	ev->reason = reason;
 	ev->hardware = hardware;
 	bpf_ringbuf_submit(ev, BPF_RB_NO_WAKEUP);
+	submitted = bpf_map_lookup_elem(&stream_submitted, &zero);
+	if (submitted)
+		*submitted += 1;
 }
 
 static __always_inline __u32 log2_slot(__u64 v)

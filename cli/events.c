@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0-only
 /*
  * kvmscopectl events: subscribe (events.subscribe) and print the exits and
- * VM starts/exits the daemon streams, one per line, until --count events
+ * VM starts/exits the daemon streams (--topic: only some of those), one per line, until --count events
  * were printed or, with --follow, until interrupted.  Losses the daemon
  * reports (this client read too slowly) go to stderr.
  */
@@ -34,6 +34,8 @@ void events_usage(FILE *f)
 		"  --reason NAME     only this exit reason (io, hlt, IO, MMIO, ...; any case;\n"
 		"                    a name no ISA has is refused, with the list)\n"
 		"  --sample N        1 of every N matching exits (default 1: all)\n"
+		"  --topic NAME      only these events (repeatable): vm (VM start/exit),\n"
+		"                    exit (KVM exits); default: every topic\n"
 		"  --count N         stop after N events (default 20)\n"
 		"  -f, --follow      print until interrupted (Ctrl-C)\n");
 }
@@ -56,6 +58,34 @@ static const struct {
 	{ "arm64_esr_ec", "arm64 traps", "TRAP/" },
 	{ "s390", "s390", "" },
 };
+
+/*
+ * The daemon's topics (manager_topic()), so that a typo is a usage error
+ * before anything connects; the daemon refuses unknown names too.
+ */
+static const char *const known_topics[] = { "vm", "exit" };
+
+static bool topic_known(const char *name)
+{
+	for (size_t i = 0; i < sizeof(known_topics) / sizeof(known_topics[0]); i++)
+		if (!strcmp(known_topics[i], name))
+			return true;
+	return false;
+}
+
+static int unknown_topic(const char *name)
+{
+	struct strbuf known;
+	int r;
+
+	strbuf_init(&known, 0);
+	for (size_t i = 0; i < sizeof(known_topics) / sizeof(known_topics[0]); i++)
+		strbuf_printf(&known, "%s%s", i ? ", " : "", known_topics[i]);
+	r = cli_usage_error("events: --topic: no topic is called '%s'; known: %s", name,
+			    known.data ? known.data : "");
+	strbuf_free(&known);
+	return r;
+}
 
 static bool is_code_number(const char *s)
 {
@@ -205,12 +235,13 @@ int verb_events(struct cli *c)
 		{ "vcpu", required_argument, NULL, 'v' },
 		{ "reason", required_argument, NULL, 'r' },
 		{ "sample", required_argument, NULL, 's' },
+		{ "topic", required_argument, NULL, 't' },
 		{ "count", required_argument, NULL, 'n' },
 		{ "follow", no_argument, NULL, 'f' },
 		{}
 	};
 	uint64_t v, count = 20, printed = 0;
-	json_t *params = json_object(), *subscription;
+	json_t *params = json_object(), *subscription, *topics = NULL;
 	bool follow = false;
 	char *argv[64];
 	int opt, rc = EXIT_OK, argc = c->argc + 1;
@@ -247,6 +278,15 @@ int verb_events(struct cli *c)
 			if (parse_u64(optarg, 1000000, &v) < 0 || !v)
 				return cli_usage_error("events: --sample '%s' must be from 1 to 1000000", optarg);
 			json_object_set_new(params, "sample", json_integer((json_int_t)v));
+			break;
+		case 't':
+			if (!topic_known(optarg))
+				return unknown_topic(optarg);
+			if (!topics) {
+				topics = json_array();
+				json_object_set_new(params, "topics", topics);
+			}
+			json_array_append_new(topics, json_string(optarg));
 			break;
 		case 'n':
 			if (parse_u64(optarg, UINT64_MAX >> 1, &count) < 0 || !count)

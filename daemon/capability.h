@@ -8,6 +8,8 @@
 #define KVMSCOPE_CAPABILITY_H
 
 #include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
 #include <jansson.h>
 
 #include "rpc.h"
@@ -15,6 +17,20 @@
 
 struct manager;
 struct vm;
+
+/* As many distinct pids as there can be subscriptions (events.c). */
+#define STREAM_FILTER_MAX_PIDS 64
+
+/*
+ * Which events of one topic someone subscribed to: the union of the
+ * subscriptions' pid filters, so that the kernel puts nothing on a ring
+ * for processes nobody asked about.  Other filters stay in user space.
+ */
+struct stream_filter {
+	enum { STREAM_OFF, STREAM_ALL_PIDS, STREAM_PIDS } mode;
+	size_t n_pids;
+	uint32_t pids[STREAM_FILTER_MAX_PIDS];	/* STREAM_PIDS: sorted, distinct */
+};
 
 struct capability_ops {
 	const char *name;
@@ -33,8 +49,10 @@ struct capability_ops {
 	/* A VM's retention ended: drop everything about it. */
 	void (*vm_forget)(void *state, struct vm *vm);
 	void (*free)(void *state);
-	/* Optional: stream events to manager_events() (on) or stop (off). */
-	void (*stream)(void *state, bool on);
+	/* Event topics it publishes on manager_events() (NULL-terminated), or NULL. */
+	const char *const *topics;
+	/* Optional: stream only the events of @topic that @f selects (or none). */
+	void (*stream_filter)(void *state, const char *topic, const struct stream_filter *f);
 	/* JSON-RPC methods this capability serves (NULL-name terminated) or NULL. */
 	const struct rpc_method *methods;
 };

@@ -1,8 +1,9 @@
 /* SPDX-License-Identifier: GPL-2.0-only */
 /*
  * Event streams: clients call events.subscribe and get JSON-RPC
- * notifications (events.exit, events.vm, events.lost) on their connection
- * until they unsubscribe or go away.  A client that reads too slowly loses
+ * notifications on their connection until they unsubscribe or go away:
+ * events.<topic> for each topic they chose (vm, and each capability's:
+ * exit, ...), and events.lost.  A client that reads too slowly loses
  * events, counted per subscription and globally; the daemon never waits.
  */
 #ifndef KVMSCOPE_EVENTS_H
@@ -31,13 +32,20 @@ extern const struct rpc_method events_methods[];
 
 /* A client went away: its subscriptions end. */
 void events_hub_client_gone(struct events_hub *h, struct client *c);
+/*
+ * Publish an event of @topic (one of manager_topic()'s) about process @pid
+ * (0: about none, for subscriptions without a pid filter only): every
+ * subscription to @topic that it matches gets the notification
+ * "events.<topic>" with @params, built once.  Takes @params.
+ */
+void events_hub_publish(struct events_hub *h, const char *topic, uint32_t pid, json_t *params);
 void events_hub_exit(struct events_hub *h, const struct events_exit *e);
 /* @what: "start" or "exit". */
 void events_hub_vm(struct events_hub *h, const char *what, const struct vm *vm);
 /* Once a second: tell subscribers that lost events how many. */
 void events_hub_tick(struct events_hub *h);
-/* Events the kernel-side ring could not take (set by the exits capability). */
-void events_hub_kernel_lost(struct events_hub *h, uint64_t total);
+/* Exits the kernel put on its ring, and those it could not (set by the exits capability). */
+void events_hub_kernel_ring(struct events_hub *h, uint64_t submitted, uint64_t lost);
 bool events_hub_active(const struct events_hub *h);
 
 #endif

@@ -615,11 +615,38 @@ struct events_hub *manager_events(struct manager *m)
 	return m->events;
 }
 
-void manager_set_streaming(struct manager *m, bool on)
+/*
+ * From the table, not from what probed: a topic whose capability is
+ * unavailable here can still be subscribed to (and stays quiet), so a
+ * client works the same on every host.
+ */
+const char *manager_topic(size_t i)
 {
-	for (size_t i = 0; i < m->n_caps; i++)
-		if (m->caps[i].state && m->caps[i].ops->stream)
-			m->caps[i].ops->stream(m->caps[i].state, on);
+	if (i == 0)
+		return "vm";
+	i--;
+	for (size_t c = 0; c < sizeof(capability_table) / sizeof(capability_table[0]); c++) {
+		const char *const *t = capability_table[c]->topics;
+
+		for (; t && *t; t++)
+			if (i-- == 0)
+				return *t;
+	}
+	return NULL;
+}
+
+void manager_set_stream_filter(struct manager *m, const char *topic, const struct stream_filter *f)
+{
+	for (size_t i = 0; i < m->n_caps; i++) {
+		const struct capability_ops *ops = m->caps[i].ops;
+		const char *const *t = ops->topics;
+
+		if (!m->caps[i].state || !ops->stream_filter)
+			continue;
+		for (; t && *t; t++)
+			if (!strcmp(*t, topic))
+				ops->stream_filter(m->caps[i].state, topic, f);
+	}
 }
 
 static void on_client_gone(struct client *c, void *userdata)

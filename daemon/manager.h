@@ -54,8 +54,10 @@ struct vm *manager_vm_find(struct manager *m, uint32_t pid);
 struct vm *manager_vm_note(struct manager *m, uint32_t pid, const char *comm_hint);
 /* The subscriptions hub (events.subscribe). */
 struct events_hub *manager_events(struct manager *m);
-/* Tell the capabilities to stream exits (someone subscribed) or to stop. */
-void manager_set_streaming(struct manager *m, bool on);
+/* Event topics: "vm" (the registry's), then every capability's; NULL past the end. */
+const char *manager_topic(size_t i);
+/* Tell the capability that publishes @topic which of its events to stream. */
+void manager_set_stream_filter(struct manager *m, const char *topic, const struct stream_filter *f);
 /* The live VM with @pid, or NULL. */
 struct vm *manager_vm_find_live(struct manager *m, uint32_t pid);
 /* Bring capabilities' view of VMs up to date before answering a request. */

@@ -29,6 +29,9 @@
 /* VM exits within this are snapshotted together: one read of the maps. */
 #define EXIT_FLUSH_USEC 20000
 
+_Static_assert(STREAM_FILTER_MAX_PIDS <= KVMSCOPE_STREAM_MAX_PIDS,
+	       "the kernel's stream_pids must hold every pid a filter can name");
+
 static uint64_t monotonic_usec(void)
 {
 	struct timespec ts;
@@ -394,19 +397,74 @@ static int on_exit_event(void *ctx, void *data, size_t len)
 	return 0;
 }
 
+/* What the kernel put on the exit ring and could not, for events.stats. */
+static void report_stream_counts(struct exits_state *st)
+{
+	uint32_t d = KVMSCOPE_DROP_STREAM_FULL, zero = 0;
+
+	events_hub_kernel_ring(manager_events(st->m),
+			       exits_percpu_sum(st, bpf_map__fd(st->skel->maps.stream_submitted), &zero),
+			       exits_percpu_sum(st, bpf_map__fd(st->skel->maps.exit_drops), &d));
+}
+
 static int on_stream_timer(sd_event_source *s, uint64_t usec, void *userdata)
 {
 	struct exits_state *st = userdata;
-	uint32_t d = KVMSCOPE_DROP_STREAM_FULL;
 
 	consume_rings(st);
-	events_hub_kernel_lost(manager_events(st->m),
-			       exits_percpu_sum(st, bpf_map__fd(st->skel->maps.exit_drops), &d));
+	report_stream_counts(st);
 	sd_event_source_set_time(s, usec + STREAM_DRAIN_USEC);
 	return 0;
 }
 
-static void exits_stream(void *state, bool on)
+/*
+ * Make the kernel's stream_pids hold exactly @pids (sorted, distinct):
+ * one update per pid added and one delete per pid dropped, never a walk
+ * of the map.
+ */
+static void stream_pids_set(struct exits_state *st, const uint32_t *pids, size_t n)
+{
+	int fd = bpf_map__fd(st->skel->maps.stream_pids);
+	size_t i = 0, j = 0;
+	uint8_t one = 1;
+
+	while (i < st->n_stream_pids || j < n) {
+		if (j == n || (i < st->n_stream_pids && st->stream_pids[i] < pids[j])) {
+			bpf_map_delete_elem(fd, &st->stream_pids[i++]);
+		} else if (i == st->n_stream_pids || pids[j] < st->stream_pids[i]) {
+			if (bpf_map_update_elem(fd, &pids[j], &one, BPF_ANY) < 0)
+				log_warning("exits: cannot stream the exits of pid %u: %s", pids[j],
+					    strerror(errno));
+			j++;
+		} else {
+			i++;
+			j++;
+		}
+	}
+	memcpy(st->stream_pids, pids, n * sizeof(*pids));
+	st->n_stream_pids = n;
+}
+
+/* Nothing streams: also what a previous daemon's pinned state may have left on. */
+static void stream_reset(struct exits_state *st)
+{
+	int fd = bpf_map__fd(st->skel->maps.stream_pids);
+	uint32_t k;
+
+	st->skel->bss->stream_enabled = 0;
+	st->skel->bss->stream_all_pids = 0;
+	while (bpf_map_get_next_key(fd, NULL, &k) == 0)
+		if (bpf_map_delete_elem(fd, &k) < 0)
+			break;
+	st->n_stream_pids = 0;
+}
+
+/*
+ * Stream the exits @f selects.  Widening adds to the kernel's filter
+ * before it narrows, so a subscriber never misses its own pid's exits
+ * while another subscription comes or goes.
+ */
+static void exits_stream_filter(void *state, const char *topic, const struct stream_filter *f)
 {
 	struct exits_state *st = state;
 	sd_event *event = manager_event(st->m);
@@ -414,11 +472,26 @@ static void exits_stream(void *state, bool on)
 
 	if (!st->loaded || !st->rb)
 		return;
-	st->skel->bss->stream_enabled = on;
-	if (!on) {
+	if (f->mode == STREAM_OFF) {
+		st->skel->bss->stream_enabled = 0;
+		/* The last records, and their count, before the timer stops. */
+		if (st->stream_timer) {
+			consume_rings(st);
+			report_stream_counts(st);
+		}
 		st->stream_timer = sd_event_source_disable_unref(st->stream_timer);
+		st->skel->bss->stream_all_pids = 0;
+		stream_pids_set(st, NULL, 0);
 		return;
 	}
+	if (f->mode == STREAM_ALL_PIDS) {
+		st->skel->bss->stream_all_pids = 1;
+		stream_pids_set(st, NULL, 0);
+	} else {
+		stream_pids_set(st, f->pids, f->n_pids);
+		st->skel->bss->stream_all_pids = 0;
+	}
+	st->skel->bss->stream_enabled = 1;
 	if (st->stream_timer)
 		return;
 	sd_event_now(event, CLOCK_MONOTONIC, &now);
@@ -443,6 +516,7 @@ int exits_ringbuf_open(struct exits_state *st)
 {
 	int r;
 
+	stream_reset(st);
 	st->rb = ring_buffer__new(bpf_map__fd(st->skel->maps.vm_events), on_vm_event, st, NULL);
 	if (st->rb && ring_buffer__add(st->rb, bpf_map__fd(st->skel->maps.exit_stream), on_exit_event,
 				       st) < 0)
@@ -553,6 +627,7 @@ const struct capability_ops exits_capability = {
 	.vm_exited = exits_vm_exited,
 	.vm_forget = exits_vm_forget,
 	.free = exits_free,
-	.stream = exits_stream,
+	.topics = (const char *const[]){ "exit", NULL },
+	.stream_filter = exits_stream_filter,
 	.methods = exits_methods,
 };

@@ -95,6 +95,9 @@ struct exits_state {
 	size_t n_exited;
 	uint32_t isas_seen;		/* bit per enum kvmscope_isa seen in kvm_exit */
 	sd_event_source *stream_timer;	/* drains exit_stream while streaming */
+	/* What the kernel's stream_pids holds (sorted), while streaming by pid. */
+	uint32_t stream_pids[STREAM_FILTER_MAX_PIDS];
+	size_t n_stream_pids;
 	/* VMs whose process exited since the last flush: snapshotted together. */
 	struct { uint64_t vm_id; uint32_t pid; } *pending_exits;
 	size_t n_pending_exits;

@@ -10,7 +10,7 @@
 #include <linux/types.h>
 #endif
 
-#define KVMSCOPE_EXITS_SCHEMA_VERSION 3
+#define KVMSCOPE_EXITS_SCHEMA_VERSION 4
 
 /*
  * Map sizes: bounded, so a host with many VMs cannot exhaust memory.  These
@@ -175,6 +175,8 @@ struct kvmscope_exit_event {
 };
 
 #define KVMSCOPE_STREAM_RING_BYTES (1u << 20)
+/* Processes the exit stream can be filtered to at once (stream_pids). */
+#define KVMSCOPE_STREAM_MAX_PIDS 64
 
 /* Why an event was not counted: indexes of the exit_drops array. */
 enum kvmscope_drop_reason {

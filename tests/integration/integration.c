@@ -1501,6 +1501,244 @@ static void test_events_cli(void **state)
 	proc_result_free(&r);
 }
 
+/* events.stats once no subscription of an earlier test is left (closing is noticed late). */
+static json_t *events_stats_when_idle(void)
+{
+	for (int tries = 0; tries < 100; tries++) {
+		json_t *stats = rpc("events.stats", NULL);
+
+		if (!json_array_size(json_object_get(stats, "subscriptions")))
+			return stats;
+		json_decref(stats);
+		usleep(50 * 1000);
+	}
+	fail_msg("subscriptions of earlier tests outlived their connections");
+	return NULL;
+}
+
+/* What events.stats says the exits capability was told to stream. */
+static void assert_exit_stream(json_t *stats, const char *mode, long long n_pids)
+{
+	json_t *exit = json_object_get(json_object_get(stats, "streams"), "exit");
+	const char *m = json_string_value(json_object_get(exit, "mode"));
+
+	if (!m || strcmp(m, mode) || (long long)json_array_size(json_object_get(exit, "pids")) != n_pids)
+		fail_msg("exit stream is not %s with %lld pids: %s", mode, n_pids,
+			 json_dumps(stats, JSON_COMPACT));
+}
+
+/* Every events.exit of @pid until its VM exit is announced, and what was not @pid's. */
+static void stream_count_all_until_exit(struct stream *st, long long pid, long long *mine,
+					long long *others, struct stream_counts *c)
+{
+	json_t *n;
+	bool exited = false;
+
+	while ((n = stream_next(st, exited ? 500 : 20000))) {
+		const char *method = json_string_value(json_object_get(n, "method"));
+		json_t *p = json_object_get(n, "params");
+
+		if (!strcmp(method, "events.exit")) {
+			if (obj_int(p, "pid") == pid) {
+				(*mine)++;
+				count_exit_event(c, p);
+			} else {
+				(*others)++;
+			}
+		} else if (!strcmp(method, "events.vm") && obj_int(json_object_get(p, "vm"), "pid") == pid &&
+			   !strcmp(json_string_value(json_object_get(p, "event")), "exit")) {
+			exited = true;	/* exits still in the ring are drained within 100 ms */
+		} else if (!strcmp(method, "events.lost")) {
+			c->lost += obj_int(p, "lost");
+		}
+		json_decref(n);
+	}
+	if (!exited)
+		fail_msg("no events.vm exit for pid %lld within 20 s", pid);
+}
+
+/*
+ * The pid filter is applied in the kernel: a subscription for a process
+ * that does not exist puts nothing on the ring while a guest makes
+ * hundreds of exits, and one for the guest puts exactly its exits there
+ * (events.stats counts what the BPF program submitted).
+ */
+static void test_events_kernel_filters_by_pid(void **state)
+{
+	char *args[] = { "--vcpus", "2", "--out", "0x70:300", "--hlt", "7", NULL };
+	char *delayed[] = { "--vcpus", "2", "--out", "0x70:300", "--hlt", "7", "--start-delay", "2000",
+			    "-name", "kfilter", NULL };
+	struct stream nobody, mine;
+	struct stream_counts c = { 0 };
+	long long pid, submitted, received = 0, others = 0;
+	json_t *stats, *report, *res, *vm, *sub;
+	char params[64];
+	pid_t child;
+	size_t i;
+	int fd;
+
+	stats = events_stats_when_idle();
+	assert_exit_stream(stats, "off", 0);
+	submitted = obj_int(stats, "submitted_kernel_ring");
+	json_decref(stats);
+	/* No process has this pid (pid_max is at most 2^22). */
+	stream_subscribe(&nobody, "{\"pid\":4294967295}");
+	stats = rpc("events.stats", NULL);
+	assert_exit_stream(stats, "pids", 1);
+	json_decref(stats);
+
+	report = run_guest(args);
+	pid = obj_int(report, "pid");
+	vm = exits_of(pid, &res);
+	/* The guest ran, and made the exits it was asked for. */
+	assert_int_equal(sum_records(json_object_get(vm, "userspace_exits"), "reason", "IO", -1), 302);
+	assert_int_equal(sum_records(json_object_get(vm, "userspace_exits"), "reason", "HLT", -1), 7);
+	json_decref(res);
+	json_decref(report);
+	usleep(100 * 1000);	/* the ring is drained every 10 ms */
+	stats = rpc("events.stats", NULL);
+	if (obj_int(stats, "submitted_kernel_ring") != submitted)
+		fail_msg("the kernel put %lld exits on the ring for a subscription to no process: %s",
+			 obj_int(stats, "submitted_kernel_ring") - submitted,
+			 json_dumps(stats, JSON_COMPACT));
+	json_array_foreach(json_object_get(stats, "subscriptions"), i, sub)
+		assert_int_equal(obj_int(sub, "matched"), 0);
+	json_decref(stats);
+	assert_null(stream_next(&nobody, 0));
+
+	/* The guest's own pid, beside the one that matches nothing. */
+	child = start_guest_async(delayed, &fd);
+	pid = wait_vm_named("kfilter");
+	snprintf(params, sizeof(params), "{\"pid\":%lld}", pid);
+	stats = rpc("events.stats", NULL);
+	submitted = obj_int(stats, "submitted_kernel_ring");
+	json_decref(stats);
+	stream_subscribe(&mine, params);
+	stats = rpc("events.stats", NULL);
+	assert_exit_stream(stats, "pids", 2);
+	json_decref(stats);
+	assert_int_equal(guest_pid_from(fd, child), pid);
+	stream_count_all_until_exit(&mine, pid, &received, &others, &c);
+	stats = rpc("events.stats", NULL);
+	assert_int_equal(others, 0);
+	assert_int_equal(c.lost, 0);
+	assert_int_equal(c.io, 302);
+	assert_int_equal(c.hlt, 7);
+	if (obj_int(stats, "submitted_kernel_ring") - submitted != received)
+		fail_msg("the kernel put %lld exits on the ring, the subscriber of pid %lld got %lld: %s",
+			 obj_int(stats, "submitted_kernel_ring") - submitted, pid, received,
+			 json_dumps(stats, JSON_COMPACT));
+	print_message("[   INFO   ] pid filter in the kernel: 0 exits on the ring for nobody, %lld for pid %lld\n",
+		      received, pid);
+	json_decref(stats);
+	assert_null(stream_next(&nobody, 0));
+	close(nobody.fd);
+	close(mine.fd);
+}
+
+/* @v, compact, is @want. */
+static void assert_json_text(json_t *v, const char *want)
+{
+	char *text = json_dumps(v, JSON_COMPACT | JSON_ENCODE_ANY);
+
+	if (!text || strcmp(text, want))
+		fail_msg("got %s, want %s", text ? text : "nothing", want);
+	free(text);
+}
+
+/*
+ * A subscriber names its topics: "vm" alone gets the VM's start and exit
+ * and not one of its exits, and the kernel's exit stream stays off.
+ */
+static void test_events_topics(void **state)
+{
+	char *args[] = { "--vcpus", "1", "--out", "0x70:200", "--hlt", "3", "-name", "topicvm", NULL };
+	struct stream vms;
+	struct stream_counts c = { 0 };
+	long long pid, submitted, exits = 0, others = 0;
+	json_t *stats, *res, *n, *vm;
+	pid_t child;
+	int fd;
+
+	stats = events_stats_when_idle();
+	submitted = obj_int(stats, "submitted_kernel_ring");
+	json_decref(stats);
+	res = rpc("events.subscribe", "{\"topics\":[\"vm\"]}");
+	assert_json_text(json_object_get(res, "topics"), "[\"vm\"]");
+	assert_json_text(json_object_get(res, "notifications"), "[\"events.vm\",\"events.lost\"]");
+	json_decref(res);
+
+	stream_subscribe(&vms, "{\"topics\":[\"vm\"]}");
+	stats = rpc("events.stats", NULL);
+	assert_exit_stream(stats, "off", 0);
+	json_decref(stats);
+	child = start_guest_async(args, &fd);
+	pid = stream_wait_vm_start(&vms, "topicvm");
+	assert_int_equal(guest_pid_from(fd, child), pid);
+	stream_count_all_until_exit(&vms, pid, &exits, &others, &c);
+	assert_int_equal(exits + others, 0);
+	usleep(100 * 1000);
+	stats = rpc("events.stats", NULL);
+	assert_exit_stream(stats, "off", 0);
+	assert_int_equal(obj_int(stats, "submitted_kernel_ring"), submitted);
+	json_decref(stats);
+	/* The guest made its exits, as counted: the stream just did not carry them. */
+	vm = exits_of(pid, &res);
+	assert_int_equal(sum_records(json_object_get(vm, "userspace_exits"), "reason", "IO", -1), 201);
+	json_decref(res);
+	close(vms.fd);
+
+	/* Both topics by name: every exit again. */
+	stream_subscribe(&vms, "{\"topics\":[\"exit\",\"vm\"]}");
+	child = start_guest_async(args, &fd);
+	pid = stream_wait_vm_start(&vms, "topicvm");
+	assert_int_equal(guest_pid_from(fd, child), pid);
+	c = (struct stream_counts){ 0 };
+	exits = 0;
+	stream_count_all_until_exit(&vms, pid, &exits, &others, &c);
+	assert_int_equal(c.io, 201);
+	assert_int_equal(c.hlt, 3);
+	close(vms.fd);
+
+	expect_error("{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"events.subscribe\",\"params\":{\"topics\":[\"vm\",\"exits\"]}}",
+		     -32602, "no topic is called 'exits'; known topics: vm, exit");
+	expect_error("{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"events.subscribe\",\"params\":{\"topics\":[]}}",
+		     -32602, "known topics: vm, exit");
+	expect_error("{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"events.subscribe\",\"params\":{\"topics\":\"vm\"}}",
+		     -32602, "known topics: vm, exit");
+	n = rpc_raw("{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"events.subscribe\",\"params\":{\"topics\":[7]}}");
+	assert_json_text(json_object_get(json_object_get(json_object_get(n, "error"), "data"),
+					 "known_topics"), "[\"vm\",\"exit\"]");
+	json_decref(n);
+}
+
+/* kvmscopectl events --topic: only those events; an unknown name is a usage error. */
+static void test_events_cli_topics(void **state)
+{
+	char *args[] = { "--vcpus", "1", "--out", "0x70:3", "--hlt", "2", "--start-delay", "2000",
+			 "-name", "evtopic", NULL };
+	struct proc_result r;
+	long long pid;
+	pid_t child;
+	int fd;
+
+	child = start_guest_async(args, &fd);
+	pid = wait_vm_named("evtopic");
+	/* Its exits come during the 2 s start delay's end; only its VM exit may print. */
+	r = ctl("events", "--topic", "vm", "--count", "1", NULL);
+	assert_int_equal(guest_pid_from(fd, child), pid);
+	if (r.status != 0)
+		fail_msg("kvmscopectl events --topic vm failed (%d): %s", r.status, r.err);
+	assert_int_equal(count_substr(r.out, "VM exit"), 1);
+	assert_int_equal(count_substr(r.out, "userspace"), 0);
+	assert_int_equal(count_substr(r.out, "hardware"), 0);
+	proc_result_free(&r);
+	r = ctl("events", "--topic", "vm", "--topic", "exits", NULL);
+	assert_int_equal(r.status, 2);
+	assert_contains(r.err, "--topic: no topic is called 'exits'; known: vm, exit");
+	proc_result_free(&r);
+}
+
 /* KVM's own counters from debugfs, next to ours, while the VM lives. */
 static void test_kvm_debugfs_stats(void **state)
 {
@@ -2192,6 +2430,9 @@ int main(void)
 		cmocka_unit_test(test_events_stream_exact),
 		cmocka_unit_test(test_events_slow_client_loses_not_the_daemon),
 		cmocka_unit_test(test_events_cli),
+		cmocka_unit_test(test_events_kernel_filters_by_pid),
+		cmocka_unit_test(test_events_topics),
+		cmocka_unit_test(test_events_cli_topics),
 		cmocka_unit_test(test_kvm_debugfs_stats),
 		cmocka_unit_test(test_events_bad_params),
 		cmocka_unit_test(test_second_daemon_refused),
