@@ -94,7 +94,7 @@ $(BUILD)/vmlinux.h: | $(BUILD)/.dir
 	$(BPFTOOL) btf dump file $(VMLINUX_BTF) format c > $@
 endif
 
-$(BUILD)/bpf/%.bpf.o: bpf/%.bpf.c $(VMLINUX_H) $(wildcard include/kvmscope/*.h) | $(BUILD)/.dir
+$(BUILD)/bpf/%.bpf.o: bpf/%.bpf.c $(VMLINUX_H) $(wildcard include/kvmscope/*.h bpf/*.h) | $(BUILD)/.dir
 	$(CLANG) $(BPF_CFLAGS) -c $< -o $@
 
 $(BUILD)/%.skel.h: $(BUILD)/bpf/%.bpf.o

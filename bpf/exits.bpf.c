@@ -194,28 +194,6 @@ struct {
 /* A zeroed histogram to insert from (too big for the BPF stack budget). */
 static struct kvmscope_hist zero_hist;
 
-/* tid -> vCPU it runs; LRU so a busy host never fails an update. */
-struct {
-	__uint(type, BPF_MAP_TYPE_LRU_HASH);
-	__uint(max_entries, KVMSCOPE_MAX_THREADS);
-	__type(key, __u32);
-	__type(value, struct kvmscope_thread_vcpu);
-} thread_vcpu SEC(".maps");
-
-/* tgid of every process seen creating a VM or running a vCPU. */
-struct {
-	__uint(type, BPF_MAP_TYPE_HASH);
-	__uint(max_entries, KVMSCOPE_MAX_VMS);
-	__type(key, __u32);
-	__type(value, struct kvmscope_vm_seen);
-} vms_seen SEC(".maps");
-
-/* New-VM notifications, so the daemon reads /proc while the process lives. */
-struct {
-	__uint(type, BPF_MAP_TYPE_RINGBUF);
-	__uint(max_entries, 64 * 1024);
-} vm_events SEC(".maps");
-
 /* Events that could not be counted, by enum kvmscope_drop_reason. */
 struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
@@ -415,133 +393,11 @@ static __always_inline bool hist_add(void *map, const void *key, __u64 delta, __
 	return true;
 }
 
-static __always_inline void note_vm(__u32 tgid)
-{
-	struct kvmscope_vm_seen seen = { .first_seen_ns = bpf_ktime_get_ns() };
-	struct kvmscope_vm_event *ev;
-	long err;
-
-	if (bpf_map_lookup_elem(&vms_seen, &tgid))
-		return;
-	bpf_get_current_comm(seen.comm, sizeof(seen.comm));
-	err = bpf_map_update_elem(&vms_seen, &tgid, &seen, BPF_NOEXIST);
-	if (err) {
-		if (err != -17 /* EEXIST: another thread was first */)
-			count_drop(0, KVMSCOPE_DROP_VM_MAP_FULL);
-		return;
-	}
-	/* Best effort: the daemon also sweeps vms_seen every second. */
-	ev = bpf_ringbuf_reserve(&vm_events, sizeof(*ev), 0);
-	if (!ev)
-		return;
-	ev->tgid = tgid;
-	ev->pad = 0;
-	ev->ts_ns = seen.first_seen_ns;
-	__builtin_memcpy(ev->comm, seen.comm, sizeof(ev->comm));
-	bpf_ringbuf_submit(ev, 0);
-}
-
-static __always_inline struct kvmscope_thread_vcpu *current_thread(__u64 id)
-{
-	__u32 tid = (__u32)id;
-
-	return bpf_map_lookup_elem(&thread_vcpu, &tid);
-}
-
-/*
- * The state of a thread first seen at an exit (it was inside KVM_RUN when
- * we attached): its vCPU comes from the tracepoint, its fd is unknown.
- */
-static __always_inline struct kvmscope_thread_vcpu *current_thread_or_new(__u64 id, __u32 vcpu)
-{
-	__u32 tid = (__u32)id;
-	struct kvmscope_thread_vcpu *tv = bpf_map_lookup_elem(&thread_vcpu, &tid);
-	struct kvmscope_thread_vcpu init = { .tgid = id >> 32, .fd = -1, .vcpu = vcpu };
-
-	if (tv)
-		return tv;
-	if (bpf_map_update_elem(&thread_vcpu, &tid, &init, BPF_NOEXIST)) {
-		count_drop(id >> 32, KVMSCOPE_DROP_THREAD_MAP_FULL);
-		return NULL;
-	}
-	return bpf_map_lookup_elem(&thread_vcpu, &tid);
-}
-
-/* The struct kvm_vcpu behind the file installed at @fd of the current task. */
-static __always_inline struct kvm_vcpu *vcpu_of_fd(__u64 fd)
-{
-	struct task_struct *task = (struct task_struct *)bpf_get_current_task();
-	struct file **fdarr;
-	struct file *file = NULL;
-	unsigned int max_fds;
-
-	if (!bpf_core_type_exists(struct kvm_vcpu))
-		return NULL;
-	max_fds = BPF_CORE_READ(task, files, fdt, max_fds);
-	if (fd >= max_fds)
-		return NULL;
-	fdarr = BPF_CORE_READ(task, files, fdt, fd);
-	if (bpf_probe_read_kernel(&file, sizeof(file), &fdarr[fd]) || !file)
-		return NULL;
-	return BPF_CORE_READ(file, private_data);
-}
-
-static __always_inline __u32 vcpu_id_of(struct kvm_vcpu *vcpu)
-{
-	int vcpu_id;
-
-	if (!vcpu)
-		return KVMSCOPE_VCPU_UNKNOWN;
-	vcpu_id = BPF_CORE_READ(vcpu, vcpu_id);
-	/* KVM_MAX_VCPU_IDS is 4096 on x86; anything else is not a vCPU. */
-	if (vcpu_id < 0 || vcpu_id > 65535)
-		return KVMSCOPE_VCPU_UNKNOWN;
-	return (__u32)vcpu_id;
-}
-
-/*
- * The thread's state for the vCPU @vcpu it is about to enter or has just
- * left (tp_btf programs).  Made at the thread's first kvm_entry, or again
- * when the thread runs another vCPU or its tid was reused: that is where
- * the vCPU is resolved when no KVM_RUN hook is attached.
- */
-static __noinline struct kvmscope_thread_vcpu *thread_for_vcpu_slow(__u64 id, struct kvm_vcpu *vcpu)
-{
-	__u32 tgid = id >> 32, tid = (__u32)id;
-	struct kvmscope_thread_vcpu tv = { .tgid = tgid, .fd = -1 }, *old;
-
-	if (!vcpu)
-		return NULL;
-	old = bpf_map_lookup_elem(&thread_vcpu, &tid);
-	if (old && old->tgid == tgid) {
-		/* Keep what is in flight: an exit waiting for its entry, the VMM's time. */
-		tv.fd = old->fd;
-		tv.exit_ts = old->exit_ts;
-		tv.exit_isa = old->exit_isa;
-		tv.exit_reason = old->exit_reason;
-		tv.user_ts = old->user_ts;
-		tv.user_reason = old->user_reason;
-	}
-	note_vm(tgid);
-	tv.vcpu = vcpu_id_of(vcpu);
-	tv.vcpu_ptr = (__u64)vcpu;
-	tv.run_ptr = (__u64)BPF_CORE_READ(vcpu, run);
-	if (bpf_map_update_elem(&thread_vcpu, &tid, &tv, BPF_ANY)) {
-		count_drop(tgid, KVMSCOPE_DROP_THREAD_MAP_FULL);
-		return NULL;
-	}
-	return bpf_map_lookup_elem(&thread_vcpu, &tid);
-}
-
-static __always_inline struct kvmscope_thread_vcpu *thread_for_vcpu(__u64 id, struct kvm_vcpu *vcpu)
-{
-	__u32 tid = (__u32)id;
-	struct kvmscope_thread_vcpu *tv = bpf_map_lookup_elem(&thread_vcpu, &tid);
-
-	if (tv && tv->vcpu_ptr == (__u64)vcpu && tv->tgid == id >> 32)
-		return tv;
-	return thread_for_vcpu_slow(id, vcpu);
-}
+/* VM and thread tracking, with its lost updates counted as the exits' drops. */
+#define VMTRACK_DROP_VM_FULL KVMSCOPE_DROP_VM_MAP_FULL
+#define VMTRACK_DROP_THREAD_FULL KVMSCOPE_DROP_THREAD_MAP_FULL
+#define vmtrack_count_drop count_drop
+#include "vmtrack.bpf.h"
 
 /* Back from the VMM: the time it took to handle a userspace exit. */
 static __always_inline void end_vmm_time(struct kvmscope_thread_vcpu *tv, __u64 now)

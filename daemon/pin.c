@@ -8,6 +8,7 @@
 #include <sys/file.h>
 #include <sys/stat.h>
 #include <unistd.h>
+#include <bpf/libbpf.h>
 
 #include "pin.h"
 
@@ -87,4 +88,28 @@ int pin_dir_remove(const char *dir)
 	if (rmdir(dir) < 0 && errno != ENOENT && !r)
 		r = -errno;
 	return r;
+}
+
+/*
+ * Every map but the read-only data (which each load makes anew) is pinned
+ * as @dir/<map name>, and reused from there when it exists: that is how a
+ * restarted daemon adopts its counts, and how the VM and thread tracking
+ * maps of bpf/vmtrack.bpf.h are one set for every capability's object.
+ */
+int pin_object_maps(struct bpf_object *obj, const char *dir)
+{
+	struct bpf_map *map;
+
+	bpf_object__for_each_map(map, obj) {
+		const char *name = bpf_map__name(map), *dot = strrchr(name, '.');
+		char path[300];
+
+		if (dot && strcmp(dot, ".bss"))
+			continue;	/* .rodata, .kconfig */
+		if (pin_path(path, sizeof(path), dir, dot ? dot + 1 : name) < 0)
+			return -ENAMETOOLONG;
+		if (bpf_map__set_pin_path(map, path) < 0)
+			return -errno;
+	}
+	return 0;
 }

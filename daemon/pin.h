@@ -21,4 +21,11 @@ int pin_dir_remove(const char *dir);
 /* @dir/@name into @buf; -ENAMETOOLONG if it does not fit. */
 int pin_path(char *buf, size_t len, const char *dir, const char *name);
 
+struct bpf_object;
+/*
+ * Before load: pin @obj's maps by name in @dir (reusing what is pinned
+ * there), all but its read-only data.  0 or -errno.
+ */
+int pin_object_maps(struct bpf_object *obj, const char *dir);
+
 #endif

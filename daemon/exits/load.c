@@ -350,25 +350,6 @@ static void prepare_pins(struct exits_state *st)
 		 why[0] ? why : "");
 }
 
-/* Pin every map but the read-only data, which each load makes anew. */
-static int set_pin_paths(struct exits_state *st)
-{
-	struct bpf_map *map;
-
-	bpf_object__for_each_map(map, st->skel->obj) {
-		const char *name = bpf_map__name(map), *dot = strrchr(name, '.');
-		char path[300];
-
-		if (dot && strcmp(dot, ".bss"))
-			continue;	/* .rodata, .kconfig */
-		if (pin_path(path, sizeof(path), st->pin_dir, dot ? dot + 1 : name) < 0)
-			return -ENAMETOOLONG;
-		if (bpf_map__set_pin_path(map, path) < 0)
-			return -errno;
-	}
-	return 0;
-}
-
 static int open_and_load(struct exits_state *st)
 {
 	const struct daemon_options *o = manager_options(st->m);
@@ -411,7 +392,7 @@ static int open_and_load(struct exits_state *st)
 		if (btf)
 			bpf_program__set_autoload(btf, !st->adopted && p->available && p->use_btf);
 	}
-	r = st->pinned ? set_pin_paths(st) : 0;
+	r = st->pinned ? pin_object_maps(s->obj, st->pin_dir) : 0;
 	if (r >= 0)
 		r = exits_bpf__load(s);
 	if (r < 0) {

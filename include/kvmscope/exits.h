@@ -10,6 +10,8 @@
 #include <linux/types.h>
 #endif
 
+#include "kvmscope/vmtrack.h"
+
 #define KVMSCOPE_EXITS_SCHEMA_VERSION 4
 
 /*
@@ -20,8 +22,6 @@
 #define KVMSCOPE_MAX_HW_EXIT_KEYS 16384
 #define KVMSCOPE_MAX_USER_EXIT_KEYS 8192
 #define KVMSCOPE_MAX_PIO_KEYS 8192
-#define KVMSCOPE_MAX_THREADS 8192
-#define KVMSCOPE_MAX_VMS 4096
 #define KVMSCOPE_MAX_HIST_KEYS 16384
 #define KVMSCOPE_MAX_USER_HIST_KEYS 8192
 #define KVMSCOPE_MAX_DETAIL_KEYS 16384
@@ -39,13 +39,6 @@ enum kvmscope_isa {
 	KVMSCOPE_ISA_ARM64 = 3,
 	KVMSCOPE_ISA_S390 = 4,
 };
-
-/* vCPU index used when the thread's vCPU could not be resolved. */
-#define KVMSCOPE_VCPU_UNKNOWN 0xffffffffu
-
-/* KVM_RUN = _IO(KVMIO, 0x80), KVM_CREATE_VM = _IO(KVMIO, 0x01) */
-#define KVMSCOPE_IOCTL_KVM_RUN 0xae80u
-#define KVMSCOPE_IOCTL_KVM_CREATE_VM 0xae01u
 
 /* Hardware exit (kvm_exit tracepoint). */
 struct kvmscope_hw_exit_key {
@@ -98,25 +91,6 @@ enum kvmscope_pio_direction {
 #define KVMSCOPE_VMWARE_PORT 0x5658
 #define KVMSCOPE_VMWARE_PORT_HB 0x5659
 
-/*
- * A thread that runs a vCPU: which one, and what it is in the middle of.
- * exit_ts is set at kvm_exit and consumed by the next kvm_entry (handling
- * time); user_ts is set at kvm_userspace_exit and consumed when the thread
- * issues KVM_RUN again (time in the VMM).
- */
-struct kvmscope_thread_vcpu {
-	__u32 tgid;
-	__s32 fd;	/* the vCPU fd of its last KVM_RUN, -1 if none seen */
-	__u32 vcpu;	/* KVMSCOPE_VCPU_UNKNOWN if it could not be read */
-	__u32 exit_isa;
-	__u64 vcpu_ptr;	/* struct kvm_vcpu *, 0 if unknown: for register reads */
-	__u64 run_ptr;	/* its struct kvm_run *, read once with vcpu_ptr */
-	__u64 exit_ts;
-	__u32 exit_reason;
-	__u32 user_reason;
-	__u64 user_ts;
-};
-
 /* Handling-time histogram; count = sum of slots. */
 struct kvmscope_hist {
 	__u64 slots[KVMSCOPE_HIST_SLOTS];
@@ -147,20 +121,6 @@ struct kvmscope_detail_key {
 struct kvmscope_detail_other_key {
 	__u32 tgid;
 	__u32 kind;
-};
-
-/* A process that created a VM or ran a vCPU. */
-struct kvmscope_vm_seen {
-	__u64 first_seen_ns;
-	char comm[16];
-};
-
-/* Ring buffer record: a process began using KVM (first KVM_CREATE_VM or KVM_RUN). */
-struct kvmscope_vm_event {
-	__u32 tgid;
-	__u32 pad;
-	__u64 ts_ns;
-	char comm[16];
 };
 
 /* One exit on the stream ring (only while someone subscribed). */
