@@ -1005,6 +1005,9 @@ static void part1(const char *log)
 	measure_single(&c, part, pids, cfg.vms);
 	measure_all(&c, part);
 	measure_metrics(part);
+	/* The scrapes may outlast --client-timeout (60 s) of the idle socket client. */
+	conn_close(&c);
+	conn_open(&c);
 	measure_rss(part);
 
 	for (unsigned i = 0; i < cfg.vms; i += cfg.vms / 20 ? cfg.vms / 20 : 1, sampled++) {
@@ -1094,6 +1097,9 @@ static void part2(const char *log)
 	measure_single(&c, part, pids, cfg.guests);
 	measure_all(&c, part);
 	measure_metrics(part);
+	/* The scrapes may outlast --client-timeout (60 s) of the idle socket client. */
+	conn_close(&c);
+	conn_open(&c);
 	measure_rss(part);
 	if (now_s() - t_start > live_ms / 1000.0)
 		note("part 2: the measurements outlasted the guests (%.0f s > %.0f s): some ran while guests exited",
