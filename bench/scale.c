@@ -701,7 +701,7 @@ static void measure_all(struct conn *c, const char *part)
 static void measure_metrics(const char *part)
 {
 	double *v = calloc(cfg.scrapes, sizeof(*v)), budget = now_s() + 180;
-	size_t bytes = 0, samples = 0;
+	size_t bytes = 0, samples = 0, lo = SIZE_MAX, hi = 0;
 	unsigned n = 0;
 	char target[64];
 
@@ -713,7 +713,12 @@ static void measure_metrics(const char *part)
 		if (r < 0)
 			die("%s: GET http://%s/metrics: %s", part, metrics_addr, strerror(-r));
 		v[n] *= 1000;
+		lo = samples < lo ? samples : lo;
+		hi = samples > hi ? samples : hi;
 	}
+	/* The maps do not change meanwhile: every scrape should hold as many. */
+	if (lo != hi)
+		note("%s: /metrics sample lines differ between scrapes: %zu to %zu", part, lo, hi);
 	snprintf(target, sizeof(target), "%s: /metrics scrape p99 (%u scrapes)", part, n);
 	{
 		double p50 = pct(v, n, 0.5), p99 = pct(v, n, 0.99);
