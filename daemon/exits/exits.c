@@ -240,7 +240,7 @@ static int pid_cmp(const void *a, const void *b)
  */
 void exits_flush_exited(struct exits_state *st)
 {
-	struct exit_table all = { 0 };
+	struct exit_table *all = &st->flush_table;
 	uint32_t *pids;
 	size_t n = st->n_pending_exits;
 
@@ -248,14 +248,15 @@ void exits_flush_exited(struct exits_state *st)
 		return;
 	st->flush_source = sd_event_source_disable_unref(st->flush_source);
 	pids = calloc(n, sizeof(*pids));
-	if (exits_read_all(st, &all) < 0)
+	exit_table_clear(all);
+	if (exits_read_all(st, all) < 0)
 		log_error("exits: cannot read the maps to keep the counts of %zu exited VMs", n);
 	for (size_t i = 0; i < n; i++) {
 		struct exited_vm *ev = exited_add(st, st->pending_exits[i].vm_id);
 		uint32_t pid = st->pending_exits[i].pid;
 		struct kvmscope_vm_state vs;
 		struct kvm_stats_cache *c;
-		size_t first, cnt = exit_table_range(&all, pid, &first);
+		size_t first, cnt = exit_table_range(all, pid, &first);
 
 		if (pids)
 			pids[i] = pid;
@@ -263,11 +264,13 @@ void exits_flush_exited(struct exits_state *st)
 			log_error("Out of memory keeping the counts of exited VM pid %u", pid);
 			continue;
 		}
+		/* Its own copy, histograms too: the flush table is refilled next time. */
 		for (size_t j = 0; j < cnt; j++)
-			if (exit_table_push(&ev->t, &all.v[first + j]) < 0)
+			if (exit_table_push_owned(&ev->t, &all->v[first + j]) < 0)
 				break;
 		for (size_t j = 0; j < ev->t.n; j++)
-			ev->t.v[j].rate = 0;
+			if (ev->t.v[j].kind == EXIT_KIND_HW || ev->t.v[j].kind == EXIT_KIND_USER)
+				ev->t.v[j].rate = 0;
 		if (bpf_map_lookup_elem(bpf_map__fd(st->skel->maps.vm_state), &pid, &vs) == 0)
 			memcpy(ev->dropped, vs.dropped, sizeof(ev->dropped));
 		c = kvm_stats_slot(st, st->pending_exits[i].vm_id, false);
@@ -277,7 +280,7 @@ void exits_flush_exited(struct exits_state *st)
 			exits_kvm_stats_forget(st, st->pending_exits[i].vm_id);
 		}
 	}
-	exit_table_free(&all);
+	exit_table_clear(all);
 	if (pids) {
 		qsort(pids, n, sizeof(*pids), pid_cmp);
 		exits_delete_pids(st, pids, n);
@@ -545,6 +548,11 @@ void exits_state_release(struct exits_state *st)
 	sd_event_source_disable_unref(st->rb_source);
 	ring_buffer__free(st->rb);
 	snapshot_free(&st->snap);
+	exit_table_free(&st->spare);
+	exit_table_free(&st->fold_scratch);
+	exit_table_free(&st->flush_table);
+	free(st->batch_keys);
+	free(st->batch_values);
 	for (size_t i = 0; i < st->n_exited; i++) {
 		exit_table_free(&st->exited[i].t);
 		json_decref(st->exited[i].kvm_stats);
@@ -566,6 +574,7 @@ static void exits_collect(void *state)
 {
 	struct exits_state *st = state;
 	struct exits_snapshot next = { 0 };
+	struct exit_table old;
 	uint32_t k, *prev = NULL;
 	uint64_t now;
 	int fd;
@@ -575,17 +584,26 @@ static void exits_collect(void *state)
 	consume_rings(st);
 	exits_flush_exited(st);
 	now = monotonic_usec();
+	/* Into the array the snapshot before last used: no allocation per tick. */
+	next.live = st->spare;
+	exit_table_clear(&next.live);
+	memset(&st->spare, 0, sizeof(st->spare));
 	if (exits_read_all(st, &next.live) < 0) {
 		log_error("exits: cannot read the exit maps; keeping the previous snapshot");
-		snapshot_free(&next);
+		st->spare = next.live;
+		exit_table_clear(&st->spare);
 		return;
 	}
 	exits_read_drops(st, &next);
 	next.taken_usec = now;
 	next.interval_s = st->snap.taken_usec ? (double)(now - st->snap.taken_usec) / 1e6 : 0;
 	exit_table_rates(&next.live, &st->snap.live, next.interval_s);
+	old = st->snap.live;
+	memset(&st->snap.live, 0, sizeof(st->snap.live));
 	snapshot_free(&st->snap);
 	st->snap = next;
+	st->spare = old;
+	exit_table_clear(&st->spare);
 
 	for (size_t i = 0; i < st->snap.live.n; i++) {
 		const struct exit_record *r = &st->snap.live.v[i];

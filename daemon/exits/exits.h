@@ -91,6 +91,11 @@ struct exits_state {
 	sd_event_source *rb_source;
 	bool consuming;			/* inside ring_buffer__consume() */
 	struct exits_snapshot snap;
+	/* Arrays kept from tick to tick: the next snapshot, the fold's, the flush's. */
+	struct exit_table spare, fold_scratch, flush_table;
+	/* One batch of a map walk (read.c), reused by every walk. */
+	void *batch_keys, *batch_values;
+	size_t batch_key_size, batch_value_size;
 	struct exited_vm *exited;	/* sorted by vm_id */
 	size_t n_exited;
 	uint32_t isas_seen;		/* bit per enum kvmscope_isa seen in kvm_exit */

@@ -142,7 +142,7 @@ static int latency_metrics(struct strbuf *sb, struct manager *m, struct exit_tab
 			if (k == n)
 				series[n++] = (struct latency_series){ .vcpu = v, .isa = e->isa,
 								       .reason = e->reason };
-			hist_merge(&series[k].h, &e->hist);
+			hist_sparse_merge(&series[k].h, e->hist);
 		}
 		snprintf(pid, sizeof(pid), "%u", vm->pid);
 		for (size_t k = 0; k < n && r >= 0; k++) {

@@ -6,6 +6,120 @@
 
 #include "exits/model.h"
 
+/* ---- histograms, sparse, in a per-table arena ---- */
+
+/* 1 MiB: few chunks, and each one its own mapping, outside the heap. */
+#define ARENA_CHUNK (1u << 20)
+
+struct hist_arena_chunk {
+	struct hist_arena_chunk *next;
+	size_t used;
+	_Alignas(8) unsigned char data[ARENA_CHUNK];
+};
+
+static void *arena_alloc(struct exit_table *t, size_t size)
+{
+	struct hist_arena_chunk *c = t->arena_cur;
+
+	size = (size + 7) & ~(size_t)7;
+	if (size > ARENA_CHUNK)
+		return NULL;
+	/* Chunks kept from an earlier fill are used again before any new one. */
+	while (c && c->used + size > ARENA_CHUNK) {
+		c = c->next;
+		if (c)
+			c->used = 0;
+	}
+	if (!c) {
+		c = malloc(sizeof(*c));
+		if (!c)
+			return NULL;
+		c->used = 0;
+		if (t->arena_cur) {
+			c->next = t->arena_cur->next;
+			t->arena_cur->next = c;
+		} else {
+			c->next = t->arena;
+			t->arena = c;
+		}
+	}
+	t->arena_cur = c;
+	c->used += size;
+	return c->data + c->used - size;
+}
+
+/* Forget every histogram but keep the chunks: the next fill writes over them. */
+static void arena_reset(struct exit_table *t)
+{
+	t->arena_cur = t->arena;
+	if (t->arena)
+		t->arena->used = 0;
+}
+
+static void arena_free(struct exit_table *t)
+{
+	while (t->arena) {
+		struct hist_arena_chunk *c = t->arena;
+
+		t->arena = c->next;
+		free(c);
+	}
+	t->arena_cur = NULL;
+}
+
+static const struct hist_sparse *sparse_from(struct exit_table *t, const struct kvmscope_hist *h)
+{
+	struct hist_sparse *s;
+	uint32_t n = 0, k = 0;
+	uint8_t *slots;
+
+	for (unsigned int i = 0; i < KVMSCOPE_HIST_SLOTS; i++)
+		n += h->slots[i] != 0;
+	s = arena_alloc(t, sizeof(*s) + n * (sizeof(uint64_t) + 1));
+	if (!s)
+		return NULL;
+	s->sum_ns = h->sum_ns;
+	s->max_ns = h->max_ns;
+	s->n = n;
+	s->pad = 0;
+	slots = (uint8_t *)&s->count[n];
+	for (unsigned int i = 0; i < KVMSCOPE_HIST_SLOTS; i++) {
+		if (!h->slots[i])
+			continue;
+		s->count[k] = h->slots[i];
+		slots[k++] = (uint8_t)i;
+	}
+	return s;
+}
+
+static const struct hist_sparse *sparse_copy(struct exit_table *t, const struct hist_sparse *src)
+{
+	size_t size = sizeof(*src) + src->n * (sizeof(uint64_t) + 1);
+	struct hist_sparse *s = arena_alloc(t, size);
+
+	if (s)
+		memcpy(s, src, size);
+	return s;
+}
+
+void hist_sparse_merge(struct kvmscope_hist *into, const struct hist_sparse *s)
+{
+	const uint8_t *slots = hist_sparse_slots(s);
+
+	for (uint32_t i = 0; i < s->n; i++)
+		into->slots[slots[i]] += s->count[i];
+	into->sum_ns += s->sum_ns;
+	if (s->max_ns > into->max_ns)
+		into->max_ns = s->max_ns;
+}
+
+static bool is_lat(uint8_t kind)
+{
+	return kind == EXIT_KIND_HW_LAT || kind == EXIT_KIND_USER_LAT;
+}
+
+/* ---- tables ---- */
+
 int exit_table_push(struct exit_table *t, const struct exit_record *r)
 {
 	if (t->n == t->cap) {
@@ -21,8 +135,42 @@ int exit_table_push(struct exit_table *t, const struct exit_record *r)
 	return 0;
 }
 
+int exit_table_push_owned(struct exit_table *t, const struct exit_record *r)
+{
+	struct exit_record c = *r;
+
+	if (is_lat(r->kind) && r->hist) {
+		c.hist = sparse_copy(t, r->hist);
+		if (!c.hist)
+			return -ENOMEM;
+	}
+	return exit_table_push(t, &c);
+}
+
+int exit_table_push_hist(struct exit_table *t, const struct exit_record *key,
+			 const struct kvmscope_hist *h)
+{
+	struct exit_record c = *key;
+	uint64_t count = 0;
+
+	for (unsigned int i = 0; i < KVMSCOPE_HIST_SLOTS; i++)
+		count += h->slots[i];
+	c.count = count;
+	c.hist = sparse_from(t, h);
+	if (!c.hist)
+		return -ENOMEM;
+	return exit_table_push(t, &c);
+}
+
+void exit_table_clear(struct exit_table *t)
+{
+	arena_reset(t);
+	t->n = 0;
+}
+
 void exit_table_free(struct exit_table *t)
 {
+	arena_free(t);
 	free(t->v);
 	memset(t, 0, sizeof(*t));
 }
@@ -41,7 +189,9 @@ int exit_record_cmp(const void *a, const void *b)
 	CMP(x->port, y->port);
 	CMP(x->direction, y->direction);
 	CMP(x->size, y->size);
-	CMP(x->id, y->id);
+	/* The union is a key only for detail records (a rate or a pointer elsewhere). */
+	if (x->kind >= EXIT_KIND_DETAIL)
+		CMP(x->id, y->id);
 	return 0;
 }
 
@@ -51,53 +201,105 @@ void exit_table_sort(struct exit_table *t)
 		qsort(t->v, t->n, sizeof(t->v[0]), exit_record_cmp);
 }
 
-int exit_table_fold_timed(struct exit_table *t)
+/* Order of the keys that fold together: vCPU, ISA, reason. */
+static int fold_key_cmp(const struct exit_record *x, const struct exit_record *y)
 {
-	struct exit_table counts = { 0 };
-	size_t w = 0;
+	CMP(x->vcpu, y->vcpu);
+	CMP(x->isa, y->isa);
+	CMP(x->reason, y->reason);
+	return 0;
+}
+
+struct range {
+	const struct exit_record *v;
+	size_t n, i;
+};
+
+/*
+ * Merge the count, latency and pending ranges of one VM (each sorted by
+ * key) into count records of @kind: one per key, the sum of all three.
+ */
+static int merge_counts(struct exit_table *out, uint8_t kind, struct range *r3)
+{
+	for (;;) {
+		const struct exit_record *min = NULL;
+		struct exit_record c;
+		int r;
+
+		for (int k = 0; k < 3; k++)
+			if (r3[k].i < r3[k].n &&
+			    (!min || fold_key_cmp(&r3[k].v[r3[k].i], min) < 0))
+				min = &r3[k].v[r3[k].i];
+		if (!min)
+			return 0;
+		c = *min;
+		c.kind = kind;
+		c.count = 0;
+		c.rate = 0;
+		for (int k = 0; k < 3; k++)
+			while (r3[k].i < r3[k].n && !fold_key_cmp(&r3[k].v[r3[k].i], &c))
+				c.count += r3[k].v[r3[k].i++].count;
+		r = exit_table_push(out, &c);
+		if (r < 0)
+			return r;
+	}
+}
+
+int exit_table_fold_timed(struct exit_table *t, struct exit_table *scratch)
+{
+	struct exit_table out = { .v = scratch->v, .cap = scratch->cap };
 	int r = 0;
 
-	for (size_t i = 0; i < t->n && r >= 0; i++) {
-		struct exit_record c = t->v[i];
+	exit_table_sort(t);
+	for (size_t a = 0; a < t->n && r >= 0;) {
+		size_t b = a, from[EXIT_KIND_DETAIL_OTHER + 2];
+		uint32_t pid = t->v[a].pid;
 
-		switch (c.kind) {
-		case EXIT_KIND_HW:
-		case EXIT_KIND_USER:
-			r = exit_table_push(&counts, &c);
-			continue;
-		case EXIT_KIND_HW_LAT:
-		case EXIT_KIND_HW_PENDING:
-			c.kind = EXIT_KIND_HW;
-			break;
-		case EXIT_KIND_USER_LAT:
-		case EXIT_KIND_USER_PENDING:
-			c.kind = EXIT_KIND_USER;
-			c.isa = 0;
-			break;
-		default:
-			t->v[w++] = t->v[i];	/* kept in place, in order */
-			continue;
+		/* The kind ranges of this VM: [from[k], from[k + 1]). */
+		for (unsigned int k = 0; k <= EXIT_KIND_DETAIL_OTHER + 1; k++) {
+			while (b < t->n && t->v[b].pid == pid && t->v[b].kind < k)
+				b++;
+			from[k] = b;
 		}
-		c.rate = 0;
-		memset(&c.hist, 0, sizeof(c.hist));
-		r = exit_table_push(&counts, &c);
-		t->v[w++] = t->v[i];
+		while (b < t->n && t->v[b].pid == pid)
+			b++;
+		{
+			struct range hw[3] = {
+				{ &t->v[from[EXIT_KIND_HW]], from[EXIT_KIND_HW + 1] - from[EXIT_KIND_HW], 0 },
+				{ &t->v[from[EXIT_KIND_HW_LAT]], from[EXIT_KIND_HW_LAT + 1] - from[EXIT_KIND_HW_LAT], 0 },
+				{ &t->v[from[EXIT_KIND_HW_PENDING]],
+				  from[EXIT_KIND_HW_PENDING + 1] - from[EXIT_KIND_HW_PENDING], 0 } };
+			struct range user[3] = {
+				{ &t->v[from[EXIT_KIND_USER]], from[EXIT_KIND_USER + 1] - from[EXIT_KIND_USER], 0 },
+				{ &t->v[from[EXIT_KIND_USER_LAT]],
+				  from[EXIT_KIND_USER_LAT + 1] - from[EXIT_KIND_USER_LAT], 0 },
+				{ &t->v[from[EXIT_KIND_USER_PENDING]],
+				  from[EXIT_KIND_USER_PENDING + 1] - from[EXIT_KIND_USER_PENDING], 0 } };
+
+			r = merge_counts(&out, EXIT_KIND_HW, hw);
+			if (r >= 0)
+				r = merge_counts(&out, EXIT_KIND_USER, user);
+		}
+		/* Everything else as it is, in order: PIO, the histograms, pending, detail. */
+		for (size_t i = from[EXIT_KIND_PIO]; i < b && r >= 0; i++)
+			r = exit_table_push(&out, &t->v[i]);
+		a = b;
 	}
+	/* The arrays change hands, so neither is allocated again next time. */
+	scratch->v = t->v;
+	scratch->cap = t->cap;
+	scratch->n = 0;
 	if (r < 0) {
-		exit_table_free(&counts);
+		free(out.v);
+		t->n = 0;
+		t->v = NULL;
+		t->cap = 0;
 		return r;
 	}
-	t->n = w;
-	exit_table_sort(&counts);
-	for (size_t i = 0; i < counts.n && r >= 0; i++) {
-		if (i && !exit_record_cmp(&counts.v[i - 1], &counts.v[i])) {
-			t->v[t->n - 1].count += counts.v[i].count;
-			continue;
-		}
-		r = exit_table_push(t, &counts.v[i]);
-	}
-	exit_table_free(&counts);
-	return r;
+	t->v = out.v;
+	t->n = out.n;
+	t->cap = out.cap;
+	return 0;
 }
 
 /* First index whose pid is >= @pid. */
@@ -164,9 +366,10 @@ void exit_table_rates(struct exit_table *cur, const struct exit_table *prev, dou
 		uint64_t before = 0;
 		int c = 1;
 
-		r->rate = 0;
+		/* Only count records have a rate: the union holds a key or a histogram elsewhere. */
 		if (r->kind != EXIT_KIND_HW && r->kind != EXIT_KIND_USER)
 			continue;
+		r->rate = 0;
 		/* Both are sorted the same way: walk @prev alongside. */
 		while (j < prev->n && (c = exit_record_cmp(&prev->v[j], r)) < 0)
 			j++;

@@ -25,38 +25,77 @@ enum exit_kind {
 	EXIT_KIND_DETAIL_OTHER,	/* reason: detail kind */
 };
 
+/*
+ * A latency histogram as the snapshot keeps it: only its non-empty slots
+ * (most have a handful of the 40), so a thousand VMs' histograms fit in a
+ * few MB.  slot[] follows count[n] in the same allocation.
+ */
+struct hist_sparse {
+	uint64_t sum_ns, max_ns;
+	uint32_t n;
+	uint32_t pad;
+	uint64_t count[];	/* then uint8_t slot[n] */
+};
+
+static inline const uint8_t *hist_sparse_slots(const struct hist_sparse *s)
+{
+	return (const uint8_t *)&s->count[s->n];
+}
+
+/* Add @s into the full histogram @into. */
+void hist_sparse_merge(struct kvmscope_hist *into, const struct hist_sparse *s);
+
+/* 40 bytes: a thousand VMs' 370,000 records are 15 MB, not 150. */
 struct exit_record {
 	uint8_t kind;
 	uint8_t direction;
 	uint8_t size;
+	uint8_t pad;
 	uint16_t port;
+	uint16_t pad2;
 	uint32_t pid;
 	uint32_t vcpu;
 	uint32_t isa;
 	uint32_t reason;
 	uint64_t count;
-	uint64_t id;
-	double rate;		/* per second, over the last tick (HW, USER) */
-	struct kvmscope_hist hist;
+	union {
+		uint64_t id;		/* EXIT_KIND_DETAIL, _DETAIL_OTHER: part of the key */
+		double rate;		/* EXIT_KIND_HW, _USER: per second over the last tick */
+		const struct hist_sparse *hist;	/* *_LAT: owned by the table's arena */
+	};
 };
+
+struct hist_arena_chunk;
 
 struct exit_table {
 	struct exit_record *v;
 	size_t n, cap;
+	struct hist_arena_chunk *arena;	/* the histograms this table owns */
+	struct hist_arena_chunk *arena_cur;	/* where the next one goes */
 };
 
+/* Append @r as it is: a histogram stays owned by the table @r came from. */
 int exit_table_push(struct exit_table *t, const struct exit_record *r);
+/* Append @r with its histogram copied into @t's arena (it outlives @r's table). */
+int exit_table_push_owned(struct exit_table *t, const struct exit_record *r);
+/* A *_LAT record of @h in @t's arena; its count is the histogram's. */
+int exit_table_push_hist(struct exit_table *t, const struct exit_record *key,
+			 const struct kvmscope_hist *h);
+/* Empty @t, keeping its array and its histogram memory for the next fill. */
+void exit_table_clear(struct exit_table *t);
 void exit_table_free(struct exit_table *t);
 
 /*
  * Where latency is collected, BPF counts an exit once, when it is timed:
  * into its histogram at the next entry, or as pending on its thread until
  * then; the count maps only get the exits that never saw an entry.  This
- * adds, for every (VM, vCPU, reason), the HW/USER, *_LAT and *_PENDING
- * records of @t into one HW/USER record, keeping the latency and pending
- * records as they are.
+ * sorts @t and adds, for every (VM, vCPU, reason), the HW/USER, *_LAT and
+ * *_PENDING records into one HW/USER record, keeping the latency and
+ * pending records as they are: one sort and one pass.  The result is
+ * built in @scratch's array (which has no histograms of its own); the
+ * two arrays are swapped, so both are reused at the next fold.
  */
-int exit_table_fold_timed(struct exit_table *t);
+int exit_table_fold_timed(struct exit_table *t, struct exit_table *scratch);
 
 /* Total order of records: pid first, then kind and every key field. */
 int exit_record_cmp(const void *a, const void *b);

@@ -1,10 +1,12 @@
 // SPDX-License-Identifier: GPL-2.0-only
 /*
- * Reading the exits maps: each map in a few bpf_map_lookup_batch() calls
+ * Reading the exits maps: each map walked in bpf_map_lookup_batch() calls
+ * of 4096 entries through one buffer that lives as long as the daemon
  * (one get_next_key + lookup per key only where the kernel has no batch
- * operations), and a VM's keys deleted with bpf_map_delete_batch(), so
- * the cost of a tick or a VM teardown does not grow with one syscall per
- * key.
+ * operations), each entry turned into a record as it comes; a VM's keys
+ * are deleted with bpf_map_delete_batch().  Neither the tick nor a VM's
+ * teardown makes a syscall per key, and memory holds one batch, not a
+ * copy of every map.
  */
 #include <errno.h>
 #include <stdlib.h>
@@ -14,130 +16,118 @@
 
 #include "exits.skel.h"
 #include "exits/exits.h"
-#include "hist.h"
 #include "log.h"
 
 /* Keys per batch call: big enough that a hash bucket always fits. */
 #define BATCH_KEYS 4096
+#define KEY_MAX 64
 
-struct map_dump {
-	size_t key_size, value_size;	/* value_size: all CPUs of a per-CPU map */
-	char *keys, *values;
-	size_t n;
-};
+/* Called for each entry: @key, @value (all CPUs of a per-CPU map); < 0 stops. */
+typedef int (*entry_fn)(struct exits_state *st, const void *key, const void *value, void *ctx);
 
-static void map_dump_free(struct map_dump *d)
+static int batch_buffers(struct exits_state *st, size_t key_size, size_t value_size)
 {
-	free(d->keys);
-	free(d->values);
-	memset(d, 0, sizeof(*d));
-}
+	void *k, *v;
 
-static int dump_grow(struct map_dump *d, size_t *cap, size_t want)
-{
-	char *k, *v;
-
-	if (want <= *cap)
+	if (st->batch_keys && key_size <= st->batch_key_size && value_size <= st->batch_value_size)
 		return 0;
-	while (*cap < want)
-		*cap = *cap ? *cap * 2 : BATCH_KEYS;
-	k = realloc(d->keys, *cap * d->key_size);
+	key_size = key_size > st->batch_key_size ? key_size : st->batch_key_size;
+	value_size = value_size > st->batch_value_size ? value_size : st->batch_value_size;
+	k = realloc(st->batch_keys, BATCH_KEYS * key_size);
 	if (!k)
 		return -ENOMEM;
-	d->keys = k;
-	v = realloc(d->values, *cap * d->value_size);
+	st->batch_keys = k;
+	v = realloc(st->batch_values, BATCH_KEYS * value_size);
 	if (!v)
 		return -ENOMEM;
-	d->values = v;
+	st->batch_values = v;
+	st->batch_key_size = key_size;
+	st->batch_value_size = value_size;
 	return 0;
 }
 
 /* The old way, one key at a time, for kernels without batch operations. */
-static int dump_by_key(int fd, struct map_dump *d, size_t *cap)
+static int walk_by_key(struct exits_state *st, int fd, size_t key_size, entry_fn fn, void *ctx)
 {
-	char prev[64], key[64];
+	char prev[KEY_MAX], key[KEY_MAX];
 	bool first = true;
 	int r;
 
 	while (bpf_map_get_next_key(fd, first ? NULL : prev, key) == 0) {
 		first = false;
-		memcpy(prev, key, d->key_size);
-		r = dump_grow(d, cap, d->n + 1);
+		memcpy(prev, key, key_size);
+		if (bpf_map_lookup_elem(fd, key, st->batch_values))
+			continue;	/* deleted meanwhile */
+		r = fn(st, key, st->batch_values, ctx);
 		if (r < 0)
 			return r;
-		if (bpf_map_lookup_elem(fd, key, d->values + d->n * d->value_size))
-			continue;	/* deleted meanwhile */
-		memcpy(d->keys + d->n * d->key_size, key, d->key_size);
-		d->n++;
 	}
 	return 0;
 }
 
-static int map_dump(struct bpf_map *map, int ncpus, struct map_dump *d)
+static int map_walk(struct exits_state *st, struct bpf_map *map, entry_fn fn, void *ctx)
 {
 	enum bpf_map_type type = bpf_map__type(map);
 	bool percpu = type == BPF_MAP_TYPE_PERCPU_HASH || type == BPF_MAP_TYPE_LRU_PERCPU_HASH;
-	int fd = bpf_map__fd(map);
+	size_t key_size = bpf_map__key_size(map), value_size = bpf_map__value_size(map);
+	int fd = bpf_map__fd(map), r;
 	uint64_t in_batch = 0, out_batch = 0;
-	size_t cap = 0;
 	bool first = true;
-	int r;
 
-	memset(d, 0, sizeof(*d));
-	d->key_size = bpf_map__key_size(map);
-	d->value_size = bpf_map__value_size(map);
 	if (percpu)
-		d->value_size = ((d->value_size + 7) & ~(size_t)7) * (size_t)ncpus;
-	if (d->key_size > 64)
+		value_size = ((value_size + 7) & ~(size_t)7) * (size_t)st->ncpus;
+	if (key_size > KEY_MAX)
 		return -EINVAL;
+	r = batch_buffers(st, key_size, value_size);
+	if (r < 0)
+		return r;
 	for (;;) {
 		__u32 count = BATCH_KEYS;
+		int q;
 
-		r = dump_grow(d, &cap, d->n + BATCH_KEYS);
-		if (r < 0)
-			return r;
-		r = bpf_map_lookup_batch(fd, first ? NULL : &in_batch, &out_batch,
-					 d->keys + d->n * d->key_size,
-					 d->values + d->n * d->value_size, &count, NULL);
+		r = bpf_map_lookup_batch(fd, first ? NULL : &in_batch, &out_batch, st->batch_keys,
+					 st->batch_values, &count, NULL);
 		if (r < 0)
 			r = -errno;
-		d->n += count;
-		if (r == -ENOENT)
-			return 0;	/* the end of the map */
-		if (r < 0) {
-			if (first && (r == -EINVAL || r == -ENOTSUP || r == -EOPNOTSUPP || r == -524 /* ENOTSUPP */))
-				return dump_by_key(fd, d, &cap);
+		if (r < 0 && r != -ENOENT) {
+			if (first && (r == -EINVAL || r == -ENOTSUP || r == -EOPNOTSUPP ||
+				      r == -524 /* ENOTSUPP */))
+				return walk_by_key(st, fd, key_size, fn, ctx);
 			return r;
 		}
+		for (__u32 i = 0; i < count; i++) {
+			q = fn(st, (char *)st->batch_keys + i * key_size,
+			       (char *)st->batch_values + i * value_size, ctx);
+			if (q < 0)
+				return q;
+		}
+		if (r == -ENOENT)
+			return 0;	/* the end of the map */
 		in_batch = out_batch;
 		first = false;
 	}
 }
 
-static uint64_t value_sum(const struct map_dump *d, size_t i, int ncpus, bool percpu)
+static uint64_t value_sum(const struct exits_state *st, const void *value)
 {
-	const uint64_t *v = (const uint64_t *)(d->values + i * d->value_size);
+	const uint64_t *v = value;
 	uint64_t sum = 0;
 
-	if (!percpu)
-		return v[0];
-	for (int c = 0; c < ncpus; c++)
+	for (int c = 0; c < st->ncpus; c++)
 		sum += v[c];
 	return sum;
 }
 
 uint64_t exits_percpu_sum(struct exits_state *st, int map_fd, const void *key)
 {
-	uint64_t values[st->ncpus], sum = 0;
+	uint64_t values[st->ncpus];
 
 	if (bpf_map_lookup_elem(map_fd, key, values))
 		return 0;
-	for (int i = 0; i < st->ncpus; i++)
-		sum += values[i];
-	return sum;
+	return value_sum(st, values);
 }
 
-/* Records of one counting map: @make turns key @k and its count into a record. */
+/* Turns key @k of a counting map into a record (count and union left to the caller). */
 typedef void (*record_maker)(const void *k, struct exit_record *rec);
 
 static void make_hw(const void *p, struct exit_record *rec)
@@ -180,69 +170,69 @@ static void make_detail_other(const void *p, struct exit_record *rec)
 				     .reason = k->kind };
 }
 
+struct read_ctx {
+	struct exit_table *t;
+	record_maker make;
+	uint8_t kind;		/* for histograms: EXIT_KIND_HW_LAT or _USER_LAT */
+};
+
+static int add_count(struct exits_state *st, const void *key, const void *value, void *p)
+{
+	struct read_ctx *c = p;
+	struct exit_record rec;
+
+	c->make(key, &rec);
+	rec.count = value_sum(st, value);
+	return rec.count ? exit_table_push(c->t, &rec) : 0;
+}
+
+static int add_hist(struct exits_state *st, const void *key, const void *value, void *p)
+{
+	struct read_ctx *c = p;
+	struct exit_record rec;
+
+	c->make(key, &rec);
+	rec.kind = c->kind;
+	return exit_table_push_hist(c->t, &rec, value);
+}
+
+/* Exits still being handled, or waiting in the VMM, one record each. */
+static int add_pending(struct exits_state *st, const void *key, const void *value, void *p)
+{
+	const struct kvmscope_thread_vcpu *tv = value;
+	struct read_ctx *c = p;
+	int r = 0;
+
+	if (tv->exit_ts)
+		r = exit_table_push(c->t, &(struct exit_record){ .kind = EXIT_KIND_HW_PENDING,
+			.pid = tv->tgid, .vcpu = tv->vcpu, .isa = tv->exit_isa,
+			.reason = tv->exit_reason, .count = 1 });
+	if (tv->user_ts && r >= 0)
+		r = exit_table_push(c->t, &(struct exit_record){ .kind = EXIT_KIND_USER_PENDING,
+			.pid = tv->tgid, .vcpu = tv->vcpu, .reason = tv->user_reason, .count = 1 });
+	return r;
+}
+
 static int read_counts(struct exits_state *st, struct bpf_map *map, record_maker make,
 		       struct exit_table *t)
 {
-	struct map_dump d;
-	int r = map_dump(map, st->ncpus, &d);
+	struct read_ctx c = { .t = t, .make = make };
 
-	for (size_t i = 0; r >= 0 && i < d.n; i++) {
-		struct exit_record rec;
-
-		make(d.keys + i * d.key_size, &rec);
-		rec.count = value_sum(&d, i, st->ncpus, true);
-		if (rec.count)
-			r = exit_table_push(t, &rec);
-	}
-	map_dump_free(&d);
-	return r;
+	return map_walk(st, map, add_count, &c);
 }
 
 static int read_hists(struct exits_state *st, struct bpf_map *map, record_maker make, uint8_t kind,
 		      struct exit_table *t)
 {
-	struct map_dump d;
-	int r = map_dump(map, st->ncpus, &d);
+	struct read_ctx c = { .t = t, .make = make, .kind = kind };
 
-	for (size_t i = 0; r >= 0 && i < d.n; i++) {
-		struct exit_record rec;
-
-		make(d.keys + i * d.key_size, &rec);
-		rec.kind = kind;
-		memcpy(&rec.hist, d.values + i * d.value_size, sizeof(rec.hist));
-		rec.count = hist_count(&rec.hist);
-		r = exit_table_push(t, &rec);
-	}
-	map_dump_free(&d);
-	return r;
-}
-
-/* Exits still being handled, or waiting in the VMM, one record each. */
-static int read_pending(struct exits_state *st, struct exit_table *t)
-{
-	struct map_dump d;
-	int r = map_dump(st->skel->maps.thread_vcpu, st->ncpus, &d);
-
-	for (size_t i = 0; r >= 0 && i < d.n; i++) {
-		const struct kvmscope_thread_vcpu *tv =
-			(const void *)(d.values + i * d.value_size);
-
-		if (tv->exit_ts)
-			r = exit_table_push(t, &(struct exit_record){ .kind = EXIT_KIND_HW_PENDING,
-				.pid = tv->tgid, .vcpu = tv->vcpu, .isa = tv->exit_isa,
-				.reason = tv->exit_reason, .count = 1 });
-		if (tv->user_ts && r >= 0)
-			r = exit_table_push(t, &(struct exit_record){ .kind = EXIT_KIND_USER_PENDING,
-				.pid = tv->tgid, .vcpu = tv->vcpu, .reason = tv->user_reason,
-				.count = 1 });
-	}
-	map_dump_free(&d);
-	return r;
+	return map_walk(st, map, add_hist, &c);
 }
 
 int exits_read_all(struct exits_state *st, struct exit_table *t)
 {
 	struct exits_bpf *s = st->skel;
+	struct read_ctx pending = { .t = t };
 	int r = 0;
 
 	if (!st->loaded)
@@ -262,85 +252,139 @@ int exits_read_all(struct exits_state *st, struct exit_table *t)
 	if (r >= 0)
 		r = read_hists(st, s->maps.user_latency, make_user, EXIT_KIND_USER_LAT, t);
 	if (r >= 0)
-		r = read_pending(st, t);
+		r = map_walk(st, s->maps.thread_vcpu, add_pending, &pending);
 	if (r >= 0)
-		r = exit_table_fold_timed(t);
-	if (r >= 0)
-		exit_table_sort(t);
+		r = exit_table_fold_timed(t, &st->fold_scratch);
 	return r;
+}
+
+struct drops_ctx {
+	struct exits_snapshot *snap;
+	size_t cap;
+};
+
+/* VMs that lost exits: most have not, and hold no entry in the snapshot. */
+static int add_drops(struct exits_state *st, const void *key, const void *value, void *p)
+{
+	const struct kvmscope_vm_state *vs = value;
+	struct drops_ctx *c = p;
+	struct exits_snapshot *s = c->snap;
+	bool any = false;
+
+	for (unsigned int d = 0; d < KVMSCOPE_DROP_MAX; d++)
+		any |= vs->dropped[d] != 0;
+	if (!any)
+		return 0;
+	if (s->n_drop_pids == c->cap) {
+		size_t cap = c->cap ? c->cap * 2 : 16;
+		uint32_t *pids = realloc(s->drop_pids, cap * sizeof(*pids));
+		uint64_t (*counts)[KVMSCOPE_DROP_MAX];
+
+		if (!pids)
+			return -ENOMEM;
+		s->drop_pids = pids;
+		counts = realloc(s->drop_counts, cap * sizeof(*counts));
+		if (!counts)
+			return -ENOMEM;
+		s->drop_counts = counts;
+		c->cap = cap;
+	}
+	s->drop_pids[s->n_drop_pids] = *(const uint32_t *)key;
+	memcpy(s->drop_counts[s->n_drop_pids], vs->dropped, sizeof(vs->dropped));
+	s->n_drop_pids++;
+	return 0;
 }
 
 void exits_read_drops(struct exits_state *st, struct exits_snapshot *snap)
 {
-	struct map_dump d;
-	size_t n = 0;
+	struct drops_ctx c = { .snap = snap };
 
 	for (uint32_t k = 0; k < KVMSCOPE_DROP_MAX; k++)
 		snap->drops[k] = st->loaded ?
 			exits_percpu_sum(st, bpf_map__fd(st->skel->maps.exit_drops), &k) : 0;
-	if (!st->loaded || map_dump(st->skel->maps.vm_state, st->ncpus, &d) < 0)
+	if (!st->loaded)
 		return;
-	snap->drop_pids = calloc(d.n ? d.n : 1, sizeof(*snap->drop_pids));
-	snap->drop_counts = calloc(d.n ? d.n : 1, sizeof(*snap->drop_counts));
-	if (snap->drop_pids && snap->drop_counts) {
-		/* Sorted by pid for lookups: insertion, the list is short. */
-		for (size_t i = 0; i < d.n; i++) {
-			uint32_t pid = *(uint32_t *)(d.keys + i * d.key_size);
-			size_t j = n;
+	if (map_walk(st, st->skel->maps.vm_state, add_drops, &c) < 0)
+		log_warning("exits: cannot read the per-VM drop counts");
+	/* Sorted by pid for lookups; few VMs lose anything. */
+	for (size_t i = 1; i < snap->n_drop_pids; i++) {
+		uint64_t counts[KVMSCOPE_DROP_MAX];
+		uint32_t pid = snap->drop_pids[i];
+		size_t j = i;
 
-			while (j && snap->drop_pids[j - 1] > pid) {
-				snap->drop_pids[j] = snap->drop_pids[j - 1];
-				memcpy(snap->drop_counts[j], snap->drop_counts[j - 1],
-				       sizeof(snap->drop_counts[0]));
-				j--;
-			}
-			snap->drop_pids[j] = pid;
-			memcpy(snap->drop_counts[j], d.values + i * d.value_size,
-			       sizeof(snap->drop_counts[0]));
-			n++;
+		memcpy(counts, snap->drop_counts[i], sizeof(counts));
+		for (; j && snap->drop_pids[j - 1] > pid; j--) {
+			snap->drop_pids[j] = snap->drop_pids[j - 1];
+			memcpy(snap->drop_counts[j], snap->drop_counts[j - 1], sizeof(counts));
 		}
+		snap->drop_pids[j] = pid;
+		memcpy(snap->drop_counts[j], counts, sizeof(counts));
 	}
-	snap->n_drop_pids = n;
-	map_dump_free(&d);
 }
 
-/* Delete the keys of @pids from @map; the pid is each key's first field. */
+struct delete_ctx {
+	const uint32_t *pids;
+	size_t npids, key_size, n, cap;
+	bool pid_in_value;
+	char *keys;
+};
+
+static bool pid_listed(const uint32_t *pids, size_t n, uint32_t pid)
+{
+	size_t lo = 0, hi = n;
+
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+
+		if (pids[mid] == pid)
+			return true;
+		if (pids[mid] < pid)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return false;
+}
+
+static int collect_key(struct exits_state *st, const void *key, const void *value, void *p)
+{
+	struct delete_ctx *c = p;
+	uint32_t pid = *(const uint32_t *)(c->pid_in_value ? value : key);
+
+	if (!pid_listed(c->pids, c->npids, pid))
+		return 0;
+	if (c->n == c->cap) {
+		size_t cap = c->cap ? c->cap * 2 : 256;
+		char *k = realloc(c->keys, cap * c->key_size);
+
+		if (!k)
+			return -ENOMEM;
+		c->keys = k;
+		c->cap = cap;
+	}
+	memcpy(c->keys + c->n++ * c->key_size, key, c->key_size);
+	return 0;
+}
+
+/* Delete the keys of @pids from @map: the pid is each key's first field, or the value's. */
 static void delete_pids_from(struct exits_state *st, struct bpf_map *map, const uint32_t *pids,
 			     size_t npids, bool pid_in_value)
 {
-	struct map_dump d;
-	size_t w = 0;
+	struct delete_ctx c = { .pids = pids, .npids = npids, .pid_in_value = pid_in_value,
+				.key_size = bpf_map__key_size(map) };
 	int fd = bpf_map__fd(map);
 
-	if (map_dump(map, st->ncpus, &d) < 0)
-		return;
-	for (size_t i = 0; i < d.n; i++) {
-		uint32_t pid = *(uint32_t *)(pid_in_value ? d.values + i * d.value_size
-							  : d.keys + i * d.key_size);
-		size_t lo = 0, hi = npids;
-		bool hit = false;
-
-		while (lo < hi && !hit) {
-			size_t mid = lo + (hi - lo) / 2;
-
-			hit = pids[mid] == pid;
-			if (pids[mid] < pid)
-				lo = mid + 1;
-			else
-				hi = mid;
-		}
-		if (hit)
-			memmove(d.keys + w++ * d.key_size, d.keys + i * d.key_size, d.key_size);
-	}
-	if (w) {
-		__u32 count = (__u32)w;
+	if (map_walk(st, map, collect_key, &c) < 0)
+		log_warning("exits: cannot list the keys of exited VMs in %s", bpf_map__name(map));
+	if (c.n) {
+		__u32 count = (__u32)c.n;
 
 		/* A key gone meanwhile ends a batch early: delete the rest one by one. */
-		if (bpf_map_delete_batch(fd, d.keys, &count, NULL) < 0)
-			for (size_t i = count; i < w; i++)
-				bpf_map_delete_elem(fd, d.keys + i * d.key_size);
+		if (bpf_map_delete_batch(fd, c.keys, &count, NULL) < 0)
+			for (size_t i = count; i < c.n; i++)
+				bpf_map_delete_elem(fd, c.keys + i * c.key_size);
 	}
-	map_dump_free(&d);
+	free(c.keys);
 }
 
 void exits_delete_pids(struct exits_state *st, const uint32_t *pids, size_t n)

@@ -71,7 +71,7 @@ static json_t *latency_json(const struct vm_view *v, const struct exit_record *k
 
 		f = bsearch(&k, v->sorted, v->n_sorted, sizeof(k), exit_record_cmp);
 		if (f)
-			hist_merge(&h, &f->hist);
+			hist_sparse_merge(&h, f->hist);
 		k.kind = pend_kind;
 		f = bsearch(&k, v->sorted, v->n_sorted, sizeof(k), exit_record_cmp);
 		if (f)
@@ -86,7 +86,7 @@ static json_t *latency_json(const struct vm_view *v, const struct exit_record *k
 		    (per_vcpu && r->vcpu != key->vcpu))
 			continue;
 		if (r->kind == lat_kind)
-			hist_merge(&h, &r->hist);
+			hist_sparse_merge(&h, r->hist);
 		else
 			pending += r->count;
 	}

@@ -11,13 +11,6 @@
 #include "exits/model.h"
 #include "pin.h"
 
-static struct exit_record rec(uint8_t kind, uint32_t pid, uint32_t vcpu, uint32_t reason,
-			      uint64_t count)
-{
-	return (struct exit_record){ .kind = kind, .pid = pid, .vcpu = vcpu, .reason = reason,
-				     .count = count };
-}
-
 static const struct exit_record *find(const struct exit_table *t, uint8_t kind, uint32_t pid,
 				      uint32_t vcpu, uint32_t reason)
 {
@@ -31,30 +24,76 @@ static const struct exit_record *find(const struct exit_table *t, uint8_t kind, 
 /* count = untimed + histogram + pending, per (VM, vCPU, reason); the rest kept. */
 static void test_fold_timed(void **state)
 {
-	struct exit_table t = { 0 };
-	struct exit_record lat = rec(EXIT_KIND_USER_LAT, 7, 0, 2, 0);
+	struct exit_table t = { 0 }, scratch = { 0 };
+	struct kvmscope_hist h90 = { .sum_ns = 9000, .max_ns = 300 }, h4 = { .sum_ns = 40 };
+	struct kvmscope_hist merged = { 0 };
+	const struct exit_record *lat;
 
-	lat.hist.slots[10] = 90;
-	lat.count = 90;
-	exit_table_push(&t, &(struct exit_record){ .kind = EXIT_KIND_USER, .pid = 7, .vcpu = 0,
-						   .reason = 2, .count = 3 });
-	exit_table_push(&t, &lat);
-	exit_table_push(&t, &(struct exit_record){ .kind = EXIT_KIND_USER_PENDING, .pid = 7,
-						   .vcpu = 0, .reason = 2, .count = 1 });
-	exit_table_push(&t, &(struct exit_record){ .kind = EXIT_KIND_USER_LAT, .pid = 7, .vcpu = 1,
-						   .reason = 5, .count = 4, .hist.slots[3] = 4 });
+	h90.slots[10] = 90;
+	h4.slots[3] = 4;
 	exit_table_push(&t, &(struct exit_record){ .kind = EXIT_KIND_PIO, .pid = 7, .port = 0x70,
 						   .count = 93 });
-	assert_int_equal(exit_table_fold_timed(&t), 0);
-	assert_non_null(find(&t, EXIT_KIND_USER, 7, 0, 2));
+	exit_table_push(&t, &(struct exit_record){ .kind = EXIT_KIND_USER, .pid = 7, .vcpu = 0,
+						   .reason = 2, .count = 3 });
+	exit_table_push_hist(&t, &(struct exit_record){ .kind = EXIT_KIND_USER_LAT, .pid = 7,
+							.vcpu = 0, .reason = 2 }, &h90);
+	exit_table_push(&t, &(struct exit_record){ .kind = EXIT_KIND_USER_PENDING, .pid = 7,
+						   .vcpu = 0, .reason = 2, .count = 1 });
+	exit_table_push_hist(&t, &(struct exit_record){ .kind = EXIT_KIND_USER_LAT, .pid = 7,
+							.vcpu = 1, .reason = 5 }, &h4);
+	/* Another VM, and two pending exits of one unresolved vCPU. */
+	exit_table_push(&t, &(struct exit_record){ .kind = EXIT_KIND_HW, .pid = 3, .vcpu = 0,
+						   .isa = 2, .reason = 0x7b, .count = 10 });
+	exit_table_push(&t, &(struct exit_record){ .kind = EXIT_KIND_HW_PENDING, .pid = 3,
+						   .vcpu = KVMSCOPE_VCPU_UNKNOWN, .isa = 2,
+						   .reason = 0x7b, .count = 1 });
+	exit_table_push(&t, &(struct exit_record){ .kind = EXIT_KIND_HW_PENDING, .pid = 3,
+						   .vcpu = KVMSCOPE_VCPU_UNKNOWN, .isa = 2,
+						   .reason = 0x7b, .count = 1 });
+	assert_int_equal(exit_table_fold_timed(&t, &scratch), 0);
 	assert_int_equal(find(&t, EXIT_KIND_USER, 7, 0, 2)->count, 94);
 	/* A reason only ever timed still gets its count record. */
 	assert_int_equal(find(&t, EXIT_KIND_USER, 7, 1, 5)->count, 4);
-	assert_non_null(find(&t, EXIT_KIND_USER_LAT, 7, 0, 2));
+	lat = find(&t, EXIT_KIND_USER_LAT, 7, 0, 2);
+	assert_non_null(lat);
+	assert_int_equal(lat->count, 90);
+	hist_sparse_merge(&merged, lat->hist);
+	assert_int_equal(merged.slots[10], 90);
+	assert_int_equal(merged.sum_ns, 9000);
+	assert_int_equal(merged.max_ns, 300);
+	assert_int_equal(lat->hist->n, 1);
 	assert_non_null(find(&t, EXIT_KIND_USER_PENDING, 7, 0, 2));
 	assert_int_equal(find(&t, EXIT_KIND_PIO, 7, 0, 0)->count, 93);
-	assert_int_equal(t.n, 6);
+	assert_int_equal(find(&t, EXIT_KIND_HW, 3, 0, 0x7b)->count, 10);
+	assert_int_equal(find(&t, EXIT_KIND_HW, 3, KVMSCOPE_VCPU_UNKNOWN, 0x7b)->count, 2);
+	/* Sorted: pid 3 first, and every record once. */
+	assert_int_equal(t.v[0].pid, 3);
+	for (size_t i = 1; i < t.n; i++)
+		assert_true(exit_record_cmp(&t.v[i - 1], &t.v[i]) <= 0);
+	assert_int_equal(t.n, 10);
 	exit_table_free(&t);
+	exit_table_free(&scratch);
+}
+
+/* A record copied into another table keeps its histogram when the first is gone. */
+static void test_owned_copy(void **state)
+{
+	struct exit_table a = { 0 }, b = { 0 };
+	struct kvmscope_hist h = { .sum_ns = 5 }, back = { 0 };
+
+	h.slots[0] = 1;
+	h.slots[39] = 2;
+	exit_table_push_hist(&a, &(struct exit_record){ .kind = EXIT_KIND_HW_LAT, .pid = 1 }, &h);
+	assert_int_equal(a.v[0].count, 3);
+	assert_int_equal(exit_table_push_owned(&b, &a.v[0]), 0);
+	exit_table_free(&a);
+	hist_sparse_merge(&back, b.v[0].hist);
+	assert_int_equal(back.slots[0], 1);
+	assert_int_equal(back.slots[39], 2);
+	assert_int_equal(back.sum_ns, 5);
+	exit_table_clear(&b);
+	assert_int_equal(b.n, 0);
+	exit_table_free(&b);
 }
 
 static void test_range_by_pid(void **state)
@@ -106,6 +145,20 @@ static void test_rates(void **state)
 	assert_true(find(&cur, EXIT_KIND_HW, 1, 0, 9)->rate == 10.0);
 	assert_true(find(&cur, EXIT_KIND_USER, 2, 0, 2)->rate == 0.0);
 	assert_true(find(&cur, EXIT_KIND_PIO, 2, 0, 0)->rate == 0.0);
+	/* A histogram record keeps its histogram: only count records get rates. */
+	{
+		struct kvmscope_hist h = { .sum_ns = 1 };
+		const struct exit_record *lat;
+
+		h.slots[2] = 1;
+		exit_table_push_hist(&cur, &(struct exit_record){ .kind = EXIT_KIND_HW_LAT, .pid = 1,
+								  .reason = 1 }, &h);
+		exit_table_sort(&cur);
+		exit_table_rates(&cur, &prev, 2.0);
+		lat = find(&cur, EXIT_KIND_HW_LAT, 1, 0, 1);
+		assert_non_null(lat->hist);
+		assert_int_equal(lat->hist->n, 1);
+	}
 	/* The first snapshot has no interval: no rate. */
 	exit_table_rates(&cur, &prev, 0);
 	assert_true(find(&cur, EXIT_KIND_HW, 1, 0, 1)->rate == 0.0);
@@ -172,6 +225,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_fold_timed),
+		cmocka_unit_test(test_owned_copy),
 		cmocka_unit_test(test_range_by_pid),
 		cmocka_unit_test(test_rates),
 		cmocka_unit_test(test_remove_pids),
