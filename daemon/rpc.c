@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0-only
 /* JSON-RPC 2.0 request handling; see rpc.h. */
 #include <errno.h>
+#include <malloc.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -274,6 +275,34 @@ static char *handle_batch(const struct rpc_registry *reg, const struct rpc_calle
 	return strbuf_steal(&sb);
 }
 
+/*
+ * The text of @resp, or, past RPC_RESPONSE_MAX, an error that still
+ * carries the request's id: a client must be able to tell which request
+ * was too big.
+ */
+static char *dump_bounded(json_t *resp)
+{
+	json_t *id = json_incref(json_object_get(resp, "id"));
+	char *text = dump(resp), msg[160];
+	size_t len = text ? strlen(text) : 0;
+
+	/*
+	 * A big answer was built from many small JSON nodes, freed by now:
+	 * give their pages back, or the daemon's RSS stays at its peak.
+	 */
+	if (len > (1u << 20))
+		malloc_trim(0);
+	if (len > RPC_RESPONSE_MAX) {
+		free(text);
+		snprintf(msg, sizeof(msg),
+			 "the answer would be %zu bytes, over the %u MiB limit; narrow the request "
+			 "(e.g. params.pid)", len, RPC_RESPONSE_MAX >> 20);
+		text = dump(response_error(id, RPC_INTERNAL_ERROR, msg));
+	}
+	json_decref(id);
+	return text;
+}
+
 char *rpc_handle_line(const struct rpc_registry *reg, const struct rpc_caller *caller,
 		      const char *line, size_t len)
 {
@@ -311,5 +340,5 @@ char *rpc_handle_line(const struct rpc_registry *reg, const struct rpc_caller *c
 	}
 	resp = handle_request(reg, caller, req);
 	json_decref(req);
-	return resp ? dump(resp) : NULL;
+	return resp ? dump_bounded(resp) : NULL;
 }

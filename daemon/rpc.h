@@ -13,6 +13,9 @@
 #include <sys/types.h>
 #include <jansson.h>
 
+/* Largest answer to one request (a batch is bounded by the caller's output room). */
+#define RPC_RESPONSE_MAX (32u << 20)
+
 /* Longest request line accepted, newline excluded. */
 #define RPC_LINE_MAX 65536
 /* Most requests in one batch; a longer batch is an Invalid Request. */

@@ -47,6 +47,20 @@ static json_t *count_handler(void *userdata, json_t *params, struct rpc_error *e
 	return json_pack("{s:I, s:b}", "n", (json_int_t)n, "present", r);
 }
 
+/* An answer over RPC_RESPONSE_MAX. */
+static json_t *huge_handler(void *userdata, json_t *params, struct rpc_error *err)
+{
+	size_t len = RPC_RESPONSE_MAX + 16;
+	char *text = malloc(len + 1);
+	json_t *r;
+
+	memset(text, 'x', len);
+	text[len] = '\0';
+	r = json_pack("{s:s}", "text", text);
+	free(text);
+	return r;
+}
+
 static json_t *data_handler(void *userdata, json_t *params, struct rpc_error *err)
 {
 	rpc_error_set(err, RPC_INVALID_PARAMS, "bad: see data");
@@ -62,6 +76,7 @@ static const struct rpc_method fake_methods[] = {
 	{ "fail", fail_handler, NULL, RPC_READ },
 	{ "nullres", null_result_handler, NULL, RPC_READ },
 	{ "withdata", data_handler, NULL, RPC_READ },
+	{ "huge", huge_handler, NULL, RPC_READ },
 	{ NULL },
 };
 
@@ -208,13 +223,27 @@ static void expect_error_for_each(struct rpc_fixture *f, const char *const *line
 	}
 }
 
+/* Too big an answer is an error that still names the request's id. */
+static void test_oversized_answer_keeps_its_id(void **state)
+{
+	struct rpc_fixture *f = *state;
+	json_t *resp = handle(f, "{\"jsonrpc\":\"2.0\",\"method\":\"huge\",\"id\":\"big-1\"}");
+
+	assert_string_equal(json_string_value(json_object_get(resp, "id")), "big-1");
+	assert_int_equal(json_integer_value(json_object_get(json_object_get(resp, "error"), "code")),
+			 RPC_INTERNAL_ERROR);
+	assert_non_null(strstr(json_string_value(json_object_get(json_object_get(resp, "error"),
+								 "message")), "32 MiB limit"));
+	json_decref(resp);
+}
+
 static void test_register_and_find(void **state)
 {
 	struct rpc_fixture *f = *state;
 	const struct rpc_entry *e;
 	struct rpc_registry empty = { 0 };
 
-	assert_int_equal(f->registry.n, 6);
+	assert_int_equal(f->registry.n, 7);
 	e = rpc_find(&f->registry, "echo");
 	assert_non_null(e);
 	assert_string_equal(e->method->name, "echo");
@@ -934,10 +963,12 @@ static void test_error_data_is_passed_on(void **state)
 
 #define RPC_TEST(t) cmocka_unit_test_setup_teardown(t, fixture_setup, fixture_teardown)
 
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		RPC_TEST(test_register_and_find),
+		RPC_TEST(test_oversized_answer_keeps_its_id),
 		RPC_TEST(test_result_with_integer_id),
 		RPC_TEST(test_result_with_string_id),
 		RPC_TEST(test_null_id_is_answered),
