@@ -328,7 +328,7 @@ size_t exit_table_range(const struct exit_table *t, uint32_t pid, size_t *first)
 	return hi - lo;
 }
 
-static bool pid_listed(const uint32_t *pids, size_t n, uint32_t pid)
+bool pid_listed(const uint32_t *pids, size_t n, uint32_t pid)
 {
 	size_t lo = 0, hi = n;
 

@@ -103,6 +103,8 @@ int exit_record_cmp(const void *a, const void *b);
 void exit_table_sort(struct exit_table *t);
 /* The range of @pid's records in a sorted table: *first and the count. */
 size_t exit_table_range(const struct exit_table *t, uint32_t pid, size_t *first);
+/* Is @pid in @pids (sorted ascending)? */
+bool pid_listed(const uint32_t *pids, size_t n, uint32_t pid);
 /* Drop the records of every pid in @pids (sorted ascending), keeping the order. */
 void exit_table_remove_pids(struct exit_table *t, const uint32_t *pids, size_t n);
 

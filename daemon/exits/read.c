@@ -329,23 +329,6 @@ struct delete_ctx {
 	char *keys;
 };
 
-static bool pid_listed(const uint32_t *pids, size_t n, uint32_t pid)
-{
-	size_t lo = 0, hi = n;
-
-	while (lo < hi) {
-		size_t mid = lo + (hi - lo) / 2;
-
-		if (pids[mid] == pid)
-			return true;
-		if (pids[mid] < pid)
-			lo = mid + 1;
-		else
-			hi = mid;
-	}
-	return false;
-}
-
 static int collect_key(struct exits_state *st, const void *key, const void *value, void *p)
 {
 	struct delete_ctx *c = p;
