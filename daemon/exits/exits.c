@@ -264,7 +264,11 @@ void exits_flush_exited(struct exits_state *st)
 			log_error("Out of memory keeping the counts of exited VM pid %u", pid);
 			continue;
 		}
-		/* Its own copy, histograms too: the flush table is refilled next time. */
+		/*
+		 * Its own copy, histograms too: the flush table is refilled next
+		 * time.  Small chunks: thousands of exited VMs are kept.
+		 */
+		ev->t.arena_chunk = 4096;
 		for (size_t j = 0; j < cnt; j++)
 			if (exit_table_push_owned(&ev->t, &all->v[first + j]) < 0)
 				break;

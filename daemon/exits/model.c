@@ -13,28 +13,31 @@
 
 struct hist_arena_chunk {
 	struct hist_arena_chunk *next;
-	size_t used;
-	_Alignas(8) unsigned char data[ARENA_CHUNK];
+	size_t used, size;
+	_Alignas(8) unsigned char data[];
 };
 
 static void *arena_alloc(struct exit_table *t, size_t size)
 {
 	struct hist_arena_chunk *c = t->arena_cur;
 
+	size_t chunk = t->arena_chunk ? t->arena_chunk : ARENA_CHUNK;
+
 	size = (size + 7) & ~(size_t)7;
-	if (size > ARENA_CHUNK)
-		return NULL;
+	if (size > chunk)
+		chunk = size;
 	/* Chunks kept from an earlier fill are used again before any new one. */
-	while (c && c->used + size > ARENA_CHUNK) {
+	while (c && c->used + size > c->size) {
 		c = c->next;
 		if (c)
 			c->used = 0;
 	}
 	if (!c) {
-		c = malloc(sizeof(*c));
+		c = malloc(sizeof(*c) + chunk);
 		if (!c)
 			return NULL;
 		c->used = 0;
+		c->size = chunk;
 		if (t->arena_cur) {
 			c->next = t->arena_cur->next;
 			t->arena_cur->next = c;

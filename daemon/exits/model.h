@@ -72,6 +72,7 @@ struct exit_table {
 	size_t n, cap;
 	struct hist_arena_chunk *arena;	/* the histograms this table owns */
 	struct hist_arena_chunk *arena_cur;	/* where the next one goes */
+	uint32_t arena_chunk;		/* bytes per arena chunk; 0: 1 MiB (a snapshot's) */
 };
 
 /* Append @r as it is: a histogram stays owned by the table @r came from. */
