@@ -241,6 +241,20 @@ struct vm *manager_vm_note(struct manager *m, uint32_t pid, const char *comm_hin
 
 	if (vm)
 		return vm;
+	/*
+	 * News of a process that is gone already and that we followed: its VM
+	 * event was still in the ring when its pidfd said it exited.  It is
+	 * that VM, not a new one (which would share its counts).
+	 */
+	vm = manager_vm_find(m, pid);
+	if (vm) {
+		struct vm_identity now;
+
+		/* Gone, or a zombie of the same start time: the same process. */
+		if (vm_identity_read("/proc", (pid_t)pid, &now) < 0 ||
+		    (vm->identity_known && now.start_time == vm->ident.start_time))
+			return vm;
+	}
 	v = realloc(m->vms, (m->n_vms + 1) * sizeof(*v));
 	if (!v)
 		return NULL;

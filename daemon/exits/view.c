@@ -41,6 +41,7 @@ struct vm_view {
 	size_t n_sorted;
 	int64_t vcpu;		/* -1: all */
 	bool live;		/* rates exist only for running VMs */
+	bool summary;		/* params.view "summary": by reason only, no histogram arrays */
 };
 
 static bool in_view(const struct vm_view *v, const struct exit_record *r)
@@ -90,7 +91,14 @@ static json_t *latency_json(const struct vm_view *v, const struct exit_record *k
 		else
 			pending += r->count;
 	}
-	return hist_to_json(&h, pending);
+	{
+		json_t *lat = hist_to_json(&h, pending);
+
+		/* The summary view keeps the figures, not the slots. */
+		if (v->summary && json_is_object(lat))
+			json_object_del(lat, "hist");
+		return lat;
+	}
 }
 
 struct reason_sum {
@@ -228,6 +236,12 @@ static json_t *records_json(const struct vm_view *v)
 
 		if (!in_view(v, r))
 			continue;
+		if (v->summary) {
+			tot_hw += r->kind == EXIT_KIND_HW ? r->count : 0;
+			tot_user += r->kind == EXIT_KIND_USER ? r->count : 0;
+			tot_pio += r->kind == EXIT_KIND_PIO ? r->count : 0;
+			continue;
+		}
 		switch (r->kind) {
 		case EXIT_KIND_HW:
 			tot_hw += r->count;
@@ -255,11 +269,19 @@ static json_t *records_json(const struct vm_view *v)
 			break;
 		}
 	}
-	out = json_pack("{s:{s:I, s:I, s:I}, s:o, s:o, s:o}", "totals", "hardware",
-			(json_int_t)tot_hw, "userspace", (json_int_t)tot_user, "pio",
-			(json_int_t)tot_pio, "hardware_exits", hw, "userspace_exits", user, "pio", pio);
+	out = json_pack("{s:{s:I, s:I, s:I}}", "totals", "hardware", (json_int_t)tot_hw,
+			"userspace", (json_int_t)tot_user, "pio", (json_int_t)tot_pio);
 	json_object_set_new(out, "hardware_by_reason", by_reason_json(v, EXIT_KIND_HW));
 	json_object_set_new(out, "userspace_by_reason", by_reason_json(v, EXIT_KIND_USER));
+	if (v->summary) {
+		json_decref(hw);
+		json_decref(user);
+		json_decref(pio);
+		return out;
+	}
+	json_object_set_new(out, "hardware_exits", hw);
+	json_object_set_new(out, "userspace_exits", user);
+	json_object_set_new(out, "pio", pio);
 	json_object_set_new(out, "mmio", detail_json(v, KVMSCOPE_DETAIL_MMIO, top));
 	json_object_set_new(out, "msr", detail_json(v, KVMSCOPE_DETAIL_MSR, top));
 	json_object_set_new(out, "cpuid", detail_json(v, KVMSCOPE_DETAIL_CPUID, top));
@@ -285,7 +307,7 @@ static json_t *completeness_json(json_t *v, const uint64_t *dropped)
 	return v;
 }
 
-static json_t *vm_json(struct exits_state *st, struct vm *vm, int64_t vcpu, bool one)
+static json_t *vm_json(struct exits_state *st, struct vm *vm, int64_t vcpu, bool one, bool summary)
 {
 	struct exit_table t = { 0 };
 	const uint64_t *dropped;
@@ -298,11 +320,11 @@ static json_t *vm_json(struct exits_state *st, struct vm *vm, int64_t vcpu, bool
 	for (size_t i = 0; i < n; i++)
 		if (exit_table_push(&t, &recs[i]) < 0)
 			break;
-	if (t.n > 1)
+	if (t.n > 1 && !summary)
 		qsort(t.v, t.n, sizeof(t.v[0]), by_count_desc);
 	v = vm_to_json(vm);
 	view = (struct vm_view){ .st = st, .t = &t, .sorted = recs, .n_sorted = n, .vcpu = vcpu,
-				 .live = !vm->exited };
+				 .live = !vm->exited, .summary = summary };
 	records = records_json(&view);
 	json_object_update(v, records);
 	json_decref(records);
@@ -318,7 +340,8 @@ static json_t *method_exits_get(void *userdata, json_t *params, struct rpc_error
 	struct manager *m = st->m;
 	uint64_t pid = 0, vcpu = 0;
 	int has_pid, has_vcpu;
-	json_t *vms;
+	json_t *vms, *view;
+	bool summary;
 
 	has_pid = rpc_param_uint(params, "pid", UINT32_MAX, &pid, err);
 	if (has_pid < 0)
@@ -326,6 +349,14 @@ static json_t *method_exits_get(void *userdata, json_t *params, struct rpc_error
 	has_vcpu = rpc_param_uint(params, "vcpu", UINT32_MAX - 1, &vcpu, err);
 	if (has_vcpu < 0)
 		return NULL;
+	view = json_object_get(params, "view");
+	if (view && (!json_is_string(view) || (strcmp(json_string_value(view), "full") &&
+					       strcmp(json_string_value(view), "summary")))) {
+		rpc_error_set(err, RPC_INVALID_PARAMS,
+			      "params.view must be \"full\" (the default) or \"summary\"");
+		return NULL;
+	}
+	summary = view && !strcmp(json_string_value(view), "summary");
 	/* VMs that exited a moment ago: their counts are taken now, not at the flush. */
 	exits_flush_exited(st);
 	vms = json_array();
@@ -344,17 +375,17 @@ static json_t *method_exits_get(void *userdata, json_t *params, struct rpc_error
 			struct vm *v = manager_vm_at(m, i);
 
 			if (v->pid == pid)
-				json_array_append_new(vms, vm_json(st, v, has_vcpu ? (int64_t)vcpu : -1, true));
+				json_array_append_new(vms, vm_json(st, v, has_vcpu ? (int64_t)vcpu : -1, true, summary));
 		}
 		return json_pack("{s:o}", "vms", vms);
 	}
 	for (size_t i = 0, n = manager_vm_count(m); i < n; i++)
 		json_array_append_new(vms, vm_json(st, manager_vm_at(m, i),
-						   has_vcpu ? (int64_t)vcpu : -1, false));
+						   has_vcpu ? (int64_t)vcpu : -1, false, summary));
 	return json_pack("{s:o}", "vms", vms);
 }
 
-static const char *const exits_get_params[] = { "pid", "vcpu", NULL };
+static const char *const exits_get_params[] = { "pid", "vcpu", "view", NULL };
 
 const struct rpc_method exits_methods[] = {
 	{ "exits.get", method_exits_get, exits_get_params, RPC_READ },

@@ -344,6 +344,7 @@ static void test_many_short_vms_stay_exact(void **state)
 	static pid_t pids[SHORT_VMS];
 	static int fds[SHORT_VMS];
 	static long long vm_pids[SHORT_VMS];
+	static int entries[SHORT_VMS];
 	char *args[] = { "--vcpus", "2", "--out", "0x70:40", "--hlt", "6", NULL };
 	json_t *res, *vm;
 	size_t i;
@@ -367,6 +368,9 @@ static void test_many_short_vms_stay_exact(void **state)
 		for (int k = 0; k < SHORT_VMS; k++) {
 			if (vm_pids[k] != pid)
 				continue;
+			/* One process, one VM: never a second entry sharing its counts. */
+			if (entries[k]++)
+				fail_msg("pid %lld is listed as %d VMs", pid, entries[k]);
 			/* 40 OUT + the done OUT of each of 2 vCPUs, 6 HLT. */
 			if (userspace_count(vm, "IO") == 42 && userspace_count(vm, "HLT") == 6 &&
 			    json_is_true(json_object_get(vm, "complete")))
