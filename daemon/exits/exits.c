@@ -134,8 +134,7 @@ void exits_kvm_stats_forget(struct exits_state *st, uint64_t vm_id)
  * Reading a VM's debugfs statistics opens every file of its directory:
  * about a hundred reads.  The tick refreshes a bounded number of VMs,
  * the least recently read first, so its cost does not grow with the
- * host; a request for one VM reads that VM if its figures are older
- * than a tick.
+ * host; requests answer from what the tick read.
  */
 #define KVM_STATS_PER_TICK 16
 
@@ -159,7 +158,7 @@ static void kvm_stats_tick(struct exits_state *st)
 }
 
 /* Live VMs: what the last read saw.  Exited ones: the last read while they ran. */
-json_t *exits_vm_kvm_stats(struct exits_state *st, const struct vm *vm, bool fresh)
+json_t *exits_vm_kvm_stats(struct exits_state *st, const struct vm *vm)
 {
 	struct kvm_stats_cache *c;
 
@@ -172,11 +171,6 @@ json_t *exits_vm_kvm_stats(struct exits_state *st, const struct vm *vm, bool fre
 				 "the VM exited before its statistics were read");
 	}
 	c = kvm_stats_slot(st, vm->id, false);
-	if (fresh && (!c || monotonic_usec() - c->read_usec >
-		      manager_options(st->m)->tick_ms * 1000ULL)) {
-		kvm_stats_refresh(st, vm);
-		c = kvm_stats_slot(st, vm->id, false);
-	}
 	if (c && c->stats)
 		return json_incref(c->stats);
 	return json_pack("{s:n, s:n, s:s}", "source", "values", "error",

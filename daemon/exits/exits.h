@@ -142,8 +142,8 @@ void exits_flush_exited(struct exits_state *st);
 /* The records of @vm (live: from the snapshot; exited: its own), and its drops. */
 const struct exit_record *exits_vm_records(struct exits_state *st, const struct vm *vm,
 					   size_t *n, const uint64_t **dropped);
-/* KVM's debugfs statistics of @vm; @fresh: read now if older than a tick. */
-json_t *exits_vm_kvm_stats(struct exits_state *st, const struct vm *vm, bool fresh);
+/* KVM's debugfs statistics of @vm, as the tick last read them. */
+json_t *exits_vm_kvm_stats(struct exits_state *st, const struct vm *vm);
 void exits_kvm_stats_forget(struct exits_state *st, uint64_t vm_id);
 
 /* view.c */

@@ -307,7 +307,7 @@ static json_t *completeness_json(json_t *v, const uint64_t *dropped)
 	return v;
 }
 
-static json_t *vm_json(struct exits_state *st, struct vm *vm, int64_t vcpu, bool one, bool summary)
+static json_t *vm_json(struct exits_state *st, struct vm *vm, int64_t vcpu, bool summary)
 {
 	struct exit_table t = { 0 };
 	const uint64_t *dropped;
@@ -329,7 +329,7 @@ static json_t *vm_json(struct exits_state *st, struct vm *vm, int64_t vcpu, bool
 	json_object_update(v, records);
 	json_decref(records);
 	completeness_json(v, dropped);
-	json_object_set_new(v, "kvm_stats", exits_vm_kvm_stats(st, vm, one));
+	json_object_set_new(v, "kvm_stats", exits_vm_kvm_stats(st, vm));
 	exit_table_free(&t);
 	return v;
 }
@@ -375,13 +375,13 @@ static json_t *method_exits_get(void *userdata, json_t *params, struct rpc_error
 			struct vm *v = manager_vm_at(m, i);
 
 			if (v->pid == pid)
-				json_array_append_new(vms, vm_json(st, v, has_vcpu ? (int64_t)vcpu : -1, true, summary));
+				json_array_append_new(vms, vm_json(st, v, has_vcpu ? (int64_t)vcpu : -1, summary));
 		}
 		return json_pack("{s:o}", "vms", vms);
 	}
 	for (size_t i = 0, n = manager_vm_count(m); i < n; i++)
 		json_array_append_new(vms, vm_json(st, manager_vm_at(m, i),
-						   has_vcpu ? (int64_t)vcpu : -1, false, summary));
+						   has_vcpu ? (int64_t)vcpu : -1, summary));
 	return json_pack("{s:o}", "vms", vms);
 }
 
