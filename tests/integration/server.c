@@ -920,7 +920,9 @@ static void test_access_by_credentials(void **state)
 /* A daemon killed with SIGKILL leaves its socket and lock: the next one starts anyway. */
 static void test_restart_after_kill9(void **state)
 {
-	char sock[108], log[128], *args[] = { "--socket", sock, "--metrics", "off", NULL };
+	/* Unpinned: a SIGKILLed daemon would leave its pins behind, and this is about the socket. */
+	char sock[108], log[128], *args[] = { "--socket", sock, "--metrics", "off", "--pin-dir",
+					      "none", NULL };
 	int fd;
 	json_t *r;
 
@@ -946,7 +948,8 @@ static void test_restart_after_kill9(void **state)
 /* Something that is not a socket at the path: refuse to start, touch nothing. */
 static void test_refuses_non_socket_path(void **state)
 {
-	char path[108], log[128], *args[] = { "--socket", path, "--metrics", "off", NULL };
+	char path[108], log[128], *args[] = { "--socket", path, "--metrics", "off", "--pin-dir",
+					      "none", NULL };
 	struct stat st;
 	int status, fd;
 	FILE *f;
