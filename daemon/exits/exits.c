@@ -111,7 +111,6 @@ static void kvm_stats_refresh(struct exits_state *st, const struct vm *vm)
 	if (c) {
 		json_decref(c->stats);
 		c->stats = now;
-		c->read_usec = monotonic_usec();
 	} else {
 		json_decref(now);
 	}
@@ -132,19 +131,19 @@ void exits_kvm_stats_forget(struct exits_state *st, uint64_t vm_id)
 
 /*
  * Reading a VM's debugfs statistics opens every file of its directory:
- * about a hundred reads.  The tick refreshes a bounded number of VMs,
- * the least recently read first, so its cost does not grow with the
- * host; requests answer from what the tick read.
+ * about a hundred reads.  The tick refreshes a bounded number of VMs in
+ * turn, going on where the last tick stopped, so its cost does not grow
+ * with the host; requests answer from what the tick read.
  */
 #define KVM_STATS_PER_TICK 16
 
 static void kvm_stats_tick(struct exits_state *st)
 {
-	size_t n = manager_vm_count(st->m), done = 0;
+	size_t n = manager_vm_count(st->m), done = 0, k;
 
 	if (st->kvm_stats_denied || !n)
 		return;
-	for (size_t k = 0; k < n && done < KVM_STATS_PER_TICK; k++) {
+	for (k = 0; k < n && done < KVM_STATS_PER_TICK; k++) {
 		const struct vm *vm = manager_vm_at(st->m, (st->kvm_stats_cursor + k) % n);
 
 		if (vm->exited)
@@ -154,7 +153,7 @@ static void kvm_stats_tick(struct exits_state *st)
 		if (st->kvm_stats_denied)
 			break;
 	}
-	st->kvm_stats_cursor = (st->kvm_stats_cursor + KVM_STATS_PER_TICK) % n;
+	st->kvm_stats_cursor = (st->kvm_stats_cursor + k) % n;
 }
 
 /* Live VMs: what the last read saw.  Exited ones: the last read while they ran. */
@@ -562,6 +561,21 @@ void exits_state_release(struct exits_state *st)
 	free(st->kvm_stats);
 }
 
+/* A process in vms_seen the registry does not follow yet (the ring was full, or it ran before us). */
+static int note_seen(struct exits_state *st, const void *key, const void *value, void *ctx)
+{
+	const struct kvmscope_vm_seen *seen = value;
+	uint32_t pid = *(const uint32_t *)key;
+	char comm[17];
+
+	if (manager_vm_find_live(st->m, pid))
+		return 0;
+	memcpy(comm, seen->comm, 16);
+	comm[16] = '\0';
+	manager_vm_note(st->m, pid, comm[0] ? comm : NULL);
+	return 0;
+}
+
 /*
  * The tick: read every map once into a new snapshot, with rates against
  * the previous one, and make sure every process the maps mention is in
@@ -573,9 +587,7 @@ static void exits_collect(void *state)
 	struct exits_state *st = state;
 	struct exits_snapshot next = { 0 };
 	struct exit_table old;
-	uint32_t k, *prev = NULL;
 	uint64_t now;
-	int fd;
 
 	if (!st->loaded)
 		return;
@@ -614,20 +626,8 @@ static void exits_collect(void *state)
 		if (!manager_vm_find_live(st->m, r->pid))
 			manager_vm_note(st->m, r->pid, NULL);
 	}
-	fd = bpf_map__fd(st->skel->maps.vms_seen);
-	while (bpf_map_get_next_key(fd, prev, &k) == 0) {
-		struct kvmscope_vm_seen seen;
-		char comm[17] = "";
-
-		prev = &k;
-		if (manager_vm_find_live(st->m, k))
-			continue;
-		if (bpf_map_lookup_elem(fd, &k, &seen) == 0) {
-			memcpy(comm, seen.comm, 16);
-			comm[16] = '\0';
-		}
-		manager_vm_note(st->m, k, comm[0] ? comm : NULL);
-	}
+	if (exits_map_walk(st, st->skel->maps.vms_seen, note_seen, NULL) < 0)
+		log_warning("exits: cannot read vms_seen; VMs are found from their exits only");
 	kvm_stats_tick(st);
 	/* Noting may have found processes gone. */
 	exits_flush_exited(st);

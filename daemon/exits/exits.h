@@ -23,6 +23,7 @@ struct manager;
 struct vm;
 struct exits_bpf;
 struct bpf_link;
+struct bpf_map;
 struct ring_buffer;
 
 struct field_check {
@@ -116,7 +117,6 @@ struct exits_state {
 struct kvm_stats_cache {
 	uint64_t vm_id;
 	json_t *stats;		/* {"source", "values"} or {"error"} */
-	uint64_t read_usec;	/* CLOCK_MONOTONIC of the read */
 };
 
 extern const char *const exits_drop_names[KVMSCOPE_DROP_MAX];
@@ -126,6 +126,11 @@ int exits_probe(struct manager *m, void **state);
 int exits_attach(void *state);
 json_t *exits_describe(void *state);
 void exits_free(void *state);
+
+/* Called for each entry: @key, @value (all CPUs of a per-CPU map); < 0 stops. */
+typedef int (*exits_entry_fn)(struct exits_state *st, const void *key, const void *value, void *ctx);
+/* Every entry of @map, a batch of 4,096 at a time through one reused buffer. */
+int exits_map_walk(struct exits_state *st, struct bpf_map *map, exits_entry_fn fn, void *ctx);
 
 /* read.c: every record of the kernel maps, folded; the drop counters. */
 int exits_read_all(struct exits_state *st, struct exit_table *t);

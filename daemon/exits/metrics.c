@@ -25,7 +25,7 @@ static int pio_agg_cmp(const void *a, const void *b)
 }
 
 /* Samples of kvmscope_exits_total (hardware) or kvmscope_userspace_exits_total. */
-static int exit_samples(struct strbuf *sb, struct manager *m, struct exit_table *per_vm,
+static int exit_samples(struct strbuf *sb, struct manager *m, const struct exit_table *per_vm,
 			enum exit_kind kind)
 {
 	const char *metric = kind == EXIT_KIND_HW ? "kvmscope_exits_total"
@@ -109,7 +109,7 @@ static int histogram_samples(struct strbuf *sb, const char *name, struct metrics
  * or kvmscope_vmm_handling_seconds (userspace exits, time in the VMM),
  * labelled per VM or per VM and vCPU as --latency-labels says.
  */
-static int latency_metrics(struct strbuf *sb, struct manager *m, struct exit_table *per_vm,
+static int latency_metrics(struct strbuf *sb, struct manager *m, const struct exit_table *per_vm,
 			   uint8_t kind)
 {
 	bool hw = kind == EXIT_KIND_HW_LAT, by_vcpu = manager_options(m)->latency_labels == LATENCY_LABELS_VCPU;
@@ -191,7 +191,7 @@ static const struct detail_metric detail_metrics[] = {
 	  "command" },
 };
 
-static int detail_samples(struct strbuf *sb, struct manager *m, struct exit_table *per_vm,
+static int detail_samples(struct strbuf *sb, struct manager *m, const struct exit_table *per_vm,
 			  const struct detail_metric *dm)
 {
 	char pid[16], dn[32], id[24], sub[24];
@@ -263,7 +263,7 @@ int exits_metrics(void *state, struct strbuf *sb)
 {
 	struct exits_state *st = state;
 	struct manager *m = st->m;
-	struct exit_table *per_vm;
+	struct exit_table *per_vm, pio = { 0 };
 	char pid[16], port[8], dn[32];
 	int r = 0;
 
@@ -271,13 +271,12 @@ int exits_metrics(void *state, struct strbuf *sb)
 	per_vm = calloc(manager_vm_count(m) ? manager_vm_count(m) : 1, sizeof(*per_vm));
 	if (!per_vm)
 		return -ENOMEM;
+	/* Each VM's records where they are (the snapshot, or its own): read, not copied. */
 	for (size_t i = 0; i < manager_vm_count(m); i++) {
 		const uint64_t *dropped;
-		size_t n;
-		const struct exit_record *recs = exits_vm_records(st, manager_vm_at(m, i), &n, &dropped);
 
-		for (size_t j = 0; j < n; j++)
-			exit_table_push(&per_vm[i], &recs[j]);
+		per_vm[i].v = (struct exit_record *)exits_vm_records(st, manager_vm_at(m, i),
+								      &per_vm[i].n, &dropped);
 	}
 
 	r = metrics_family(sb, "kvmscope_exits_total", "counter",
@@ -295,21 +294,20 @@ int exits_metrics(void *state, struct strbuf *sb)
 		r = latency_metrics(sb, m, per_vm, EXIT_KIND_USER_LAT);
 	for (size_t k = 0; k < sizeof(detail_metrics) / sizeof(detail_metrics[0]) && r >= 0; k++)
 		r = detail_samples(sb, m, per_vm, &detail_metrics[k]);
-	/* Last: the PIO samples below keep only the PIO records of per_vm. */
 	if (r >= 0)
 		r = metrics_family(sb, "kvmscope_pio_total", "counter",
 				   "Guest port I/O (kvm_pio) by VM, port and direction, all vCPUs and sizes.");
 	for (size_t i = 0; i < manager_vm_count(m) && r >= 0; i++) {
 		const struct vm *vm = manager_vm_at(m, i);
-		struct exit_table *t = &per_vm[i];
-		size_t o = 0;
+		struct exit_table *t = &pio;
 
-		/* Sum over vCPU and size: sort by (port, direction), merge neighbours. */
-		for (size_t j = 0; j < t->n; j++)
-			if (t->v[j].kind == EXIT_KIND_PIO)
-				t->v[o++] = t->v[j];
-		t->n = o;
-		qsort(t->v, t->n, sizeof(t->v[0]), pio_agg_cmp);
+		/* Sum over vCPU and size: its PIO records sorted by (port, direction), neighbours merged. */
+		pio.n = 0;
+		for (size_t j = 0; j < per_vm[i].n; j++)
+			if (per_vm[i].v[j].kind == EXIT_KIND_PIO && exit_table_push(&pio, &per_vm[i].v[j]) < 0)
+				r = -ENOMEM;
+		if (t->n > 1)
+			qsort(t->v, t->n, sizeof(t->v[0]), pio_agg_cmp);
 		snprintf(pid, sizeof(pid), "%u", vm->pid);
 		for (size_t j = 0; j < t->n && r >= 0;) {
 			uint64_t sum = 0;
@@ -333,8 +331,7 @@ int exits_metrics(void *state, struct strbuf *sb)
 					   (struct metrics_label[]){ { "map", exits_drop_names[d] } }, 1,
 					   st->snap.drops[d]);
 	}
-	for (size_t i = 0; i < manager_vm_count(m); i++)
-		exit_table_free(&per_vm[i]);
+	exit_table_free(&pio);
 	free(per_vm);
 	return r;
 }

@@ -22,9 +22,6 @@
 #define BATCH_KEYS 4096
 #define KEY_MAX 64
 
-/* Called for each entry: @key, @value (all CPUs of a per-CPU map); < 0 stops. */
-typedef int (*entry_fn)(struct exits_state *st, const void *key, const void *value, void *ctx);
-
 static int batch_buffers(struct exits_state *st, size_t key_size, size_t value_size)
 {
 	void *k, *v;
@@ -47,7 +44,7 @@ static int batch_buffers(struct exits_state *st, size_t key_size, size_t value_s
 }
 
 /* The old way, one key at a time, for kernels without batch operations. */
-static int walk_by_key(struct exits_state *st, int fd, size_t key_size, entry_fn fn, void *ctx)
+static int walk_by_key(struct exits_state *st, int fd, size_t key_size, exits_entry_fn fn, void *ctx)
 {
 	char prev[KEY_MAX], key[KEY_MAX];
 	bool first = true;
@@ -65,7 +62,7 @@ static int walk_by_key(struct exits_state *st, int fd, size_t key_size, entry_fn
 	return 0;
 }
 
-static int map_walk(struct exits_state *st, struct bpf_map *map, entry_fn fn, void *ctx)
+int exits_map_walk(struct exits_state *st, struct bpf_map *map, exits_entry_fn fn, void *ctx)
 {
 	enum bpf_map_type type = bpf_map__type(map);
 	bool percpu = type == BPF_MAP_TYPE_PERCPU_HASH || type == BPF_MAP_TYPE_LRU_PERCPU_HASH;
@@ -218,7 +215,7 @@ static int read_counts(struct exits_state *st, struct bpf_map *map, record_maker
 {
 	struct read_ctx c = { .t = t, .make = make };
 
-	return map_walk(st, map, add_count, &c);
+	return exits_map_walk(st, map, add_count, &c);
 }
 
 static int read_hists(struct exits_state *st, struct bpf_map *map, record_maker make, uint8_t kind,
@@ -226,7 +223,7 @@ static int read_hists(struct exits_state *st, struct bpf_map *map, record_maker 
 {
 	struct read_ctx c = { .t = t, .make = make, .kind = kind };
 
-	return map_walk(st, map, add_hist, &c);
+	return exits_map_walk(st, map, add_hist, &c);
 }
 
 int exits_read_all(struct exits_state *st, struct exit_table *t)
@@ -252,7 +249,7 @@ int exits_read_all(struct exits_state *st, struct exit_table *t)
 	if (r >= 0)
 		r = read_hists(st, s->maps.user_latency, make_user, EXIT_KIND_USER_LAT, t);
 	if (r >= 0)
-		r = map_walk(st, s->maps.thread_vcpu, add_pending, &pending);
+		r = exits_map_walk(st, s->maps.thread_vcpu, add_pending, &pending);
 	if (r >= 0)
 		r = exit_table_fold_timed(t, &st->fold_scratch);
 	return r;
@@ -304,7 +301,7 @@ void exits_read_drops(struct exits_state *st, struct exits_snapshot *snap)
 			exits_percpu_sum(st, bpf_map__fd(st->skel->maps.exit_drops), &k) : 0;
 	if (!st->loaded)
 		return;
-	if (map_walk(st, st->skel->maps.vm_state, add_drops, &c) < 0)
+	if (exits_map_walk(st, st->skel->maps.vm_state, add_drops, &c) < 0)
 		log_warning("exits: cannot read the per-VM drop counts");
 	/* Sorted by pid for lookups; few VMs lose anything. */
 	for (size_t i = 1; i < snap->n_drop_pids; i++) {
@@ -357,7 +354,7 @@ static void delete_pids_from(struct exits_state *st, struct bpf_map *map, const 
 				.key_size = bpf_map__key_size(map) };
 	int fd = bpf_map__fd(map);
 
-	if (map_walk(st, map, collect_key, &c) < 0)
+	if (exits_map_walk(st, map, collect_key, &c) < 0)
 		log_warning("exits: cannot list the keys of exited VMs in %s", bpf_map__name(map));
 	if (c.n) {
 		__u32 count = (__u32)c.n;

@@ -316,12 +316,20 @@ static json_t *vm_json(struct exits_state *st, struct vm *vm, int64_t vcpu, bool
 	struct vm_view view;
 	json_t *v, *records;
 
-	/* A copy, sorted by count for the tables. */
-	for (size_t i = 0; i < n; i++)
-		if (exit_table_push(&t, &recs[i]) < 0)
-			break;
-	if (t.n > 1 && !summary)
-		qsort(t.v, t.n, sizeof(t.v[0]), by_count_desc);
+	/*
+	 * The full view lists records largest first: a sorted copy.  The
+	 * summary only sums them, in the order they are in.
+	 */
+	if (summary) {
+		t.v = (struct exit_record *)recs;
+		t.n = n;
+	} else {
+		for (size_t i = 0; i < n; i++)
+			if (exit_table_push(&t, &recs[i]) < 0)
+				break;
+		if (t.n > 1)
+			qsort(t.v, t.n, sizeof(t.v[0]), by_count_desc);
+	}
 	v = vm_to_json(vm);
 	view = (struct vm_view){ .st = st, .t = &t, .sorted = recs, .n_sorted = n, .vcpu = vcpu,
 				 .live = !vm->exited, .summary = summary };
@@ -330,7 +338,8 @@ static json_t *vm_json(struct exits_state *st, struct vm *vm, int64_t vcpu, bool
 	json_decref(records);
 	completeness_json(v, dropped);
 	json_object_set_new(v, "kvm_stats", exits_vm_kvm_stats(st, vm));
-	exit_table_free(&t);
+	if (!summary)
+		exit_table_free(&t);
 	return v;
 }
 
