@@ -50,6 +50,7 @@ struct manager {
 	size_t n_vms;
 	uint64_t next_vm_id;
 	void *live_by_pid;		/* tsearch tree of the live VMs, by pid */
+	void *exited_by_pid;		/* and of the newest retained exited VM of each pid */
 
 	struct capability_instance *caps;
 	size_t n_caps;
@@ -151,13 +152,13 @@ struct vm *manager_vm_find_live(struct manager *m, uint32_t pid)
 
 struct vm *manager_vm_find(struct manager *m, uint32_t pid)
 {
-	struct vm *vm = manager_vm_find_live(m, pid);
+	struct vm key = { .pid = pid }, *vm = manager_vm_find_live(m, pid), **found;
 
+	if (vm)
+		return vm;
 	/* The newest retained VM with that pid (pids are reused). */
-	for (size_t i = m->n_vms; !vm && i > 0; i--)
-		if (m->vms[i - 1]->pid == pid)
-			vm = m->vms[i - 1];
-	return vm;
+	found = tfind(&key, &m->exited_by_pid, vm_pid_cmp);
+	return found ? *found : NULL;
 }
 
 sd_event *manager_event(struct manager *m)
@@ -193,6 +194,12 @@ static void vm_mark_exited(struct vm *vm)
 		return;
 	vm->exited = true;
 	tdelete(vm, &m->live_by_pid, vm_pid_cmp);
+	{
+		struct vm **node = tsearch(vm, &m->exited_by_pid, vm_pid_cmp);
+
+		if (node)
+			*node = vm;	/* the newest of this pid */
+	}
 	m->n_running--;
 	manager_state_changed(m);
 	vm->exited_usec = now_usec(CLOCK_REALTIME);
@@ -344,7 +351,11 @@ static void expire_exited_vms(struct manager *m)
 		struct vm *vm = m->vms[i];
 
 		if (vm->exited && (now - vm->exited_mono_usec >= keep || vm->exited_mono_usec < cutoff)) {
+			struct vm **node = tfind(vm, &m->exited_by_pid, vm_pid_cmp);
+
 			log_debug("Forgetting exited VM pid %u", vm->pid);
+			if (node && *node == vm)
+				tdelete(vm, &m->exited_by_pid, vm_pid_cmp);
 			for (size_t c = 0; c < m->n_caps; c++)
 				if (m->caps[c].state && m->caps[c].ops->vm_forget)
 					m->caps[c].ops->vm_forget(m->caps[c].state, vm);
@@ -586,6 +597,7 @@ struct manager *manager_free(struct manager *m)
 	http_free(m->http);
 	events_hub_free(m->events);
 	tdestroy(m->live_by_pid, free_nothing);
+	tdestroy(m->exited_by_pid, free_nothing);
 	for (size_t i = 0; i < m->n_vms; i++)
 		vm_free(m->vms[i]);
 	free(m->vms);
