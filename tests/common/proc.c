@@ -78,3 +78,48 @@ struct proc_result proc_run(char *const argv[])
 	res.status = WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
 	return res;
 }
+
+pid_t proc_start(char *const argv[], int *out_fd)
+{
+	int p[2];
+	pid_t pid;
+
+	if (pipe2(p, O_CLOEXEC))
+		return -errno;
+	pid = fork();
+	if (pid < 0) {
+		int err = -errno;
+
+		close(p[0]);
+		close(p[1]);
+		return err;
+	}
+	if (pid == 0) {
+		dup2(p[1], 1);
+		execv(argv[0], argv);
+		fprintf(stderr, "exec %s: %s\n", argv[0], strerror(errno));
+		_exit(127);
+	}
+	close(p[1]);
+	*out_fd = p[0];
+	return pid;
+}
+
+int proc_finish(pid_t pid, int fd, char **out)
+{
+	size_t len = 0;
+	char buf[65536];
+	ssize_t n;
+	int st;
+
+	*out = strdup("");
+	if (!*out)
+		abort();
+	while ((n = read(fd, buf, sizeof(buf))) > 0 || (n < 0 && errno == EINTR))
+		if (n > 0)
+			append(out, &len, buf, (size_t)n);
+	close(fd);
+	if (waitpid(pid, &st, 0) < 0)
+		return -1;
+	return WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
+}

@@ -17,4 +17,11 @@ struct proc_result {
 struct proc_result proc_run(char *const argv[]);
 void proc_result_free(struct proc_result *r);
 
+#include <sys/types.h>
+
+/* Start argv[0] (a path) with its stdout on *@out_fd, stderr shared: its pid, or -errno. */
+pid_t proc_start(char *const argv[], int *out_fd);
+/* Read the rest of @fd into *@out (malloc'd), close it, reap @pid: its exit code or 128+signal. */
+int proc_finish(pid_t pid, int fd, char **out);
+
 #endif

@@ -128,43 +128,29 @@ static long long report_count(json_t *report, const char *reason)
 static pid_t start_guest(char *const args[], int *fd)
 {
 	char *argv[32] = { bin("kvmscope-guest") };
-	int p[2], n = 1;
 	pid_t pid;
+	int n = 1;
 
 	for (; args[n - 1] && n < 31; n++)
 		argv[n] = args[n - 1];
 	argv[n] = NULL;
-	assert_int_equal(pipe(p), 0);
-	pid = fork();
-	assert_true(pid >= 0);
-	if (pid == 0) {
-		dup2(p[1], 1);
-		close(p[0]);
-		close(p[1]);
-		execv(argv[0], argv);
-		_exit(127);
-	}
-	close(p[1]);
-	*fd = p[0];
+	pid = proc_start(argv, fd);
+	assert_true(pid > 0);
 	return pid;
 }
 
 /* Wait for the guest and return its report. */
 static json_t *guest_report(pid_t pid, int fd)
 {
-	static char out[1 << 20];
-	size_t len = 0;
-	ssize_t n;
-	int status;
+	char *out;
+	int status = proc_finish(pid, fd, &out);
+	json_t *report;
 
-	while (len < sizeof(out) - 1 && (n = read(fd, out + len, sizeof(out) - 1 - len)) > 0)
-		len += (size_t)n;
-	out[len] = '\0';
-	close(fd);
-	waitpid(pid, &status, 0);
-	if (!WIFEXITED(status) || WEXITSTATUS(status))
+	if (status != 0)
 		fail_msg("test guest failed (status %d)", status);
-	return parse_json(out);
+	report = parse_json(out);
+	free(out);
+	return report;
 }
 
 static json_t *run_guest(char *const args[])

@@ -1164,23 +1164,14 @@ static json_t *stream_next(struct stream *st, int timeout_ms)
 static pid_t start_guest_async(char *const args[], int *out_fd)
 {
 	char *argv[32] = { bin("kvmscope-guest") };
-	int pipefd[2], n = 1;
 	pid_t pid;
+	int n = 1;
 
-	for (; args[n - 1]; n++)
+	for (; args[n - 1] && n < 31; n++)
 		argv[n] = args[n - 1];
 	argv[n] = NULL;
-	assert_int_equal(pipe(pipefd), 0);
-	pid = fork();
-	assert_true(pid >= 0);
-	if (pid == 0) {
-		dup2(pipefd[1], 1);
-		close(pipefd[0]);
-		execv(argv[0], argv);
-		_exit(127);
-	}
-	close(pipefd[1]);
-	*out_fd = pipefd[0];
+	pid = proc_start(argv, out_fd);
+	assert_true(pid > 0);
 	return pid;
 }
 
@@ -1239,21 +1230,14 @@ static void stream_count_until_exit(struct stream *st, long long pid, struct str
 
 static long long guest_pid_from(int fd, pid_t child)
 {
-	char out[65536];
-	size_t len = 0;
-	ssize_t n;
-	int status;
+	char *out;
 	json_t *report;
 	long long pid;
 
-	while ((n = read(fd, out + len, sizeof(out) - 1 - len)) > 0)
-		len += (size_t)n;
-	out[len] = '\0';
-	close(fd);
-	waitpid(child, &status, 0);
-	if (!WIFEXITED(status) || WEXITSTATUS(status))
+	if (proc_finish(child, fd, &out) != 0)
 		fail_msg("test guest failed");
 	report = parse_json(out);
+	free(out);
 	pid = obj_int(report, "pid");
 	json_decref(report);
 	return pid;
