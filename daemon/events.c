@@ -94,11 +94,6 @@ void events_hub_free(struct events_hub *h)
 	free(h);
 }
 
-bool events_hub_active(const struct events_hub *h)
-{
-	return h && h->n_subs > 0;
-}
-
 static bool subscribed_to(const struct subscription *s, size_t topic)
 {
 	return s->topics & (1u << topic);

@@ -46,6 +46,5 @@ void events_hub_vm(struct events_hub *h, const char *what, const struct vm *vm);
 void events_hub_tick(struct events_hub *h);
 /* Exits the kernel put on its ring, and those it could not (set by the exits capability). */
 void events_hub_kernel_ring(struct events_hub *h, uint64_t submitted, uint64_t lost);
-bool events_hub_active(const struct events_hub *h);
 
 #endif

@@ -77,7 +77,6 @@ struct exits_snapshot {
 struct exits_state {
 	struct manager *m;
 	struct exits_bpf *skel;
-	size_t n_probes;
 	struct exits_probe probes[N_PROBES_MAX];
 	bool loaded;
 	char load_error[200];
