@@ -1,7 +1,10 @@
 // SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
 /*
  * kvmscope exits capability: exact per-VM, per-vCPU, per-reason counts of
- * KVM exits, kept in bounded per-CPU hash maps and read by kvmscoped.
+ * KVM exits.  Each vCPU thread counts into a slot of its own in an array
+ * the daemon reads through mmap (struct kvmscope_slot): one task-storage
+ * lookup and plain stores per program.  What a slot cannot hold goes to
+ * bounded per-CPU hash maps, and is counted (exit_fallbacks).
  *
  * Every KVM event has two programs here, and the daemon loads one of each:
  *
@@ -33,8 +36,13 @@ char LICENSE[] SEC("license") = "Dual BSD/GPL";
 
 /* Set by the daemon between open and load. */
 const volatile bool resolve_vcpu = true;
-/* --collect: time exits (kvm_exit -> kvm_entry, VMM); decode backdoor calls. */
+/* --collect latency: time hardware exits (kvm_exit -> kvm_entry). */
 const volatile bool collect_latency = true;
+/* Count userspace exits by reason (--collect vmm, or no kvm_exit here). */
+const volatile bool count_user_exits = true;
+/* --collect vmm: time in the VMM (kvm_userspace_exit -> KVM_RUN). */
+const volatile bool collect_vmm = true;
+/* --collect backdoor: decode VMware backdoor calls. */
 const volatile bool collect_backdoor = true;
 /* Keys one VM may create in each counting map (--max-keys-per-vm). */
 const volatile __u32 max_keys_per_vm = KVMSCOPE_MAX_HW_EXIT_KEYS;
@@ -132,22 +140,6 @@ struct {
 	__type(value, __u64);
 } pio_exits SEC(".maps");
 
-/* Handling time kvm_exit -> kvm_entry, keyed like hw_exits. */
-struct {
-	__uint(type, BPF_MAP_TYPE_HASH);
-	__uint(max_entries, KVMSCOPE_MAX_HIST_KEYS);
-	__type(key, struct kvmscope_hw_exit_key);
-	__type(value, struct kvmscope_hist);
-} hw_latency SEC(".maps");
-
-/* Time in the VMM, kvm_userspace_exit -> next KVM_RUN, keyed like user_exits. */
-struct {
-	__uint(type, BPF_MAP_TYPE_HASH);
-	__uint(max_entries, KVMSCOPE_MAX_USER_HIST_KEYS);
-	__type(key, struct kvmscope_user_exit_key);
-	__type(value, struct kvmscope_hist);
-} user_latency SEC(".maps");
-
 struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_HASH);
 	__uint(max_entries, KVMSCOPE_MAX_DETAIL_KEYS);
@@ -191,9 +183,6 @@ struct {
 	__type(value, __u64);
 } stream_submitted SEC(".maps");
 
-/* A zeroed histogram to insert from (too big for the BPF stack budget). */
-static struct kvmscope_hist zero_hist;
-
 /* Events that could not be counted, by enum kvmscope_drop_reason. */
 struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
@@ -221,6 +210,30 @@ struct {
 	__type(key, __u32);
 	__type(value, struct kvmscope_pin_meta);
 } pin_meta SEC(".maps");
+
+/* One counter slot per vCPU thread; sized by the daemon (--max-threads). */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(map_flags, BPF_F_MMAPABLE);
+	__uint(max_entries, KVMSCOPE_MAX_THREADS);
+	__type(key, __u32);
+	__type(value, struct kvmscope_slot);
+} slots SEC(".maps");
+
+/* Indices of the free slots: filled by the daemon, which zeroes a slot first. */
+struct {
+	__uint(type, BPF_MAP_TYPE_QUEUE);
+	__uint(max_entries, KVMSCOPE_MAX_THREADS);
+	__type(value, __u32);
+} free_slots SEC(".maps");
+
+/* Exits counted in the hash maps, by enum kvmscope_fallback. */
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, KVMSCOPE_FALLBACK_MAX);
+	__type(key, __u32);
+	__type(value, __u64);
+} exit_fallbacks SEC(".maps");
 
 static __always_inline struct kvmscope_vm_state *vm_state_of(__u32 tgid)
 {
@@ -320,16 +333,14 @@ static __always_inline void count_detail(__u32 tgid, __u8 kind, __u8 dir, __u64 
 		count_drop(tgid, KVMSCOPE_DROP_DETAIL_MAP_FULL);
 }
 
-/* @id: bpf_get_current_pid_tgid(); @now: bpf_ktime_get_ns(), both already read. */
-static __always_inline void stream_exit(__u64 id, __u32 vcpu, __u32 isa, __u32 reason,
-					bool hardware, __u64 now)
+/* Called only while stream_enabled; @now: bpf_ktime_get_ns(), already read. */
+static __noinline void stream_exit(__u32 vcpu, __u32 isa, __u32 reason, bool hardware, __u64 now)
 {
+	__u64 id = bpf_get_current_pid_tgid();
 	struct kvmscope_exit_event *ev;
 	__u32 tgid = id >> 32, zero = 0;
 	__u64 *submitted;
 
-	if (!stream_enabled)
-		return;
 	if (!stream_all_pids && !bpf_map_lookup_elem(&stream_pids, &tgid))
 		return;
 	ev = bpf_ringbuf_reserve(&exit_stream, sizeof(*ev), 0);
@@ -363,53 +374,193 @@ static __always_inline __u32 log2_slot(__u64 v)
 	return r < KVMSCOPE_HIST_SLOTS ? r : KVMSCOPE_HIST_SLOTS - 1;
 }
 
-/*
- * Histograms are shared (not per-CPU: 40 slots per CPU would not scale to
- * big hosts) and updated atomically; a key has one writer at a time anyway,
- * the thread running that vCPU.
- */
-static __always_inline bool hist_add(void *map, const void *key, __u64 delta, __u32 drop)
-{
-	struct kvmscope_hist *h = bpf_map_lookup_elem(map, key);
-	__u32 slot;
-
-	if (!h) {
-		if (!vm_key_allowed(*(const __u32 *)key, drop)) {
-			count_drop(*(const __u32 *)key, drop);
-			return false;
-		}
-		bpf_map_update_elem(map, key, &zero_hist, BPF_NOEXIST);
-		h = bpf_map_lookup_elem(map, key);
-		if (!h) {
-			count_drop(*(const __u32 *)key, drop);
-			return false;
-		}
-	}
-	slot = log2_slot(delta);
-	__sync_fetch_and_add(&h->slots[slot], 1);
-	__sync_fetch_and_add(&h->sum_ns, delta);
-	if (delta > h->max_ns)
-		h->max_ns = delta;
-	return true;
-}
-
 /* VM and thread tracking, with its lost updates counted as the exits' drops. */
 #define VMTRACK_DROP_VM_FULL KVMSCOPE_DROP_VM_MAP_FULL
 #define VMTRACK_DROP_THREAD_FULL KVMSCOPE_DROP_THREAD_MAP_FULL
 #define vmtrack_count_drop count_drop
 #include "vmtrack.bpf.h"
 
-/* Back from the VMM: the time it took to handle a userspace exit. */
-static __always_inline void end_vmm_time(struct kvmscope_thread_vcpu *tv, __u64 now)
-{
-	struct kvmscope_user_exit_key key = { .tgid = tv->tgid, .vcpu = tv->vcpu,
-					      .reason = tv->user_reason };
+/* ---- the slot path ---- */
 
-	/* Not timed (the histogram map is full), still counted. */
-	if (!hist_add(&user_latency, &key, now - tv->user_ts, KVMSCOPE_DROP_USER_HIST_MAP_FULL))
-		count_key(&user_exits, &key, KVMSCOPE_DROP_USER_MAP_FULL);
-	tv->user_ts = 0;
+/* Inline: @why is a constant at every call. */
+static __always_inline void count_fallback(__u32 why)
+{
+	__u64 *val = bpf_map_lookup_elem(&exit_fallbacks, &why);
+
+	if (val)
+		*val += 1;
 }
+
+/* Give the thread a free slot, or mark it as counted in the hash maps. */
+static __noinline void take_slot(struct kvmscope_thread_vcpu *tv)
+{
+	struct kvmscope_slot *s;
+	__u32 i;
+
+	if (!tv)
+		return;
+	tv->slot = KVMSCOPE_NO_SLOT;
+	if (bpf_map_pop_elem(&free_slots, &i))
+		return;
+	s = bpf_map_lookup_elem(&slots, &i);
+	if (!s)
+		return;
+	s->tid = (__u32)bpf_get_current_pid_tgid();
+	s->vcpu = tv->vcpu;
+	/* Set last: the daemon reads a slot whose tgid is set. */
+	asm volatile("" ::: "memory");
+	s->tgid = tv->tgid;
+	tv->slot = i;
+}
+
+/* The thread's slot, taken at its first event; NULL: counted in the hash maps. */
+static __always_inline struct kvmscope_slot *slot_of(struct kvmscope_thread_vcpu *tv)
+{
+	__u32 i = tv->slot;
+
+	if (i == KVMSCOPE_SLOT_UNSET) {
+		take_slot(tv);
+		i = tv->slot;
+	}
+	if (i == KVMSCOPE_NO_SLOT)
+		return NULL;
+	return bpf_map_lookup_elem(&slots, &i);
+}
+
+/*
+ * The histogram line of dense reason @i in a slot, taken at its first
+ * use; NULL when the thread's @lines lines are all taken (the exit is
+ * then counted untimed).
+ */
+static __always_inline struct kvmscope_hist *slot_line(__u8 *line_of, __u32 *n_lines,
+						       struct kvmscope_slot_hist *hists, __u64 i,
+						       __u64 lines)
+{
+	__u64 l = line_of[i];
+
+	if (l) {
+		l -= 1;
+		asm volatile("" : "+r"(l));
+		return l < lines ? &hists[l].h : NULL;
+	}
+	l = *n_lines;
+	asm volatile("" : "+r"(l));
+	if (l >= lines)
+		return NULL;
+	*n_lines = l + 1;
+	hists[l].index = i + 1;
+	/* The line names its reason before the reason names the line. */
+	asm volatile("" ::: "memory");
+	line_of[i] = l + 1;
+	return &hists[l].h;
+}
+
+static __always_inline void slot_hist_add(struct kvmscope_hist *h, __u64 delta)
+{
+	__u64 b = log2_slot(delta);
+
+	asm volatile("" : "+r"(b));
+	if (b >= KVMSCOPE_HIST_SLOTS)
+		return;
+	h->slots[b] += 1;
+	h->sum_ns += delta;
+	if (delta > h->max_ns)
+		h->max_ns = delta;
+}
+
+/* The hardware exit in flight never saw its entry: count it untimed. */
+static __always_inline void slot_count_pending_exit(struct kvmscope_slot *s)
+{
+	__u64 i = s->exit_index;
+
+	s->exit_ts = 0;
+	asm volatile("" : "+r"(i));
+	if (i < KVMSCOPE_SLOT_HW_REASONS)
+		s->hw[i] += 1;
+}
+
+/* The userspace exit in flight was never timed: count it untimed. */
+static __always_inline void slot_count_pending_user(struct kvmscope_slot *s)
+{
+	__u64 i = s->user_index;
+
+	s->user_ts = 0;
+	asm volatile("" : "+r"(i));
+	if (i < KVMSCOPE_SLOT_USER_REASONS)
+		s->user[i] += 1;
+}
+
+/* kvm_entry: the hardware exit in flight took now - exit_ts to handle. */
+static __always_inline void slot_end_exit(struct kvmscope_slot *s, __u64 now)
+{
+	__u64 delta = now - s->exit_ts;
+	__u64 i = s->exit_index;
+	struct kvmscope_hist *h;
+
+	s->exit_ts = 0;
+	asm volatile("" : "+r"(i));
+	if (i >= KVMSCOPE_SLOT_HW_REASONS)
+		return;
+	h = slot_line(s->hw_line, &s->hw_lines, s->hw_hist, i, KVMSCOPE_SLOT_HW_HISTS);
+	if (h) {
+		slot_hist_add(h, delta);
+		return;
+	}
+	s->hw[i] += 1;
+	count_fallback(KVMSCOPE_FALLBACK_HIST);
+}
+
+/* Back from the VMM: the time it took to handle the userspace exit in flight. */
+static __always_inline void slot_end_vmm(struct kvmscope_slot *s, __u64 now)
+{
+	__u64 delta = now - s->user_ts;
+	__u64 i = s->user_index;
+	struct kvmscope_hist *h;
+
+	s->user_ts = 0;
+	asm volatile("" : "+r"(i));
+	if (i >= KVMSCOPE_SLOT_USER_REASONS)
+		return;
+	h = slot_line(s->user_line, &s->user_lines, s->user_hist, i, KVMSCOPE_SLOT_USER_HISTS);
+	if (h) {
+		slot_hist_add(h, delta);
+		return;
+	}
+	s->user[i] += 1;
+	count_fallback(KVMSCOPE_FALLBACK_HIST);
+}
+
+/* ---- the hash path: what a slot cannot hold ---- */
+
+static __always_inline __u32 current_tgid(struct kvmscope_thread_vcpu *tv)
+{
+	return tv ? tv->tgid : bpf_get_current_pid_tgid() >> 32;
+}
+
+static __noinline void count_hw_hash(__u32 tgid, __u32 vcpu, __u32 isa, __u32 reason)
+{
+	struct kvmscope_hw_exit_key key = { .tgid = tgid, .vcpu = vcpu, .isa = isa,
+					    .reason = reason };
+
+	count_key(&hw_exits, &key, KVMSCOPE_DROP_HW_MAP_FULL);
+}
+
+static __noinline void count_user_hash(__u32 tgid, __u32 vcpu, __u32 reason)
+{
+	struct kvmscope_user_exit_key key = { .tgid = tgid, .vcpu = vcpu, .reason = reason };
+
+	count_key(&user_exits, &key, KVMSCOPE_DROP_USER_MAP_FULL);
+}
+
+static __noinline void count_pio_hash(__u32 tgid, __u32 vcpu, __u16 port, __u8 dir, __u8 size)
+{
+	struct kvmscope_pio_key key = { .tgid = tgid, .vcpu = vcpu, .port = port,
+					.direction = dir, .size = size };
+
+	count_key(&pio_exits, &key, KVMSCOPE_DROP_PIO_MAP_FULL);
+}
+
+/* ---- the events ---- */
 
 /*
  * KVM_RUN and KVM_CREATE_VM, from the syscall tracepoint.  Attached only
@@ -421,42 +572,49 @@ static __always_inline void end_vmm_time(struct kvmscope_thread_vcpu *tv, __u64 
 SEC("tracepoint/syscalls/sys_enter_ioctl")
 int kvmscope_ioctl_enter(struct kvmscope_tp_sys_enter_ioctl *ctx)
 {
-	__u64 id = bpf_get_current_pid_tgid();
-	__u32 tgid = id >> 32, tid = (__u32)id;
-	struct kvmscope_thread_vcpu tv = {}, *old;
-	__u32 cmd = (__u32)ctx->cmd;
+	struct kvmscope_thread_vcpu init = { .fd = -1, .slot = KVMSCOPE_SLOT_UNSET }, *tv;
+	__u32 cmd = (__u32)ctx->cmd, tgid;
 	struct kvm_vcpu *vcpu = NULL;
+	struct kvmscope_slot *s;
 
 	if (cmd == KVMSCOPE_IOCTL_KVM_CREATE_VM) {
-		note_vm(tgid);
+		note_vm(bpf_get_current_pid_tgid() >> 32);
 		return KEEP_EVENT;
 	}
 	if (cmd != KVMSCOPE_IOCTL_KVM_RUN)
 		return KEEP_EVENT;
 
-	old = bpf_map_lookup_elem(&thread_vcpu, &tid);
-	if (old && old->user_ts)
-		end_vmm_time(old, bpf_ktime_get_ns());
-	/* Resolve once per (thread, fd): KVM_RUN is issued after every exit. */
-	if (old && old->fd == (__s32)ctx->fd && old->tgid == tgid)
-		return KEEP_EVENT;
-	note_vm(tgid);
-	if (old && old->tgid == tgid) {
-		/* Keep a pending exit: its kvm_entry comes after this call. */
-		tv.exit_ts = old->exit_ts;
-		tv.exit_isa = old->exit_isa;
-		tv.exit_reason = old->exit_reason;
+	tv = current_thread();
+	if (tv && tv->slot < KVMSCOPE_SLOT_UNSET) {
+		s = slot_of(tv);
+		if (s && s->user_ts)
+			slot_end_vmm(s, bpf_ktime_get_ns());
 	}
-	tv.tgid = tgid;
-	tv.fd = (__s32)ctx->fd;
+	/* Resolve once per (thread, fd): KVM_RUN is issued after every exit. */
+	if (tv && tv->fd == (__s32)ctx->fd)
+		return KEEP_EVENT;
+	tgid = bpf_get_current_pid_tgid() >> 32;
+	note_vm(tgid);
+	if (!tv) {
+		init.tgid = tgid;
+		tv = bpf_task_storage_get(&thread_vcpu, bpf_get_current_task_btf(), &init,
+					  BPF_LOCAL_STORAGE_GET_F_CREATE);
+		if (!tv) {
+			count_drop(tgid, KVMSCOPE_DROP_THREAD_MAP_FULL);
+			return KEEP_EVENT;
+		}
+	}
 	if (resolve_vcpu)
 		vcpu = vcpu_of_fd(ctx->fd);
-	tv.vcpu = vcpu_id_of(vcpu);
-	tv.vcpu_ptr = (__u64)vcpu;
+	/* Another vCPU on this thread counts into a slot of its own. */
+	if (tv->fd >= 0 && tv->vcpu_ptr != (__u64)vcpu)
+		tv->slot = KVMSCOPE_SLOT_UNSET;
+	tv->tgid = tgid;
+	tv->fd = (__s32)ctx->fd;
+	tv->vcpu = vcpu_id_of(vcpu);
+	tv->vcpu_ptr = (__u64)vcpu;
 	/* Read once per (thread, fd), not at every I/O exit. */
-	tv.run_ptr = vcpu ? (__u64)BPF_CORE_READ(vcpu, run) : 0;
-	if (bpf_map_update_elem(&thread_vcpu, &tid, &tv, BPF_ANY))
-		count_drop(tgid, KVMSCOPE_DROP_THREAD_MAP_FULL);
+	tv->run_ptr = vcpu ? (__u64)BPF_CORE_READ(vcpu, run) : 0;
 	return KEEP_EVENT;
 }
 
@@ -473,45 +631,56 @@ int BPF_PROG(kvmscope_kvm_dev_ioctl, struct file *filp, unsigned int ioctl)
 	return 0;
 }
 
-static __always_inline void on_kvm_exit(__u64 id, struct kvmscope_thread_vcpu *tv, __u32 vcpu,
-					__u32 isa, __u32 reason)
+/*
+ * A hardware exit.  Untimed, it is one store into the thread's slot.
+ * Timed, it is counted once timed: in the histogram at the next
+ * kvm_entry, in flight on the slot until then (the daemon adds the two);
+ * only an exit that never saw its entry is counted in hw[].
+ */
+static __always_inline void on_kvm_exit(struct kvmscope_thread_vcpu *tv, __u32 vcpu, __u32 isa,
+					__u32 reason)
 {
-	struct kvmscope_hw_exit_key key = { .tgid = id >> 32, .vcpu = vcpu, .isa = isa };
-	__u64 now = collect_latency || stream_enabled ? bpf_ktime_get_ns() : 0;
+	struct kvmscope_slot *s = NULL;
+	__u64 now = 0, i;
 
 	/* VMX: keep the basic reason and the failed-VM-entry bit only. */
 	if (isa == KVMSCOPE_ISA_VMX)
 		reason &= 0x8000ffffu;
-	key.reason = reason;
-	stream_exit(id, vcpu, isa, reason, true, now);
-	if (!tv || !collect_latency) {
-		count_key(&hw_exits, &key, KVMSCOPE_DROP_HW_MAP_FULL);
+	if (collect_latency || stream_enabled)
+		now = bpf_ktime_get_ns();
+	if (stream_enabled)
+		stream_exit(vcpu, isa, reason, true, now);
+	if (tv)
+		s = slot_of(tv);
+	if (!s) {
+		count_fallback(KVMSCOPE_FALLBACK_NO_SLOT);
+		count_hw_hash(current_tgid(tv), vcpu, isa, reason);
 		return;
 	}
-	/*
-	 * Timed exits are counted once timed: in the histogram at the next
-	 * kvm_entry, pending on the thread until then (the daemon adds the
-	 * two), which saves a map update on the hottest path.  Only an exit
-	 * that never saw its entry goes to the count map.
-	 */
-	if (tv->exit_ts) {
-		struct kvmscope_hw_exit_key old = { .tgid = key.tgid, .vcpu = vcpu,
-						    .isa = tv->exit_isa, .reason = tv->exit_reason };
-
-		count_key(&hw_exits, &old, KVMSCOPE_DROP_HW_MAP_FULL);
+	s->isa = isa;
+	if (collect_latency && s->exit_ts)
+		slot_count_pending_exit(s);
+	i = kvmscope_hw_index(isa, reason);
+	asm volatile("" : "+r"(i));
+	if (i >= KVMSCOPE_SLOT_HW_REASONS) {
+		count_fallback(KVMSCOPE_FALLBACK_REASON);
+		count_hw_hash(tv->tgid, vcpu, isa, reason);
+		return;
 	}
-	tv->exit_ts = now;
-	tv->exit_isa = isa;
-	tv->exit_reason = reason;
+	if (!collect_latency) {
+		s->hw[i] += 1;
+		return;
+	}
+	s->exit_index = i;
+	asm volatile("" ::: "memory");
+	s->exit_ts = now;
 }
 
 SEC("tracepoint/kvm/kvm_exit")
 int kvmscope_kvm_exit(struct kvmscope_tp_kvm_exit *ctx)
 {
-	__u64 id = bpf_get_current_pid_tgid();
-
-	on_kvm_exit(id, current_thread_or_new(id, ctx->vcpu_id), ctx->vcpu_id, ctx->isa,
-		    ctx->exit_reason);
+	on_kvm_exit(current_thread_or_new(bpf_get_current_pid_tgid(), ctx->vcpu_id), ctx->vcpu_id,
+		    ctx->isa, ctx->exit_reason);
 	return KEEP_EVENT;
 }
 
@@ -536,61 +705,53 @@ struct vcpu_svm___kvmscope {
 SEC("tp_btf/kvm_exit")
 int BPF_PROG(kvmscope_kvm_exit_btf, struct kvm_vcpu *vcpu, __u32 isa)
 {
-	__u64 id = bpf_get_current_pid_tgid();
 	struct vcpu_svm___kvmscope *svm = (void *)vcpu;
 	struct kvmscope_thread_vcpu *tv;
 	__u32 reason;
 
 	/* Newer verifiers (6.12) type tracepoint arguments as maybe NULL. */
 	if (!vcpu || !bpf_core_type_exists(struct vcpu_svm___kvmscope) || isa != KVMSCOPE_ISA_SVM) {
-		count_drop(id >> 32, KVMSCOPE_DROP_UNREADABLE);
+		count_drop(bpf_get_current_pid_tgid() >> 32, KVMSCOPE_DROP_UNREADABLE);
 		return 0;
 	}
 	/* Truncated to 32 bits as in the record: SVM_EXIT_ERR is 0xffffffff. */
 	reason = BPF_CORE_READ(svm, vmcb, control.exit_code);
-	tv = thread_for_vcpu(id, vcpu);
-	on_kvm_exit(id, tv, tv ? tv->vcpu : vcpu_id_of(vcpu), isa, reason);
+	tv = thread_for_vcpu(vcpu);
+	on_kvm_exit(tv, tv ? tv->vcpu : vcpu_id_of(vcpu), isa, reason);
 	return 0;
 }
 
-static __always_inline void on_kvm_entry(struct kvmscope_thread_vcpu *tv, __u32 vcpu)
+/* Back in the guest: end what is in flight on the thread's slot. */
+static __always_inline void on_kvm_entry(struct kvmscope_thread_vcpu *tv)
 {
-	struct kvmscope_hw_exit_key key = {};
+	struct kvmscope_slot *s;
 	__u64 now;
 
-	if (!tv || !(tv->exit_ts | tv->user_ts))
+	if (!tv)
+		return;
+	s = slot_of(tv);
+	if (!s || !(s->exit_ts | s->user_ts))
 		return;
 	now = bpf_ktime_get_ns();
-	if (tv->user_ts)
-		end_vmm_time(tv, now);
-	if (!tv->exit_ts)
-		return;
-	key.tgid = tv->tgid;
-	key.vcpu = vcpu;
-	key.isa = tv->exit_isa;
-	key.reason = tv->exit_reason;
-	if (!hist_add(&hw_latency, &key, now - tv->exit_ts, KVMSCOPE_DROP_HIST_MAP_FULL))
-		count_key(&hw_exits, &key, KVMSCOPE_DROP_HW_MAP_FULL);
-	tv->exit_ts = 0;
+	if (s->user_ts)
+		slot_end_vmm(s, now);
+	if (s->exit_ts)
+		slot_end_exit(s, now);
 }
 
 SEC("tracepoint/kvm/kvm_entry")
 int kvmscope_kvm_entry(struct kvmscope_tp_kvm_entry *ctx)
 {
-	on_kvm_entry(current_thread(bpf_get_current_pid_tgid()), ctx->vcpu_id);
+	on_kvm_entry(current_thread());
 	return KEEP_EVENT;
 }
 
 SEC("tp_btf/kvm_entry")
 int BPF_PROG(kvmscope_kvm_entry_btf, struct kvm_vcpu *vcpu)
 {
-	struct kvmscope_thread_vcpu *tv;
-
 	if (!vcpu)
 		return 0;
-	tv = thread_for_vcpu(bpf_get_current_pid_tgid(), vcpu);
-	if (tv)
-		on_kvm_entry(tv, tv->vcpu);
+	on_kvm_entry(thread_for_vcpu(vcpu));
 	return 0;
 }
 
@@ -600,13 +761,17 @@ int BPF_PROG(kvmscope_kvm_entry_btf, struct kvm_vcpu *vcpu)
  * Its command is in ECX, read from the vCPU now: the VMM may rewrite the
  * registers before the I/O completes (QEMU's vmport does).
  */
-static __always_inline void count_backdoor(__u32 tgid, struct kvmscope_thread_vcpu *tv)
+static __noinline void count_backdoor(struct kvmscope_thread_vcpu *tv)
 {
-	struct kvm_vcpu *vcpu = (struct kvm_vcpu *)tv->vcpu_ptr;
-	struct kvm_run *run = (struct kvm_run *)tv->run_ptr;
+	struct kvm_vcpu *vcpu;
+	struct kvm_run *run;
 	unsigned long regs[2] = {};	/* VCPU_REGS_RAX 0, VCPU_REGS_RCX 1 */
 	__u16 port;
 
+	if (!tv)
+		return;
+	vcpu = (struct kvm_vcpu *)tv->vcpu_ptr;
+	run = (struct kvm_run *)tv->run_ptr;
 	if (!vcpu || !run)
 		return;
 	port = BPF_CORE_READ(run, io.port);
@@ -615,10 +780,11 @@ static __always_inline void count_backdoor(__u32 tgid, struct kvmscope_thread_vc
 	if (bpf_core_read(&regs, sizeof(regs), &vcpu->arch.regs))
 		return;
 	if ((__u32)regs[0] == KVMSCOPE_VMWARE_MAGIC)
-		count_detail(tgid, KVMSCOPE_DETAIL_BACKDOOR, port == KVMSCOPE_VMWARE_PORT_HB,
+		count_detail(tv->tgid, KVMSCOPE_DETAIL_BACKDOOR, port == KVMSCOPE_VMWARE_PORT_HB,
 			     regs[1] & 0xffff);
 	else
-		count_detail(tgid, KVMSCOPE_DETAIL_BACKDOOR_NOMAGIC, port == KVMSCOPE_VMWARE_PORT_HB, 0);
+		count_detail(tv->tgid, KVMSCOPE_DETAIL_BACKDOOR_NOMAGIC,
+			     port == KVMSCOPE_VMWARE_PORT_HB, 0);
 }
 
 /*
@@ -630,53 +796,56 @@ static __always_inline void count_backdoor(__u32 tgid, struct kvmscope_thread_vc
  * hook ended that exit's time (kvm_entry would, but none comes), end it
  * here, so that exit is timed and counted once, as without the error.
  */
-static __always_inline void on_userspace_error(__u64 id, struct kvmscope_thread_vcpu *tv, __s32 err,
-					       __u64 now)
+static __noinline void on_userspace_error(struct kvmscope_thread_vcpu *tv, struct kvmscope_slot *s,
+					  __s32 err, __u64 now)
 {
-	struct kvmscope_user_exit_key key = {};
+	__u32 vcpu = tv ? tv->vcpu : KVMSCOPE_VCPU_UNKNOWN;
+	__u32 reason = KVMSCOPE_USER_ERROR_BASE | ((__u32)-err & ~KVMSCOPE_USER_ERROR_BASE);
 
-	key.tgid = id >> 32;
-	key.vcpu = tv ? tv->vcpu : KVMSCOPE_VCPU_UNKNOWN;
-	key.reason = KVMSCOPE_USER_ERROR_BASE | ((__u32)-err & ~KVMSCOPE_USER_ERROR_BASE);
-	stream_exit(id, key.vcpu, 0, key.reason, false, now);
-	count_key(&user_exits, &key, KVMSCOPE_DROP_USER_MAP_FULL);
-	if (tv && tv->user_ts)
-		end_vmm_time(tv, now);
+	if (count_user_exits) {
+		if (stream_enabled)
+			stream_exit(vcpu, 0, reason, false, now);
+		count_user_hash(current_tgid(tv), vcpu, reason);
+	}
+	if (s && s->user_ts)
+		slot_end_vmm(s, now);
 }
 
 /* @err: what KVM_RUN returns, 0 or a negative errno. */
 static __always_inline void on_userspace_exit(__u32 reason, __s32 err)
 {
-	__u64 id = bpf_get_current_pid_tgid();
-	__u64 now = collect_latency || stream_enabled ? bpf_ktime_get_ns() : 0;
-	struct kvmscope_thread_vcpu *tv = current_thread(id);
-	struct kvmscope_user_exit_key key = {};
+	struct kvmscope_thread_vcpu *tv = current_thread();
+	struct kvmscope_slot *s = tv ? slot_of(tv) : NULL;
+	__u64 now = 0, i;
 
+	if (collect_vmm || stream_enabled)
+		now = bpf_ktime_get_ns();
 	if (err < 0) {
-		on_userspace_error(id, tv, err, now);
+		on_userspace_error(tv, s, err, now);
 		return;
 	}
-	key.tgid = id >> 32;
-	key.vcpu = tv ? tv->vcpu : KVMSCOPE_VCPU_UNKNOWN;
-	key.reason = reason;
-	stream_exit(id, key.vcpu, 0, key.reason, false, now);
-	if (!tv || !collect_latency) {
-		count_key(&user_exits, &key, KVMSCOPE_DROP_USER_MAP_FULL);
-	} else {
-		/* Counted once timed, as in on_kvm_exit(). */
-		if (tv->user_ts) {
-			struct kvmscope_user_exit_key old = { .tgid = key.tgid, .vcpu = key.vcpu,
-							      .reason = tv->user_reason };
-
-			count_key(&user_exits, &old, KVMSCOPE_DROP_USER_MAP_FULL);
+	if (count_user_exits) {
+		if (stream_enabled)
+			stream_exit(tv ? tv->vcpu : KVMSCOPE_VCPU_UNKNOWN, 0, reason, false, now);
+		i = reason;
+		asm volatile("" : "+r"(i));
+		if (!s || i >= KVMSCOPE_SLOT_USER_REASONS) {
+			count_fallback(s ? KVMSCOPE_FALLBACK_REASON : KVMSCOPE_FALLBACK_NO_SLOT);
+			if (s && s->user_ts)
+				slot_count_pending_user(s);
+			count_user_hash(current_tgid(tv), tv ? tv->vcpu : KVMSCOPE_VCPU_UNKNOWN, reason);
+		} else if (!collect_vmm) {
+			s->user[i] += 1;
+		} else {
+			if (s->user_ts)
+				slot_count_pending_user(s);
+			s->user_index = i;
+			asm volatile("" ::: "memory");
+			s->user_ts = now;
 		}
-		tv->user_ts = now;
-		tv->user_reason = reason;
 	}
-	if (!tv)
-		return;
 	if (reason == KVMSCOPE_KVM_EXIT_IO && resolve_vcpu && collect_backdoor)
-		count_backdoor(key.tgid, tv);
+		count_backdoor(tv);
 }
 
 SEC("tracepoint/kvm/kvm_userspace_exit")
@@ -693,18 +862,36 @@ int BPF_PROG(kvmscope_kvm_userspace_exit_btf, __u32 reason, int err)
 	return 0;
 }
 
+/* Port I/O by (port, direction, size): one entry of the thread's port table. */
 static __always_inline void on_pio(__u32 rw, __u32 port, __u32 size)
 {
-	__u64 id = bpf_get_current_pid_tgid();
-	struct kvmscope_thread_vcpu *tv = current_thread(id);
-	struct kvmscope_pio_key key = {};
+	struct kvmscope_thread_vcpu *tv = current_thread();
+	struct kvmscope_slot *s = tv ? slot_of(tv) : NULL;
+	__u8 dir = rw ? KVMSCOPE_PIO_OUT : KVMSCOPE_PIO_IN;
+	struct kvmscope_slot_pio *e;
+	__u32 h;
 
-	key.tgid = id >> 32;
-	key.vcpu = tv ? tv->vcpu : KVMSCOPE_VCPU_UNKNOWN;
-	key.port = (__u16)port;
-	key.direction = rw ? KVMSCOPE_PIO_OUT : KVMSCOPE_PIO_IN;
-	key.size = (__u8)size;
-	count_key(&pio_exits, &key, KVMSCOPE_DROP_PIO_MAP_FULL);
+	if (!s) {
+		count_fallback(KVMSCOPE_FALLBACK_NO_SLOT);
+		goto hash;
+	}
+	h = (port ^ (port >> 4) ^ dir) & (KVMSCOPE_SLOT_PIO - 1);
+	e = &s->pio[h];
+	if (!e->used) {
+		e->port = (__u16)port;
+		e->direction = dir;
+		e->size = (__u8)size;
+		asm volatile("" ::: "memory");
+		e->used = 1;
+	} else if (e->port != (__u16)port || e->direction != dir || e->size != (__u8)size) {
+		count_fallback(KVMSCOPE_FALLBACK_PIO);
+		goto hash;
+	}
+	e->count += 1;
+	return;
+hash:
+	count_pio_hash(current_tgid(tv), tv ? tv->vcpu : KVMSCOPE_VCPU_UNKNOWN, (__u16)port, dir,
+		       (__u8)size);
 }
 
 SEC("tracepoint/kvm/kvm_pio")

@@ -10,19 +10,19 @@
  * The includer defines, before including:
  *   vmtrack_count_drop(tgid, what)  count a lost update, with what being
  *   VMTRACK_DROP_VM_FULL or VMTRACK_DROP_THREAD_FULL.
- * thread_vcpu's in-flight fields (exit_ts, user_ts, ...) belong to the
- * exits capability; other capabilities read the vCPU and leave them.
+ * thread_vcpu's slot belongs to the exits capability; other capabilities
+ * read the vCPU and leave it.
  */
 #ifndef KVMSCOPE_VMTRACK_BPF_H
 #define KVMSCOPE_VMTRACK_BPF_H
 
 #include "kvmscope/vmtrack.h"
 
-/* tid -> vCPU it runs; LRU so a busy host never fails an update. */
+/* The vCPU each thread runs, in the thread's own storage: freed with it. */
 struct {
-	__uint(type, BPF_MAP_TYPE_LRU_HASH);
-	__uint(max_entries, KVMSCOPE_MAX_THREADS);
-	__type(key, __u32);
+	__uint(type, BPF_MAP_TYPE_TASK_STORAGE);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__type(key, int);
 	__type(value, struct kvmscope_thread_vcpu);
 } thread_vcpu SEC(".maps");
 
@@ -66,11 +66,9 @@ static __always_inline void note_vm(__u32 tgid)
 	bpf_ringbuf_submit(ev, 0);
 }
 
-static __always_inline struct kvmscope_thread_vcpu *current_thread(__u64 id)
+static __always_inline struct kvmscope_thread_vcpu *current_thread(void)
 {
-	__u32 tid = (__u32)id;
-
-	return bpf_map_lookup_elem(&thread_vcpu, &tid);
+	return bpf_task_storage_get(&thread_vcpu, bpf_get_current_task_btf(), 0, 0);
 }
 
 /*
@@ -79,17 +77,15 @@ static __always_inline struct kvmscope_thread_vcpu *current_thread(__u64 id)
  */
 static __always_inline struct kvmscope_thread_vcpu *current_thread_or_new(__u64 id, __u32 vcpu)
 {
-	__u32 tid = (__u32)id;
-	struct kvmscope_thread_vcpu *tv = bpf_map_lookup_elem(&thread_vcpu, &tid);
-	struct kvmscope_thread_vcpu init = { .tgid = id >> 32, .fd = -1, .vcpu = vcpu };
+	struct kvmscope_thread_vcpu init = { .tgid = id >> 32, .fd = -1, .vcpu = vcpu,
+					     .slot = KVMSCOPE_SLOT_UNSET };
+	struct kvmscope_thread_vcpu *tv;
 
-	if (tv)
-		return tv;
-	if (bpf_map_update_elem(&thread_vcpu, &tid, &init, BPF_NOEXIST)) {
+	tv = bpf_task_storage_get(&thread_vcpu, bpf_get_current_task_btf(), &init,
+				  BPF_LOCAL_STORAGE_GET_F_CREATE);
+	if (!tv)
 		vmtrack_count_drop(id >> 32, VMTRACK_DROP_THREAD_FULL);
-		return NULL;
-	}
-	return bpf_map_lookup_elem(&thread_vcpu, &tid);
+	return tv;
 }
 
 /* The struct kvm_vcpu behind the file installed at @fd of the current task. */
@@ -130,42 +126,42 @@ static __always_inline __u32 vcpu_id_of(struct kvm_vcpu *vcpu)
  * when the thread runs another vCPU or its tid was reused: that is where
  * the vCPU is resolved when no KVM_RUN hook is attached.
  */
-static __noinline struct kvmscope_thread_vcpu *thread_for_vcpu_slow(__u64 id, struct kvm_vcpu *vcpu)
+static __noinline struct kvmscope_thread_vcpu *thread_for_vcpu_slow(struct kvm_vcpu *vcpu)
 {
-	__u32 tgid = id >> 32, tid = (__u32)id;
-	struct kvmscope_thread_vcpu tv = { .tgid = tgid, .fd = -1 }, *old;
+	__u64 id = bpf_get_current_pid_tgid();
+	struct kvmscope_thread_vcpu init = { .tgid = id >> 32, .fd = -1, .slot = KVMSCOPE_SLOT_UNSET };
+	struct kvmscope_thread_vcpu *tv;
 
 	if (!vcpu)
 		return NULL;
-	old = bpf_map_lookup_elem(&thread_vcpu, &tid);
-	if (old && old->tgid == tgid) {
-		/* Keep what is in flight: an exit waiting for its entry, the VMM's time. */
-		tv.fd = old->fd;
-		tv.exit_ts = old->exit_ts;
-		tv.exit_isa = old->exit_isa;
-		tv.exit_reason = old->exit_reason;
-		tv.user_ts = old->user_ts;
-		tv.user_reason = old->user_reason;
-	}
-	note_vm(tgid);
-	tv.vcpu = vcpu_id_of(vcpu);
-	tv.vcpu_ptr = (__u64)vcpu;
-	tv.run_ptr = (__u64)BPF_CORE_READ(vcpu, run);
-	if (bpf_map_update_elem(&thread_vcpu, &tid, &tv, BPF_ANY)) {
-		vmtrack_count_drop(tgid, VMTRACK_DROP_THREAD_FULL);
+	tv = bpf_task_storage_get(&thread_vcpu, bpf_get_current_task_btf(), &init,
+				  BPF_LOCAL_STORAGE_GET_F_CREATE);
+	if (!tv) {
+		vmtrack_count_drop(id >> 32, VMTRACK_DROP_THREAD_FULL);
 		return NULL;
 	}
-	return bpf_map_lookup_elem(&thread_vcpu, &tid);
+	note_vm(id >> 32);
+	/* A thread that runs another vCPU counts into a slot of its own. */
+	if (tv->vcpu_ptr && tv->vcpu_ptr != (__u64)vcpu)
+		tv->slot = KVMSCOPE_SLOT_UNSET;
+	tv->tgid = id >> 32;
+	tv->vcpu = vcpu_id_of(vcpu);
+	tv->vcpu_ptr = (__u64)vcpu;
+	tv->run_ptr = (__u64)BPF_CORE_READ(vcpu, run);
+	return tv;
 }
 
-static __always_inline struct kvmscope_thread_vcpu *thread_for_vcpu(__u64 id, struct kvm_vcpu *vcpu)
+/*
+ * The thread's state for the vCPU @vcpu it is about to enter or has just
+ * left (tp_btf programs): one task-storage lookup on the fast path.
+ */
+static __always_inline struct kvmscope_thread_vcpu *thread_for_vcpu(struct kvm_vcpu *vcpu)
 {
-	__u32 tid = (__u32)id;
-	struct kvmscope_thread_vcpu *tv = bpf_map_lookup_elem(&thread_vcpu, &tid);
+	struct kvmscope_thread_vcpu *tv = current_thread();
 
-	if (tv && tv->vcpu_ptr == (__u64)vcpu && tv->tgid == id >> 32)
+	if (tv && tv->vcpu_ptr == (__u64)vcpu)
 		return tv;
-	return thread_for_vcpu_slow(id, vcpu);
+	return thread_for_vcpu_slow(vcpu);
 }
 
 #endif /* KVMSCOPE_VMTRACK_BPF_H */

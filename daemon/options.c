@@ -24,15 +24,20 @@ const char daemon_usage[] =
 	"                           or per VM and vCPU\n"
 	"  --detail-top N           entries per MMIO/MSR/CPUID/hypercall/backdoor table\n"
 	"                           before the rest is counted as other (default 20)\n"
-	"  --collect LIST           what to collect besides the exit counts: all\n"
-	"                           (default), none, or some of latency,detail,backdoor;\n"
-	"                           each costs BPF time on every exit it concerns\n"
+	"  --collect LIST           what to collect besides the hardware exit counts:\n"
+	"                           all (default), none, or some of latency (handling\n"
+	"                           time), vmm (userspace exits, time in the VMM),\n"
+	"                           detail, backdoor; each costs BPF time on every\n"
+	"                           exit it concerns (where kvm_exit does not fire,\n"
+	"                           userspace exits are the counts and always kept)\n"
 	"  --log-level LEVEL        debug, info, notice, warning or err (default info)\n"
 	"  --tick-ms MS             how often kernel state is read (default 1000)\n"
 	"  --retain-max N           exited VMs kept at most, oldest dropped (default 1000)\n"
 	"  --max-vms N, --max-threads N, --max-keys N\n"
-	"                           BPF map sizes: VMs, vCPU threads, keys per counting\n"
-	"                           map (defaults 4096, 8192, 16384)\n"
+	"                           BPF map sizes: VMs; vCPU threads counted in slots\n"
+	"                           of their own (about 7.5 KiB each; more threads are\n"
+	"                           counted in the hash maps, slower; 0: none); keys per\n"
+	"                           counting map (defaults 4096, 1024, 16384)\n"
 	"  --max-keys-per-vm N      keys one VM may hold in each counting map, so one\n"
 	"                           VM cannot fill it for all (default 2048)\n"
 	"  --pin-dir PATH|none      pin maps and links here so counting survives a\n"
@@ -147,6 +152,7 @@ static const struct {
 	{ "latency", COLLECT_LATENCY },
 	{ "detail", COLLECT_DETAIL },
 	{ "backdoor", COLLECT_BACKDOOR },
+	{ "vmm", COLLECT_VMM },
 };
 
 const char *collect_name(unsigned int view)
@@ -182,7 +188,7 @@ int parse_collect(const char *s, unsigned int *views, char *err, size_t errlen)
 			}
 		if (!found) {
 			snprintf(err, errlen,
-				 "--collect: '%.*s' is not one of latency, detail, backdoor (or all, none)",
+				 "--collect: '%.*s' is not one of latency, vmm, detail, backdoor (or all, none)",
 				 (int)(len > 40 ? 40 : len), p);
 			return -EINVAL;
 		}
@@ -342,7 +348,7 @@ int daemon_options_parse(struct daemon_options *o, int argc, char **argv, char *
 				return -EINVAL;
 			break;
 		case OPT_MAX_THREADS:
-			if (parse_uint_option("max-threads", "a number", optarg, 16, 1u << 22, &o->max_threads, err,
+			if (parse_uint_option("max-threads", "a number", optarg, 0, 1u << 16, &o->max_threads, err,
 					      errlen) < 0)
 				return -EINVAL;
 			break;

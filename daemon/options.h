@@ -16,7 +16,7 @@
 #define KVMSCOPE_DEFAULT_RETAIN_MAX 1000
 /* Map sizes (--max-vms, --max-threads, --max-keys). */
 #define KVMSCOPE_DEFAULT_MAX_VMS 4096
-#define KVMSCOPE_DEFAULT_MAX_THREADS 8192
+#define KVMSCOPE_DEFAULT_MAX_THREADS 1024
 #define KVMSCOPE_DEFAULT_MAX_KEYS 16384
 #define KVMSCOPE_DEFAULT_MAX_KEYS_PER_VM 2048
 #define KVMSCOPE_DEFAULT_GROUP "kvmscope"
@@ -30,10 +30,11 @@ enum latency_labels {
 
 /* What the exits capability collects besides its counts (--collect). */
 enum collect_view {
-	COLLECT_LATENCY = 1 << 0,	/* handling and VMM time histograms (kvm_entry) */
+	COLLECT_LATENCY = 1 << 0,	/* handling time of hardware exits (kvm_entry) */
 	COLLECT_DETAIL = 1 << 1,	/* PIO, MMIO, MSR, CPUID, hypercall tables */
 	COLLECT_BACKDOOR = 1 << 2,	/* VMware backdoor commands (vCPU registers) */
-	COLLECT_ALL = COLLECT_LATENCY | COLLECT_DETAIL | COLLECT_BACKDOOR,
+	COLLECT_VMM = 1 << 3,		/* userspace exits by reason, time in the VMM */
+	COLLECT_ALL = COLLECT_LATENCY | COLLECT_DETAIL | COLLECT_BACKDOOR | COLLECT_VMM,
 };
 
 struct daemon_options {

@@ -69,6 +69,7 @@ struct exits_snapshot {
 	uint64_t taken_usec;		/* CLOCK_MONOTONIC */
 	double interval_s;		/* since the previous snapshot, 0 for the first */
 	uint64_t drops[KVMSCOPE_DROP_MAX];	/* host-wide */
+	uint64_t fallbacks[KVMSCOPE_FALLBACK_MAX];	/* exits counted in the hash maps, why */
 	uint32_t *drop_pids;		/* VMs with drops (sorted), and theirs */
 	uint64_t (*drop_counts)[KVMSCOPE_DROP_MAX];
 	size_t n_drop_pids;
@@ -93,6 +94,10 @@ struct exits_state {
 	struct exits_snapshot snap;
 	/* Arrays kept from tick to tick: the next snapshot, the fold's, the flush's. */
 	struct exit_table spare, fold_scratch, flush_table;
+	/* The slot table, mapped (read.c): n_slots of slot_size bytes. */
+	void *slots;
+	size_t slots_len, slot_size;
+	uint32_t n_slots, slots_used;
 	/* One batch of a map walk (read.c), reused by every walk. */
 	void *batch_keys, *batch_values;
 	size_t batch_key_size, batch_value_size;
@@ -119,11 +124,14 @@ struct kvm_stats_cache {
 };
 
 extern const char *const exits_drop_names[KVMSCOPE_DROP_MAX];
+extern const char *const exits_fallback_names[KVMSCOPE_FALLBACK_MAX];
 
 /* load.c */
 int exits_probe(struct manager *m, void **state);
 int exits_attach(void *state);
 json_t *exits_describe(void *state);
+/* Hardware exits are counted at kvm_exit (not a software backend). */
+bool exits_hw_counted(const struct exits_state *st);
 void exits_free(void *state);
 
 /* Called for each entry: @key, @value (all CPUs of a per-CPU map); < 0 stops. */
@@ -134,7 +142,10 @@ int exits_map_walk(struct exits_state *st, struct bpf_map *map, exits_entry_fn f
 /* read.c: every record of the kernel maps, folded; the drop counters. */
 int exits_read_all(struct exits_state *st, struct exit_table *t);
 void exits_read_drops(struct exits_state *st, struct exits_snapshot *snap);
-/* Delete every key of the processes @pids (sorted) from every map. */
+/* Map the slot table; on a fresh load, put every slot on the free list. */
+int exits_slots_open(struct exits_state *st);
+void exits_slots_close(struct exits_state *st);
+/* Delete every key of the processes @pids (sorted) from every map, free their slots. */
 void exits_delete_pids(struct exits_state *st, const uint32_t *pids, size_t n);
 uint64_t exits_percpu_sum(struct exits_state *st, int map_fd, const void *key);
 

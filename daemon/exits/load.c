@@ -26,14 +26,14 @@ static const struct exits_probe probe_templates[] = {
 	{ .category = "kvm", .event = "kvm_exit", .prog_name = "kvmscope_kvm_exit",
 	  .btf_prog_name = "kvmscope_kvm_exit_btf", .btf_vcpu_arg = true,
 	  .fields = { { "exit_reason", 8, 4 }, { "isa", 24, 4 }, { "vcpu_id", 56, 4 } } },
-	{ .category = "kvm", .event = "kvm_userspace_exit", .prog_name = "kvmscope_kvm_userspace_exit",
-	  .btf_prog_name = "kvmscope_kvm_userspace_exit_btf", .fields = { { "reason", 8, 4 }, { "errno", 12, 4 } } },
+	{ .category = "kvm", .event = "kvm_userspace_exit", .view = COLLECT_VMM | COLLECT_BACKDOOR,
+	  .prog_name = "kvmscope_kvm_userspace_exit", .btf_prog_name = "kvmscope_kvm_userspace_exit_btf", .fields = { { "reason", 8, 4 }, { "errno", 12, 4 } } },
 	{ .category = "kvm", .event = "kvm_pio", .view = COLLECT_DETAIL, .prog_name = "kvmscope_kvm_pio",
 	  .btf_prog_name = "kvmscope_kvm_pio_btf",
 	  .fields = { { "rw", 8, 4 }, { "port", 12, 4 }, { "size", 16, 4 } } },
 	{ .category = "syscalls", .event = "sys_enter_ioctl", .prog_name = "kvmscope_ioctl_enter",
 	  .fields = { { "fd", 16, 8 }, { "cmd", 24, 8 } } },
-	{ .category = "kvm", .event = "kvm_entry", .view = COLLECT_LATENCY, .prog_name = "kvmscope_kvm_entry",
+	{ .category = "kvm", .event = "kvm_entry", .view = COLLECT_LATENCY | COLLECT_VMM, .prog_name = "kvmscope_kvm_entry",
 	  .btf_prog_name = "kvmscope_kvm_entry_btf", .btf_vcpu_arg = true,
 	  .fields = { { "vcpu_id", 8, 4 } } },
 	{ .category = "kvm", .event = "kvm_dev_ioctl", .prog_name = "kvmscope_kvm_dev_ioctl",
@@ -55,7 +55,7 @@ _Static_assert(N_PROBES <= N_PROBES_MAX, "raise N_PROBES_MAX");
 /* Labels for enum kvmscope_drop_reason. */
 const char *const exits_drop_names[KVMSCOPE_DROP_MAX] = {
 	"hw_map_full", "user_map_full", "pio_map_full", "thread_map_full", "vm_map_full",
-	"latency_map_full", "vmm_time_map_full", "detail_map_full", "stream_ring_full",
+	"detail_map_full", "stream_ring_full",
 	"exit_reason_unreadable",
 };
 
@@ -164,6 +164,20 @@ static bool tp_btf_usable(const struct btf *btf, const struct exits_probe *p, ch
 	return true;
 }
 
+static bool hw_backend_of(const char *backend)
+{
+	return !strcmp(backend, "kvm_amd") || !strcmp(backend, "kvm_intel");
+}
+
+/*
+ * Are exits counted at kvm_exit here?  Not on a software backend, whose
+ * exits never fire it: there the userspace exits are the counts.
+ */
+bool exits_hw_counted(const struct exits_state *st)
+{
+	return hw_backend_of(manager_kvm_backend(st->m)) && st->probes[PROBE_KVM_EXIT].available;
+}
+
 /*
  * Choose, per event, the tp_btf program (no trace record is built) or the
  * classic one, and whether the KVM_RUN syscall hook is needed at all.
@@ -171,7 +185,7 @@ static bool tp_btf_usable(const struct btf *btf, const struct exits_probe *p, ch
 static void choose_probes(struct exits_state *st, bool allow_btf, bool allow_fentry)
 {
 	const char *backend = manager_kvm_backend(st->m);
-	bool hw_backend = !strcmp(backend, "kvm_amd") || !strcmp(backend, "kvm_intel");
+	bool hw_backend = hw_backend_of(backend);
 	struct btf *vmlinux = allow_btf ? btf__load_vmlinux_btf() : NULL, *kvm = NULL;
 	struct exits_probe *ioctl = &st->probes[PROBE_IOCTL], *dev = &st->probes[PROBE_DEV_IOCTL];
 
@@ -205,13 +219,20 @@ static void choose_probes(struct exits_state *st, bool allow_btf, bool allow_fen
 	}
 	for (size_t i = 0; i < N_PROBES; i++) {
 		struct exits_probe *p = &st->probes[i];
+		char views[64] = "";
 
 		if (!p->view || (manager_options(st->m)->collect & p->view))
 			continue;
+		/* Where kvm_exit does not fire, the userspace exits are the counts. */
+		if (i == PROBE_USERSPACE_EXIT && !hw_backend)
+			continue;
+		for (unsigned int v = 1; v & COLLECT_ALL; v <<= 1)
+			if (p->view & v)
+				snprintf(views + strlen(views), sizeof(views) - strlen(views), "%s%s",
+					 views[0] ? " nor " : "", collect_name(v));
 		p->available = p->use_btf = false;
 		p->not_needed = true;
-		snprintf(p->reason, sizeof(p->reason), "switched off: --collect has no %s",
-			 collect_name(p->view));
+		snprintf(p->reason, sizeof(p->reason), "switched off: --collect has no %s", views);
 	}
 	/*
 	 * A syscall tracepoint puts every system call on the host on the slow
@@ -367,17 +388,20 @@ static int open_and_load(struct exits_state *st)
 	/* Exits are counted when timed: only if something ends their time. */
 	s->rodata->collect_latency = (o->collect & COLLECT_LATENCY) &&
 		st->probes[PROBE_KVM_ENTRY].available;
+	s->rodata->count_user_exits = (o->collect & COLLECT_VMM) || !exits_hw_counted(st);
+	s->rodata->collect_vmm = (o->collect & COLLECT_VMM) &&
+		(st->probes[PROBE_KVM_ENTRY].available || st->probes[PROBE_IOCTL].available);
 	s->rodata->collect_backdoor = o->collect & COLLECT_BACKDOOR;
 	s->rodata->max_keys_per_vm = o->max_keys_per_vm;
 	/* Sizes from the options; the per-VM and per-thread maps follow them. */
 	bpf_map__set_max_entries(s->maps.vms_seen, o->max_vms);
 	bpf_map__set_max_entries(s->maps.vm_state, o->max_vms);
-	bpf_map__set_max_entries(s->maps.thread_vcpu, o->max_threads);
+	/* --max-threads 0: no slots, every exit through the hash maps (an array has one entry). */
+	bpf_map__set_max_entries(s->maps.slots, o->max_threads ? o->max_threads : 1);
+	bpf_map__set_max_entries(s->maps.free_slots, o->max_threads ? o->max_threads : 1);
 	bpf_map__set_max_entries(s->maps.hw_exits, o->max_keys);
 	bpf_map__set_max_entries(s->maps.user_exits, o->max_keys);
 	bpf_map__set_max_entries(s->maps.pio_exits, o->max_keys);
-	bpf_map__set_max_entries(s->maps.hw_latency, o->max_keys);
-	bpf_map__set_max_entries(s->maps.user_latency, o->max_keys);
 	bpf_map__set_max_entries(s->maps.detail, o->max_keys);
 	bpf_map__set_max_entries(s->maps.detail_other, o->max_keys / 4 ? o->max_keys / 4 : 16);
 	for (size_t i = 0; i < N_PROBES; i++) {
@@ -435,6 +459,7 @@ void exits_free(void *state)
 	for (size_t i = 0; i < N_PROBES; i++)
 		bpf_link__destroy(st->probes[i].link);
 	exits_state_release(st);
+	exits_slots_close(st);
 	exits_bpf__destroy(st->skel);
 	if (st->pin_lock_fd >= 0)
 		close(st->pin_lock_fd);
@@ -509,6 +534,10 @@ int exits_probe(struct manager *m, void **state)
 		log_error("exits: %s", st->load_error);
 		return 0;
 	}
+	r = exits_slots_open(st);
+	if (r < 0)
+		log_warning("exits: cannot map the counter slots (%s): every exit goes to the hash maps",
+			    strerror(-r));
 	st->loaded = true;
 	if (exits_ringbuf_open(st) < 0)
 		log_warning("exits: cannot read the BPF ring buffers: VMs are found by polling");
@@ -567,6 +596,24 @@ int exits_attach(void *state)
 	return attached;
 }
 
+/* Labels for enum kvmscope_fallback. */
+const char *const exits_fallback_names[KVMSCOPE_FALLBACK_MAX] = {
+	"no_slot", "reason_out_of_range", "no_histogram_line", "port_table_taken",
+};
+
+/* The counter slots: how many, how many used, and what went to the hash maps. */
+static json_t *describe_slots(struct exits_state *st)
+{
+	json_t *fb = json_object();
+
+	for (uint32_t k = 0; k < KVMSCOPE_FALLBACK_MAX; k++)
+		json_object_set_new(fb, exits_fallback_names[k],
+				    json_integer((json_int_t)st->snap.fallbacks[k]));
+	return json_pack("{s:b, s:I, s:I, s:I, s:o}", "mapped", st->slots != NULL,
+			 "total", (json_int_t)st->n_slots, "used", (json_int_t)st->slots_used,
+			 "bytes_each", (json_int_t)st->slot_size, "fallbacks", fb);
+}
+
 json_t *exits_describe(void *state)
 {
 	struct exits_state *st = state;
@@ -574,6 +621,8 @@ json_t *exits_describe(void *state)
 	json_t *collect = json_array();
 	bool latency = manager_options(st->m)->collect & COLLECT_LATENCY;
 	bool backdoor = manager_options(st->m)->collect & COLLECT_BACKDOOR;
+	bool vmm = manager_options(st->m)->collect & COLLECT_VMM;
+	bool user_counted = vmm || !exits_hw_counted(st);
 	const struct exits_probe *ioctl = &st->probes[PROBE_IOCTL], *entry = &st->probes[PROBE_KVM_ENTRY];
 	const struct exits_probe *uexit = &st->probes[PROBE_USERSPACE_EXIT];
 	bool entry_resolves = entry->attached && entry->use_btf;
@@ -603,14 +652,20 @@ json_t *exits_describe(void *state)
 	for (unsigned int v = 1; v & COLLECT_ALL; v <<= 1)
 		if (manager_options(st->m)->collect & v)
 			json_array_append_new(collect, json_string(collect_name(v)));
-	extra = json_pack("{s:o, s:o, s:{s:b, s:s}, s:{s:b, s:s}, s:{s:b, s:s}}", "isas_seen", isas,
-		"collect", collect,
-		"handling_latency", "available", entry->attached && st->probes[PROBE_KVM_EXIT].attached,
+	extra = json_pack("{s:o, s:o, s:{s:b, s:s}, s:{s:b, s:s}, s:{s:b, s:s}, s:{s:b, s:s}}",
+		"isas_seen", isas, "collect", collect,
+		"handling_latency", "available", latency && entry->attached &&
+			st->probes[PROBE_KVM_EXIT].attached,
 		"how", !latency ? "switched off: --collect has no latency"
 			: entry->attached ? "kvm_exit -> next kvm_entry of the thread"
 			: "unavailable: kvm_entry is not attached",
-		"vmm_latency", "available", latency && uexit->attached && (ioctl->attached || entry->attached),
-		"how", !latency ? "switched off: --collect has no latency"
+		"userspace_exits", "available", uexit->attached && user_counted,
+		"how", !uexit->attached ? uexit->reason
+			: !user_counted ? "switched off: --collect has no vmm"
+			: !exits_hw_counted(st) ? "kvm_userspace_exit: the counts here (kvm_exit does not fire)"
+			: "kvm_userspace_exit, by KVM_EXIT reason",
+		"vmm_latency", "available", vmm && uexit->attached && (ioctl->attached || entry->attached),
+		"how", !vmm ? "switched off: --collect has no vmm"
 			: ioctl->attached ? "kvm_userspace_exit -> the thread's next KVM_RUN"
 			: entry->attached ? "kvm_userspace_exit -> the thread's next kvm_entry"
 			: "unavailable: neither the KVM_RUN hook nor kvm_entry is attached",
@@ -619,6 +674,7 @@ json_t *exits_describe(void *state)
 			: !st->vcpu_btf ? "unavailable: kernel BTF has no struct kvm_vcpu to read the registers from"
 			: ioctl->attached ? "RAX/RCX of the vCPU (struct kvm_vcpu via the KVM_RUN fd) at KVM_EXIT_IO on 0x5658/0x5659"
 			: "RAX/RCX of the vCPU (struct kvm_vcpu from kvm_entry) at KVM_EXIT_IO on 0x5658/0x5659");
+	json_object_set_new(extra, "slots", describe_slots(st));
 	out = json_pack("{s:s, s:i, s:o, s:{s:b, s:s}, s:o}", "state",
 			 attached == wanted ? "active" : attached ? "degraded" : "inactive",
 			 "schema_version", KVMSCOPE_EXITS_SCHEMA_VERSION, "probes", probes,

@@ -331,6 +331,19 @@ int exits_metrics(void *state, struct strbuf *sb)
 					   (struct metrics_label[]){ { "map", exits_drop_names[d] } }, 1,
 					   st->snap.drops[d]);
 	}
+	if (r >= 0 && st->loaded) {
+		r = metrics_family(sb, "kvmscope_exit_fallbacks_total", "counter",
+				   "Exits counted in the hash maps, not in their thread's slot, by why.");
+		for (uint32_t k = 0; k < KVMSCOPE_FALLBACK_MAX && r >= 0; k++)
+			r = metrics_sample(sb, "kvmscope_exit_fallbacks_total",
+					   (struct metrics_label[]){ { "why", exits_fallback_names[k] } }, 1,
+					   st->snap.fallbacks[k]);
+		if (r >= 0)
+			r = metrics_family(sb, "kvmscope_slots_used", "gauge",
+					   "Per-thread counter slots in use (--max-threads is the total).");
+		if (r >= 0)
+			r = metrics_sample(sb, "kvmscope_slots_used", NULL, 0, st->slots_used);
+	}
 	exit_table_free(&pio);
 	free(per_vm);
 	return r;

@@ -11,12 +11,16 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
+#include <unistd.h>
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 
 #include "exits.skel.h"
 #include "exits/exits.h"
 #include "log.h"
+#include "manager.h"
+#include "options.h"
 
 /* Keys per batch call: big enough that a hash bucket always fits. */
 #define BATCH_KEYS 4096
@@ -170,7 +174,6 @@ static void make_detail_other(const void *p, struct exit_record *rec)
 struct read_ctx {
 	struct exit_table *t;
 	record_maker make;
-	uint8_t kind;		/* for histograms: EXIT_KIND_HW_LAT or _USER_LAT */
 };
 
 static int add_count(struct exits_state *st, const void *key, const void *value, void *p)
@@ -183,33 +186,6 @@ static int add_count(struct exits_state *st, const void *key, const void *value,
 	return rec.count ? exit_table_push(c->t, &rec) : 0;
 }
 
-static int add_hist(struct exits_state *st, const void *key, const void *value, void *p)
-{
-	struct read_ctx *c = p;
-	struct exit_record rec;
-
-	c->make(key, &rec);
-	rec.kind = c->kind;
-	return exit_table_push_hist(c->t, &rec, value);
-}
-
-/* Exits still being handled, or waiting in the VMM, one record each. */
-static int add_pending(struct exits_state *st, const void *key, const void *value, void *p)
-{
-	const struct kvmscope_thread_vcpu *tv = value;
-	struct read_ctx *c = p;
-	int r = 0;
-
-	if (tv->exit_ts)
-		r = exit_table_push(c->t, &(struct exit_record){ .kind = EXIT_KIND_HW_PENDING,
-			.pid = tv->tgid, .vcpu = tv->vcpu, .isa = tv->exit_isa,
-			.reason = tv->exit_reason, .count = 1 });
-	if (tv->user_ts && r >= 0)
-		r = exit_table_push(c->t, &(struct exit_record){ .kind = EXIT_KIND_USER_PENDING,
-			.pid = tv->tgid, .vcpu = tv->vcpu, .reason = tv->user_reason, .count = 1 });
-	return r;
-}
-
 static int read_counts(struct exits_state *st, struct bpf_map *map, record_maker make,
 		       struct exit_table *t)
 {
@@ -218,22 +194,161 @@ static int read_counts(struct exits_state *st, struct bpf_map *map, record_maker
 	return exits_map_walk(st, map, add_count, &c);
 }
 
-static int read_hists(struct exits_state *st, struct bpf_map *map, record_maker make, uint8_t kind,
-		      struct exit_table *t)
-{
-	struct read_ctx c = { .t = t, .make = make, .kind = kind };
+/* ---- the slot table, through mmap ---- */
 
-	return exits_map_walk(st, map, add_hist, &c);
+int exits_slots_open(struct exits_state *st)
+{
+	struct bpf_map *map = st->skel->maps.slots;
+	size_t value_size = (bpf_map__value_size(map) + 7) & ~(size_t)7;
+	uint32_t n = bpf_map__max_entries(map);
+	size_t len = value_size * n, page = (size_t)sysconf(_SC_PAGESIZE);
+	void *p;
+
+	len = (len + page - 1) & ~(page - 1);
+	p = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_SHARED, bpf_map__fd(map), 0);
+	if (p == MAP_FAILED)
+		return -errno;
+	st->slots = p;
+	st->slots_len = len;
+	st->slot_size = value_size;
+	st->n_slots = n;
+	if (st->adopted)
+		return 0;	/* the free list came with the maps */
+	for (uint32_t i = 0; i < n && i < manager_options(st->m)->max_threads; i++)
+		if (bpf_map_update_elem(bpf_map__fd(st->skel->maps.free_slots), NULL, &i, 0) < 0)
+			return -errno;
+	return 0;
+}
+
+void exits_slots_close(struct exits_state *st)
+{
+	if (st->slots)
+		munmap(st->slots, st->slots_len);
+	st->slots = NULL;
+}
+
+static struct kvmscope_slot *slot_at(const struct exits_state *st, uint32_t i)
+{
+	return (struct kvmscope_slot *)((char *)st->slots + (size_t)i * st->slot_size);
+}
+
+/* The BPF programs write while this reads: each field is read once. */
+#define ONCE(x) (*(const volatile __typeof__(x) *)&(x))
+
+static int push_hist(struct exit_table *t, struct exit_record *rec, const struct kvmscope_hist *h)
+{
+	struct kvmscope_hist copy;
+
+	memcpy(&copy, (const void *)h, sizeof(copy));
+	return exit_table_push_hist(t, rec, &copy);
+}
+
+/*
+ * A slot's records, as the hash path's: untimed counts, histograms (the
+ * timed ones) and what is in flight; the fold adds the three.
+ */
+static int read_slot(const struct kvmscope_slot *s, struct exit_table *t)
+{
+	uint32_t tgid = ONCE(s->tgid), vcpu = ONCE(s->vcpu), isa = ONCE(s->isa);
+	uint32_t hw_lines = ONCE(s->hw_lines), user_lines = ONCE(s->user_lines);
+	int r = 0;
+
+	for (uint32_t i = 0; i < KVMSCOPE_SLOT_HW_REASONS && r >= 0; i++) {
+		uint64_t c = ONCE(s->hw[i]);
+
+		if (c)
+			r = exit_table_push(t, &(struct exit_record){ .kind = EXIT_KIND_HW,
+				.pid = tgid, .vcpu = vcpu, .isa = isa,
+				.reason = kvmscope_hw_reason(isa, i), .count = c });
+	}
+	for (uint32_t i = 0; i < KVMSCOPE_SLOT_USER_REASONS && r >= 0; i++) {
+		uint64_t c = ONCE(s->user[i]);
+
+		if (c)
+			r = exit_table_push(t, &(struct exit_record){ .kind = EXIT_KIND_USER,
+				.pid = tgid, .vcpu = vcpu, .reason = i, .count = c });
+	}
+	for (uint32_t l = 0; l < hw_lines && l < KVMSCOPE_SLOT_HW_HISTS && r >= 0; l++) {
+		uint32_t idx = ONCE(s->hw_hist[l].index);
+		struct exit_record rec = { .kind = EXIT_KIND_HW_LAT, .pid = tgid, .vcpu = vcpu,
+					   .isa = isa };
+
+		if (!idx || idx > KVMSCOPE_SLOT_HW_REASONS)
+			continue;
+		rec.reason = kvmscope_hw_reason(isa, idx - 1);
+		r = push_hist(t, &rec, &s->hw_hist[l].h);
+	}
+	for (uint32_t l = 0; l < user_lines && l < KVMSCOPE_SLOT_USER_HISTS && r >= 0; l++) {
+		uint32_t idx = ONCE(s->user_hist[l].index);
+		struct exit_record rec = { .kind = EXIT_KIND_USER_LAT, .pid = tgid, .vcpu = vcpu };
+
+		if (!idx || idx > KVMSCOPE_SLOT_USER_REASONS)
+			continue;
+		rec.reason = idx - 1;
+		r = push_hist(t, &rec, &s->user_hist[l].h);
+	}
+	if (r >= 0 && ONCE(s->exit_ts))
+		r = exit_table_push(t, &(struct exit_record){ .kind = EXIT_KIND_HW_PENDING,
+			.pid = tgid, .vcpu = vcpu, .isa = isa,
+			.reason = kvmscope_hw_reason(isa, ONCE(s->exit_index)), .count = 1 });
+	if (r >= 0 && ONCE(s->user_ts))
+		r = exit_table_push(t, &(struct exit_record){ .kind = EXIT_KIND_USER_PENDING,
+			.pid = tgid, .vcpu = vcpu, .reason = ONCE(s->user_index), .count = 1 });
+	for (uint32_t i = 0; i < KVMSCOPE_SLOT_PIO && r >= 0; i++) {
+		const struct kvmscope_slot_pio *e = &s->pio[i];
+		uint64_t c;
+
+		if (!ONCE(e->used) || !(c = ONCE(e->count)))
+			continue;
+		r = exit_table_push(t, &(struct exit_record){ .kind = EXIT_KIND_PIO, .pid = tgid,
+			.vcpu = vcpu, .port = ONCE(e->port), .direction = ONCE(e->direction),
+			.size = ONCE(e->size), .count = c });
+	}
+	return r;
+}
+
+static int read_slots(struct exits_state *st, struct exit_table *t)
+{
+	uint32_t used = 0;
+	int r = 0;
+
+	for (uint32_t i = 0; i < st->n_slots && r >= 0; i++) {
+		const struct kvmscope_slot *s = slot_at(st, i);
+
+		if (!ONCE(s->tgid))
+			continue;
+		used++;
+		r = read_slot(s, t);
+	}
+	st->slots_used = used;
+	return r;
+}
+
+/* Free the slots of @pids (sorted): zeroed, then back on the free list. */
+static void free_slots_of(struct exits_state *st, const uint32_t *pids, size_t npids)
+{
+	int fd = bpf_map__fd(st->skel->maps.free_slots);
+
+	for (uint32_t i = 0; i < st->n_slots; i++) {
+		struct kvmscope_slot *s = slot_at(st, i);
+
+		if (!s->tgid || !pid_listed(pids, npids, s->tgid))
+			continue;
+		memset(s, 0, sizeof(*s));
+		if (bpf_map_update_elem(fd, NULL, &i, 0) < 0)
+			log_warning("exits: cannot free counter slot %u: %s", i, strerror(errno));
+	}
 }
 
 int exits_read_all(struct exits_state *st, struct exit_table *t)
 {
 	struct exits_bpf *s = st->skel;
-	struct read_ctx pending = { .t = t };
 	int r = 0;
 
 	if (!st->loaded)
 		return 0;
+	if (st->slots)
+		r = read_slots(st, t);
 	if (r >= 0)
 		r = read_counts(st, s->maps.hw_exits, make_hw, t);
 	if (r >= 0)
@@ -244,12 +359,6 @@ int exits_read_all(struct exits_state *st, struct exit_table *t)
 		r = read_counts(st, s->maps.detail, make_detail, t);
 	if (r >= 0)
 		r = read_counts(st, s->maps.detail_other, make_detail_other, t);
-	if (r >= 0)
-		r = read_hists(st, s->maps.hw_latency, make_hw, EXIT_KIND_HW_LAT, t);
-	if (r >= 0)
-		r = read_hists(st, s->maps.user_latency, make_user, EXIT_KIND_USER_LAT, t);
-	if (r >= 0)
-		r = exits_map_walk(st, s->maps.thread_vcpu, add_pending, &pending);
 	if (r >= 0)
 		r = exit_table_fold_timed(t, &st->fold_scratch);
 	return r;
@@ -299,6 +408,9 @@ void exits_read_drops(struct exits_state *st, struct exits_snapshot *snap)
 	for (uint32_t k = 0; k < KVMSCOPE_DROP_MAX; k++)
 		snap->drops[k] = st->loaded ?
 			exits_percpu_sum(st, bpf_map__fd(st->skel->maps.exit_drops), &k) : 0;
+	for (uint32_t k = 0; k < KVMSCOPE_FALLBACK_MAX; k++)
+		snap->fallbacks[k] = st->loaded ?
+			exits_percpu_sum(st, bpf_map__fd(st->skel->maps.exit_fallbacks), &k) : 0;
 	if (!st->loaded)
 		return;
 	if (exits_map_walk(st, st->skel->maps.vm_state, add_drops, &c) < 0)
@@ -322,14 +434,13 @@ void exits_read_drops(struct exits_state *st, struct exits_snapshot *snap)
 struct delete_ctx {
 	const uint32_t *pids;
 	size_t npids, key_size, n, cap;
-	bool pid_in_value;
 	char *keys;
 };
 
 static int collect_key(struct exits_state *st, const void *key, const void *value, void *p)
 {
 	struct delete_ctx *c = p;
-	uint32_t pid = *(const uint32_t *)(c->pid_in_value ? value : key);
+	uint32_t pid = *(const uint32_t *)key;
 
 	if (!pid_listed(c->pids, c->npids, pid))
 		return 0;
@@ -346,11 +457,11 @@ static int collect_key(struct exits_state *st, const void *key, const void *valu
 	return 0;
 }
 
-/* Delete the keys of @pids from @map: the pid is each key's first field, or the value's. */
+/* Delete the keys of @pids from @map: the pid is each key's first field. */
 static void delete_pids_from(struct exits_state *st, struct bpf_map *map, const uint32_t *pids,
-			     size_t npids, bool pid_in_value)
+			     size_t npids)
 {
-	struct delete_ctx c = { .pids = pids, .npids = npids, .pid_in_value = pid_in_value,
+	struct delete_ctx c = { .pids = pids, .npids = npids,
 				.key_size = bpf_map__key_size(map) };
 	int fd = bpf_map__fd(map);
 
@@ -373,15 +484,13 @@ void exits_delete_pids(struct exits_state *st, const uint32_t *pids, size_t n)
 
 	if (!st->loaded || !n)
 		return;
-	delete_pids_from(st, s->maps.hw_exits, pids, n, false);
-	delete_pids_from(st, s->maps.user_exits, pids, n, false);
-	delete_pids_from(st, s->maps.pio_exits, pids, n, false);
-	delete_pids_from(st, s->maps.hw_latency, pids, n, false);
-	delete_pids_from(st, s->maps.user_latency, pids, n, false);
-	delete_pids_from(st, s->maps.detail, pids, n, false);
-	delete_pids_from(st, s->maps.detail_other, pids, n, false);
-	delete_pids_from(st, s->maps.vms_seen, pids, n, false);
-	delete_pids_from(st, s->maps.vm_state, pids, n, false);
-	/* thread_vcpu is keyed by tid: its value names the process. */
-	delete_pids_from(st, s->maps.thread_vcpu, pids, n, true);
+	delete_pids_from(st, s->maps.hw_exits, pids, n);
+	delete_pids_from(st, s->maps.user_exits, pids, n);
+	delete_pids_from(st, s->maps.pio_exits, pids, n);
+	delete_pids_from(st, s->maps.detail, pids, n);
+	delete_pids_from(st, s->maps.detail_other, pids, n);
+	delete_pids_from(st, s->maps.vms_seen, pids, n);
+	delete_pids_from(st, s->maps.vm_state, pids, n);
+	if (st->slots)
+		free_slots_of(st, pids, n);
 }

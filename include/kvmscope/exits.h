@@ -12,7 +12,7 @@
 
 #include "kvmscope/vmtrack.h"
 
-#define KVMSCOPE_EXITS_SCHEMA_VERSION 4
+#define KVMSCOPE_EXITS_SCHEMA_VERSION 5
 
 /*
  * Map sizes: bounded, so a host with many VMs cannot exhaust memory.  These
@@ -22,8 +22,6 @@
 #define KVMSCOPE_MAX_HW_EXIT_KEYS 16384
 #define KVMSCOPE_MAX_USER_EXIT_KEYS 8192
 #define KVMSCOPE_MAX_PIO_KEYS 8192
-#define KVMSCOPE_MAX_HIST_KEYS 16384
-#define KVMSCOPE_MAX_USER_HIST_KEYS 8192
 #define KVMSCOPE_MAX_DETAIL_KEYS 16384
 #define KVMSCOPE_MAX_DETAIL_OTHER_KEYS 4096
 
@@ -99,6 +97,88 @@ struct kvmscope_hist {
 };
 
 /* Per-VM detail counts (kvm_mmio, kvm_msr, kvm_cpuid, kvm_hypercall, backdoor). */
+/*
+ * Per-thread counter slots: an array map (BPF_F_MMAPABLE: the daemon
+ * reads it through mmap, no syscall per key) of one slot per vCPU
+ * thread.  The thread's task storage holds its slot index; its programs
+ * update the slot with plain stores, exact because one thread never runs
+ * two of them at once.  What does not fit a slot (a reason outside the
+ * dense range, a full histogram or port table, a thread without a slot)
+ * goes to the hash maps above, and is counted in exit_fallbacks.
+ *
+ * Dense hardware reason index: VMX basic reasons 0-255 as they are; SVM
+ * exit codes 0x000-0x0ff as they are and 0x400-0x41f (NPF, AVIC, VMGEXIT)
+ * at 0x100-0x11f.  Userspace exits: KVM_EXIT_* 0-63.
+ */
+#define KVMSCOPE_SLOT_HW_REASONS 288
+#define KVMSCOPE_SLOT_USER_REASONS 64
+#define KVMSCOPE_SLOT_HW_HISTS 8	/* timed hardware reasons per thread */
+#define KVMSCOPE_SLOT_USER_HISTS 4	/* timed userspace reasons per thread */
+#define KVMSCOPE_SLOT_PIO 16		/* (port, direction, size) per thread */
+#define KVMSCOPE_SLOT_NONE 0xffffffffu
+
+static inline __u32 kvmscope_hw_index(__u32 isa, __u32 reason)
+{
+	if (isa == KVMSCOPE_ISA_VMX)
+		return reason < 0x100 ? reason : KVMSCOPE_SLOT_NONE;
+	if (isa == KVMSCOPE_ISA_SVM) {
+		if (reason < 0x100)
+			return reason;
+		if (reason - 0x400u < 0x20u)
+			return 0x100 + reason - 0x400u;
+	}
+	return KVMSCOPE_SLOT_NONE;
+}
+
+static inline __u32 kvmscope_hw_reason(__u32 isa, __u32 index)
+{
+	return isa == KVMSCOPE_ISA_SVM && index >= 0x100 ? 0x400 + index - 0x100 : index;
+}
+
+struct kvmscope_slot_hist {
+	__u32 index;	/* dense reason index + 1; 0: line unused */
+	__u32 pad;
+	struct kvmscope_hist h;
+};
+
+struct kvmscope_slot_pio {
+	__u16 port;
+	__u8 direction;
+	__u8 size;
+	__u32 used;	/* set last: the entry is complete */
+	__u64 count;
+};
+
+struct kvmscope_slot {
+	__u32 tgid;	/* the VM; 0: the slot is free */
+	__u32 vcpu;
+	__u32 isa;	/* of hw[]'s indices; set at every kvm_exit */
+	__u32 tid;
+	/* In flight, as in the hash path: an exit is counted once timed. */
+	__u64 exit_ts;	/* kvm_exit -> kvm_entry, 0: none */
+	__u64 user_ts;	/* kvm_userspace_exit -> KVM_RUN, 0: none */
+	__u32 exit_index;
+	__u32 user_index;
+	__u32 hw_lines;	/* hw_hist[] lines in use */
+	__u32 user_lines;
+	__u64 hw[KVMSCOPE_SLOT_HW_REASONS];	/* untimed (or not yet timed) exits */
+	__u64 user[KVMSCOPE_SLOT_USER_REASONS];
+	__u8 hw_line[KVMSCOPE_SLOT_HW_REASONS];	/* line + 1 in hw_hist, 0: none */
+	__u8 user_line[KVMSCOPE_SLOT_USER_REASONS];
+	struct kvmscope_slot_hist hw_hist[KVMSCOPE_SLOT_HW_HISTS];
+	struct kvmscope_slot_hist user_hist[KVMSCOPE_SLOT_USER_HISTS];
+	struct kvmscope_slot_pio pio[KVMSCOPE_SLOT_PIO];
+};
+
+/* Why an exit was counted in the hash maps instead of its thread's slot. */
+enum kvmscope_fallback {
+	KVMSCOPE_FALLBACK_NO_SLOT = 0,	/* every slot taken (--max-threads) */
+	KVMSCOPE_FALLBACK_REASON,	/* reason outside the slot's dense range */
+	KVMSCOPE_FALLBACK_HIST,		/* timed, but the thread's histogram lines are taken */
+	KVMSCOPE_FALLBACK_PIO,		/* the thread's port table entry is taken */
+	KVMSCOPE_FALLBACK_MAX,
+};
+
 enum kvmscope_detail_kind {
 	KVMSCOPE_DETAIL_MMIO = 1,	/* id: guest-physical page (gpa >> 12); dir: kvm_mmio type */
 	KVMSCOPE_DETAIL_MSR = 2,	/* id: MSR index; dir: 0 read, 1 write */
@@ -145,8 +225,6 @@ enum kvmscope_drop_reason {
 	KVMSCOPE_DROP_PIO_MAP_FULL,
 	KVMSCOPE_DROP_THREAD_MAP_FULL,
 	KVMSCOPE_DROP_VM_MAP_FULL,
-	KVMSCOPE_DROP_HIST_MAP_FULL,
-	KVMSCOPE_DROP_USER_HIST_MAP_FULL,
 	KVMSCOPE_DROP_DETAIL_MAP_FULL,
 	KVMSCOPE_DROP_STREAM_FULL,
 	KVMSCOPE_DROP_UNREADABLE,	/* kvm_exit whose reason could not be read (tp_btf) */

@@ -10,8 +10,11 @@
 #include <linux/types.h>
 #endif
 
-/* Compiled-in sizes; the daemon sets the real ones (--max-threads, --max-vms). */
-#define KVMSCOPE_MAX_THREADS 8192
+/*
+ * Compiled-in sizes; the daemon sets the real ones (--max-threads: vCPU
+ * threads that get a counter slot; --max-vms).
+ */
+#define KVMSCOPE_MAX_THREADS 1024
 #define KVMSCOPE_MAX_VMS 4096
 
 /* vCPU index used when the thread's vCPU could not be resolved. */
@@ -21,23 +24,24 @@
 #define KVMSCOPE_IOCTL_KVM_RUN 0xae80u
 #define KVMSCOPE_IOCTL_KVM_CREATE_VM 0xae01u
 
+/* kvmscope_thread_vcpu.slot before the exits capability looked for one... */
+#define KVMSCOPE_SLOT_UNSET 0xfffffffeu
+/* ... and when none was free: the thread is counted in the hash maps. */
+#define KVMSCOPE_NO_SLOT 0xffffffffu
+
 /*
- * A thread that runs a vCPU: which one, and what it is in the middle of.
- * exit_ts is set at kvm_exit and consumed by the next kvm_entry (handling
- * time); user_ts is set at kvm_userspace_exit and consumed when the thread
- * issues KVM_RUN again (time in the VMM).
+ * A thread that runs a vCPU, in task-local storage (one lookup per
+ * program, freed with the thread): which vCPU, and the exits
+ * capability's counter slot for it (struct kvmscope_slot), where its
+ * counts and its exit in flight are kept.
  */
 struct kvmscope_thread_vcpu {
 	__u32 tgid;
 	__s32 fd;	/* the vCPU fd of its last KVM_RUN, -1 if none seen */
 	__u32 vcpu;	/* KVMSCOPE_VCPU_UNKNOWN if it could not be read */
-	__u32 exit_isa;
+	__u32 slot;	/* index in the slot table, or KVMSCOPE_SLOT_UNSET / _NO_SLOT */
 	__u64 vcpu_ptr;	/* struct kvm_vcpu *, 0 if unknown: for register reads */
 	__u64 run_ptr;	/* its struct kvm_run *, read once with vcpu_ptr */
-	__u64 exit_ts;
-	__u32 exit_reason;
-	__u32 user_reason;
-	__u64 user_ts;
 };
 
 /* A process that created a VM or ran a vCPU. */

@@ -295,7 +295,8 @@ static void test_per_vm_key_limit(void **state)
 	char *modest[] = { "--out", "0x80:7", "--hlt", "2", NULL };
 	json_t *report, *vm;
 
-	daemon_pid = start_daemon("--max-keys-per-vm", "4", NULL, NULL);
+	/* No counter slots: every exit goes through the hash maps, whose keys are shared. */
+	daemon_pid = start_daemon("--max-keys-per-vm", "4", "--max-threads", "0");
 	report = run_guest(greedy);
 	vm = exits_of(json_integer_value(json_object_get(report, "pid")));
 	/* Ports in command-line order: 0x70-0x73 fit, 0x74, 0x75 and the done port do not. */
@@ -314,6 +315,69 @@ static void test_per_vm_key_limit(void **state)
 	assert_int_equal(json_integer_value(json_object_get(json_object_get(vm, "totals"), "pio")), 8);
 	assert_int_equal(userspace_count(vm, "IO"), 8);
 	assert_int_equal(userspace_count(vm, "HLT"), 2);
+	json_decref(vm);
+	json_decref(report);
+}
+
+/* Events of vCPU @vcpu in the VM's records of @what (hardware_exits, userspace_exits, pio). */
+static long long vcpu_events(json_t *vm, const char *what, long long vcpu)
+{
+	long long sum = 0;
+	size_t i;
+	json_t *r;
+
+	json_array_foreach(json_object_get(vm, what), i, r)
+		if (json_integer_value(json_object_get(r, "vcpu")) == vcpu)
+			sum += json_integer_value(json_object_get(r, "count"));
+	return sum;
+}
+
+/*
+ * One slot for two vCPU threads: one thread counts in it, the other in
+ * the hash maps.  Both stay exact, and every event of the second is
+ * counted as a fallback, so a user sees the slot table is too small.
+ */
+static void test_threads_without_slot_stay_exact(void **state)
+{
+	char *args[] = { "--vcpus", "2", "--out", "0x70:200", "--hlt", "4", NULL };
+	json_t *report, *vm, *st, *slots, *rec;
+	long long no_slot, v0, v1;
+	size_t i;
+
+	daemon_pid = start_daemon("--max-threads", "1", NULL, NULL);
+	report = run_guest(args);
+	vm = exits_of(json_integer_value(json_object_get(report, "pid")));
+	assert_true(json_is_true(json_object_get(vm, "complete")));
+	json_array_foreach(json_object_get(report, "per_vcpu"), i, rec) {
+		long long v = json_integer_value(json_object_get(rec, "vcpu"));
+		json_t *ue = json_object_get(rec, "userspace_exits");
+
+		assert_int_equal(vcpu_events(vm, "userspace_exits", v),
+				 json_integer_value(json_object_get(ue, "IO")) +
+				 json_integer_value(json_object_get(ue, "HLT")));
+	}
+	assert_int_equal(userspace_count(vm, "IO"), report_count(report, "IO"));
+	assert_int_equal(userspace_count(vm, "HLT"), 4);
+	v0 = vcpu_events(vm, "hardware_exits", 0) + vcpu_events(vm, "userspace_exits", 0) +
+	     vcpu_events(vm, "pio", 0);
+	v1 = vcpu_events(vm, "hardware_exits", 1) + vcpu_events(vm, "userspace_exits", 1) +
+	     vcpu_events(vm, "pio", 1);
+	/* Read at the tick: wait for the first one after the VM's exit. */
+	for (int tries = 0;; tries++) {
+		st = ctl_json("status", NULL, NULL);
+		slots = json_object_get(json_array_get(json_object_get(st, "capabilities"), 0), "slots");
+		assert_int_equal(json_integer_value(json_object_get(slots, "total")), 1);
+		no_slot = json_integer_value(json_object_get(json_object_get(slots, "fallbacks"),
+							     "no_slot"));
+		if (no_slot == v0 || no_slot == v1 || tries == 30)
+			break;
+		json_decref(st);
+		sleep_ms(100);
+	}
+	if (no_slot != v0 && no_slot != v1)
+		fail_msg("fallbacks.no_slot is %lld: neither vCPU 0's %lld events nor vCPU 1's %lld",
+			 no_slot, v0, v1);
+	json_decref(st);
 	json_decref(vm);
 	json_decref(report);
 }
@@ -377,6 +441,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_keep_pinned_and_cleanup, test_setup, test_teardown),
 		cmocka_unit_test_setup_teardown(test_other_options_start_clean, test_setup, test_teardown),
 		cmocka_unit_test_setup_teardown(test_per_vm_key_limit, test_setup, test_teardown),
+		cmocka_unit_test_setup_teardown(test_threads_without_slot_stay_exact, test_setup,
+						test_teardown),
 		cmocka_unit_test_setup_teardown(test_many_short_vms_stay_exact, test_setup, test_teardown),
 	};
 	char cmd[128];
