@@ -235,6 +235,29 @@ struct {
 	__type(value, __u64);
 } exit_fallbacks SEC(".maps");
 
+/*
+ * The slot of the vCPU thread that last ran on this CPU: a vCPU thread
+ * stays on its CPU from exit to entry, so most events find their slot
+ * here, without the task-storage lookup.  An entry counts only for the
+ * same thread (pid_tgid) and vCPU, and only while its slot is still that
+ * thread's: a slot the thread left (another vCPU) or the daemon freed
+ * (its VM exited) no longer names it.
+ */
+struct cpu_slot {
+	__u64 pid_tgid;
+	__u64 vcpu_ptr;
+	__u64 run_ptr;
+	__u32 slot;
+	__u32 pad;
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct cpu_slot);
+} cpu_slots SEC(".maps");
+
 static __always_inline struct kvmscope_vm_state *vm_state_of(__u32 tgid)
 {
 	static const struct kvmscope_vm_state zero_state;
@@ -378,6 +401,24 @@ static __always_inline __u32 log2_slot(__u64 v)
 #define VMTRACK_DROP_VM_FULL KVMSCOPE_DROP_VM_MAP_FULL
 #define VMTRACK_DROP_THREAD_FULL KVMSCOPE_DROP_THREAD_MAP_FULL
 #define vmtrack_count_drop count_drop
+
+/*
+ * A thread leaves its slot (it runs another vCPU now): the slot keeps its
+ * counts until its VM exits, but no CPU's cached entry names it any more.
+ */
+static __always_inline void leave_slot(struct kvmscope_thread_vcpu *tv)
+{
+	struct kvmscope_slot *s;
+	__u32 i = tv->slot;
+
+	tv->slot = KVMSCOPE_SLOT_UNSET;
+	if (i >= KVMSCOPE_SLOT_UNSET)
+		return;
+	s = bpf_map_lookup_elem(&slots, &i);
+	if (s)
+		s->tid = 0;
+}
+#define vmtrack_leave_slot leave_slot
 #include "vmtrack.bpf.h"
 
 /* ---- the slot path ---- */
@@ -425,6 +466,67 @@ static __always_inline struct kvmscope_slot *slot_of(struct kvmscope_thread_vcpu
 	if (i == KVMSCOPE_NO_SLOT)
 		return NULL;
 	return bpf_map_lookup_elem(&slots, &i);
+}
+
+/*
+ * Where the current thread's events go: its slot, or (none) the hash
+ * maps under its vCPU; vcpu_ptr and run_ptr for register reads.
+ */
+struct where {
+	struct kvmscope_slot *s;
+	__u32 tgid;
+	__u32 vcpu;
+	__u64 vcpu_ptr;
+	__u64 run_ptr;
+};
+
+/* The fast path: this CPU's cached slot, if it is the current thread's (for @vcpu_ptr). */
+static __always_inline bool where_cached(struct where *w, __u64 id, __u64 vcpu_ptr)
+{
+	__u32 zero = 0, i;
+	struct cpu_slot *c = bpf_map_lookup_elem(&cpu_slots, &zero);
+	struct kvmscope_slot *s;
+
+	w->tgid = id >> 32;
+	if (!c || c->pid_tgid != id || (vcpu_ptr && c->vcpu_ptr != vcpu_ptr))
+		return false;
+	i = c->slot;
+	s = bpf_map_lookup_elem(&slots, &i);
+	if (!s || s->tid != (__u32)id || s->tgid != id >> 32)
+		return false;
+	w->s = s;
+	w->vcpu = s->vcpu;
+	w->vcpu_ptr = c->vcpu_ptr;
+	w->run_ptr = c->run_ptr;
+	return true;
+}
+
+/* The slow path: the thread's task storage, its slot taken if it has none yet. */
+static __always_inline void where_thread(struct where *w, __u64 id, struct kvmscope_thread_vcpu *tv)
+{
+	__u32 zero = 0;
+	struct cpu_slot *c;
+
+	w->s = NULL;
+	w->tgid = id >> 32;
+	w->vcpu = KVMSCOPE_VCPU_UNKNOWN;
+	w->vcpu_ptr = 0;
+	w->run_ptr = 0;
+	if (!tv)
+		return;
+	w->vcpu = tv->vcpu;
+	w->vcpu_ptr = tv->vcpu_ptr;
+	w->run_ptr = tv->run_ptr;
+	w->s = slot_of(tv);
+	if (!w->s)
+		return;
+	c = bpf_map_lookup_elem(&cpu_slots, &zero);
+	if (!c)
+		return;
+	c->pid_tgid = id;
+	c->vcpu_ptr = tv->vcpu_ptr;
+	c->run_ptr = tv->run_ptr;
+	c->slot = tv->slot;
 }
 
 /*
@@ -532,11 +634,6 @@ static __always_inline void slot_end_vmm(struct kvmscope_slot *s, __u64 now)
 
 /* ---- the hash path: what a slot cannot hold ---- */
 
-static __always_inline __u32 current_tgid(struct kvmscope_thread_vcpu *tv)
-{
-	return tv ? tv->tgid : bpf_get_current_pid_tgid() >> 32;
-}
-
 static __noinline void count_hw_hash(__u32 tgid, __u32 vcpu, __u32 isa, __u32 reason)
 {
 	struct kvmscope_hw_exit_key key = { .tgid = tgid, .vcpu = vcpu, .isa = isa,
@@ -608,7 +705,7 @@ int kvmscope_ioctl_enter(struct kvmscope_tp_sys_enter_ioctl *ctx)
 		vcpu = vcpu_of_fd(ctx->fd);
 	/* Another vCPU on this thread counts into a slot of its own. */
 	if (tv->fd >= 0 && tv->vcpu_ptr != (__u64)vcpu)
-		tv->slot = KVMSCOPE_SLOT_UNSET;
+		leave_slot(tv);
 	tv->tgid = tgid;
 	tv->fd = (__s32)ctx->fd;
 	tv->vcpu = vcpu_id_of(vcpu);
@@ -637,10 +734,9 @@ int BPF_PROG(kvmscope_kvm_dev_ioctl, struct file *filp, unsigned int ioctl)
  * kvm_entry, in flight on the slot until then (the daemon adds the two);
  * only an exit that never saw its entry is counted in hw[].
  */
-static __always_inline void on_kvm_exit(struct kvmscope_thread_vcpu *tv, __u32 vcpu, __u32 isa,
-					__u32 reason)
+static __always_inline void on_kvm_exit(struct where *w, __u32 isa, __u32 reason)
 {
-	struct kvmscope_slot *s = NULL;
+	struct kvmscope_slot *s = w->s;
 	__u64 now = 0, i;
 
 	/* VMX: keep the basic reason and the failed-VM-entry bit only. */
@@ -649,12 +745,10 @@ static __always_inline void on_kvm_exit(struct kvmscope_thread_vcpu *tv, __u32 v
 	if (collect_latency || stream_enabled)
 		now = bpf_ktime_get_ns();
 	if (stream_enabled)
-		stream_exit(vcpu, isa, reason, true, now);
-	if (tv)
-		s = slot_of(tv);
+		stream_exit(w->vcpu, isa, reason, true, now);
 	if (!s) {
 		count_fallback(KVMSCOPE_FALLBACK_NO_SLOT);
-		count_hw_hash(current_tgid(tv), vcpu, isa, reason);
+		count_hw_hash(w->tgid, w->vcpu, isa, reason);
 		return;
 	}
 	s->isa = isa;
@@ -664,7 +758,7 @@ static __always_inline void on_kvm_exit(struct kvmscope_thread_vcpu *tv, __u32 v
 	asm volatile("" : "+r"(i));
 	if (i >= KVMSCOPE_SLOT_HW_REASONS) {
 		count_fallback(KVMSCOPE_FALLBACK_REASON);
-		count_hw_hash(tv->tgid, vcpu, isa, reason);
+		count_hw_hash(w->tgid, w->vcpu, isa, reason);
 		return;
 	}
 	if (!collect_latency) {
@@ -679,8 +773,15 @@ static __always_inline void on_kvm_exit(struct kvmscope_thread_vcpu *tv, __u32 v
 SEC("tracepoint/kvm/kvm_exit")
 int kvmscope_kvm_exit(struct kvmscope_tp_kvm_exit *ctx)
 {
-	on_kvm_exit(current_thread_or_new(bpf_get_current_pid_tgid(), ctx->vcpu_id), ctx->vcpu_id,
-		    ctx->isa, ctx->exit_reason);
+	__u64 id = bpf_get_current_pid_tgid();
+	struct where w;
+
+	if (!where_cached(&w, id, 0)) {
+		where_thread(&w, id, current_thread_or_new(id, ctx->vcpu_id));
+		if (!w.s)
+			w.vcpu = ctx->vcpu_id;
+	}
+	on_kvm_exit(&w, ctx->isa, ctx->exit_reason);
 	return KEEP_EVENT;
 }
 
@@ -706,30 +807,31 @@ SEC("tp_btf/kvm_exit")
 int BPF_PROG(kvmscope_kvm_exit_btf, struct kvm_vcpu *vcpu, __u32 isa)
 {
 	struct vcpu_svm___kvmscope *svm = (void *)vcpu;
-	struct kvmscope_thread_vcpu *tv;
+	__u64 id = bpf_get_current_pid_tgid();
+	struct where w;
 	__u32 reason;
 
 	/* Newer verifiers (6.12) type tracepoint arguments as maybe NULL. */
 	if (!vcpu || !bpf_core_type_exists(struct vcpu_svm___kvmscope) || isa != KVMSCOPE_ISA_SVM) {
-		count_drop(bpf_get_current_pid_tgid() >> 32, KVMSCOPE_DROP_UNREADABLE);
+		count_drop(id >> 32, KVMSCOPE_DROP_UNREADABLE);
 		return 0;
 	}
 	/* Truncated to 32 bits as in the record: SVM_EXIT_ERR is 0xffffffff. */
 	reason = BPF_CORE_READ(svm, vmcb, control.exit_code);
-	tv = thread_for_vcpu(vcpu);
-	on_kvm_exit(tv, tv ? tv->vcpu : vcpu_id_of(vcpu), isa, reason);
+	if (!where_cached(&w, id, (__u64)vcpu)) {
+		where_thread(&w, id, thread_for_vcpu(vcpu));
+		if (w.vcpu == KVMSCOPE_VCPU_UNKNOWN)
+			w.vcpu = vcpu_id_of(vcpu);
+	}
+	on_kvm_exit(&w, isa, reason);
 	return 0;
 }
 
 /* Back in the guest: end what is in flight on the thread's slot. */
-static __always_inline void on_kvm_entry(struct kvmscope_thread_vcpu *tv)
+static __always_inline void on_kvm_entry(struct kvmscope_slot *s)
 {
-	struct kvmscope_slot *s;
 	__u64 now;
 
-	if (!tv)
-		return;
-	s = slot_of(tv);
 	if (!s || !(s->exit_ts | s->user_ts))
 		return;
 	now = bpf_ktime_get_ns();
@@ -742,16 +844,26 @@ static __always_inline void on_kvm_entry(struct kvmscope_thread_vcpu *tv)
 SEC("tracepoint/kvm/kvm_entry")
 int kvmscope_kvm_entry(struct kvmscope_tp_kvm_entry *ctx)
 {
-	on_kvm_entry(current_thread());
+	__u64 id = bpf_get_current_pid_tgid();
+	struct where w;
+
+	if (!where_cached(&w, id, 0))
+		where_thread(&w, id, current_thread());
+	on_kvm_entry(w.s);
 	return KEEP_EVENT;
 }
 
 SEC("tp_btf/kvm_entry")
 int BPF_PROG(kvmscope_kvm_entry_btf, struct kvm_vcpu *vcpu)
 {
+	__u64 id = bpf_get_current_pid_tgid();
+	struct where w;
+
 	if (!vcpu)
 		return 0;
-	on_kvm_entry(thread_for_vcpu(vcpu));
+	if (!where_cached(&w, id, (__u64)vcpu))
+		where_thread(&w, id, thread_for_vcpu(vcpu));
+	on_kvm_entry(w.s);
 	return 0;
 }
 
@@ -761,17 +873,13 @@ int BPF_PROG(kvmscope_kvm_entry_btf, struct kvm_vcpu *vcpu)
  * Its command is in ECX, read from the vCPU now: the VMM may rewrite the
  * registers before the I/O completes (QEMU's vmport does).
  */
-static __noinline void count_backdoor(struct kvmscope_thread_vcpu *tv)
+static __noinline void count_backdoor(__u32 tgid, __u64 vcpu_ptr, __u64 run_ptr)
 {
-	struct kvm_vcpu *vcpu;
-	struct kvm_run *run;
+	struct kvm_vcpu *vcpu = (struct kvm_vcpu *)vcpu_ptr;
+	struct kvm_run *run = (struct kvm_run *)run_ptr;
 	unsigned long regs[2] = {};	/* VCPU_REGS_RAX 0, VCPU_REGS_RCX 1 */
 	__u16 port;
 
-	if (!tv)
-		return;
-	vcpu = (struct kvm_vcpu *)tv->vcpu_ptr;
-	run = (struct kvm_run *)tv->run_ptr;
 	if (!vcpu || !run)
 		return;
 	port = BPF_CORE_READ(run, io.port);
@@ -780,11 +888,10 @@ static __noinline void count_backdoor(struct kvmscope_thread_vcpu *tv)
 	if (bpf_core_read(&regs, sizeof(regs), &vcpu->arch.regs))
 		return;
 	if ((__u32)regs[0] == KVMSCOPE_VMWARE_MAGIC)
-		count_detail(tv->tgid, KVMSCOPE_DETAIL_BACKDOOR, port == KVMSCOPE_VMWARE_PORT_HB,
+		count_detail(tgid, KVMSCOPE_DETAIL_BACKDOOR, port == KVMSCOPE_VMWARE_PORT_HB,
 			     regs[1] & 0xffff);
 	else
-		count_detail(tv->tgid, KVMSCOPE_DETAIL_BACKDOOR_NOMAGIC,
-			     port == KVMSCOPE_VMWARE_PORT_HB, 0);
+		count_detail(tgid, KVMSCOPE_DETAIL_BACKDOOR_NOMAGIC, port == KVMSCOPE_VMWARE_PORT_HB, 0);
 }
 
 /*
@@ -796,44 +903,45 @@ static __noinline void count_backdoor(struct kvmscope_thread_vcpu *tv)
  * hook ended that exit's time (kvm_entry would, but none comes), end it
  * here, so that exit is timed and counted once, as without the error.
  */
-static __noinline void on_userspace_error(struct kvmscope_thread_vcpu *tv, struct kvmscope_slot *s,
-					  __s32 err, __u64 now)
+static __noinline void on_userspace_error(struct where *w, __s32 err, __u64 now)
 {
-	__u32 vcpu = tv ? tv->vcpu : KVMSCOPE_VCPU_UNKNOWN;
 	__u32 reason = KVMSCOPE_USER_ERROR_BASE | ((__u32)-err & ~KVMSCOPE_USER_ERROR_BASE);
 
 	if (count_user_exits) {
 		if (stream_enabled)
-			stream_exit(vcpu, 0, reason, false, now);
-		count_user_hash(current_tgid(tv), vcpu, reason);
+			stream_exit(w->vcpu, 0, reason, false, now);
+		count_user_hash(w->tgid, w->vcpu, reason);
 	}
-	if (s && s->user_ts)
-		slot_end_vmm(s, now);
+	if (w->s && w->s->user_ts)
+		slot_end_vmm(w->s, now);
 }
 
 /* @err: what KVM_RUN returns, 0 or a negative errno. */
 static __always_inline void on_userspace_exit(__u32 reason, __s32 err)
 {
-	struct kvmscope_thread_vcpu *tv = current_thread();
-	struct kvmscope_slot *s = tv ? slot_of(tv) : NULL;
-	__u64 now = 0, i;
+	__u64 id = bpf_get_current_pid_tgid(), now = 0, i;
+	struct kvmscope_slot *s;
+	struct where w;
 
+	if (!where_cached(&w, id, 0))
+		where_thread(&w, id, current_thread());
+	s = w.s;
 	if (collect_vmm || stream_enabled)
 		now = bpf_ktime_get_ns();
 	if (err < 0) {
-		on_userspace_error(tv, s, err, now);
+		on_userspace_error(&w, err, now);
 		return;
 	}
 	if (count_user_exits) {
 		if (stream_enabled)
-			stream_exit(tv ? tv->vcpu : KVMSCOPE_VCPU_UNKNOWN, 0, reason, false, now);
+			stream_exit(w.vcpu, 0, reason, false, now);
 		i = reason;
 		asm volatile("" : "+r"(i));
 		if (!s || i >= KVMSCOPE_SLOT_USER_REASONS) {
 			count_fallback(s ? KVMSCOPE_FALLBACK_REASON : KVMSCOPE_FALLBACK_NO_SLOT);
 			if (s && s->user_ts)
 				slot_count_pending_user(s);
-			count_user_hash(current_tgid(tv), tv ? tv->vcpu : KVMSCOPE_VCPU_UNKNOWN, reason);
+			count_user_hash(w.tgid, w.vcpu, reason);
 		} else if (!collect_vmm) {
 			s->user[i] += 1;
 		} else {
@@ -845,7 +953,7 @@ static __always_inline void on_userspace_exit(__u32 reason, __s32 err)
 		}
 	}
 	if (reason == KVMSCOPE_KVM_EXIT_IO && resolve_vcpu && collect_backdoor)
-		count_backdoor(tv);
+		count_backdoor(w.tgid, w.vcpu_ptr, w.run_ptr);
 }
 
 SEC("tracepoint/kvm/kvm_userspace_exit")
@@ -865,17 +973,22 @@ int BPF_PROG(kvmscope_kvm_userspace_exit_btf, __u32 reason, int err)
 /* Port I/O by (port, direction, size): one entry of the thread's port table. */
 static __always_inline void on_pio(__u32 rw, __u32 port, __u32 size)
 {
-	struct kvmscope_thread_vcpu *tv = current_thread();
-	struct kvmscope_slot *s = tv ? slot_of(tv) : NULL;
+	__u64 id = bpf_get_current_pid_tgid();
 	__u8 dir = rw ? KVMSCOPE_PIO_OUT : KVMSCOPE_PIO_IN;
 	struct kvmscope_slot_pio *e;
+	struct kvmscope_slot *s;
+	struct where w;
 	__u32 h;
 
+	if (!where_cached(&w, id, 0))
+		where_thread(&w, id, current_thread());
+	s = w.s;
 	if (!s) {
 		count_fallback(KVMSCOPE_FALLBACK_NO_SLOT);
 		goto hash;
 	}
-	h = (port ^ (port >> 4) ^ dir) & (KVMSCOPE_SLOT_PIO - 1);
+	/* Register pairs (0x70 out/0x71 in, 0xcf8/0xcfc) land in different entries. */
+	h = (port ^ (port >> 3) ^ ((__u32)dir << 3)) & (KVMSCOPE_SLOT_PIO - 1);
 	e = &s->pio[h];
 	if (!e->used) {
 		e->port = (__u16)port;
@@ -890,8 +1003,7 @@ static __always_inline void on_pio(__u32 rw, __u32 port, __u32 size)
 	e->count += 1;
 	return;
 hash:
-	count_pio_hash(current_tgid(tv), tv ? tv->vcpu : KVMSCOPE_VCPU_UNKNOWN, (__u16)port, dir,
-		       (__u8)size);
+	count_pio_hash(w.tgid, w.vcpu, (__u16)port, dir, (__u8)size);
 }
 
 SEC("tracepoint/kvm/kvm_pio")

@@ -9,7 +9,8 @@
  *
  * The includer defines, before including:
  *   vmtrack_count_drop(tgid, what)  count a lost update, with what being
- *   VMTRACK_DROP_VM_FULL or VMTRACK_DROP_THREAD_FULL.
+ *   VMTRACK_DROP_VM_FULL or VMTRACK_DROP_THREAD_FULL;
+ *   vmtrack_leave_slot(tv)  the thread runs another vCPU: give up its slot.
  * thread_vcpu's slot belongs to the exits capability; other capabilities
  * read the vCPU and leave it.
  */
@@ -143,7 +144,7 @@ static __noinline struct kvmscope_thread_vcpu *thread_for_vcpu_slow(struct kvm_v
 	note_vm(id >> 32);
 	/* A thread that runs another vCPU counts into a slot of its own. */
 	if (tv->vcpu_ptr && tv->vcpu_ptr != (__u64)vcpu)
-		tv->slot = KVMSCOPE_SLOT_UNSET;
+		vmtrack_leave_slot(tv);
 	tv->tgid = id >> 32;
 	tv->vcpu = vcpu_id_of(vcpu);
 	tv->vcpu_ptr = (__u64)vcpu;
