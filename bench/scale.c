@@ -306,9 +306,8 @@ static void daemon_start(const char *log, bool big_maps)
 	args[n++] = "--latency-labels";
 	args[n++] = (char *)cfg.latency_labels;
 	if (big_maps) {
+		/* --max-keys as by default: the hash maps hold only what a slot cannot. */
 		snprintf(threads, sizeof(threads), "%u", slots_wanted());
-		args[n++] = "--max-keys";
-		args[n++] = "262144";
 		args[n++] = "--max-vms";
 		args[n++] = "4096";
 		args[n++] = "--max-threads";
