@@ -5,11 +5,13 @@
  * was measured and whether it is met, also written to BUILD/bench/scale.txt.
  *
  * Part 1, synthetic: 1,000 sleeping processes stand in for VMs.  Their
- * records go straight into the daemon's own pinned maps, laid out as the
- * BPF programs write them (vms_seen, hw_exits and user_exits and pio_exits
- * per CPU, hw_latency histograms), so the daemon's tick reads them exactly
- * as it would read a busy host's.  Then the socket, /metrics, the tick, RSS
- * and idle CPU are measured, and the counts of sampled VMs checked.
+ * vCPUs go straight into the daemon's own pinned maps, laid out as the BPF
+ * programs write them: each takes a slot index from free_slots and is
+ * written into that slot of the mmapped slots table (counts, histogram
+ * lines, port table), then its VM into vms_seen.  So the daemon's tick
+ * reads them exactly as it would read a busy host's.  Then the socket,
+ * /metrics, the tick, RSS and idle CPU are measured, and the counts of
+ * sampled VMs checked.
  *
  * Part 2, real guests: at least 200 test guests with 2 vCPUs each on
  * /dev/kvm, started staggered; the same latencies and the tick while they
@@ -30,6 +32,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
@@ -63,6 +66,15 @@ static struct {
 	.guests = 200, .single_requests = 1000, .all_requests = 30, .scrapes = 10, .ticks = 10,
 	.idle_s = 10, .tick_ms = 1000, .latency_labels = "vm",
 };
+
+/* Slots kept free beyond the synthetic vCPUs: real vCPU threads on this host take them too. */
+#define SLOTS_SPARE 256
+
+/* Part 1's --max-threads: a counter slot for every synthetic vCPU. */
+static unsigned slots_wanted(void)
+{
+	return cfg.vms * cfg.vcpus + SLOTS_SPARE;
+}
 
 /* Everything that must not outlive us; read by the cleanup, also from signals. */
 static pid_t daemon_pid = -1;
@@ -271,7 +283,7 @@ static int free_tcp_port(void)
 
 static void daemon_start(const char *log, bool big_maps)
 {
-	char tick[16];
+	char tick[16], threads[16];
 	char *args[32];
 	int n = 0;
 	pid_t pid;
@@ -294,12 +306,12 @@ static void daemon_start(const char *log, bool big_maps)
 	args[n++] = "--latency-labels";
 	args[n++] = (char *)cfg.latency_labels;
 	if (big_maps) {
-		args[n++] = "--max-keys";
-		args[n++] = "262144";
+		/* --max-keys as by default: the hash maps hold only what a slot cannot. */
+		snprintf(threads, sizeof(threads), "%u", slots_wanted());
 		args[n++] = "--max-vms";
 		args[n++] = "4096";
 		args[n++] = "--max-threads";
-		args[n++] = "16384";
+		args[n++] = threads;
 	}
 	args[n] = NULL;
 	pid = fork_child();
@@ -754,6 +766,11 @@ static const uint32_t svm_codes[] = { 0x60, 0x61, 0x62, 0x64, 0x6e, 0x72, 0x77, 
 static const uint32_t user_codes[] = { 2, 5, 6, 10, 1, 3, 4, 7, 8, 9, 11, 12, 13, 14, 15, 16, 17,
 				       18, 19, 20 };
 #define N_PIO 2
+/*
+ * Port 0x70 + q, both OUT: 0x71 IN would hash to 0x70 OUT's entry of the
+ * slot's port table (on_pio() in bpf/exits.bpf.c) and go to the hash maps.
+ */
+#define PIO_DIRECTION KVMSCOPE_PIO_OUT
 
 /* The counts inserted: known, different for every key. */
 static uint64_t hw_count(unsigned vm, unsigned vcpu, unsigned r)
@@ -806,84 +823,163 @@ static void map_fill(int fd, const char *name, const void *keys, const void *val
 	}
 }
 
-static void fill_maps(const pid_t *pids)
+/* The pinned slot table, mapped as the daemon maps it (exits_slots_open()). */
+struct slot_table {
+	void *base;
+	size_t len, stride;
+	uint32_t n;
+};
+
+static void slot_table_map(struct slot_table *t)
 {
-	int ncpus = libbpf_num_possible_cpus();
-	size_t n_hw = (size_t)cfg.vms * cfg.vcpus * cfg.hw_reasons;
-	size_t n_user = (size_t)cfg.vms * cfg.vcpus * cfg.user_reasons;
-	size_t n_pio = (size_t)cfg.vms * cfg.vcpus * N_PIO;
-	struct kvmscope_hw_exit_key *hk = calloc(n_hw, sizeof(*hk));
-	struct kvmscope_user_exit_key *uk = calloc(n_user, sizeof(*uk));
-	struct kvmscope_pio_key *pk = calloc(n_pio, sizeof(*pk));
-	struct kvmscope_hist *hist = calloc(n_hw, sizeof(*hist));
-	uint64_t *hv, *uv, *pv;
-	__u32 *vk = calloc(cfg.vms, sizeof(*vk));
-	struct kvmscope_vm_seen *vv = calloc(cfg.vms, sizeof(*vv));
-	size_t h = 0, u = 0, p = 0;
-	double t0 = now_s();
+	struct bpf_map_info info = { 0 };
+	__u32 info_len = sizeof(info);
+	size_t page = (size_t)sysconf(_SC_PAGESIZE);
+	int fd = map_open("slots");
+
+	if (bpf_obj_get_info_by_fd(fd, &info, &info_len) < 0)
+		die("cannot read the slots map's info: %s", strerror(errno));
+	if (info.value_size < sizeof(struct kvmscope_slot))
+		die("the pinned slots are %u bytes, struct kvmscope_slot is %zu: rebuild bench-scale",
+		    info.value_size, sizeof(struct kvmscope_slot));
+	t->stride = ((size_t)info.value_size + 7) & ~(size_t)7;
+	t->n = info.max_entries;
+	t->len = (t->stride * t->n + page - 1) & ~(page - 1);
+	t->base = mmap(NULL, t->len, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+	if (t->base == MAP_FAILED)
+		die("cannot mmap the slots map (%zu bytes): %s", t->len, strerror(errno));
+	close(fd);
+}
+
+/* The port-table entry of (port, direction), as on_pio() in bpf/exits.bpf.c picks it. */
+static unsigned pio_entry(uint16_t port, uint8_t direction)
+{
+	return (port ^ (port >> 4) ^ direction) & (KVMSCOPE_SLOT_PIO - 1);
+}
+
+/*
+ * VM @vm's vCPU @vcpu in slot @s, as the BPF programs leave it with
+ * latency on.  The first KVMSCOPE_SLOT_HW_HISTS reasons take the
+ * histogram lines: their timed exits there, the untimed tenth in hw[].
+ * The reasons after them find every line taken, so all their exits are
+ * in hw[], and counted as no_histogram_line fallbacks: returned.
+ * tgid last: the daemon reads a slot whose tgid is set.
+ */
+static uint64_t slot_fill(struct kvmscope_slot *s, pid_t pid, unsigned vm, unsigned vcpu)
+{
+	uint64_t unlined = 0;
+
+	if (s->tgid)
+		die("a slot popped from free_slots holds pid %u already", s->tgid);
+	s->vcpu = vcpu;
+	s->isa = KVMSCOPE_ISA_SVM;
+	s->tid = (__u32)pid;	/* the sleeper's only thread */
+	for (unsigned r = 0; r < cfg.hw_reasons; r++) {
+		uint32_t i = kvmscope_hw_index(KVMSCOPE_ISA_SVM, svm_codes[r]);
+		uint64_t n = hw_count(vm, vcpu, r), untimed = n / 10, timed = n - untimed;
+		struct kvmscope_hist *h;
+		unsigned b = 9 + r % 6;
+
+		if (i == KVMSCOPE_SLOT_NONE)
+			die("SVM exit code %#x has no slot index", svm_codes[r]);
+		if (s->hw_lines >= KVMSCOPE_SLOT_HW_HISTS) {
+			s->hw[i] = n;
+			unlined += timed;
+			continue;
+		}
+		s->hw[i] = untimed;
+		s->hw_hist[s->hw_lines].index = i + 1;
+		h = &s->hw_hist[s->hw_lines].h;
+		h->slots[b] = timed - timed / 3;
+		h->slots[b + 1] = timed / 3;
+		h->sum_ns = (timed - timed / 3) * (3ull << (b - 1)) + (timed / 3) * (3ull << b);
+		h->max_ns = (2ull << (b + 1)) - 1;
+		s->hw_line[i] = (__u8)++s->hw_lines;
+	}
+	for (unsigned r = 0; r < cfg.user_reasons; r++)
+		s->user[user_codes[r]] = user_count(vm, vcpu, r);
+	for (unsigned q = 0; q < N_PIO; q++) {
+		struct kvmscope_slot_pio *e = &s->pio[pio_entry((uint16_t)(0x70 + q), PIO_DIRECTION)];
+
+		if (e->used)
+			die("port %#x shares a slot's port table entry with port %#x", 0x70 + q, e->port);
+		e->port = (__u16)(0x70 + q);
+		e->direction = PIO_DIRECTION;
+		e->size = 1;
+		e->count = pio_count(vm, vcpu, q);
+		e->used = 1;
+	}
+	__atomic_store_n(&s->tgid, (__u32)pid, __ATOMIC_RELEASE);
+	return unlined;
+}
+
+/* Add @n to CPU 0's count of fallback @why, as count_fallback() does. */
+static void fallbacks_add(uint32_t why, uint64_t n)
+{
+	int ncpus = libbpf_num_possible_cpus(), fd = map_open("exit_fallbacks");
+	uint64_t *v;
 
 	if (ncpus <= 0)
 		die("libbpf_num_possible_cpus: %s", strerror(-ncpus));
-	hv = calloc(n_hw * (size_t)ncpus, sizeof(*hv));
-	uv = calloc(n_user * (size_t)ncpus, sizeof(*uv));
-	pv = calloc(n_pio * (size_t)ncpus, sizeof(*pv));
-	if (!hk || !uk || !pk || !hist || !hv || !uv || !pv || !vk || !vv)
-		die("out of memory building %zu keys", n_hw + n_user + n_pio);
-	/* A per-CPU value: the count split over the CPUs, as exits from several CPUs add up. */
-#define SPLIT(vals, i, total)                                                        \
-	do {                                                                         \
-		for (int c_ = 0; c_ < ncpus; c_++)                                   \
-			(vals)[(i) * (size_t)ncpus + c_] = (total) / (uint64_t)ncpus; \
-		(vals)[(i) * (size_t)ncpus] += (total) % (uint64_t)ncpus;            \
-	} while (0)
+	v = calloc((size_t)ncpus, sizeof(*v));
+	if (!v)
+		die("out of memory");
+	if (bpf_map_lookup_elem(fd, &why, v) < 0)
+		die("cannot read exit_fallbacks: %s", strerror(errno));
+	v[0] += n;
+	if (bpf_map_update_elem(fd, &why, v, BPF_ANY) < 0)
+		die("cannot update exit_fallbacks: %s", strerror(errno));
+	free(v);
+	close(fd);
+}
+
+/*
+ * Each synthetic vCPU takes a slot index from free_slots, as take_slot()
+ * does at a thread's first event, and is written into that slot of the
+ * mapped table; then the VMs go into vms_seen, as in the kernel a VM is
+ * known once it ran.
+ */
+static void fill_maps(const pid_t *pids)
+{
+	int queue = map_open("free_slots");
+	__u32 *vk = calloc(cfg.vms, sizeof(*vk));
+	struct kvmscope_vm_seen *vv = calloc(cfg.vms, sizeof(*vv));
+	struct slot_table t;
+	uint64_t unlined = 0;
+	size_t filled = 0;
+	double t0 = now_s();
+
+	if (!vk || !vv)
+		die("out of memory");
+	slot_table_map(&t);
 	for (unsigned vm = 0; vm < cfg.vms; vm++) {
 		vk[vm] = (__u32)pids[vm];
 		vv[vm].first_seen_ns = 1;
 		snprintf(vv[vm].comm, sizeof(vv[vm].comm), "bench-vm");
-		for (unsigned vcpu = 0; vcpu < cfg.vcpus; vcpu++) {
-			for (unsigned r = 0; r < cfg.hw_reasons; r++, h++) {
-				uint64_t n = hw_count(vm, vcpu, r);
-				unsigned slot = 9 + r % 6;
+		for (unsigned vcpu = 0; vcpu < cfg.vcpus; vcpu++, filled++) {
+			__u32 i;
 
-				/*
-				 * As the BPF side counts with latency on: timed exits in the
-				 * histogram, the few never timed in hw_exits; the daemon adds both.
-				 */
-				uint64_t untimed = n / 10, timed = n - untimed;
-
-				hk[h] = (struct kvmscope_hw_exit_key){ .tgid = (__u32)pids[vm], .vcpu = vcpu,
-					.isa = KVMSCOPE_ISA_SVM, .reason = svm_codes[r] };
-				SPLIT(hv, h, untimed);
-				hist[h].slots[slot] = timed - timed / 3;
-				hist[h].slots[slot + 1] = timed / 3;
-				hist[h].sum_ns = (timed - timed / 3) * (3ull << (slot - 1)) +
-						 (timed / 3) * (3ull << slot);
-				hist[h].max_ns = (2ull << (slot + 1)) - 1;
-			}
-			for (unsigned r = 0; r < cfg.user_reasons; r++, u++) {
-				uk[u] = (struct kvmscope_user_exit_key){ .tgid = (__u32)pids[vm], .vcpu = vcpu,
-					.reason = user_codes[r] };
-				SPLIT(uv, u, user_count(vm, vcpu, r));
-			}
-			for (unsigned q = 0; q < N_PIO; q++, p++) {
-				pk[p] = (struct kvmscope_pio_key){ .tgid = (__u32)pids[vm], .vcpu = vcpu,
-					.port = (__u16)(0x70 + q), .direction = q ? KVMSCOPE_PIO_IN : KVMSCOPE_PIO_OUT,
-					.size = 1 };
-				SPLIT(pv, p, pio_count(vm, vcpu, q));
-			}
+			if (bpf_map_lookup_and_delete_elem(queue, NULL, &i) < 0)
+				die("no free slot for VM %u vCPU %u after %zu of %u: %s (--max-threads %u)",
+				    vm, vcpu, filled, cfg.vms * cfg.vcpus, strerror(errno),
+				    slots_wanted());
+			if (i >= t.n)
+				die("free_slots gave slot %u of %u", i, t.n);
+			unlined += slot_fill((struct kvmscope_slot *)((char *)t.base + (size_t)i * t.stride),
+					     pids[vm], vm, vcpu);
 		}
 	}
-#undef SPLIT
-	/* Counts first, VMs last: as in the kernel, a VM is known once it ran. */
-	map_fill(map_open("hw_exits"), "hw_exits", hk, hv, n_hw, sizeof(*hk), sizeof(*hv) * ncpus);
-	map_fill(map_open("hw_latency"), "hw_latency", hk, hist, n_hw, sizeof(*hk), sizeof(*hist));
-	map_fill(map_open("user_exits"), "user_exits", uk, uv, n_user, sizeof(*uk), sizeof(*uv) * ncpus);
-	map_fill(map_open("pio_exits"), "pio_exits", pk, pv, n_pio, sizeof(*pk), sizeof(*pv) * ncpus);
+	if (unlined)
+		fallbacks_add(KVMSCOPE_FALLBACK_HIST, unlined);
 	map_fill(map_open("vms_seen"), "vms_seen", vk, vv, cfg.vms, sizeof(*vk), sizeof(*vv));
-	printf(PROG ": inserted %zu hw_exits + hw_latency, %zu user_exits, %zu pio_exits keys and %u VMs "
-	       "(%d possible CPUs) in %.2f s\n", n_hw, n_user, n_pio, cfg.vms, ncpus, now_s() - t0);
+	printf(PROG ": filled %zu slots of %u (per vCPU: %u hardware reasons, %u of them with "
+	       "histograms; %u userspace; %u ports) and %u VMs in vms_seen in %.2f s\n", filled, t.n,
+	       cfg.hw_reasons, cfg.hw_reasons < KVMSCOPE_SLOT_HW_HISTS ? cfg.hw_reasons : KVMSCOPE_SLOT_HW_HISTS,
+	       cfg.user_reasons, N_PIO, cfg.vms, now_s() - t0);
 	fflush(stdout);
-	free(hk), free(uk), free(pk), free(hist), free(hv), free(uv), free(pv), free(vk), free(vv);
+	munmap(t.base, t.len);
+	close(queue);
+	free(vk), free(vv);
 }
 
 /* exits.get {"pid"} of VM @vm against what was inserted: mismatching records. */
@@ -1261,9 +1357,10 @@ int main(int argc, char **argv)
 	}
 	if (test_require_root_kvm(PROG) < 0)
 		return 1;
-	if ((size_t)cfg.vms * cfg.vcpus * cfg.hw_reasons > 262144)
-		die("%u VMs x %u vCPUs x %u reasons is more than the 262144 keys the daemon is given",
-		    cfg.vms, cfg.vcpus, cfg.hw_reasons);
+	/* kvmscoped takes --max-threads up to 65536. */
+	if ((size_t)cfg.vms * cfg.vcpus + SLOTS_SPARE > 65536)
+		die("%u VMs x %u vCPUs (+%u spare) is more than the 65536 slots kvmscoped can have",
+		    cfg.vms, cfg.vcpus, SLOTS_SPARE);
 	snprintf(kvmscoped_path, sizeof(kvmscoped_path), "%s", test_build_path(cfg.build, "kvmscoped"));
 	if (access(kvmscoped_path, X_OK) < 0)
 		die("%s: %s; run make all first", kvmscoped_path, strerror(errno));
