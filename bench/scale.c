@@ -854,7 +854,7 @@ static void slot_table_map(struct slot_table *t)
 /* The port-table entry of (port, direction), as on_pio() in bpf/exits.bpf.c picks it. */
 static unsigned pio_entry(uint16_t port, uint8_t direction)
 {
-	return (port ^ (port >> 4) ^ direction) & (KVMSCOPE_SLOT_PIO - 1);
+	return kvmscope_pio_entry(port, direction);
 }
 
 /*

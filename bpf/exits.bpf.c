@@ -987,8 +987,7 @@ static __always_inline void on_pio(__u32 rw, __u32 port, __u32 size)
 		count_fallback(KVMSCOPE_FALLBACK_NO_SLOT);
 		goto hash;
 	}
-	/* Register pairs (0x70 out/0x71 in, 0xcf8/0xcfc) land in different entries. */
-	h = (port ^ (port >> 3) ^ ((__u32)dir << 3)) & (KVMSCOPE_SLOT_PIO - 1);
+	h = kvmscope_pio_entry(port, dir);
 	e = &s->pio[h];
 	if (!e->used) {
 		e->port = (__u16)port;

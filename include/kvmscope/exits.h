@@ -135,6 +135,12 @@ static inline __u32 kvmscope_hw_reason(__u32 isa, __u32 index)
 	return isa == KVMSCOPE_ISA_SVM && index >= 0x100 ? 0x400 + index - 0x100 : index;
 }
 
+/* The port table entry of (port, direction): register pairs land apart. */
+static inline __u32 kvmscope_pio_entry(__u32 port, __u32 direction)
+{
+	return (port ^ (port >> 3) ^ (direction << 3)) & (KVMSCOPE_SLOT_PIO - 1);
+}
+
 struct kvmscope_slot_hist {
 	__u32 index;	/* dense reason index + 1; 0: line unused */
 	__u32 pad;
