@@ -36,7 +36,7 @@ BPF_CFLAGS := -target bpf -g -O2 -D__TARGET_ARCH_$(ARCH) -Iinclude -I$(dir $(VML
 
 BPF_SRCS := $(wildcard bpf/*.bpf.c)
 BPF_OBJS := $(patsubst bpf/%.bpf.c,$(BUILD)/bpf/%.bpf.o,$(BPF_SRCS))
-SKELS := $(patsubst bpf/%.bpf.c,$(BUILD)/%.skel.h,$(BPF_SRCS))
+SKELS := $(patsubst bpf/%.bpf.c,$(BUILD)/%.skel.h,$(BPF_SRCS)) $(BUILD)/exits_fast.skel.h
 
 # Pure logic that the unit tests link against, no BPF or event loop in it.
 CORE_SRCS := daemon/hist.c daemon/decode.c daemon/rpc.c daemon/metrics.c daemon/vm_identity.c \
@@ -97,6 +97,11 @@ endif
 
 $(BUILD)/bpf/%.bpf.o: bpf/%.bpf.c $(VMLINUX_H) $(wildcard include/kvmscope/*.h bpf/*.h) | $(BUILD)/.dir
 	$(CLANG) $(BPF_CFLAGS) -c $< -o $@
+
+# The exits programs again, reading kernel memory through bpf_rdonly_cast()
+# (Linux 6.17+); the daemon falls back to exits.bpf.o where it does not load.
+$(BUILD)/bpf/exits_fast.bpf.o: bpf/exits.bpf.c $(VMLINUX_H) $(wildcard include/kvmscope/*.h bpf/*.h) | $(BUILD)/.dir
+	$(CLANG) $(BPF_CFLAGS) -DKVMSCOPE_FAST_READS -c $< -o $@
 
 $(BUILD)/%.skel.h: $(BUILD)/bpf/%.bpf.o
 	$(BPFTOOL) gen skeleton $< name $(subst -,_,$*)_bpf > $@

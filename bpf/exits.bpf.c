@@ -34,6 +34,27 @@ char LICENSE[] SEC("license") = "Dual BSD/GPL";
  */
 #define KEEP_EVENT 1
 
+/*
+ * Reading kernel memory that BTF does not type for us (the VMCB behind a
+ * struct kvm_vcpu, struct kvm_run): with bpf_rdonly_cast() to void, plain
+ * loads the JIT guards with an exception table entry (a fault reads 0),
+ * a few instructions each; without it (before Linux 6.17), one
+ * bpf_probe_read_kernel() call each, about 90 instructions in the icount
+ * lab.  The daemon loads this object built both ways and keeps the first
+ * that the kernel accepts (exits_fast.bpf.o, then exits.bpf.o).
+ */
+#ifdef KVMSCOPE_FAST_READS
+extern void *bpf_rdonly_cast(const void *obj__ign, __u32 btf_id__k) __ksym;
+
+#define KREAD(type, addr) (*(const type *)bpf_rdonly_cast((const void *)(addr), 0))
+#else
+#define KREAD(type, addr) ({						\
+	type __v = 0;							\
+	bpf_probe_read_kernel(&__v, sizeof(__v), (const void *)(addr));	\
+	__v;								\
+})
+#endif
+
 /* Set by the daemon between open and load. */
 const volatile bool resolve_vcpu = true;
 /* --collect latency: time hardware exits (kvm_exit -> kvm_entry). */
@@ -816,8 +837,10 @@ int BPF_PROG(kvmscope_kvm_exit_btf, struct kvm_vcpu *vcpu, __u32 isa)
 		count_drop(id >> 32, KVMSCOPE_DROP_UNREADABLE);
 		return 0;
 	}
-	/* Truncated to 32 bits as in the record: SVM_EXIT_ERR is 0xffffffff. */
-	reason = BPF_CORE_READ(svm, vmcb, control.exit_code);
+	/* svm->vmcb->control.exit_code, truncated to 32 bits as in the record (SVM_EXIT_ERR). */
+	reason = KREAD(__u32, KREAD(__u64, (__u64)svm +
+				    bpf_core_field_offset(struct vcpu_svm___kvmscope, vmcb)) +
+		       bpf_core_field_offset(struct vmcb___kvmscope, control.exit_code));
 	if (!where_cached(&w, id, (__u64)vcpu)) {
 		where_thread(&w, id, thread_for_vcpu(vcpu));
 		if (w.vcpu == KVMSCOPE_VCPU_UNKNOWN)
@@ -875,21 +898,20 @@ int BPF_PROG(kvmscope_kvm_entry_btf, struct kvm_vcpu *vcpu)
  */
 static __noinline void count_backdoor(__u32 tgid, __u64 vcpu_ptr, __u64 run_ptr)
 {
-	struct kvm_vcpu *vcpu = (struct kvm_vcpu *)vcpu_ptr;
-	struct kvm_run *run = (struct kvm_run *)run_ptr;
-	unsigned long regs[2] = {};	/* VCPU_REGS_RAX 0, VCPU_REGS_RCX 1 */
+	__u64 regs = vcpu_ptr + bpf_core_field_offset(struct kvm_vcpu, arch.regs);
 	__u16 port;
+	__u32 rax;
 
-	if (!vcpu || !run)
+	if (!vcpu_ptr || !run_ptr)
 		return;
-	port = BPF_CORE_READ(run, io.port);
+	port = KREAD(__u16, run_ptr + bpf_core_field_offset(struct kvm_run, io.port));
 	if (port != KVMSCOPE_VMWARE_PORT && port != KVMSCOPE_VMWARE_PORT_HB)
 		return;
-	if (bpf_core_read(&regs, sizeof(regs), &vcpu->arch.regs))
-		return;
-	if ((__u32)regs[0] == KVMSCOPE_VMWARE_MAGIC)
+	/* VCPU_REGS_RAX is regs[0], VCPU_REGS_RCX regs[1]. */
+	rax = KREAD(__u32, regs);
+	if (rax == KVMSCOPE_VMWARE_MAGIC)
 		count_detail(tgid, KVMSCOPE_DETAIL_BACKDOOR, port == KVMSCOPE_VMWARE_PORT_HB,
-			     regs[1] & 0xffff);
+			     KREAD(__u64, regs + sizeof(unsigned long)) & 0xffff);
 	else
 		count_detail(tgid, KVMSCOPE_DETAIL_BACKDOOR_NOMAGIC, port == KVMSCOPE_VMWARE_PORT_HB, 0);
 }

@@ -82,6 +82,8 @@ struct exits_state {
 	bool loaded;
 	char load_error[200];
 	bool vcpu_btf;		/* kernel BTF has struct kvm_vcpu */
+	bool fast_reads;	/* exits_fast.bpf.o: bpf_rdonly_cast() reads */
+	char reads_note[200];
 	int ncpus;
 	/* Pinned state: where, and whether this daemon adopted a previous one's. */
 	char pin_dir[200];

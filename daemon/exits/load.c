@@ -15,6 +15,7 @@
 
 #include "decode.h"
 #include "exits.skel.h"
+#include "exits_fast.skel.h"
 #include "exits/exits.h"
 #include "log.h"
 #include "manager.h"
@@ -371,13 +372,77 @@ static void prepare_pins(struct exits_state *st)
 		 why[0] ? why : "");
 }
 
+/* While the fast-reads object is tried: its verifier log is not a warning. */
+static bool libbpf_quiet;
+
+/*
+ * The exits object as built (@fast: exits_fast.bpf.o, the same maps and
+ * programs reading kernel memory through bpf_rdonly_cast()).  One
+ * skeleton type serves both: only the ELF it opens differs.
+ */
+_Static_assert(sizeof(struct exits_bpf) == sizeof(struct exits_fast_bpf),
+	       "exits.bpf.o and exits_fast.bpf.o must have the same maps, programs and data");
+
+static struct exits_bpf *exits_open(bool fast)
+{
+	struct exits_bpf *obj = calloc(1, sizeof(*obj));
+	int err;
+
+	if (!obj) {
+		errno = ENOMEM;
+		return NULL;
+	}
+	err = exits_bpf__create_skeleton(obj);
+	if (!err && fast)
+		obj->skeleton->data = exits_fast_bpf__elf_bytes(&obj->skeleton->data_sz);
+	if (!err)
+		err = bpf_object__open_skeleton(obj->skeleton, NULL);
+	if (err) {
+		exits_bpf__destroy(obj);
+		errno = -err;
+		return NULL;
+	}
+	return obj;
+}
+
+/* Does the kernel have bpf_rdonly_cast() at all (Linux 6.2+; to void: 6.17+)? */
+static bool kernel_has_rdonly_cast(void)
+{
+	struct btf *vmlinux = btf__load_vmlinux_btf();
+	bool found = vmlinux && btf__find_by_name_kind(vmlinux, "bpf_rdonly_cast", BTF_KIND_FUNC) > 0;
+
+	btf__free(vmlinux);
+	return found;
+}
+
+static int open_and_load_variant(struct exits_state *st);
+
 static int open_and_load(struct exits_state *st)
+{
+	int r;
+
+	if (!st->fast_reads)
+		return open_and_load_variant(st);
+	libbpf_quiet = true;
+	r = open_and_load_variant(st);
+	libbpf_quiet = false;
+	if (r >= 0)
+		return r;
+	snprintf(st->reads_note, sizeof(st->reads_note),
+		 "bpf_probe_read_kernel(): this kernel's bpf_rdonly_cast() does not cast to void "
+		 "(Linux 6.17+), which reads without a helper call");
+	log_info("exits: kernel reads: %s", st->reads_note);
+	st->fast_reads = false;
+	return open_and_load_variant(st);
+}
+
+static int open_and_load_variant(struct exits_state *st)
 {
 	const struct daemon_options *o = manager_options(st->m);
 	struct exits_bpf *s;
 	int r;
 
-	st->skel = s = exits_bpf__open();
+	st->skel = s = exits_open(st->fast_reads);
 	if (!s) {
 		r = -errno;
 		snprintf(st->load_error, sizeof(st->load_error), "cannot open the BPF object: %s",
@@ -472,10 +537,10 @@ void exits_free(void *state)
  */
 static int libbpf_log(enum libbpf_print_level level, const char *fmt, va_list ap)
 {
-	int prio = level == LIBBPF_WARN ? LOG_WARNING : LOG_DEBUG;
+	int prio = level == LIBBPF_WARN && !libbpf_quiet ? LOG_WARNING : LOG_DEBUG;
 	char *msg = NULL, *line, *save = NULL;
 
-	if (level == LIBBPF_DEBUG && log_get_max_level() < LOG_DEBUG)
+	if (prio == LOG_DEBUG && log_get_max_level() < LOG_DEBUG)
 		return 0;
 	if (vasprintf(&msg, fmt, ap) < 0)
 		return 0;
@@ -503,6 +568,14 @@ int exits_probe(struct manager *m, void **state)
 		return -EINVAL;
 	}
 	st->vcpu_btf = kernel_has_kvm_vcpu_btf();
+	st->fast_reads = kernel_has_rdonly_cast();
+	if (st->fast_reads)
+		snprintf(st->reads_note, sizeof(st->reads_note),
+			 "bpf_rdonly_cast() to void: plain loads, no helper call");
+	else
+		snprintf(st->reads_note, sizeof(st->reads_note),
+			 "bpf_probe_read_kernel(): the kernel has no bpf_rdonly_cast() (Linux 6.2+; "
+			 "to void 6.17+), which reads without a helper call");
 	*state = st;
 	/* Cheapest first: tp_btf and fentry, then tp_btf alone, then classic. */
 	choose_probes(st, true, true);
@@ -675,6 +748,8 @@ json_t *exits_describe(void *state)
 			: ioctl->attached ? "RAX/RCX of the vCPU (struct kvm_vcpu via the KVM_RUN fd) at KVM_EXIT_IO on 0x5658/0x5659"
 			: "RAX/RCX of the vCPU (struct kvm_vcpu from kvm_entry) at KVM_EXIT_IO on 0x5658/0x5659");
 	json_object_set_new(extra, "slots", describe_slots(st));
+	json_object_set_new(extra, "kernel_reads", json_pack("{s:b, s:s}", "fast", st->fast_reads,
+							     "how", st->reads_note));
 	out = json_pack("{s:s, s:i, s:o, s:{s:b, s:s}, s:o}", "state",
 			 attached == wanted ? "active" : attached ? "degraded" : "inactive",
 			 "schema_version", KVMSCOPE_EXITS_SCHEMA_VERSION, "probes", probes,
