@@ -65,7 +65,7 @@ void daemon_options_init(struct daemon_options *o);
 int daemon_options_parse(struct daemon_options *o, int argc, char **argv, char *err, size_t errlen);
 /* "ADDR:PORT" or "[V6ADDR]:PORT" into host and port; -EINVAL if malformed. */
 int parse_listen_address(const char *s, char *host, size_t host_len, uint16_t *port);
-/* "all", "none" or a comma list of latency,detail,backdoor; -EINVAL naming the bad word. */
+/* "all", "none" or a comma list of latency,vmm,detail,backdoor; -EINVAL naming the bad word. */
 int parse_collect(const char *s, unsigned int *views, char *err, size_t errlen);
 /* The names of the views in @views, comma-separated, or "none". */
 const char *collect_name(unsigned int view);

@@ -439,12 +439,35 @@ static void test_collect(void **state)
 	assert_int_equal(o.collect, COLLECT_DETAIL | COLLECT_BACKDOOR);
 	assert_int_equal(parse_args(&o, err, sizeof(err), "--collect", "detail,latency,backdoor",
 				    NULL), 0);
+	assert_int_equal(o.collect, COLLECT_LATENCY | COLLECT_DETAIL | COLLECT_BACKDOOR);
+	assert_int_equal(parse_args(&o, err, sizeof(err), "--collect", "vmm,detail,latency,backdoor",
+				    NULL), 0);
 	assert_int_equal(o.collect, COLLECT_ALL);
+	assert_int_equal(parse_args(&o, err, sizeof(err), "--collect", "vmm", NULL), 0);
+	assert_int_equal(o.collect, COLLECT_VMM);
 	expect_error("--collect", "'latncy'", "--collect", "latency,latncy", NULL);
 	expect_error("--collect", "''", "--collect", "", NULL);
 	expect_error("--collect", "''", "--collect", "detail,", NULL);
 	expect_error("--collect", "'All'", "--collect", "All", NULL);
 	assert_string_equal(collect_name(COLLECT_DETAIL), "detail");
+	assert_string_equal(collect_name(COLLECT_VMM), "vmm");
+}
+
+/* --max-threads sizes the slot table: 0 (none) up to 65536, more is refused by name. */
+static void test_max_threads(void **state)
+{
+	struct daemon_options o;
+	char err[200];
+
+	(void)state;
+	daemon_options_init(&o);
+	assert_int_equal(o.max_threads, 1024);
+	assert_int_equal(parse_args(&o, err, sizeof(err), "--max-threads", "0", NULL), 0);
+	assert_int_equal(o.max_threads, 0);
+	assert_int_equal(parse_args(&o, err, sizeof(err), "--max-threads", "65536", NULL), 0);
+	assert_int_equal(o.max_threads, 65536);
+	expect_error("--max-threads", "65537", "--max-threads", "65537", NULL);
+	expect_error("--max-threads", "'-1'", "--max-threads", "-1", NULL);
 }
 
 int main(void)
@@ -458,6 +481,7 @@ int main(void)
 		cmocka_unit_test(test_group_and_client_timeout),
 		cmocka_unit_test(test_latency_labels_and_detail_top),
 		cmocka_unit_test(test_collect),
+		cmocka_unit_test(test_max_threads),
 		cmocka_unit_test(test_log_level_option),
 		cmocka_unit_test(test_help_and_version),
 		cmocka_unit_test(test_parse_twice),
