@@ -331,6 +331,8 @@ int exits_metrics(void *state, struct strbuf *sb)
 					   (struct metrics_label[]){ { "map", exits_drop_names[d] } }, 1,
 					   st->snap.drops[d]);
 	}
+	if (r >= 0)
+		r = exits_bpf_cost_metrics(st, sb);
 	exit_table_free(&pio);
 	free(per_vm);
 	return r;
