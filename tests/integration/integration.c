@@ -708,6 +708,7 @@ static void test_bpf_run_time_per_program(void **state)
 			 "--immediate-exit", "10", "-name", "itest-bpfcost", NULL };
 	json_t *before, *after, *report, *st, *probe, *v, *p;
 	char *backend = daemon_backend(), *text, prefix[160];
+	struct proc_result cli;
 	bool hw = !strcmp(backend, "kvm_amd") || !strcmp(backend, "kvm_intel");
 	long long pid, io = 0, runs_of_kvm = 0, user_runs;
 	const char *key, *user_name;
@@ -743,6 +744,10 @@ static void test_bpf_run_time_per_program(void **state)
 		if (strstr(text, "kvmscope_bpf_runs_total{") || strstr(text, "kvmscope_bpf_run_seconds_total{"))
 			fail_msg("BPF run samples with kernel.bpf_stats_enabled=0: %.3000s", text);
 		free(text);
+		cli = ctl("status", NULL, NULL, NULL, NULL, NULL);
+		assert_int_equal(cli.status, 0);
+		assert_contains(cli.out, "BPF run time: unknown, kernel.bpf_stats_enabled is 0");
+		proc_result_free(&cli);
 	} else {
 		print_message("[   INFO   ] kernel.bpf_stats_enabled was already 1: the off case is not checked\n");
 	}
@@ -837,6 +842,10 @@ static void test_bpf_run_time_per_program(void **state)
 	assert_true(metric_double(text, prefix) > 0);
 	assert_promtool_accepts(text);
 	free(text);
+	cli = ctl("status", NULL, NULL, NULL, NULL, NULL);
+	assert_int_equal(cli.status, 0);
+	assert_contains(cli.out, " ns per exit over ");
+	proc_result_free(&cli);
 
 	json_decref(before);
 	json_decref(after);
