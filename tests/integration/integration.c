@@ -22,6 +22,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
@@ -531,8 +532,40 @@ static void test_metrics_pass_promtool(void **state)
 
 #define BPF_STATS_SYSCTL "/proc/sys/kernel/bpf_stats_enabled"
 
+/*
+ * Two suites on one host (other worktrees, the lab's bench) must not both
+ * change the sysctl at once: one would restore "0" under the other, or
+ * save the other's "1" and leave it on.  The lock is held from reading
+ * the old value to restoring it, and dies with the process.
+ */
+#define BPF_STATS_LOCK "/run/kvmscope-bpf-stats.lock"
+
 /* The sysctl as the test found it, while the test has changed it; else -1. */
 static int bpf_stats_saved = -1;
+static int bpf_stats_lock_fd = -1;
+
+/* 0 once this process holds the lock, within 60 s, else -errno. */
+static int bpf_stats_lock(void)
+{
+	int fd = open(BPF_STATS_LOCK, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
+
+	if (fd < 0)
+		return -errno;
+	for (int i = 0; i < 600; i++) {
+		if (flock(fd, LOCK_EX | LOCK_NB) == 0) {
+			bpf_stats_lock_fd = fd;
+			return 0;
+		}
+		if (errno != EWOULDBLOCK)
+			break;
+		if (i == 0)
+			print_message("[   INFO   ] waiting for %s (another test changes the sysctl)\n",
+				      BPF_STATS_LOCK);
+		sleep_ms(100);
+	}
+	close(fd);
+	return -ETIMEDOUT;
+}
 
 static int bpf_stats_read(void)
 {
@@ -568,13 +601,17 @@ static void bpf_stats_restore(void)
 {
 	int r;
 
-	if (bpf_stats_saved < 0)
-		return;
-	r = bpf_stats_write(bpf_stats_saved);
-	if (r < 0)
-		fprintf(stderr, "integration: cannot restore kernel.bpf_stats_enabled=%d: %s\n",
-			bpf_stats_saved, strerror(-r));
-	bpf_stats_saved = -1;
+	if (bpf_stats_saved >= 0) {
+		r = bpf_stats_write(bpf_stats_saved);
+		if (r < 0)
+			fprintf(stderr, "integration: cannot restore kernel.bpf_stats_enabled=%d: %s\n",
+				bpf_stats_saved, strerror(-r));
+		bpf_stats_saved = -1;
+	}
+	if (bpf_stats_lock_fd >= 0) {
+		close(bpf_stats_lock_fd);
+		bpf_stats_lock_fd = -1;
+	}
 }
 
 static int bpf_cost_teardown(void **state)
@@ -717,6 +754,10 @@ static void test_bpf_run_time_per_program(void **state)
 	double t0;
 	int status, r;
 
+	r = bpf_stats_lock();
+	if (r < 0)
+		fail_msg("cannot lock %s: %s", BPF_STATS_LOCK, strerror(-r));
+	atexit(bpf_stats_restore);
 	r = bpf_stats_read();
 	if (r < 0)
 		fail_msg("cannot read %s: %s (BPF run time needs Linux 5.1)", BPF_STATS_SYSCTL, strerror(-r));
@@ -753,7 +794,6 @@ static void test_bpf_run_time_per_program(void **state)
 	}
 
 	bpf_stats_saved = r;
-	atexit(bpf_stats_restore);
 	r = bpf_stats_write(1);
 	if (r < 0)
 		fail_msg("cannot set kernel.bpf_stats_enabled=1: %s", strerror(-r));
