@@ -94,10 +94,10 @@ static json_t *how(const struct bpfstats *s)
 	if (!s->read)
 		return json_string("not read yet: read at the next tick");
 	if (s->enabled == 1)
-		return json_string("the kernel's run time and runs of each program, counted while "
-				   "kernel.bpf_stats_enabled is 1 (since it was turned on or the program "
-				   "loaded); that costs two clock reads per run of every BPF program on "
-				   "the host: `sysctl kernel.bpf_stats_enabled=0` when done");
+		return json_string("the kernel's run time and runs of each program, counted whenever "
+				   "kernel.bpf_stats_enabled was 1 since the program was loaded; that "
+				   "costs two clock reads per run of every BPF program on the host: "
+				   "`sysctl kernel.bpf_stats_enabled=0` when done");
 	if (s->enabled == 0)
 		return json_string("unknown, not zero: kernel.bpf_stats_enabled is 0, so the kernel "
 				   "does not time BPF programs; `sysctl kernel.bpf_stats_enabled=1` "

@@ -14,7 +14,7 @@
 #include "log.h"
 #include "manager.h"
 
-/* Once every probe is attached: the tick before that tracks nothing and tries again. */
+/* The programs of the probes attached; a tick that finds none tries again at the next. */
 static void track_attached(struct exits_state *st)
 {
 	for (size_t i = 0; i < N_PROBES_MAX; i++) {
