@@ -163,6 +163,26 @@ static void print_program_types(json_t *types)
 	puts(refused ? ")" : "");
 }
 
+/* One line: the BPF time per exit, or why it is unknown; --json has each program. */
+static void print_bpf_cost(json_t *cost)
+{
+	json_t *enabled = json_object_get(cost, "bpf_stats_enabled");
+	json_t *per_exit = json_object_get(cost, "ns_per_exit");
+
+	if (json_is_true(enabled) && json_is_number(per_exit))
+		printf("  BPF run time: %.1f ns per exit over %lld exits (--json: per program)\n",
+		       json_number_value(per_exit),
+		       json_integer_value(json_object_get(cost, "exits")));
+	else if (json_is_true(enabled))
+		puts("  BPF run time: no exit counted yet (--json: per program)");
+	else if (json_is_false(enabled))
+		puts("  BPF run time: unknown, kernel.bpf_stats_enabled is 0 "
+		     "(`sysctl kernel.bpf_stats_enabled=1` measures it, at two clock reads per run "
+		     "of every BPF program)");
+	else
+		printf("  BPF run time: %s\n", obj_str(cost, "how"));
+}
+
 static int verb_status(struct cli *c)
 {
 	json_t *res, *cap, *probe;
@@ -200,6 +220,8 @@ static int verb_status(struct cli *c)
 		if (json_object_get(cap, "vcpu_resolution"))
 			printf("  vCPU resolution: %s\n",
 			       obj_str(json_object_get(cap, "vcpu_resolution"), "how"));
+		if (json_object_get(cap, "bpf_cost"))
+			print_bpf_cost(json_object_get(cap, "bpf_cost"));
 	}
 	json_decref(res);
 	return EXIT_OK;

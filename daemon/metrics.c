@@ -84,3 +84,14 @@ int metrics_sample_double(struct strbuf *sb, const char *name, const struct metr
 		r = strbuf_printf(sb, " %.9g\n", value);
 	return r;
 }
+
+int metrics_sample_ns_as_seconds(struct strbuf *sb, const char *name,
+				 const struct metrics_label *labels, size_t n_labels, uint64_t ns)
+{
+	int r = sample_name_labels(sb, name, labels, n_labels);
+
+	if (r >= 0)
+		r = strbuf_printf(sb, " %" PRIu64 ".%09" PRIu64 "\n", ns / 1000000000u,
+				  ns % 1000000000u);
+	return r;
+}

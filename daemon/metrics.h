@@ -24,6 +24,12 @@ int metrics_sample(struct strbuf *sb, const char *name, const struct metrics_lab
 /* A sample with a non-integer value (seconds), printed with %.9g. */
 int metrics_sample_double(struct strbuf *sb, const char *name, const struct metrics_label *labels,
 			  size_t n_labels, double value);
+/*
+ * A sample of @ns nanoseconds, written as seconds with all nine decimals
+ * ("1234.567890123"): exact, where %.9g would round a large counter.
+ */
+int metrics_sample_ns_as_seconds(struct strbuf *sb, const char *name,
+				 const struct metrics_label *labels, size_t n_labels, uint64_t ns);
 /* Escape a label value (\\, \", \n) into @sb. */
 int metrics_escape_label_value(struct strbuf *sb, const char *value);
 

@@ -591,6 +591,7 @@ static void exits_collect(void *state)
 
 	if (!st->loaded)
 		return;
+	exits_bpf_cost_read(st);
 	consume_rings(st);
 	exits_flush_exited(st);
 	now = monotonic_usec();

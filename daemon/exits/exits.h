@@ -14,6 +14,7 @@
 #include <jansson.h>
 #include <systemd/sd-event.h>
 
+#include "bpfstats.h"
 #include "capability.h"
 #include "exits/model.h"
 #include "kvmscope/exits.h"
@@ -118,6 +119,7 @@ struct exits_state {
 	size_t n_kvm_stats;
 	bool kvm_stats_denied;		/* debugfs refused the last read (lockdown) */
 	size_t kvm_stats_cursor;	/* where the next tick's reads start in the registry */
+	struct bpfstats bpf_cost;	/* the attached programs' run time (bpfcost.c) */
 };
 
 struct kvm_stats_cache {
@@ -168,5 +170,10 @@ extern const struct rpc_method exits_methods[];
 
 /* metrics.c */
 int exits_metrics(void *state, struct strbuf *sb);
+
+/* bpfcost.c: the attached programs' BPF run time, read on the tick. */
+void exits_bpf_cost_read(struct exits_state *st);
+json_t *exits_bpf_cost_json(struct exits_state *st);
+int exits_bpf_cost_metrics(struct exits_state *st, struct strbuf *sb);
 
 #endif

@@ -525,6 +525,7 @@ void exits_free(void *state)
 		bpf_link__destroy(st->probes[i].link);
 	exits_state_release(st);
 	exits_slots_close(st);
+	bpfstats_free(&st->bpf_cost);
 	exits_bpf__destroy(st->skel);
 	if (st->pin_lock_fd >= 0)
 		close(st->pin_lock_fd);
@@ -763,6 +764,7 @@ json_t *exits_describe(void *state)
 	json_object_set_new(out, "pinning", json_pack("{s:s?, s:b, s:b, s:s, s:b}", "dir",
 		st->pinned ? st->pin_dir : NULL, "pinned", st->pinned, "adopted", st->adopted,
 		"state", st->pin_note, "kept_at_stop", st->pinned && manager_options(st->m)->keep_pinned));
+	json_object_set_new(out, "bpf_cost", exits_bpf_cost_json(st));
 	return out;
 }
 

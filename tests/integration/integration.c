@@ -22,6 +22,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
@@ -269,8 +270,11 @@ static int group_setup(void **state)
 	return -1;
 }
 
+static void bpf_stats_restore(void);
+
 static int group_teardown(void **state)
 {
+	bpf_stats_restore();
 	if (daemon_pid > 0) {
 		kill(daemon_pid, SIGTERM);
 		waitpid(daemon_pid, NULL, 0);
@@ -488,20 +492,17 @@ static void test_exact_counts_metrics(void **state)
 	free(text);
 }
 
-static void test_metrics_pass_promtool(void **state)
+/* promtool, the Prometheus project's own checker, accepts @text as an exposition. */
+static void assert_promtool_accepts(const char *text)
 {
-	char path[160], *text, *argv[5];
+	char path[160], *argv[5];
 	struct proc_result r;
-	int status, fd;
+	int fd;
 
-	run_counts_guest();
-	text = http_get("/metrics", &status);
-	assert_int_equal(status, 200);
 	snprintf(path, sizeof(path), "%s/metrics.txt", tmpdir);
 	fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0644);
 	assert_true(write(fd, text, strlen(text)) == (ssize_t)strlen(text));
 	close(fd);
-	free(text);
 	/* promtool reads the exposition on stdin; use a shell for the redirect. */
 	argv[0] = "/bin/sh";
 	argv[1] = "-c";
@@ -513,6 +514,383 @@ static void test_metrics_pass_promtool(void **state)
 		fail_msg("promtool check metrics failed (exit %d): %s%s", r.status, r.out, r.err);
 	proc_result_free(&r);
 	unlink(path);
+}
+
+static void test_metrics_pass_promtool(void **state)
+{
+	char *text;
+	int status;
+
+	run_counts_guest();
+	text = http_get("/metrics", &status);
+	assert_int_equal(status, 200);
+	assert_promtool_accepts(text);
+	free(text);
+}
+
+/* ---- what kvmscope's BPF programs cost (kernel.bpf_stats_enabled) ---- */
+
+#define BPF_STATS_SYSCTL "/proc/sys/kernel/bpf_stats_enabled"
+
+/*
+ * Two suites on one host (other worktrees, the lab's bench) must not both
+ * change the sysctl at once: one would restore "0" under the other, or
+ * save the other's "1" and leave it on.  The lock is held from reading
+ * the old value to restoring it, and dies with the process.
+ */
+#define BPF_STATS_LOCK "/run/kvmscope-bpf-stats.lock"
+
+/* The sysctl as the test found it, while the test has changed it; else -1. */
+static int bpf_stats_saved = -1;
+static int bpf_stats_lock_fd = -1;
+
+/* 0 once this process holds the lock, within 60 s, else -errno. */
+static int bpf_stats_lock(void)
+{
+	int fd = open(BPF_STATS_LOCK, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
+
+	if (fd < 0)
+		return -errno;
+	for (int i = 0; i < 600; i++) {
+		if (flock(fd, LOCK_EX | LOCK_NB) == 0) {
+			bpf_stats_lock_fd = fd;
+			return 0;
+		}
+		if (errno != EWOULDBLOCK)
+			break;
+		if (i == 0)
+			print_message("[   INFO   ] waiting for %s (another test changes the sysctl)\n",
+				      BPF_STATS_LOCK);
+		sleep_ms(100);
+	}
+	close(fd);
+	return -ETIMEDOUT;
+}
+
+static int bpf_stats_read(void)
+{
+	char buf[8] = "";
+	int fd = open(BPF_STATS_SYSCTL, O_RDONLY | O_CLOEXEC);
+	ssize_t n;
+
+	if (fd < 0)
+		return -errno;
+	n = read(fd, buf, sizeof(buf) - 1);
+	close(fd);
+	return n > 0 && (buf[0] == '0' || buf[0] == '1') ? buf[0] - '0' : -EINVAL;
+}
+
+static int bpf_stats_write(int v)
+{
+	int fd = open(BPF_STATS_SYSCTL, O_WRONLY | O_CLOEXEC), r = 0;
+
+	if (fd < 0)
+		return -errno;
+	if (write(fd, v ? "1\n" : "0\n", 2) != 2)
+		r = -errno;
+	close(fd);
+	return r;
+}
+
+/*
+ * Give the host its sysctl back: from the test's teardown (which cmocka
+ * runs after a failure too), the group teardown and exit, whichever
+ * comes first.
+ */
+static void bpf_stats_restore(void)
+{
+	int r;
+
+	if (bpf_stats_saved >= 0) {
+		r = bpf_stats_write(bpf_stats_saved);
+		if (r < 0)
+			fprintf(stderr, "integration: cannot restore kernel.bpf_stats_enabled=%d: %s\n",
+				bpf_stats_saved, strerror(-r));
+		bpf_stats_saved = -1;
+	}
+	if (bpf_stats_lock_fd >= 0) {
+		close(bpf_stats_lock_fd);
+		bpf_stats_lock_fd = -1;
+	}
+}
+
+static int bpf_cost_teardown(void **state)
+{
+	bpf_stats_restore();
+	return 0;
+}
+
+/* The exits capability's bpf_cost in status, and the tick count of that status. */
+static json_t *bpf_cost_now(long long *tick)
+{
+	json_t *st = rpc("status", NULL), *cost;
+
+	cost = json_object_get(json_array_get(json_object_get(st, "capabilities"), 0), "bpf_cost");
+	if (!json_is_object(cost))
+		fail_msg("status has no capabilities[0].bpf_cost: %.2000s", json_dumps(st, 0));
+	json_incref(cost);
+	if (tick)
+		*tick = obj_int(json_object_get(st, "tick"), "count");
+	json_decref(st);
+	return cost;
+}
+
+/* bpf_cost as read by a tick that started after this call. */
+static json_t *bpf_cost_next_tick(void)
+{
+	long long t0, t;
+	json_t *cost = bpf_cost_now(&t0);
+
+	for (int i = 0; i < 50; i++) {
+		json_decref(cost);
+		sleep_ms(100);
+		cost = bpf_cost_now(&t);
+		if (t > t0)
+			return cost;
+	}
+	fail_msg("no tick within 5 s (status tick.count stayed %lld)", t0);
+	return NULL;
+}
+
+/* The program of the probe whose name ends in @suffix ("/kvm_exit"), or NULL. */
+static json_t *cost_program(json_t *cost, const char *suffix)
+{
+	size_t i, n = strlen(suffix);
+	json_t *p;
+
+	json_array_foreach(json_object_get(cost, "programs"), i, p) {
+		const char *name = json_string_value(json_object_get(p, "name"));
+
+		if (name && strlen(name) >= n && !strcmp(name + strlen(name) - n, suffix))
+			return p;
+	}
+	return NULL;
+}
+
+/* Runs of the program for @suffix between two readings, or -1 when it is not attached. */
+static long long runs_between(json_t *before, json_t *after, const char *suffix)
+{
+	json_t *p0 = cost_program(before, suffix), *p1 = cost_program(after, suffix);
+
+	if (!p0 || !p1)
+		return -1;
+	if (!json_is_integer(json_object_get(p0, "runs")) || !json_is_integer(json_object_get(p1, "runs")))
+		fail_msg("%s: runs not counted with kernel.bpf_stats_enabled=1: %s / %s", suffix,
+			 json_dumps(p0, 0), json_dumps(p1, 0));
+	/* The program's time grew with its runs, and its average is a number. */
+	if (obj_int(p1, "runs") > obj_int(p0, "runs")) {
+		assert_true(obj_int(p1, "run_time_ns") > obj_int(p0, "run_time_ns"));
+		assert_true(json_number_value(json_object_get(p1, "ns_per_run")) > 0);
+	}
+	return obj_int(p1, "runs") - obj_int(p0, "runs");
+}
+
+static void assert_at_least(const char *what, long long got, long long want)
+{
+	if (got < want)
+		fail_msg("%s: %lld runs, fewer than the %lld the guest made", what, got, want);
+	print_message("[   INFO   ] %s: %lld runs for the guest's %lld\n", what, got, want);
+}
+
+/* Value of the sample whose line starts with @prefix, as a double; -1 if none. */
+static double metric_double(const char *text, const char *prefix)
+{
+	size_t plen = strlen(prefix);
+
+	for (const char *line = text; line && *line;) {
+		const char *eol = strchr(line, '\n');
+
+		if (!strncmp(line, prefix, plen) && line[plen] == ' ')
+			return strtod(line + plen + 1, NULL);
+		line = eol ? eol + 1 : NULL;
+	}
+	return -1;
+}
+
+/*
+ * Did any VM but @pid make an exit after @t0 (a Unix time): running, or
+ * exited since?  Then the host-wide run counts are not the guest's alone.
+ */
+static bool other_vm_since(long long pid, double t0)
+{
+	json_t *res = rpc("vms.list", NULL), *vm;
+	bool other = false;
+	size_t i;
+
+	json_array_foreach(json_object_get(res, "vms"), i, vm) {
+		if (obj_int(vm, "pid") == pid)
+			continue;
+		if (strcmp(json_string_value(json_object_get(vm, "state")), "exited") ||
+		    json_number_value(json_object_get(vm, "exited_at")) >= t0) {
+			print_message("[   INFO   ] VM pid %lld (%s) ran beside the test guest\n",
+				      obj_int(vm, "pid"), json_string_value(json_object_get(vm, "comm")));
+			other = true;
+		}
+	}
+	json_decref(res);
+	return other;
+}
+
+/*
+ * The BPF run time of every attached program, in status and /metrics:
+ * unknown (null, no samples) with kernel.bpf_stats_enabled off; with it on
+ * (the test turns it on, and back as it was), each program that fires for
+ * a guest's exits ran at least once per exit, and kvm_userspace_exit, which
+ * fires once per KVM_RUN, exactly as often as the guest called it when no
+ * other VM ran meanwhile.
+ */
+static void test_bpf_run_time_per_program(void **state)
+{
+	char *args[] = { "--vcpus", "2", "--out", "0x70:3000", "--in", "0x71:500:2", "--hlt", "40",
+			 "--immediate-exit", "10", "-name", "itest-bpfcost", NULL };
+	json_t *before, *after, *report, *st, *probe, *v, *p;
+	char *backend = daemon_backend(), *text, prefix[160];
+	struct proc_result cli;
+	bool hw = !strcmp(backend, "kvm_amd") || !strcmp(backend, "kvm_intel");
+	long long pid, io = 0, runs_of_kvm = 0, user_runs;
+	const char *key, *user_name;
+	struct timespec now;
+	size_t i, attached = 0;
+	double t0;
+	int status, r;
+
+	r = bpf_stats_lock();
+	if (r < 0)
+		fail_msg("cannot lock %s: %s", BPF_STATS_LOCK, strerror(-r));
+	atexit(bpf_stats_restore);
+	r = bpf_stats_read();
+	if (r < 0)
+		fail_msg("cannot read %s: %s (BPF run time needs Linux 5.1)", BPF_STATS_SYSCTL, strerror(-r));
+	if (r == 0) {
+		/* Off: unknown, never zero, and how to turn it on. */
+		before = bpf_cost_next_tick();
+		assert_true(json_is_false(json_object_get(before, "bpf_stats_enabled")));
+		assert_contains(json_string_value(json_object_get(before, "how")),
+				"`sysctl kernel.bpf_stats_enabled=1`");
+		assert_true(json_is_null(json_object_get(before, "exits")));
+		assert_true(json_is_null(json_object_get(before, "ns_per_exit")));
+		assert_true(json_array_size(json_object_get(before, "programs")) > 0);
+		json_array_foreach(json_object_get(before, "programs"), i, p) {
+			assert_true(json_is_integer(json_object_get(p, "id")));
+			assert_true(json_is_null(json_object_get(p, "runs")));
+			assert_true(json_is_null(json_object_get(p, "run_time_ns")));
+			assert_true(json_is_null(json_object_get(p, "ns_per_run")));
+		}
+		json_decref(before);
+		text = http_get("/metrics", &status);
+		assert_int_equal(status, 200);
+		assert_int_equal(metric_value(text, "kvmscope_bpf_stats_enabled"), 0);
+		assert_contains(text, "# TYPE kvmscope_bpf_runs_total counter\n");
+		assert_contains(text, "# TYPE kvmscope_bpf_run_seconds_total counter\n");
+		if (strstr(text, "kvmscope_bpf_runs_total{") || strstr(text, "kvmscope_bpf_run_seconds_total{"))
+			fail_msg("BPF run samples with kernel.bpf_stats_enabled=0: %.3000s", text);
+		free(text);
+		cli = ctl("status", NULL, NULL, NULL, NULL, NULL);
+		assert_int_equal(cli.status, 0);
+		assert_contains(cli.out, "BPF run time: unknown, kernel.bpf_stats_enabled is 0");
+		proc_result_free(&cli);
+	} else {
+		print_message("[   INFO   ] kernel.bpf_stats_enabled was already 1: the off case is not checked\n");
+	}
+
+	bpf_stats_saved = r;
+	r = bpf_stats_write(1);
+	if (r < 0)
+		fail_msg("cannot set kernel.bpf_stats_enabled=1: %s", strerror(-r));
+	before = bpf_cost_next_tick();
+	assert_true(json_is_true(json_object_get(before, "bpf_stats_enabled")));
+	assert_contains(json_string_value(json_object_get(before, "how")),
+			"`sysctl kernel.bpf_stats_enabled=0`");
+	json_decref(before);
+
+	/* The baseline from a tick after t0: a VM gone before t0 ran no program since. */
+	clock_gettime(CLOCK_REALTIME, &now);
+	t0 = (double)now.tv_sec + (double)now.tv_nsec / 1e9;
+	before = bpf_cost_next_tick();
+	report = run_guest(args);
+	pid = obj_int(report, "pid");
+	after = bpf_cost_next_tick();
+	assert_true(json_is_true(json_object_get(after, "bpf_stats_enabled")));
+
+	/* Every attached probe's program, and only those, with its id. */
+	st = rpc("status", NULL);
+	json_array_foreach(json_object_get(json_array_get(json_object_get(st, "capabilities"), 0), "probes"),
+			   i, probe) {
+		const char *name = json_string_value(json_object_get(probe, "name"));
+
+		if (!json_is_true(json_object_get(probe, "attached")))
+			continue;
+		attached++;
+		p = cost_program(after, name);
+		if (!p || strcmp(json_string_value(json_object_get(p, "name")), name))
+			fail_msg("attached probe %s has no program in bpf_cost: %s", name, json_dumps(after, 0));
+		assert_true(json_is_integer(json_object_get(p, "id")));
+		assert_true(json_is_null(json_object_get(p, "error")));
+	}
+	json_decref(st);
+	assert_int_equal(json_array_size(json_object_get(after, "programs")), attached);
+
+	/* What the guest made: every KVM_RUN returns through kvm_userspace_exit. */
+	json_object_foreach(json_object_get(report, "userspace_exits"), key, v)
+		runs_of_kvm += json_integer_value(v);
+	io = obj_int(json_object_get(report, "userspace_exits"), "IO");
+	assert_int_equal(io, 3000 + 500 + 2);
+	assert_int_equal(obj_int(report, "immediate_exits"), 10);
+	runs_of_kvm += obj_int(report, "immediate_exits");
+
+	user_runs = runs_between(before, after, "/kvm_userspace_exit");
+	assert_at_least("kvm_userspace_exit", user_runs, runs_of_kvm);
+	if (cost_program(after, "/kvm_pio"))
+		assert_at_least("kvm_pio", runs_between(before, after, "/kvm_pio"), io);
+	/* Each KVM_RUN is an ioctl; the hook sees every other ioctl on the host too. */
+	if (cost_program(after, "/sys_enter_ioctl"))
+		assert_at_least("sys_enter_ioctl", runs_between(before, after, "/sys_enter_ioctl"),
+				runs_of_kvm);
+	if (hw) {
+		/* Each exit to the VMM was a hardware exit first (kvm_pvm has none). */
+		assert_at_least("kvm_exit", runs_between(before, after, "/kvm_exit"), runs_of_kvm - 10);
+		assert_at_least("kvm_entry", runs_between(before, after, "/kvm_entry"), runs_of_kvm - 10);
+	}
+
+	/* The whole set per exit: exits are the runs of the program that counts them. */
+	user_name = json_string_value(json_object_get(cost_program(after, "/kvm_userspace_exit"), "name"));
+	if (hw)
+		assert_contains(json_string_value(json_object_get(after, "exits_from")), "/kvm_exit");
+	else
+		assert_string_equal(json_string_value(json_object_get(after, "exits_from")), user_name);
+	assert_at_least("exits", obj_int(after, "exits") - obj_int(before, "exits"),
+			hw ? runs_of_kvm - 10 : runs_of_kvm);
+	assert_true(obj_int(after, "run_time_ns") > obj_int(before, "run_time_ns"));
+	assert_true(json_number_value(json_object_get(after, "ns_per_exit")) > 0);
+	assert_true(json_is_number(json_object_get(cost_program(after, "/kvm_userspace_exit"), "ns_per_exit")));
+
+	/* Exact where nothing else can have fired it: no other VM ran since t0. */
+	if (!other_vm_since(pid, t0))
+		assert_int_equal(user_runs, runs_of_kvm);
+	else
+		print_message("[   INFO   ] another VM ran: kvm_userspace_exit's runs checked as >= only\n");
+
+	/* /metrics: the same counters, at least as far as that tick. */
+	text = http_get("/metrics", &status);
+	assert_int_equal(status, 200);
+	assert_int_equal(metric_value(text, "kvmscope_bpf_stats_enabled"), 1);
+	snprintf(prefix, sizeof(prefix), "kvmscope_bpf_runs_total{program=\"%s\"}", user_name);
+	assert_true(metric_value(text, prefix) >= obj_int(cost_program(after, "/kvm_userspace_exit"), "runs"));
+	snprintf(prefix, sizeof(prefix), "kvmscope_bpf_run_seconds_total{program=\"%s\"}", user_name);
+	assert_true(metric_double(text, prefix) * 1e9 >=
+		    (double)obj_int(cost_program(after, "/kvm_userspace_exit"), "run_time_ns") - 1);
+	assert_true(metric_double(text, prefix) > 0);
+	assert_promtool_accepts(text);
+	free(text);
+	cli = ctl("status", NULL, NULL, NULL, NULL, NULL);
+	assert_int_equal(cli.status, 0);
+	assert_contains(cli.out, " ns per exit over ");
+	proc_result_free(&cli);
+
+	json_decref(before);
+	json_decref(after);
+	json_decref(report);
+	free(backend);
 }
 
 /* The entry of a detail table ("mmio", "cpuid", ...) whose @key is @value. */
@@ -2417,6 +2795,7 @@ int main(void)
 		cmocka_unit_test(test_exact_counts_cli),
 		cmocka_unit_test(test_exact_counts_metrics),
 		cmocka_unit_test(test_metrics_pass_promtool),
+		cmocka_unit_test_teardown(test_bpf_run_time_per_program, bpf_cost_teardown),
 		cmocka_unit_test(test_vcpu_filter),
 		cmocka_unit_test(test_mmio_counts),
 		cmocka_unit_test(test_latency_accounts_for_every_exit),

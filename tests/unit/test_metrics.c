@@ -227,6 +227,24 @@ static void test_sample_uint64_max(void **state)
 	strbuf_free(&sb);
 }
 
+static void test_sample_ns_as_seconds(void **state)
+{
+	static const struct metrics_label labels[] = { { "program", "tp_btf/kvm_exit" } };
+	struct strbuf sb;
+
+	strbuf_init(&sb, 0);
+	assert_int_equal(metrics_sample_ns_as_seconds(&sb, "t", labels, 1, 1234567890123ULL), 0);
+	assert_text(&sb, "t{program=\"tp_btf/kvm_exit\"} 1234.567890123\n");
+	assert_int_equal(metrics_sample_ns_as_seconds(&sb, "t", NULL, 0, 0), 0);
+	assert_text(&sb, "t 0.000000000\n");
+	assert_int_equal(metrics_sample_ns_as_seconds(&sb, "t", NULL, 0, 7), 0);
+	assert_text(&sb, "t 0.000000007\n");
+	/* Every nanosecond of a counter %.9g would round to 1.84467441e+10. */
+	assert_int_equal(metrics_sample_ns_as_seconds(&sb, "t", NULL, 0, UINT64_MAX), 0);
+	assert_text(&sb, "t 18446744073.709551615\n");
+	strbuf_free(&sb);
+}
+
 static void test_label_value_escaping(void **state)
 {
 	static const struct metrics_label labels[] = { { "name", "a\"b\\c\nd" } };
@@ -342,6 +360,7 @@ int main(void)
 		cmocka_unit_test(test_sample_with_labels),
 		cmocka_unit_test(test_sample_without_labels),
 		cmocka_unit_test(test_sample_uint64_max),
+		cmocka_unit_test(test_sample_ns_as_seconds),
 		cmocka_unit_test(test_label_value_escaping),
 		cmocka_unit_test(test_family_then_samples),
 		cmocka_unit_test(test_writers_report_limit),

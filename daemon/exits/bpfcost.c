@@ -1,0 +1,64 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * What the exits capability's BPF programs cost (daemon/bpfstats.h): the
+ * programs of its attached probes, under the probes' names, read on the
+ * tick and shown per exit in `status` and in /metrics.  Exits are the
+ * runs of kvm_exit where it fires, else of kvm_userspace_exit (the
+ * kvm_pvm backend never fires kvm_exit, though it attaches).
+ */
+#include <string.h>
+#include <bpf/libbpf.h>
+
+#include "exits.skel.h"
+#include "exits/exits.h"
+#include "log.h"
+#include "manager.h"
+
+/* The programs of the probes attached; a tick that finds none tries again at the next. */
+static void track_attached(struct exits_state *st)
+{
+	for (size_t i = 0; i < N_PROBES_MAX; i++) {
+		const struct exits_probe *p = &st->probes[i];
+		const char *prog_name = p->use_btf ? p->btf_prog_name : p->prog_name;
+		const struct bpf_program *prog;
+
+		if (!p->attached || !prog_name)
+			continue;
+		prog = bpf_object__find_program_by_name(st->skel->obj, prog_name);
+		if (bpfstats_track(&st->bpf_cost, p->name, prog, p->link) < 0)
+			log_warning("exits: out of memory tracking the run time of %s", p->name);
+	}
+}
+
+void exits_bpf_cost_read(struct exits_state *st)
+{
+	const char *backend = manager_kvm_backend(st->m);
+	bool hw_backend = !strcmp(backend, "kvm_amd") || !strcmp(backend, "kvm_intel");
+	int hw;
+
+	if (!st->loaded)
+		return;
+	if (!st->bpf_cost.n)
+		track_attached(st);
+	bpfstats_read(&st->bpf_cost, BPFSTATS_SYSCTL);
+	/* Every exit to the VMM is a hardware exit first, where those fire. */
+	hw = bpfstats_find(&st->bpf_cost, st->probes[PROBE_KVM_EXIT].name);
+	st->bpf_cost.unit = "exit";
+	st->bpf_cost.unit_prog = hw >= 0 && (hw_backend || st->bpf_cost.progs[hw].run_cnt) ? hw :
+		bpfstats_find(&st->bpf_cost, st->probes[PROBE_USERSPACE_EXIT].name);
+}
+
+json_t *exits_bpf_cost_json(struct exits_state *st)
+{
+	/* Nothing loaded, so no tick reads it: the sysctl alone, for an honest "how". */
+	if (!st->loaded)
+		bpfstats_read(&st->bpf_cost, BPFSTATS_SYSCTL);
+	return bpfstats_to_json(&st->bpf_cost);
+}
+
+int exits_bpf_cost_metrics(struct exits_state *st, struct strbuf *sb)
+{
+	const struct bpfstats *sets[] = { &st->bpf_cost };
+
+	return bpfstats_metrics(sb, sets, 1);
+}
