@@ -47,7 +47,20 @@ char LICENSE[] SEC("license") = "Dual BSD/GPL";
 extern void *bpf_rdonly_cast(const void *obj__ign, __u32 btf_id__k) __ksym;
 
 #define KREAD(type, addr) (*(const type *)bpf_rdonly_cast((const void *)(addr), 0))
+
+/*
+ * Events KVM fires with preemption on (exit handlers, KVM_RUN's return):
+ * a program preempted there makes the kernel skip the next run of that
+ * program on the CPU (recursion_misses), losing an event.  Off for the
+ * program's body; the window left is the dispatch before it.
+ */
+extern void bpf_preempt_disable(void) __ksym;
+extern void bpf_preempt_enable(void) __ksym;
+#define PREEMPT_OFF() bpf_preempt_disable()
+#define PREEMPT_ON() bpf_preempt_enable()
 #else
+#define PREEMPT_OFF() do { } while (0)
+#define PREEMPT_ON() do { } while (0)
 #define KREAD(type, addr) ({						\
 	type __v = 0;							\
 	bpf_probe_read_kernel(&__v, sizeof(__v), (const void *)(addr));	\
@@ -65,6 +78,8 @@ const volatile bool count_user_exits = true;
 const volatile bool collect_vmm = true;
 /* --collect backdoor: decode VMware backdoor calls. */
 const volatile bool collect_backdoor = true;
+/* The *_backup programs are attached: see struct kvmscope_slot.done. */
+const volatile bool backup_runs;
 /* Keys one VM may create in each counting map (--max-keys-per-vm). */
 const volatile __u32 max_keys_per_vm = KVMSCOPE_MAX_HW_EXIT_KEYS;
 /* Set by the daemon at run time while events.subscribe has subscribers. */
@@ -551,6 +566,31 @@ static __always_inline void where_thread(struct where *w, __u64 id, struct kvmsc
 }
 
 /*
+ * Is this run the one to count the thread's event @ev?  The first
+ * program always is, and says so in done[]; the backup only when the
+ * first was skipped (done[] did not move since the backup last looked).
+ */
+static __always_inline bool event_mine(struct kvmscope_slot *s, __u32 ev, bool backup)
+{
+	bool skipped;
+
+	if (!backup_runs)
+		return true;
+	if (!backup) {
+		if (s)
+			s->done[ev] += 1;
+		return true;
+	}
+	if (!s)
+		return false;
+	skipped = s->done[ev] == s->seen[ev];
+	if (skipped)
+		s->done[ev] += 1;
+	s->seen[ev] = s->done[ev];
+	return skipped;
+}
+
+/*
  * The histogram line of dense reason @i in a slot, taken at its first
  * use; NULL when the thread's @lines lines are all taken (the exit is
  * then counted untimed).
@@ -938,8 +978,8 @@ static __noinline void on_userspace_error(struct where *w, __s32 err, __u64 now)
 		slot_end_vmm(w->s, now);
 }
 
-/* @err: what KVM_RUN returns, 0 or a negative errno. */
-static __always_inline void on_userspace_exit(__u32 reason, __s32 err)
+/* @err: what KVM_RUN returns, 0 or a negative errno; @backup: the backup program. */
+static __always_inline void on_userspace_exit(__u32 reason, __s32 err, bool backup)
 {
 	__u64 id = bpf_get_current_pid_tgid(), now = 0, i;
 	struct kvmscope_slot *s;
@@ -948,6 +988,8 @@ static __always_inline void on_userspace_exit(__u32 reason, __s32 err)
 	if (!where_cached(&w, id, 0))
 		where_thread(&w, id, current_thread());
 	s = w.s;
+	if (!event_mine(s, KVMSCOPE_EV_USERSPACE_EXIT, backup))
+		return;
 	if (collect_vmm || stream_enabled)
 		now = bpf_ktime_get_ns();
 	if (err < 0) {
@@ -981,19 +1023,30 @@ static __always_inline void on_userspace_exit(__u32 reason, __s32 err)
 SEC("tracepoint/kvm/kvm_userspace_exit")
 int kvmscope_kvm_userspace_exit(struct kvmscope_tp_kvm_userspace_exit *ctx)
 {
-	on_userspace_exit(ctx->reason, ctx->err);
+	on_userspace_exit(ctx->reason, ctx->err, false);
 	return KEEP_EVENT;
 }
 
 SEC("tp_btf/kvm_userspace_exit")
 int BPF_PROG(kvmscope_kvm_userspace_exit_btf, __u32 reason, int err)
 {
-	on_userspace_exit(reason, err);
+	PREEMPT_OFF();
+	on_userspace_exit(reason, err, false);
+	PREEMPT_ON();
+	return 0;
+}
+
+SEC("tp_btf/kvm_userspace_exit")
+int BPF_PROG(kvmscope_kvm_userspace_exit_btf_backup, __u32 reason, int err)
+{
+	PREEMPT_OFF();
+	on_userspace_exit(reason, err, true);
+	PREEMPT_ON();
 	return 0;
 }
 
 /* Port I/O by (port, direction, size): one entry of the thread's port table. */
-static __always_inline void on_pio(__u32 rw, __u32 port, __u32 size)
+static __always_inline void on_pio(__u32 rw, __u32 port, __u32 size, bool backup)
 {
 	__u64 id = bpf_get_current_pid_tgid();
 	__u8 dir = rw ? KVMSCOPE_PIO_OUT : KVMSCOPE_PIO_IN;
@@ -1005,6 +1058,8 @@ static __always_inline void on_pio(__u32 rw, __u32 port, __u32 size)
 	if (!where_cached(&w, id, 0))
 		where_thread(&w, id, current_thread());
 	s = w.s;
+	if (!event_mine(s, KVMSCOPE_EV_PIO, backup))
+		return;
 	if (!s) {
 		count_fallback(KVMSCOPE_FALLBACK_NO_SLOT);
 		goto hash;
@@ -1030,15 +1085,45 @@ hash:
 SEC("tracepoint/kvm/kvm_pio")
 int kvmscope_kvm_pio(struct kvmscope_tp_kvm_pio *ctx)
 {
-	on_pio(ctx->rw, ctx->port, ctx->size);
+	on_pio(ctx->rw, ctx->port, ctx->size, false);
 	return KEEP_EVENT;
 }
 
 SEC("tp_btf/kvm_pio")
 int BPF_PROG(kvmscope_kvm_pio_btf, unsigned int rw, unsigned int port, unsigned int size)
 {
-	on_pio(rw, port, size);
+	PREEMPT_OFF();
+	on_pio(rw, port, size, false);
+	PREEMPT_ON();
 	return 0;
+}
+
+SEC("tp_btf/kvm_pio")
+int BPF_PROG(kvmscope_kvm_pio_btf_backup, unsigned int rw, unsigned int port, unsigned int size)
+{
+	PREEMPT_OFF();
+	on_pio(rw, port, size, true);
+	PREEMPT_ON();
+	return 0;
+}
+
+/*
+ * MMIO, MSR, CPUID and hypercall detail, by VM.  Where backups run, the
+ * thread's slot tells the first program from its backup (event_mine()).
+ */
+static __always_inline void on_detail(__u32 ev, __u8 kind, __u8 dir, __u64 id, bool backup)
+{
+	__u64 pid_tgid = bpf_get_current_pid_tgid();
+
+	if (backup_runs) {
+		struct where w;
+
+		if (!where_cached(&w, pid_tgid, 0))
+			where_thread(&w, pid_tgid, current_thread());
+		if (!event_mine(w.s, ev, backup))
+			return;
+	}
+	count_detail(pid_tgid >> 32, kind, dir, id);
 }
 
 SEC("tracepoint/kvm/kvm_mmio")
@@ -1049,10 +1134,22 @@ int kvmscope_kvm_mmio(struct kvmscope_tp_kvm_mmio *ctx)
 	return KEEP_EVENT;
 }
 
+
 SEC("tp_btf/kvm_mmio")
 int BPF_PROG(kvmscope_kvm_mmio_btf, int type, int len, __u64 gpa)
 {
-	count_detail(bpf_get_current_pid_tgid() >> 32, KVMSCOPE_DETAIL_MMIO, (__u8)type, gpa >> 12);
+	PREEMPT_OFF();
+	on_detail(KVMSCOPE_EV_MMIO, KVMSCOPE_DETAIL_MMIO, (__u8)type, gpa >> 12, false);
+	PREEMPT_ON();
+	return 0;
+}
+
+SEC("tp_btf/kvm_mmio")
+int BPF_PROG(kvmscope_kvm_mmio_btf_backup, int type, int len, __u64 gpa)
+{
+	PREEMPT_OFF();
+	on_detail(KVMSCOPE_EV_MMIO, KVMSCOPE_DETAIL_MMIO, (__u8)type, gpa >> 12, true);
+	PREEMPT_ON();
 	return 0;
 }
 
@@ -1067,7 +1164,18 @@ int kvmscope_kvm_msr(struct kvmscope_tp_kvm_msr *ctx)
 SEC("tp_btf/kvm_msr")
 int BPF_PROG(kvmscope_kvm_msr_btf, unsigned int write, __u32 ecx)
 {
-	count_detail(bpf_get_current_pid_tgid() >> 32, KVMSCOPE_DETAIL_MSR, write ? 1 : 0, ecx);
+	PREEMPT_OFF();
+	on_detail(KVMSCOPE_EV_MSR, KVMSCOPE_DETAIL_MSR, write ? 1 : 0, ecx, false);
+	PREEMPT_ON();
+	return 0;
+}
+
+SEC("tp_btf/kvm_msr")
+int BPF_PROG(kvmscope_kvm_msr_btf_backup, unsigned int write, __u32 ecx)
+{
+	PREEMPT_OFF();
+	on_detail(KVMSCOPE_EV_MSR, KVMSCOPE_DETAIL_MSR, write ? 1 : 0, ecx, true);
+	PREEMPT_ON();
 	return 0;
 }
 
@@ -1082,8 +1190,20 @@ int kvmscope_kvm_cpuid(struct kvmscope_tp_kvm_cpuid *ctx)
 SEC("tp_btf/kvm_cpuid")
 int BPF_PROG(kvmscope_kvm_cpuid_btf, unsigned int function, unsigned int index)
 {
-	count_detail(bpf_get_current_pid_tgid() >> 32, KVMSCOPE_DETAIL_CPUID, 0,
-		     (__u64)function << 32 | index);
+	PREEMPT_OFF();
+	on_detail(KVMSCOPE_EV_CPUID, KVMSCOPE_DETAIL_CPUID, 0, (__u64)function << 32 | index,
+		  false);
+	PREEMPT_ON();
+	return 0;
+}
+
+SEC("tp_btf/kvm_cpuid")
+int BPF_PROG(kvmscope_kvm_cpuid_btf_backup, unsigned int function, unsigned int index)
+{
+	PREEMPT_OFF();
+	on_detail(KVMSCOPE_EV_CPUID, KVMSCOPE_DETAIL_CPUID, 0, (__u64)function << 32 | index,
+		  true);
+	PREEMPT_ON();
 	return 0;
 }
 
@@ -1097,6 +1217,17 @@ int kvmscope_kvm_hypercall(struct kvmscope_tp_kvm_hypercall *ctx)
 SEC("tp_btf/kvm_hypercall")
 int BPF_PROG(kvmscope_kvm_hypercall_btf, unsigned long nr)
 {
-	count_detail(bpf_get_current_pid_tgid() >> 32, KVMSCOPE_DETAIL_HYPERCALL, 0, nr);
+	PREEMPT_OFF();
+	on_detail(KVMSCOPE_EV_HYPERCALL, KVMSCOPE_DETAIL_HYPERCALL, 0, nr, false);
+	PREEMPT_ON();
+	return 0;
+}
+
+SEC("tp_btf/kvm_hypercall")
+int BPF_PROG(kvmscope_kvm_hypercall_btf_backup, unsigned long nr)
+{
+	PREEMPT_OFF();
+	on_detail(KVMSCOPE_EV_HYPERCALL, KVMSCOPE_DETAIL_HYPERCALL, 0, nr, true);
+	PREEMPT_ON();
 	return 0;
 }

@@ -137,6 +137,8 @@ json_t *bpfstats_to_json(const struct bpfstats *s)
 			snprintf(key, sizeof(key), "ns_per_%s", s->unit);
 			json_object_set_new(o, key, ns_per(known && unit_known, p->run_time_ns, units));
 		}
+		json_object_set_new(o, "skipped_runs", p->misses_read ?
+				    json_integer((json_int_t)p->recursion_misses) : json_null());
 		snprintf(err, sizeof(err), "cannot read the program's run time: %s", strerror(-p->error));
 		json_object_set_new(o, "error", p->error ? json_string(err) : json_null());
 		json_array_append_new(progs, o);
@@ -158,6 +160,17 @@ json_t *bpfstats_to_json(const struct bpfstats *s)
 	if (s->unit) {
 		snprintf(key, sizeof(key), "ns_per_%s", s->unit);
 		json_object_set_new(out, key, ns_per(all_known && unit_known, total_ns, units));
+	}
+	{
+		uint64_t skipped = 0;
+		bool any = false;
+
+		for (size_t i = 0; i < s->n; i++) {
+			skipped += s->progs[i].misses_read ? s->progs[i].recursion_misses : 0;
+			any |= s->progs[i].misses_read;
+		}
+		json_object_set_new(out, "skipped_runs", any ? json_integer((json_int_t)skipped) :
+							       json_null());
 	}
 	json_object_set_new(out, "programs", progs);
 	return out;
@@ -200,6 +213,20 @@ int bpfstats_metrics(struct strbuf *sb, const struct bpfstats *const *sets, size
 			if (counted(sets[k], p))
 				r = metrics_sample_ns_as_seconds(sb, "kvmscope_bpf_run_seconds_total", &l,
 								 1, p->run_time_ns);
+		}
+	if (r >= 0)
+		r = metrics_family(sb, "kvmscope_bpf_skipped_runs_total", "counter",
+			"Runs of each of kvmscope's BPF programs the kernel skipped because the program "
+			"was already running on that CPU (recursion_misses): events not seen, unless a "
+			"backup program saw them.");
+	for (size_t k = 0; k < n_sets && r >= 0; k++)
+		for (size_t i = 0; i < sets[k]->n && r >= 0; i++) {
+			const struct bpfstats_prog *p = &sets[k]->progs[i];
+			struct metrics_label l = { "program", p->name };
+
+			if (p->misses_read && !p->error)
+				r = metrics_sample(sb, "kvmscope_bpf_skipped_runs_total", &l, 1,
+						   p->recursion_misses);
 		}
 	return r;
 }

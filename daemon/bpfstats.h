@@ -32,6 +32,13 @@ struct bpfstats_prog {
 	uint32_t id;		/* the kernel's program id (bpftool prog show id N), 0 unknown */
 	int error;		/* 0, or -errno of the last read */
 	uint64_t run_time_ns, run_cnt;	/* valid when read, enabled == 1 and !error */
+	/*
+	 * Runs the kernel skipped because the program was already running on
+	 * that CPU (bpf_prog_info.recursion_misses, Linux 5.12+): the event
+	 * was not seen.  Counted whatever the sysctl; valid when misses_read.
+	 */
+	uint64_t recursion_misses;
+	bool misses_read;
 };
 
 struct bpfstats {

@@ -5,6 +5,7 @@
  * bpf_link_get_info_by_fd() came with libbpf 1.2 and Debian 12 has 1.1.
  */
 #include <errno.h>
+#include <stddef.h>
 #include <fcntl.h>
 #include <string.h>
 #include <unistd.h>
@@ -48,9 +49,6 @@ void bpfstats_read(struct bpfstats *s, const char *sysctl_path)
 {
 	s->enabled = bpfstats_read_enabled(sysctl_path);
 	s->read = true;
-	/* Off, the counters hold what an earlier "on" left: stale, so not read. */
-	if (s->enabled != 1)
-		return;
 	for (size_t i = 0; i < s->n; i++) {
 		struct bpfstats_prog *p = &s->progs[i];
 		struct bpf_prog_info info = { 0 };
@@ -63,6 +61,13 @@ void bpfstats_read(struct bpfstats *s, const char *sysctl_path)
 			continue;
 		}
 		p->error = 0;
+		/* Older kernels return a shorter info: the field is then not there. */
+		p->misses_read = len >= offsetof(struct bpf_prog_info, recursion_misses) +
+				       sizeof(info.recursion_misses);
+		p->recursion_misses = p->misses_read ? info.recursion_misses : 0;
+		/* Off, the run counters hold what an earlier "on" left: stale, so not read. */
+		if (s->enabled != 1)
+			continue;
 		p->run_time_ns = info.run_time_ns;
 		p->run_cnt = info.run_cnt;
 	}

@@ -27,6 +27,15 @@ static void track_attached(struct exits_state *st)
 		prog = bpf_object__find_program_by_name(st->skel->obj, prog_name);
 		if (bpfstats_track(&st->bpf_cost, p->name, prog, p->link) < 0)
 			log_warning("exits: out of memory tracking the run time of %s", p->name);
+		if (p->backup_link) {
+			char name[80];
+
+			snprintf(name, sizeof(name), "%s#backup", p->name);
+			prog = st->adopted ? NULL :
+				bpf_object__find_program_by_name(st->skel->obj, p->btf_backup_name);
+			if (bpfstats_track(&st->bpf_cost, name, prog, p->backup_link) < 0)
+				log_warning("exits: out of memory tracking the run time of %s", name);
+		}
 	}
 }
 

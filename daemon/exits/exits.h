@@ -35,6 +35,7 @@ struct field_check {
 struct exits_probe {
 	const char *category, *event, *prog_name;
 	const char *btf_prog_name;	/* tp_btf program, NULL if none */
+	const char *btf_backup_name;	/* its backup (struct kvmscope_slot.done), NULL if none */
 	bool fentry;			/* prog_name is an fentry program on function @event */
 	unsigned int view;		/* enum collect_view it serves; 0: the counts */
 	bool btf_vcpu_arg;		/* the tp_btf program reads arg 0 as struct kvm_vcpu * */
@@ -45,6 +46,7 @@ struct exits_probe {
 	bool available, attached;
 	char reason[200];
 	struct bpf_link *link;
+	struct bpf_link *backup_link;	/* attached after link, where backups run */
 };
 
 #define N_PROBES_MAX 10
@@ -84,6 +86,7 @@ struct exits_state {
 	char load_error[200];
 	bool vcpu_btf;		/* kernel BTF has struct kvm_vcpu */
 	bool fast_reads;	/* exits_fast.bpf.o: bpf_rdonly_cast() reads */
+	bool backup_runs;	/* the *_backup programs are loaded (with fast_reads) */
 	char reads_note[200];
 	int ncpus;
 	/* Pinned state: where, and whether this daemon adopted a previous one's. */

@@ -28,9 +28,9 @@ static const struct exits_probe probe_templates[] = {
 	  .btf_prog_name = "kvmscope_kvm_exit_btf", .btf_vcpu_arg = true,
 	  .fields = { { "exit_reason", 8, 4 }, { "isa", 24, 4 }, { "vcpu_id", 56, 4 } } },
 	{ .category = "kvm", .event = "kvm_userspace_exit", .view = COLLECT_VMM | COLLECT_BACKDOOR,
-	  .prog_name = "kvmscope_kvm_userspace_exit", .btf_prog_name = "kvmscope_kvm_userspace_exit_btf", .fields = { { "reason", 8, 4 }, { "errno", 12, 4 } } },
+	  .prog_name = "kvmscope_kvm_userspace_exit", .btf_prog_name = "kvmscope_kvm_userspace_exit_btf", .btf_backup_name = "kvmscope_kvm_userspace_exit_btf_backup", .fields = { { "reason", 8, 4 }, { "errno", 12, 4 } } },
 	{ .category = "kvm", .event = "kvm_pio", .view = COLLECT_DETAIL, .prog_name = "kvmscope_kvm_pio",
-	  .btf_prog_name = "kvmscope_kvm_pio_btf",
+	  .btf_prog_name = "kvmscope_kvm_pio_btf", .btf_backup_name = "kvmscope_kvm_pio_btf_backup",
 	  .fields = { { "rw", 8, 4 }, { "port", 12, 4 }, { "size", 16, 4 } } },
 	{ .category = "syscalls", .event = "sys_enter_ioctl", .prog_name = "kvmscope_ioctl_enter",
 	  .fields = { { "fd", 16, 8 }, { "cmd", 24, 8 } } },
@@ -40,14 +40,14 @@ static const struct exits_probe probe_templates[] = {
 	{ .category = "kvm", .event = "kvm_dev_ioctl", .prog_name = "kvmscope_kvm_dev_ioctl",
 	  .fentry = true },
 	{ .category = "kvm", .event = "kvm_mmio", .view = COLLECT_DETAIL, .prog_name = "kvmscope_kvm_mmio",
-	  .btf_prog_name = "kvmscope_kvm_mmio_btf", .fields = { { "type", 8, 4 }, { "gpa", 16, 8 } } },
+	  .btf_prog_name = "kvmscope_kvm_mmio_btf", .btf_backup_name = "kvmscope_kvm_mmio_btf_backup", .fields = { { "type", 8, 4 }, { "gpa", 16, 8 } } },
 	{ .category = "kvm", .event = "kvm_msr", .view = COLLECT_DETAIL, .prog_name = "kvmscope_kvm_msr",
-	  .btf_prog_name = "kvmscope_kvm_msr_btf", .fields = { { "write", 8, 4 }, { "ecx", 12, 4 } } },
+	  .btf_prog_name = "kvmscope_kvm_msr_btf", .btf_backup_name = "kvmscope_kvm_msr_btf_backup", .fields = { { "write", 8, 4 }, { "ecx", 12, 4 } } },
 	{ .category = "kvm", .event = "kvm_cpuid", .view = COLLECT_DETAIL, .prog_name = "kvmscope_kvm_cpuid",
-	  .btf_prog_name = "kvmscope_kvm_cpuid_btf",
+	  .btf_prog_name = "kvmscope_kvm_cpuid_btf", .btf_backup_name = "kvmscope_kvm_cpuid_btf_backup",
 	  .fields = { { "function", 8, 4 }, { "index", 12, 4 } } },
 	{ .category = "kvm", .event = "kvm_hypercall", .view = COLLECT_DETAIL, .prog_name = "kvmscope_kvm_hypercall",
-	  .btf_prog_name = "kvmscope_kvm_hypercall_btf", .fields = { { "nr", 8, 8 } } },
+	  .btf_prog_name = "kvmscope_kvm_hypercall_btf", .btf_backup_name = "kvmscope_kvm_hypercall_btf_backup", .fields = { { "nr", 8, 8 } } },
 };
 
 #define N_PROBES (sizeof(probe_templates) / sizeof(probe_templates[0]))
@@ -277,14 +277,45 @@ static struct kvmscope_pin_meta wanted_meta(const struct exits_state *st)
 	return meta;
 }
 
-/* "link_kvm_exit": where probe @p's link is pinned. */
-static int link_pin_path(const struct exits_state *st, const struct exits_probe *p, char *buf,
-			 size_t len)
+/* "link_kvm_exit", "link_kvm_exit_backup": where probe @p's link (or its backup's) is pinned. */
+static int link_pin_path(const struct exits_state *st, const struct exits_probe *p, bool backup,
+			 char *buf, size_t len)
 {
 	char name[80];
 
-	snprintf(name, sizeof(name), "link_%s", p->event);
+	snprintf(name, sizeof(name), "link_%s%s", p->event, backup ? "_backup" : "");
 	return pin_path(buf, len, st->pin_dir, name);
+}
+
+/*
+ * The backup of probe @p, attached after its program (so it runs after
+ * it), or adopted from its pin.  Without it the probe still counts; only
+ * a skipped run is then lost, as the kernel's recursion_misses say.
+ */
+static void attach_backup(struct exits_state *st, struct exits_probe *p)
+{
+	struct bpf_program *prog;
+	char path[300] = "";
+
+	if (!p->btf_backup_name || !p->use_btf)
+		return;
+	if (st->pinned && link_pin_path(st, p, true, path, sizeof(path)) < 0)
+		path[0] = '\0';
+	if (st->adopted) {
+		p->backup_link = path[0] && !access(path, F_OK) ? bpf_link__open(path) : NULL;
+		return;
+	}
+	if (!st->backup_runs)
+		return;
+	prog = bpf_object__find_program_by_name(st->skel->obj, p->btf_backup_name);
+	p->backup_link = prog ? bpf_program__attach(prog) : NULL;
+	if (!p->backup_link) {
+		log_warning("exits: %s: cannot attach its backup program: %s", p->name, strerror(errno));
+		return;
+	}
+	if (st->pinned && path[0] && bpf_link__pin(p->backup_link, path) < 0)
+		log_warning("exits: cannot pin the backup link of %s at %s: %s", p->name, path,
+			    strerror(errno));
 }
 
 /*
@@ -322,7 +353,8 @@ static bool can_adopt(struct exits_state *st, char *why, size_t len)
 	for (size_t i = 0; i < N_PROBES; i++) {
 		if (!st->probes[i].available)
 			continue;
-		if (link_pin_path(st, &st->probes[i], path, sizeof(path)) < 0 || access(path, F_OK)) {
+		if (link_pin_path(st, &st->probes[i], false, path, sizeof(path)) < 0 ||
+		    access(path, F_OK)) {
 			snprintf(why, len, "the link of %s is not pinned", st->probes[i].event);
 			return false;
 		}
@@ -457,6 +489,9 @@ static int open_and_load_variant(struct exits_state *st)
 	s->rodata->collect_vmm = (o->collect & COLLECT_VMM) &&
 		(st->probes[PROBE_KVM_ENTRY].available || st->probes[PROBE_IOCTL].available);
 	s->rodata->collect_backdoor = o->collect & COLLECT_BACKDOOR;
+	/* Where programs read with plain loads (6.17+), runs may also be skipped: back them up. */
+	st->backup_runs = st->fast_reads;
+	s->rodata->backup_runs = st->backup_runs;
 	s->rodata->max_keys_per_vm = o->max_keys_per_vm;
 	/* Sizes from the options; the per-VM and per-thread maps follow them. */
 	bpf_map__set_max_entries(s->maps.vms_seen, o->max_vms);
@@ -480,6 +515,10 @@ static int open_and_load_variant(struct exits_state *st)
 			bpf_program__set_autoload(classic, !st->adopted && p->available && !p->use_btf);
 		if (btf)
 			bpf_program__set_autoload(btf, !st->adopted && p->available && p->use_btf);
+		if (p->btf_backup_name)
+			bpf_program__set_autoload(
+				bpf_object__find_program_by_name(s->obj, p->btf_backup_name),
+				!st->adopted && p->available && p->use_btf && st->backup_runs);
 	}
 	r = st->pinned ? pin_object_maps(s->obj, st->pin_dir) : 0;
 	if (r >= 0)
@@ -521,8 +560,10 @@ void exits_free(void *state)
 	if (!st)
 		return;
 	remove_pins(st);
-	for (size_t i = 0; i < N_PROBES; i++)
+	for (size_t i = 0; i < N_PROBES; i++) {
+		bpf_link__destroy(st->probes[i].backup_link);
 		bpf_link__destroy(st->probes[i].link);
+	}
 	exits_state_release(st);
 	exits_slots_close(st);
 	bpfstats_free(&st->bpf_cost);
@@ -637,7 +678,7 @@ int exits_attach(void *state)
 
 		if (!p->available)
 			continue;
-		if (st->pinned && link_pin_path(st, p, path, sizeof(path)) < 0)
+		if (st->pinned && link_pin_path(st, p, false, path, sizeof(path)) < 0)
 			path[0] = '\0';
 		if (st->adopted) {
 			/* The previous daemon's link, still attached, its program still counting. */
@@ -663,6 +704,7 @@ int exits_attach(void *state)
 		}
 		p->attached = true;
 		attached++;
+		attach_backup(st, p);
 	}
 	for (size_t i = 0; i < N_PROBES; i++)
 		if (!st->probes[i].attached && !st->probes[i].not_needed)
@@ -708,9 +750,10 @@ json_t *exits_describe(void *state)
 
 		attached += p->attached;
 		wanted += !p->not_needed;
-		json_array_append_new(probes, json_pack("{s:s, s:s, s:b, s:b, s:s?}", "name", p->name,
+		json_array_append_new(probes, json_pack("{s:s, s:s, s:b, s:b, s:s?, s:b}", "name", p->name,
 			"type", p->fentry ? "fentry" : p->use_btf ? "tp_btf" : "tracepoint", "available", p->available,
-			"attached", p->attached, "reason", p->attached ? NULL : p->reason));
+			"attached", p->attached, "reason", p->attached ? NULL : p->reason,
+			"backup", p->backup_link != NULL));
 	}
 	for (uint32_t d = 0; d < KVMSCOPE_DROP_MAX; d++)
 		json_object_set_new(drops, exits_drop_names[d],

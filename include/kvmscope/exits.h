@@ -117,6 +117,20 @@ struct kvmscope_hist {
 #define KVMSCOPE_SLOT_PIO 16		/* (port, direction, size) per thread */
 #define KVMSCOPE_SLOT_NONE 0xffffffffu
 
+/*
+ * Events KVM fires with preemption on, each with a backup program where
+ * the kernel may skip a program's run (see struct kvmscope_slot.done).
+ */
+enum kvmscope_slot_event {
+	KVMSCOPE_EV_USERSPACE_EXIT = 0,
+	KVMSCOPE_EV_PIO,
+	KVMSCOPE_EV_MMIO,
+	KVMSCOPE_EV_MSR,
+	KVMSCOPE_EV_CPUID,
+	KVMSCOPE_EV_HYPERCALL,
+	KVMSCOPE_SLOT_EVENTS,
+};
+
 static inline __u32 kvmscope_hw_index(__u32 isa, __u32 reason)
 {
 	if (isa == KVMSCOPE_ISA_VMX)
@@ -174,6 +188,16 @@ struct kvmscope_slot {
 	struct kvmscope_slot_hist hw_hist[KVMSCOPE_SLOT_HW_HISTS];
 	struct kvmscope_slot_hist user_hist[KVMSCOPE_SLOT_USER_HISTS];
 	struct kvmscope_slot_pio pio[KVMSCOPE_SLOT_PIO];
+	/*
+	 * A program that is preempted makes the kernel skip that program's
+	 * next run on the CPU (its recursion_misses).  Where that can happen
+	 * each such event has a second, backup program after the first: the
+	 * first counts done[] up, the backup does the work only when done[]
+	 * did not move since it last looked (seen[]), so each event of the
+	 * thread is counted once unless both are skipped.
+	 */
+	__u32 done[KVMSCOPE_SLOT_EVENTS];
+	__u32 seen[KVMSCOPE_SLOT_EVENTS];
 };
 
 /* Why an exit was counted in the hash maps instead of its thread's slot. */

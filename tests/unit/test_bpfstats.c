@@ -26,6 +26,10 @@ static void make_set(struct bpfstats *s, int enabled)
 	s->progs[1].run_time_ns = 123456;
 	s->progs[2].run_cnt = 5000;
 	s->progs[2].run_time_ns = 1000001;
+	/* Skipped runs are counted whatever the sysctl. */
+	for (int i = 0; i < 3; i++)
+		s->progs[i].misses_read = true;
+	s->progs[1].recursion_misses = 7;
 }
 
 static json_t *prog(json_t *out, size_t i)
@@ -89,6 +93,11 @@ static void test_json_enabled(void **state)
 	assert_true(json_is_null(json_object_get(p, "ns_per_run")));
 	assert_real(json_object_get(p, "ns_per_exit"), 0.0);
 	assert_true(json_is_null(json_object_get(p, "error")));
+
+	/* Skipped runs: the kernel's recursion_misses, per program and in all. */
+	assert_int_equal(json_integer_value(json_object_get(out, "skipped_runs")), 7);
+	assert_int_equal(json_integer_value(json_object_get(prog(out, 0), "skipped_runs")), 0);
+	assert_int_equal(json_integer_value(json_object_get(prog(out, 1), "skipped_runs")), 7);
 
 	p = prog(out, 1);
 	assert_int_equal(json_integer_value(json_object_get(p, "runs")), 2000);
@@ -216,6 +225,15 @@ static char *metrics_text(const struct bpfstats *const *sets, size_t n)
 	"# HELP kvmscope_bpf_run_seconds_total Time the kernel spent in each of kvmscope's " \
 	"attached BPF programs while kernel.bpf_stats_enabled is 1.\n" \
 	"# TYPE kvmscope_bpf_run_seconds_total counter\n"
+#define HELP_SKIPPED \
+	"# HELP kvmscope_bpf_skipped_runs_total Runs of each of kvmscope's BPF programs the kernel " \
+	"skipped because the program was already running on that CPU (recursion_misses): events " \
+	"not seen, unless a backup program saw them.\n" \
+	"# TYPE kvmscope_bpf_skipped_runs_total counter\n"
+#define SKIPPED_SAMPLES \
+	"kvmscope_bpf_skipped_runs_total{program=\"tracepoint/kvm/kvm_exit\"} 0\n" \
+	"kvmscope_bpf_skipped_runs_total{program=\"tp_btf/kvm_userspace_exit\"} 7\n" \
+	"kvmscope_bpf_skipped_runs_total{program=\"tracepoint/syscalls/sys_enter_ioctl\"} 0\n"
 
 static void test_metrics_enabled(void **state)
 {
@@ -232,7 +250,8 @@ static void test_metrics_enabled(void **state)
 		HELP_SECONDS
 		"kvmscope_bpf_run_seconds_total{program=\"tracepoint/kvm/kvm_exit\"} 0.000000000\n"
 		"kvmscope_bpf_run_seconds_total{program=\"tp_btf/kvm_userspace_exit\"} 0.000123456\n"
-		"kvmscope_bpf_run_seconds_total{program=\"tracepoint/syscalls/sys_enter_ioctl\"} 0.001000001\n");
+		"kvmscope_bpf_run_seconds_total{program=\"tracepoint/syscalls/sys_enter_ioctl\"} 0.001000001\n"
+		HELP_SKIPPED SKIPPED_SAMPLES);
 	free(text);
 	bpfstats_free(&s);
 }
@@ -246,12 +265,13 @@ static void test_metrics_disabled_leave_samples_out(void **state)
 
 	make_set(&s, 0);
 	text = metrics_text(sets, 1);
-	assert_string_equal(text, HELP_ENABLED "kvmscope_bpf_stats_enabled 0\n" HELP_RUNS HELP_SECONDS);
+	assert_string_equal(text, HELP_ENABLED "kvmscope_bpf_stats_enabled 0\n" HELP_RUNS HELP_SECONDS
+			    HELP_SKIPPED SKIPPED_SAMPLES);
 	free(text);
 	/* Unreadable: not even the gauge claims a value. */
 	s.enabled = -ENOENT;
 	text = metrics_text(sets, 1);
-	assert_string_equal(text, HELP_ENABLED HELP_RUNS HELP_SECONDS);
+	assert_string_equal(text, HELP_ENABLED HELP_RUNS HELP_SECONDS HELP_SKIPPED SKIPPED_SAMPLES);
 	free(text);
 	bpfstats_free(&s);
 }
@@ -277,7 +297,8 @@ static void test_metrics_sets_and_escaping(void **state)
 		"kvmscope_bpf_runs_total{program=\"odd\\\"name\\\\with\\nnewline\"} 1\n"
 		HELP_SECONDS
 		"kvmscope_bpf_run_seconds_total{program=\"tp_btf/kvm_exit\"} 2.500000000\n"
-		"kvmscope_bpf_run_seconds_total{program=\"odd\\\"name\\\\with\\nnewline\"} 0.000000010\n");
+		"kvmscope_bpf_run_seconds_total{program=\"odd\\\"name\\\\with\\nnewline\"} 0.000000010\n"
+		HELP_SKIPPED);
 	free(text);
 	bpfstats_free(&a);
 	bpfstats_free(&b);
