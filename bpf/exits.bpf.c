@@ -860,33 +860,60 @@ struct vmcb___kvmscope {
 	struct vmcb_control_area___kvmscope control;
 } __attribute__((preserve_access_index));
 
+struct kvm_vmcb_info___kvmscope {
+	struct vmcb___kvmscope *ptr;
+} __attribute__((preserve_access_index));
+
 struct vcpu_svm___kvmscope {
 	struct vmcb___kvmscope *vmcb;
+	struct kvm_vmcb_info___kvmscope vmcb01;	/* Linux 5.13+ */
 } __attribute__((preserve_access_index));
+
+/* x86 vcpu->arch.hflags: the vCPU runs a nested guest (L2). */
+#define KVMSCOPE_HF_GUEST_MASK (1u << 0)
+
+/*
+ * svm->vmcb->control.exit_code, truncated to 32 bits as in the record
+ * (SVM_EXIT_ERR is 0xffffffff).  Outside guest mode svm->vmcb is vmcb01,
+ * which a vCPU keeps for its life: its address is read once into the
+ * slot, and each exit then reads only the exit code.  A vCPU in guest
+ * mode (running a nested guest on vmcb02) reads svm->vmcb every time.
+ */
+static __always_inline __u32 svm_exit_code(struct kvm_vcpu *vcpu, struct kvmscope_slot *s)
+{
+	__u64 vmcb;
+
+	if (s && bpf_core_field_exists(struct vcpu_svm___kvmscope, vmcb01) &&
+	    !(vcpu->arch.hflags & KVMSCOPE_HF_GUEST_MASK)) {
+		vmcb = s->vmcb01;
+		if (!vmcb) {
+			vmcb = KREAD(__u64, (__u64)vcpu +
+					    bpf_core_field_offset(struct vcpu_svm___kvmscope, vmcb01.ptr));
+			s->vmcb01 = vmcb;
+		}
+	} else {
+		vmcb = KREAD(__u64, (__u64)vcpu + bpf_core_field_offset(struct vcpu_svm___kvmscope, vmcb));
+	}
+	return KREAD(__u32, vmcb + bpf_core_field_offset(struct vmcb___kvmscope, control.exit_code));
+}
 
 SEC("tp_btf/kvm_exit")
 int BPF_PROG(kvmscope_kvm_exit_btf, struct kvm_vcpu *vcpu, __u32 isa)
 {
-	struct vcpu_svm___kvmscope *svm = (void *)vcpu;
 	__u64 id = bpf_get_current_pid_tgid();
 	struct where w;
-	__u32 reason;
 
 	/* Newer verifiers (6.12) type tracepoint arguments as maybe NULL. */
 	if (!vcpu || !bpf_core_type_exists(struct vcpu_svm___kvmscope) || isa != KVMSCOPE_ISA_SVM) {
 		count_drop(id >> 32, KVMSCOPE_DROP_UNREADABLE);
 		return 0;
 	}
-	/* svm->vmcb->control.exit_code, truncated to 32 bits as in the record (SVM_EXIT_ERR). */
-	reason = KREAD(__u32, KREAD(__u64, (__u64)svm +
-				    bpf_core_field_offset(struct vcpu_svm___kvmscope, vmcb)) +
-		       bpf_core_field_offset(struct vmcb___kvmscope, control.exit_code));
 	if (!where_cached(&w, id, (__u64)vcpu)) {
 		where_thread(&w, id, thread_for_vcpu(vcpu));
 		if (w.vcpu == KVMSCOPE_VCPU_UNKNOWN)
 			w.vcpu = vcpu_id_of(vcpu);
 	}
-	on_kvm_exit(&w, isa, reason);
+	on_kvm_exit(&w, isa, svm_exit_code(vcpu, w.s));
 	return 0;
 }
 

@@ -179,6 +179,7 @@ struct kvmscope_slot {
 	__u64 user_ts;	/* kvm_userspace_exit -> KVM_RUN, 0: none */
 	__u32 exit_index;
 	__u32 user_index;
+	__u64 vmcb01;	/* SVM: the vCPU's own VMCB, read once (see svm_exit_code()) */
 	__u32 hw_lines;	/* hw_hist[] lines in use */
 	__u32 user_lines;
 	__u64 hw[KVMSCOPE_SLOT_HW_REASONS];	/* untimed (or not yet timed) exits */
