@@ -6,6 +6,7 @@
  * runs of kvm_exit where it fires, else of kvm_userspace_exit (the
  * kvm_pvm backend never fires kvm_exit, though it attaches).
  */
+#include <inttypes.h>
 #include <string.h>
 #include <bpf/libbpf.h>
 
@@ -13,6 +14,17 @@
 #include "exits/exits.h"
 #include "log.h"
 #include "manager.h"
+
+static void track_backup(struct exits_state *st, const struct exits_probe *p)
+{
+	const struct bpf_program *prog;
+	char name[80];
+
+	snprintf(name, sizeof(name), "%s#backup", p->name);
+	prog = st->adopted ? NULL : bpf_object__find_program_by_name(st->skel->obj, p->btf_backup_name);
+	if (bpfstats_track(&st->bpf_cost, name, prog, p->backup_link) < 0)
+		log_warning("exits: out of memory tracking the run time of %s", name);
+}
 
 /* The programs of the probes attached; a tick that finds none tries again at the next. */
 static void track_attached(struct exits_state *st)
@@ -27,15 +39,45 @@ static void track_attached(struct exits_state *st)
 		prog = bpf_object__find_program_by_name(st->skel->obj, prog_name);
 		if (bpfstats_track(&st->bpf_cost, p->name, prog, p->link) < 0)
 			log_warning("exits: out of memory tracking the run time of %s", p->name);
-		if (p->backup_link) {
-			char name[80];
+		if (p->backup_link)
+			track_backup(st, p);
+	}
+}
 
-			snprintf(name, sizeof(name), "%s#backup", p->name);
-			prog = st->adopted ? NULL :
-				bpf_object__find_program_by_name(st->skel->obj, p->btf_backup_name);
-			if (bpfstats_track(&st->bpf_cost, name, prog, p->backup_link) < 0)
-				log_warning("exits: out of memory tracking the run time of %s", name);
-		}
+/*
+ * The kernel skipped a run of a program whose backup is loaded but not
+ * attached (a kernel not known to run it preemptible): attach the
+ * backups now, so later skipped runs are not lost events.
+ */
+static void attach_backups_if_skipped(struct exits_state *st)
+{
+	uint64_t skipped = 0;
+
+	if (!st->backup_runs || st->backups_wanted)
+		return;
+	for (size_t i = 0; i < N_PROBES_MAX; i++) {
+		const struct exits_probe *p = &st->probes[i];
+		int k;
+
+		if (!p->attached || !p->btf_backup_name || !p->use_btf)
+			continue;
+		k = bpfstats_find(&st->bpf_cost, p->name);
+		if (k >= 0 && st->bpf_cost.progs[k].misses_read)
+			skipped += st->bpf_cost.progs[k].recursion_misses;
+	}
+	if (!skipped)
+		return;
+	st->backups_wanted = true;
+	log_notice("exits: the kernel skipped %" PRIu64 " runs of programs that were already "
+		   "running on their CPU (preempted): attaching their backup programs", skipped);
+	for (size_t i = 0; i < N_PROBES_MAX; i++) {
+		struct exits_probe *p = &st->probes[i];
+
+		if (!p->attached || p->backup_link)
+			continue;
+		exits_attach_backup(st, p);
+		if (p->backup_link)
+			track_backup(st, p);
 	}
 }
 
@@ -50,6 +92,7 @@ void exits_bpf_cost_read(struct exits_state *st)
 	if (!st->bpf_cost.n)
 		track_attached(st);
 	bpfstats_read(&st->bpf_cost, BPFSTATS_SYSCTL);
+	attach_backups_if_skipped(st);
 	/* Every exit to the VMM is a hardware exit first, where those fire. */
 	hw = bpfstats_find(&st->bpf_cost, st->probes[PROBE_KVM_EXIT].name);
 	st->bpf_cost.unit = "exit";

@@ -87,6 +87,7 @@ struct exits_state {
 	bool vcpu_btf;		/* kernel BTF has struct kvm_vcpu */
 	bool fast_reads;	/* exits_fast.bpf.o: bpf_rdonly_cast() reads */
 	bool backup_runs;	/* the *_backup programs are loaded (with fast_reads) */
+	bool backups_wanted;	/* ... and attached: newer kernel, or a run was skipped */
 	char reads_note[200];
 	int ncpus;
 	/* Pinned state: where, and whether this daemon adopted a previous one's. */
@@ -176,6 +177,8 @@ int exits_metrics(void *state, struct strbuf *sb);
 
 /* bpfcost.c: the attached programs' BPF run time, read on the tick. */
 void exits_bpf_cost_read(struct exits_state *st);
+/* load.c: attach probe @p's backup program (when loaded and wanted). */
+void exits_attach_backup(struct exits_state *st, struct exits_probe *p);
 json_t *exits_bpf_cost_json(struct exits_state *st);
 int exits_bpf_cost_metrics(struct exits_state *st, struct strbuf *sb);
 

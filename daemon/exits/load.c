@@ -9,6 +9,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/utsname.h>
+#include <unistd.h>
 #include <bpf/bpf.h>
 #include <bpf/btf.h>
 #include <bpf/libbpf.h>
@@ -292,7 +294,7 @@ static int link_pin_path(const struct exits_state *st, const struct exits_probe 
  * it), or adopted from its pin.  Without it the probe still counts; only
  * a skipped run is then lost, as the kernel's recursion_misses say.
  */
-static void attach_backup(struct exits_state *st, struct exits_probe *p)
+void exits_attach_backup(struct exits_state *st, struct exits_probe *p)
 {
 	struct bpf_program *prog;
 	char path[300] = "";
@@ -305,7 +307,7 @@ static void attach_backup(struct exits_state *st, struct exits_probe *p)
 		p->backup_link = path[0] && !access(path, F_OK) ? bpf_link__open(path) : NULL;
 		return;
 	}
-	if (!st->backup_runs)
+	if (!st->backup_runs || !st->backups_wanted || p->backup_link)
 		return;
 	prog = bpf_object__find_program_by_name(st->skel->obj, p->btf_backup_name);
 	p->backup_link = prog ? bpf_program__attach(prog) : NULL;
@@ -437,6 +439,17 @@ static struct exits_bpf *exits_open(bool fast)
 	return obj;
 }
 
+/* Is this kernel newer than 6.18, the newest seen to run KVM's tracepoints non-preemptible? */
+static bool kernel_newer_than_6_18(void)
+{
+	struct utsname u;
+	int major = 0, minor = 0;
+
+	if (uname(&u) < 0 || sscanf(u.release, "%d.%d", &major, &minor) != 2)
+		return true;	/* unknown: back up */
+	return major > 6 || (major == 6 && minor > 18);
+}
+
 /* Does the kernel have bpf_rdonly_cast() at all (Linux 6.2+; to void: 6.17+)? */
 static bool kernel_has_rdonly_cast(void)
 {
@@ -489,8 +502,13 @@ static int open_and_load_variant(struct exits_state *st)
 	s->rodata->collect_vmm = (o->collect & COLLECT_VMM) &&
 		(st->probes[PROBE_KVM_ENTRY].available || st->probes[PROBE_IOCTL].available);
 	s->rodata->collect_backdoor = o->collect & COLLECT_BACKDOOR;
-	/* Where programs read with plain loads (6.17+), runs may also be skipped: back them up. */
+	/*
+	 * The backups are loaded with the fast build (6.17+), and attached
+	 * where the kernel runs these events' programs preemptible (seen on
+	 * 7.2, not on 6.18), or at the first skipped run the tick sees.
+	 */
 	st->backup_runs = st->fast_reads;
+	st->backups_wanted = st->backup_runs && kernel_newer_than_6_18();
 	s->rodata->backup_runs = st->backup_runs;
 	s->rodata->max_keys_per_vm = o->max_keys_per_vm;
 	/* Sizes from the options; the per-VM and per-thread maps follow them. */
@@ -704,7 +722,7 @@ int exits_attach(void *state)
 		}
 		p->attached = true;
 		attached++;
-		attach_backup(st, p);
+		exits_attach_backup(st, p);
 	}
 	for (size_t i = 0; i < N_PROBES; i++)
 		if (!st->probes[i].attached && !st->probes[i].not_needed)
