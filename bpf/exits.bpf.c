@@ -1066,9 +1066,7 @@ int BPF_PROG(kvmscope_kvm_userspace_exit_btf, __u32 reason, int err)
 SEC("tp_btf/kvm_userspace_exit")
 int BPF_PROG(kvmscope_kvm_userspace_exit_btf_backup, __u32 reason, int err)
 {
-	PREEMPT_OFF();
 	on_userspace_exit(reason, err, true);
-	PREEMPT_ON();
 	return 0;
 }
 
@@ -1128,9 +1126,7 @@ int BPF_PROG(kvmscope_kvm_pio_btf, unsigned int rw, unsigned int port, unsigned 
 SEC("tp_btf/kvm_pio")
 int BPF_PROG(kvmscope_kvm_pio_btf_backup, unsigned int rw, unsigned int port, unsigned int size)
 {
-	PREEMPT_OFF();
 	on_pio(rw, port, size, true);
-	PREEMPT_ON();
 	return 0;
 }
 
@@ -1174,9 +1170,7 @@ int BPF_PROG(kvmscope_kvm_mmio_btf, int type, int len, __u64 gpa)
 SEC("tp_btf/kvm_mmio")
 int BPF_PROG(kvmscope_kvm_mmio_btf_backup, int type, int len, __u64 gpa)
 {
-	PREEMPT_OFF();
 	on_detail(KVMSCOPE_EV_MMIO, KVMSCOPE_DETAIL_MMIO, (__u8)type, gpa >> 12, true);
-	PREEMPT_ON();
 	return 0;
 }
 
@@ -1200,9 +1194,7 @@ int BPF_PROG(kvmscope_kvm_msr_btf, unsigned int write, __u32 ecx)
 SEC("tp_btf/kvm_msr")
 int BPF_PROG(kvmscope_kvm_msr_btf_backup, unsigned int write, __u32 ecx)
 {
-	PREEMPT_OFF();
 	on_detail(KVMSCOPE_EV_MSR, KVMSCOPE_DETAIL_MSR, write ? 1 : 0, ecx, true);
-	PREEMPT_ON();
 	return 0;
 }
 
@@ -1227,10 +1219,8 @@ int BPF_PROG(kvmscope_kvm_cpuid_btf, unsigned int function, unsigned int index)
 SEC("tp_btf/kvm_cpuid")
 int BPF_PROG(kvmscope_kvm_cpuid_btf_backup, unsigned int function, unsigned int index)
 {
-	PREEMPT_OFF();
 	on_detail(KVMSCOPE_EV_CPUID, KVMSCOPE_DETAIL_CPUID, 0, (__u64)function << 32 | index,
 		  true);
-	PREEMPT_ON();
 	return 0;
 }
 
@@ -1253,8 +1243,6 @@ int BPF_PROG(kvmscope_kvm_hypercall_btf, unsigned long nr)
 SEC("tp_btf/kvm_hypercall")
 int BPF_PROG(kvmscope_kvm_hypercall_btf_backup, unsigned long nr)
 {
-	PREEMPT_OFF();
 	on_detail(KVMSCOPE_EV_HYPERCALL, KVMSCOPE_DETAIL_HYPERCALL, 0, nr, true);
-	PREEMPT_ON();
 	return 0;
 }

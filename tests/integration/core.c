@@ -389,6 +389,32 @@ static void test_threads_without_slot_stay_exact(void **state)
  * Many VMs that start and exit together: each one's counts are taken at
  * its exit and its keys removed in one batch, all exact.
  */
+/*
+ * Runs of the kvm_userspace_exit program the kernel skipped (its
+ * recursion_misses) in both the first program and its backup, as status
+ * shows them: an exit is lost only when both were skipped for it.
+ */
+static void userspace_exit_skips(long long *first, long long *backup)
+{
+	json_t *st, *p;
+	size_t i;
+
+	*first = *backup = 0;
+	st = ctl_json("status", NULL, NULL);
+	json_array_foreach(json_object_get(json_object_get(json_array_get(
+				   json_object_get(st, "capabilities"), 0), "bpf_cost"), "programs"), i, p) {
+		const char *name = json_string_value(json_object_get(p, "name"));
+
+		if (!name || !strstr(name, "/kvm_userspace_exit"))
+			continue;
+		if (strstr(name, "#backup"))
+			*backup = json_integer_value(json_object_get(p, "skipped_runs"));
+		else
+			*first = json_integer_value(json_object_get(p, "skipped_runs"));
+	}
+	json_decref(st);
+}
+
 static void test_many_short_vms_stay_exact(void **state)
 {
 	static pid_t pids[SHORT_VMS];
@@ -396,11 +422,14 @@ static void test_many_short_vms_stay_exact(void **state)
 	static long long vm_pids[SHORT_VMS];
 	static int entries[SHORT_VMS];
 	char *args[] = { "--vcpus", "2", "--out", "0x70:40", "--hlt", "6", NULL };
+	long long first0, backup0, first1, backup1, both, short_by = 0;
 	json_t *res, *vm;
 	size_t i;
 	int exact = 0;
 
 	daemon_pid = start_daemon(NULL, NULL, NULL, NULL);
+	sleep_ms(1100);		/* skipped runs are read at the tick */
+	userspace_exit_skips(&first0, &backup0);
 	for (int b = 0; b < SHORT_VMS; b += SHORT_BATCH) {
 		for (int k = b; k < b + SHORT_BATCH; k++)
 			pids[k] = start_guest(args, &fds[k]);
@@ -416,22 +445,48 @@ static void test_many_short_vms_stay_exact(void **state)
 		long long pid = json_integer_value(json_object_get(vm, "pid"));
 
 		for (int k = 0; k < SHORT_VMS; k++) {
+			long long io, hlt;
+
 			if (vm_pids[k] != pid)
 				continue;
 			/* One process, one VM: never a second entry sharing its counts. */
 			if (entries[k]++)
 				fail_msg("pid %lld is listed as %d VMs", pid, entries[k]);
 			/* 40 OUT + the done OUT of each of 2 vCPUs, 6 HLT. */
-			if (userspace_count(vm, "IO") == 42 && userspace_count(vm, "HLT") == 6 &&
-			    json_is_true(json_object_get(vm, "complete")))
+			io = userspace_count(vm, "IO");
+			hlt = userspace_count(vm, "HLT");
+			if (io == 42 && hlt == 6 && json_is_true(json_object_get(vm, "complete"))) {
 				exact++;
-			else
-				print_message("[   INFO   ] pid %lld: IO %lld HLT %lld\n", pid,
-					      userspace_count(vm, "IO"), userspace_count(vm, "HLT"));
+				continue;
+			}
+			print_message("[   INFO   ] pid %lld: IO %lld HLT %lld\n", pid, io, hlt);
+			/* Never more than happened, never a VM short for any other reason. */
+			if (io > 42 || hlt > 6 || !json_is_true(json_object_get(vm, "complete")))
+				fail_msg("pid %lld: IO %lld of 42, HLT %lld of 6, complete %s", pid, io, hlt,
+					 json_is_true(json_object_get(vm, "complete")) ? "true" : "false");
+			short_by += 42 - io + 6 - hlt;
 		}
 	}
 	json_decref(res);
-	assert_int_equal(exact, SHORT_VMS);
+	/*
+	 * A kernel that runs kvm_userspace_exit's programs preemptible (7.2)
+	 * skips some runs; the backup program counts those, and an exit is
+	 * lost only where the kernel skipped both.  Every exit missing here
+	 * must be one of those, as the kernel counts them; anything else fails.
+	 */
+	sleep_ms(1100);
+	userspace_exit_skips(&first1, &backup1);
+	both = first1 - first0 < backup1 - backup0 ? first1 - first0 : backup1 - backup0;
+	if (short_by)
+		print_message("[   INFO   ] %lld exits missing in %d of %d VMs; the kernel skipped %lld "
+			      "runs of kvm_userspace_exit's program and %lld of its backup meanwhile\n",
+			      short_by, SHORT_VMS - exact, SHORT_VMS, first1 - first0, backup1 - backup0);
+	if (short_by > both)
+		fail_msg("%lld exits missing, more than the %lld runs the kernel skipped in both programs",
+			 short_by, both);
+	for (int k = 0; k < SHORT_VMS; k++)
+		if (entries[k] != 1)
+			fail_msg("guest pid %lld is listed %d times", vm_pids[k], entries[k]);
 }
 
 int main(void)
