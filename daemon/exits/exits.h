@@ -26,6 +26,7 @@ struct exits_bpf;
 struct bpf_link;
 struct bpf_map;
 struct ring_buffer;
+struct slot_ref;
 
 struct field_check {
 	const char *field;
@@ -105,6 +106,7 @@ struct exits_state {
 	void *slots;
 	size_t slots_len, slot_size;
 	uint32_t n_slots, slots_used;
+	struct slot_ref *slot_refs;	/* n_slots, reused by every read (read.c) */
 	/* One batch of a map walk (read.c), reused by every walk. */
 	void *batch_keys, *batch_values;
 	size_t batch_key_size, batch_value_size;

@@ -204,6 +204,38 @@ void exit_table_sort(struct exit_table *t)
 		qsort(t->v, t->n, sizeof(t->v[0]), exit_record_cmp);
 }
 
+int exit_table_sort_presorted(struct exit_table *t, size_t sorted)
+{
+	size_t tail = sorted < t->n ? t->n - sorted : 0;
+	struct exit_record *tmp;
+	size_t i, j, k;
+
+	if (sorted >= t->n)
+		return 0;
+	if (sorted <= 1) {
+		exit_table_sort(t);
+		return 0;
+	}
+	qsort(t->v + sorted, tail, sizeof(t->v[0]), exit_record_cmp);
+	/* Already in order where the two meet: nothing to merge. */
+	if (exit_record_cmp(&t->v[sorted - 1], &t->v[sorted]) <= 0)
+		return 0;
+	tmp = malloc(tail * sizeof(*tmp));
+	if (!tmp)
+		return -ENOMEM;
+	memcpy(tmp, t->v + sorted, tail * sizeof(*tmp));
+	/* From the back, the larger of the two heads first: in place, stable. */
+	i = sorted, j = tail, k = t->n;
+	while (j) {
+		if (i && exit_record_cmp(&t->v[i - 1], &tmp[j - 1]) > 0)
+			t->v[--k] = t->v[--i];
+		else
+			t->v[--k] = tmp[--j];
+	}
+	free(tmp);
+	return 0;
+}
+
 /* Order of the keys that fold together: vCPU, ISA, reason. */
 static int fold_key_cmp(const struct exit_record *x, const struct exit_record *y)
 {
@@ -250,10 +282,17 @@ static int merge_counts(struct exit_table *out, uint8_t kind, struct range *r3)
 
 int exit_table_fold_timed(struct exit_table *t, struct exit_table *scratch)
 {
-	struct exit_table out = { .v = scratch->v, .cap = scratch->cap };
-	int r = 0;
+	return exit_table_fold_timed_presorted(t, 0, scratch);
+}
 
-	exit_table_sort(t);
+int exit_table_fold_timed_presorted(struct exit_table *t, size_t sorted, struct exit_table *scratch)
+{
+	struct exit_table out = { .v = scratch->v, .cap = scratch->cap };
+	int r;
+
+	r = exit_table_sort_presorted(t, sorted);
+	if (r < 0)
+		return r;
 	for (size_t a = 0; a < t->n && r >= 0;) {
 		size_t b = a, from[EXIT_KIND_DETAIL_OTHER + 2];
 		uint32_t pid = t->v[a].pid;

@@ -97,11 +97,18 @@ void exit_table_free(struct exit_table *t);
  * two arrays are swapped, so both are reused at the next fold.
  */
 int exit_table_fold_timed(struct exit_table *t, struct exit_table *scratch);
+/* The same, where t->v[0..@sorted) is already in exit_record_cmp() order. */
+int exit_table_fold_timed_presorted(struct exit_table *t, size_t sorted, struct exit_table *scratch);
 
 /* Total order of records: pid first, then kind and every key field. */
 int exit_record_cmp(const void *a, const void *b);
 /* Sort @t by exit_record_cmp, so that a VM's records are one range. */
 void exit_table_sort(struct exit_table *t);
+/*
+ * Sort @t whose first @sorted records are sorted already: the rest are
+ * sorted alone and merged in (no full sort when few records are new).
+ */
+int exit_table_sort_presorted(struct exit_table *t, size_t sorted);
 /* The range of @pid's records in a sorted table: *first and the count. */
 size_t exit_table_range(const struct exit_table *t, uint32_t pid, size_t *first);
 /* Is @pid in @pids (sorted ascending)? */

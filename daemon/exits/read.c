@@ -225,6 +225,8 @@ void exits_slots_close(struct exits_state *st)
 	if (st->slots)
 		munmap(st->slots, st->slots_len);
 	st->slots = NULL;
+	free(st->slot_refs);
+	st->slot_refs = NULL;
 }
 
 static struct kvmscope_slot *slot_at(const struct exits_state *st, uint32_t i)
@@ -243,84 +245,168 @@ static int push_hist(struct exit_table *t, struct exit_record *rec, const struct
 	return exit_table_push_hist(t, rec, &copy);
 }
 
-/*
- * A slot's records, as the hash path's: untimed counts, histograms (the
- * timed ones) and what is in flight; the fold adds the three.
- */
-static int read_slot(const struct kvmscope_slot *s, struct exit_table *t)
+/* A used slot, for reading the slots of each VM together and in vCPU order. */
+struct slot_ref {
+	uint32_t tgid, vcpu, idx;
+};
+
+static int slot_ref_cmp(const void *a, const void *b)
 {
-	uint32_t tgid = ONCE(s->tgid), vcpu = ONCE(s->vcpu), isa = ONCE(s->isa);
-	uint32_t hw_lines = ONCE(s->hw_lines), user_lines = ONCE(s->user_lines);
-	int r = 0;
+	const struct slot_ref *x = a, *y = b;
 
-	for (uint32_t i = 0; i < KVMSCOPE_SLOT_HW_REASONS && r >= 0; i++) {
-		uint64_t c = ONCE(s->hw[i]);
-
-		if (c)
-			r = exit_table_push(t, &(struct exit_record){ .kind = EXIT_KIND_HW,
-				.pid = tgid, .vcpu = vcpu, .isa = isa,
-				.reason = kvmscope_hw_reason(isa, i), .count = c });
-	}
-	for (uint32_t i = 0; i < KVMSCOPE_SLOT_USER_REASONS && r >= 0; i++) {
-		uint64_t c = ONCE(s->user[i]);
-
-		if (c)
-			r = exit_table_push(t, &(struct exit_record){ .kind = EXIT_KIND_USER,
-				.pid = tgid, .vcpu = vcpu, .reason = i, .count = c });
-	}
-	for (uint32_t l = 0; l < hw_lines && l < KVMSCOPE_SLOT_HW_HISTS && r >= 0; l++) {
-		uint32_t idx = ONCE(s->hw_hist[l].index);
-		struct exit_record rec = { .kind = EXIT_KIND_HW_LAT, .pid = tgid, .vcpu = vcpu,
-					   .isa = isa };
-
-		if (!idx || idx > KVMSCOPE_SLOT_HW_REASONS)
-			continue;
-		rec.reason = kvmscope_hw_reason(isa, idx - 1);
-		r = push_hist(t, &rec, &s->hw_hist[l].h);
-	}
-	for (uint32_t l = 0; l < user_lines && l < KVMSCOPE_SLOT_USER_HISTS && r >= 0; l++) {
-		uint32_t idx = ONCE(s->user_hist[l].index);
-		struct exit_record rec = { .kind = EXIT_KIND_USER_LAT, .pid = tgid, .vcpu = vcpu };
-
-		if (!idx || idx > KVMSCOPE_SLOT_USER_REASONS)
-			continue;
-		rec.reason = idx - 1;
-		r = push_hist(t, &rec, &s->user_hist[l].h);
-	}
-	if (r >= 0 && ONCE(s->exit_ts))
-		r = exit_table_push(t, &(struct exit_record){ .kind = EXIT_KIND_HW_PENDING,
-			.pid = tgid, .vcpu = vcpu, .isa = isa,
-			.reason = kvmscope_hw_reason(isa, ONCE(s->exit_index)), .count = 1 });
-	if (r >= 0 && ONCE(s->user_ts))
-		r = exit_table_push(t, &(struct exit_record){ .kind = EXIT_KIND_USER_PENDING,
-			.pid = tgid, .vcpu = vcpu, .reason = ONCE(s->user_index), .count = 1 });
-	for (uint32_t i = 0; i < KVMSCOPE_SLOT_PIO && r >= 0; i++) {
-		const struct kvmscope_slot_pio *e = &s->pio[i];
-		uint64_t c;
-
-		if (!ONCE(e->used) || !(c = ONCE(e->count)))
-			continue;
-		r = exit_table_push(t, &(struct exit_record){ .kind = EXIT_KIND_PIO, .pid = tgid,
-			.vcpu = vcpu, .port = ONCE(e->port), .direction = ONCE(e->direction),
-			.size = ONCE(e->size), .count = c });
-	}
-	return r;
+	if (x->tgid != y->tgid)
+		return x->tgid < y->tgid ? -1 : 1;
+	if (x->vcpu != y->vcpu)
+		return x->vcpu < y->vcpu ? -1 : 1;
+	return x->idx < y->idx ? -1 : x->idx > y->idx;
 }
 
-static int read_slots(struct exits_state *st, struct exit_table *t)
+/* Histogram lines and port entries of a slot, in key order (a handful each). */
+struct line_ref {
+	uint32_t key;	/* reason, or port << 16 | direction << 8 | size */
+	uint32_t i;
+};
+
+static int line_ref_cmp(const void *a, const void *b)
 {
-	uint32_t used = 0;
+	const struct line_ref *x = a, *y = b;
+
+	return x->key < y->key ? -1 : x->key > y->key;
+}
+
+/*
+ * The records of one kind from a slot, as the hash path's (untimed
+ * counts, histograms of the timed ones, what is in flight; the fold adds
+ * them), in exit_record_cmp() order within the slot.
+ */
+static int read_slot_kind(const struct kvmscope_slot *s, uint32_t tgid, uint8_t kind,
+			  struct exit_table *t)
+{
+	uint32_t vcpu = ONCE(s->vcpu), isa = ONCE(s->isa);
+	struct line_ref refs[KVMSCOPE_SLOT_PIO];
+	size_t n = 0;
 	int r = 0;
 
-	for (uint32_t i = 0; i < st->n_slots && r >= 0; i++) {
-		const struct kvmscope_slot *s = slot_at(st, i);
+	switch (kind) {
+	case EXIT_KIND_HW:
+		/* Dense index order is reason order, for VMX and SVM alike. */
+		for (uint32_t i = 0; i < KVMSCOPE_SLOT_HW_REASONS && r >= 0; i++) {
+			uint64_t c = ONCE(s->hw[i]);
 
-		if (!ONCE(s->tgid))
-			continue;
-		used++;
-		r = read_slot(s, t);
+			if (c)
+				r = exit_table_push(t, &(struct exit_record){ .kind = EXIT_KIND_HW,
+					.pid = tgid, .vcpu = vcpu, .isa = isa,
+					.reason = kvmscope_hw_reason(isa, i), .count = c });
+		}
+		return r;
+	case EXIT_KIND_USER:
+		for (uint32_t i = 0; i < KVMSCOPE_SLOT_USER_REASONS && r >= 0; i++) {
+			uint64_t c = ONCE(s->user[i]);
+
+			if (c)
+				r = exit_table_push(t, &(struct exit_record){ .kind = EXIT_KIND_USER,
+					.pid = tgid, .vcpu = vcpu, .reason = i, .count = c });
+		}
+		return r;
+	case EXIT_KIND_PIO:
+		for (uint32_t i = 0; i < KVMSCOPE_SLOT_PIO; i++) {
+			const struct kvmscope_slot_pio *e = &s->pio[i];
+
+			if (ONCE(e->used) && ONCE(e->count))
+				refs[n++] = (struct line_ref){ .key = (uint32_t)ONCE(e->port) << 16 |
+					(uint32_t)ONCE(e->direction) << 8 | ONCE(e->size), .i = i };
+		}
+		qsort(refs, n, sizeof(refs[0]), line_ref_cmp);
+		for (size_t k = 0; k < n && r >= 0; k++)
+			r = exit_table_push(t, &(struct exit_record){ .kind = EXIT_KIND_PIO, .pid = tgid,
+				.vcpu = vcpu, .port = refs[k].key >> 16,
+				.direction = (refs[k].key >> 8) & 0xff, .size = refs[k].key & 0xff,
+				.count = ONCE(s->pio[refs[k].i].count) });
+		return r;
+	case EXIT_KIND_HW_LAT:
+	case EXIT_KIND_USER_LAT: {
+		bool hw = kind == EXIT_KIND_HW_LAT;
+		uint32_t lines = hw ? ONCE(s->hw_lines) : ONCE(s->user_lines);
+		uint32_t max = hw ? KVMSCOPE_SLOT_HW_HISTS : KVMSCOPE_SLOT_USER_HISTS;
+		uint32_t reasons = hw ? KVMSCOPE_SLOT_HW_REASONS : KVMSCOPE_SLOT_USER_REASONS;
+		const struct kvmscope_slot_hist *hists = hw ? s->hw_hist : s->user_hist;
+
+		for (uint32_t l = 0; l < lines && l < max; l++) {
+			uint32_t idx = ONCE(hists[l].index);
+
+			if (idx && idx <= reasons)
+				refs[n++] = (struct line_ref){ .key = hw ? kvmscope_hw_reason(isa, idx - 1) :
+										    idx - 1, .i = l };
+		}
+		qsort(refs, n, sizeof(refs[0]), line_ref_cmp);
+		for (size_t k = 0; k < n && r >= 0; k++) {
+			struct exit_record rec = { .kind = kind, .pid = tgid, .vcpu = vcpu,
+						   .isa = hw ? isa : 0, .reason = refs[k].key };
+
+			r = push_hist(t, &rec, &hists[refs[k].i].h);
+		}
+		return r;
 	}
-	st->slots_used = used;
+	case EXIT_KIND_HW_PENDING:
+		if (ONCE(s->exit_ts))
+			r = exit_table_push(t, &(struct exit_record){ .kind = EXIT_KIND_HW_PENDING,
+				.pid = tgid, .vcpu = vcpu, .isa = isa,
+				.reason = kvmscope_hw_reason(isa, ONCE(s->exit_index)), .count = 1 });
+		return r;
+	case EXIT_KIND_USER_PENDING:
+		if (ONCE(s->user_ts))
+			r = exit_table_push(t, &(struct exit_record){ .kind = EXIT_KIND_USER_PENDING,
+				.pid = tgid, .vcpu = vcpu, .reason = ONCE(s->user_index), .count = 1 });
+		return r;
+	}
+	return 0;
+}
+
+/*
+ * Every used slot's records, VM by VM, kind by kind, vCPU by vCPU: in
+ * exit_record_cmp() order, so the fold need not sort them.  Returns how
+ * many records at the front of @t are in order: all of them, unless a VM
+ * has two slots for one vCPU (a thread that ran another vCPU, or vCPUs
+ * not resolved), whose records interleave.
+ */
+static int read_slots(struct exits_state *st, struct exit_table *t, size_t *sorted)
+{
+	static const uint8_t kinds[] = { EXIT_KIND_HW, EXIT_KIND_USER, EXIT_KIND_PIO,
+					 EXIT_KIND_HW_LAT, EXIT_KIND_USER_LAT,
+					 EXIT_KIND_HW_PENDING, EXIT_KIND_USER_PENDING };
+	struct slot_ref *refs = st->slot_refs;
+	size_t n = 0, first = t->n;
+	bool in_order = true;
+	int r = 0;
+
+	_Static_assert(EXIT_KIND_HW < EXIT_KIND_USER && EXIT_KIND_USER < EXIT_KIND_PIO &&
+		       EXIT_KIND_PIO < EXIT_KIND_HW_LAT && EXIT_KIND_HW_LAT < EXIT_KIND_USER_LAT &&
+		       EXIT_KIND_USER_LAT < EXIT_KIND_HW_PENDING &&
+		       EXIT_KIND_HW_PENDING < EXIT_KIND_USER_PENDING,
+		       "kinds[] must follow enum exit_kind");
+	if (!refs) {
+		refs = st->slot_refs = calloc(st->n_slots, sizeof(*refs));
+		if (!refs)
+			return -ENOMEM;
+	}
+	for (uint32_t i = 0; i < st->n_slots; i++) {
+		const struct kvmscope_slot *s = slot_at(st, i);
+		uint32_t tgid = ONCE(s->tgid);
+
+		if (tgid)
+			refs[n++] = (struct slot_ref){ .tgid = tgid, .vcpu = ONCE(s->vcpu), .idx = i };
+	}
+	st->slots_used = (uint32_t)n;
+	qsort(refs, n, sizeof(refs[0]), slot_ref_cmp);
+	for (size_t a = 0, b; a < n && r >= 0; a = b) {
+		for (b = a + 1; b < n && refs[b].tgid == refs[a].tgid; b++)
+			in_order &= refs[b].vcpu != refs[b - 1].vcpu;
+		for (size_t k = 0; k < sizeof(kinds) && r >= 0; k++)
+			for (size_t j = a; j < b && r >= 0; j++)
+				r = read_slot_kind(slot_at(st, refs[j].idx), refs[a].tgid, kinds[k], t);
+	}
+	/* In order from the table's start only if the slots came first. */
+	*sorted = in_order && r >= 0 && !first ? t->n : 0;
 	return r;
 }
 
@@ -343,12 +429,13 @@ static void free_slots_of(struct exits_state *st, const uint32_t *pids, size_t n
 int exits_read_all(struct exits_state *st, struct exit_table *t)
 {
 	struct exits_bpf *s = st->skel;
+	size_t sorted = 0;
 	int r = 0;
 
 	if (!st->loaded)
 		return 0;
 	if (st->slots)
-		r = read_slots(st, t);
+		r = read_slots(st, t, &sorted);
 	if (r >= 0)
 		r = read_counts(st, s->maps.hw_exits, make_hw, t);
 	if (r >= 0)
@@ -360,7 +447,7 @@ int exits_read_all(struct exits_state *st, struct exit_table *t)
 	if (r >= 0)
 		r = read_counts(st, s->maps.detail_other, make_detail_other, t);
 	if (r >= 0)
-		r = exit_table_fold_timed(t, &st->fold_scratch);
+		r = exit_table_fold_timed_presorted(t, sorted, &st->fold_scratch);
 	return r;
 }
 
