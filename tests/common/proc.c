@@ -84,13 +84,21 @@ pid_t proc_start(char *const argv[], int *out_fd)
 	int p[2];
 	pid_t pid;
 
-	if (pipe2(p, O_CLOEXEC))
+	/* No reader: stdout on /dev/null (p[1]), nothing to hand back. */
+	if (!out_fd) {
+		p[0] = -1;
+		p[1] = open("/dev/null", O_WRONLY | O_CLOEXEC);
+		if (p[1] < 0)
+			return -errno;
+	} else if (pipe2(p, O_CLOEXEC)) {
 		return -errno;
+	}
 	pid = fork();
 	if (pid < 0) {
 		int err = -errno;
 
-		close(p[0]);
+		if (p[0] >= 0)
+			close(p[0]);
 		close(p[1]);
 		return err;
 	}
@@ -101,8 +109,20 @@ pid_t proc_start(char *const argv[], int *out_fd)
 		_exit(127);
 	}
 	close(p[1]);
-	*out_fd = p[0];
+	if (out_fd)
+		*out_fd = p[0];
 	return pid;
+}
+
+pid_t proc_start_args(const char *path, char *const args[], int *out_fd)
+{
+	char *argv[32] = { (char *)path };
+	int n = 1;
+
+	for (; args && args[n - 1] && n < 31; n++)
+		argv[n] = args[n - 1];
+	argv[n] = NULL;
+	return proc_start(argv, out_fd);
 }
 
 int proc_finish(pid_t pid, int fd, char **out)

@@ -127,14 +127,8 @@ static long long report_count(json_t *report, const char *reason)
 /* Start the test guest with @args; its stdout (the JSON report) comes on *@fd. */
 static pid_t start_guest(char *const args[], int *fd)
 {
-	char *argv[32] = { bin("kvmscope-guest") };
-	pid_t pid;
-	int n = 1;
+	pid_t pid = proc_start_args(bin("kvmscope-guest"), args, fd);
 
-	for (; args[n - 1] && n < 31; n++)
-		argv[n] = args[n - 1];
-	argv[n] = NULL;
-	pid = proc_start(argv, fd);
 	assert_true(pid > 0);
 	return pid;
 }

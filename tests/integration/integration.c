@@ -1555,14 +1555,8 @@ static json_t *stream_next(struct stream *st, int timeout_ms)
 
 static pid_t start_guest_async(char *const args[], int *out_fd)
 {
-	char *argv[32] = { bin("kvmscope-guest") };
-	pid_t pid;
-	int n = 1;
+	pid_t pid = proc_start_args(bin("kvmscope-guest"), args, out_fd);
 
-	for (; args[n - 1] && n < 31; n++)
-		argv[n] = args[n - 1];
-	argv[n] = NULL;
-	pid = proc_start(argv, out_fd);
 	assert_true(pid > 0);
 	return pid;
 }

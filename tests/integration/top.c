@@ -74,22 +74,7 @@ static bool wait_for_socket(const char *path)
 /* A guest in the background, its JSON report thrown away. */
 static pid_t start_guest(char *const args[])
 {
-	char *argv[32] = { bin("kvmscope-guest") };
-	pid_t pid;
-	int n = 1;
-
-	for (; args[n - 1] && n < 31; n++)
-		argv[n] = args[n - 1];
-	argv[n] = NULL;
-	pid = fork();
-	if (pid == 0) {
-		int null = open("/dev/null", O_WRONLY);
-
-		dup2(null, 1);
-		execv(argv[0], argv);
-		_exit(127);
-	}
-	return pid;
+	return proc_start_args(bin("kvmscope-guest"), args, NULL);
 }
 
 static json_t *parse_json(const char *text)
