@@ -631,66 +631,88 @@ static __always_inline void slot_hist_add(struct kvmscope_hist *h, __u64 delta)
 		h->max_ns = delta;
 }
 
-/* The hardware exit in flight never saw its entry: count it untimed. */
-static __always_inline void slot_count_pending_exit(struct kvmscope_slot *s)
-{
-	__u64 i = s->exit_index;
+/*
+ * One kind of exit in flight on a slot: hardware (kvm_exit -> kvm_entry)
+ * or userspace (kvm_userspace_exit -> KVM_RUN), with the counts, lines
+ * and histograms of that kind.  Built from constant offsets into the
+ * slot, so the verifier sees every access as the slot's.
+ */
+struct inflight {
+	__u64 *ts;
+	__u32 *index;
+	__u64 *counts;		/* [n_reasons], untimed */
+	__u8 *line_of;		/* [n_reasons] */
+	__u32 *n_lines;
+	struct kvmscope_slot_hist *hists;
+};
 
-	s->exit_ts = 0;
-	asm volatile("" : "+r"(i));
-	if (i < KVMSCOPE_SLOT_HW_REASONS)
-		s->hw[i] += 1;
+static __always_inline struct inflight hw_inflight(struct kvmscope_slot *s)
+{
+	return (struct inflight){ &s->exit_ts, &s->exit_index, s->hw, s->hw_line, &s->hw_lines,
+				  s->hw_hist };
 }
 
-/* The userspace exit in flight was never timed: count it untimed. */
+static __always_inline struct inflight user_inflight(struct kvmscope_slot *s)
+{
+	return (struct inflight){ &s->user_ts, &s->user_index, s->user, s->user_line,
+				  &s->user_lines, s->user_hist };
+}
+
+/* The exit in flight was never timed (no entry, no KVM_RUN came): count it untimed. */
+static __always_inline void inflight_count(struct inflight f, __u64 n_reasons)
+{
+	__u64 i = *f.index;
+
+	*f.ts = 0;
+	asm volatile("" : "+r"(i));
+	if (i < n_reasons)
+		f.counts[i] += 1;
+}
+
+/*
+ * The exit in flight took now - ts: into its reason's histogram line,
+ * or counted untimed when the slot's @n_lines lines are all taken.
+ */
+static __always_inline void inflight_end(struct inflight f, __u64 n_reasons, __u64 max_lines,
+					 __u64 now)
+{
+	__u64 delta = now - *f.ts;
+	__u64 i = *f.index;
+	struct kvmscope_hist *h;
+
+	*f.ts = 0;
+	asm volatile("" : "+r"(i));
+	if (i >= n_reasons)
+		return;
+	h = slot_line(f.line_of, f.n_lines, f.hists, i, max_lines);
+	if (h) {
+		slot_hist_add(h, delta);
+		return;
+	}
+	f.counts[i] += 1;
+	count_fallback(KVMSCOPE_FALLBACK_HIST);
+}
+
+static __always_inline void slot_count_pending_exit(struct kvmscope_slot *s)
+{
+	inflight_count(hw_inflight(s), KVMSCOPE_SLOT_HW_REASONS);
+}
+
 static __always_inline void slot_count_pending_user(struct kvmscope_slot *s)
 {
-	__u64 i = s->user_index;
-
-	s->user_ts = 0;
-	asm volatile("" : "+r"(i));
-	if (i < KVMSCOPE_SLOT_USER_REASONS)
-		s->user[i] += 1;
+	inflight_count(user_inflight(s), KVMSCOPE_SLOT_USER_REASONS);
 }
 
 /* kvm_entry: the hardware exit in flight took now - exit_ts to handle. */
 static __always_inline void slot_end_exit(struct kvmscope_slot *s, __u64 now)
 {
-	__u64 delta = now - s->exit_ts;
-	__u64 i = s->exit_index;
-	struct kvmscope_hist *h;
-
-	s->exit_ts = 0;
-	asm volatile("" : "+r"(i));
-	if (i >= KVMSCOPE_SLOT_HW_REASONS)
-		return;
-	h = slot_line(s->hw_line, &s->hw_lines, s->hw_hist, i, KVMSCOPE_SLOT_HW_HISTS);
-	if (h) {
-		slot_hist_add(h, delta);
-		return;
-	}
-	s->hw[i] += 1;
-	count_fallback(KVMSCOPE_FALLBACK_HIST);
+	inflight_end(hw_inflight(s), KVMSCOPE_SLOT_HW_REASONS, KVMSCOPE_SLOT_HW_HISTS, now);
 }
 
 /* Back from the VMM: the time it took to handle the userspace exit in flight. */
 static __always_inline void slot_end_vmm(struct kvmscope_slot *s, __u64 now)
 {
-	__u64 delta = now - s->user_ts;
-	__u64 i = s->user_index;
-	struct kvmscope_hist *h;
-
-	s->user_ts = 0;
-	asm volatile("" : "+r"(i));
-	if (i >= KVMSCOPE_SLOT_USER_REASONS)
-		return;
-	h = slot_line(s->user_line, &s->user_lines, s->user_hist, i, KVMSCOPE_SLOT_USER_HISTS);
-	if (h) {
-		slot_hist_add(h, delta);
-		return;
-	}
-	s->user[i] += 1;
-	count_fallback(KVMSCOPE_FALLBACK_HIST);
+	inflight_end(user_inflight(s), KVMSCOPE_SLOT_USER_REASONS, KVMSCOPE_SLOT_USER_HISTS, now);
 }
 
 /* ---- the hash path: what a slot cannot hold ---- */
