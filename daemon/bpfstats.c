@@ -176,6 +176,34 @@ json_t *bpfstats_to_json(const struct bpfstats *s)
 	return out;
 }
 
+enum per_program_value { PER_PROGRAM_RUNS, PER_PROGRAM_SECONDS, PER_PROGRAM_SKIPPED };
+
+/*
+ * One counter family with a sample per program of every set: runs and
+ * run time where the kernel counted them (the sysctl on), skipped runs
+ * wherever they could be read.
+ */
+static int per_program(struct strbuf *sb, const struct bpfstats *const *sets, size_t n_sets,
+		       const char *name, const char *help, enum per_program_value what)
+{
+	int r = metrics_family(sb, name, "counter", help);
+
+	for (size_t k = 0; k < n_sets && r >= 0; k++)
+		for (size_t i = 0; i < sets[k]->n && r >= 0; i++) {
+			const struct bpfstats_prog *p = &sets[k]->progs[i];
+			struct metrics_label l = { "program", p->name };
+
+			if (what == PER_PROGRAM_SKIPPED ? !p->misses_read || p->error :
+							  !counted(sets[k], p))
+				continue;
+			r = what == PER_PROGRAM_SECONDS ?
+				metrics_sample_ns_as_seconds(sb, name, &l, 1, p->run_time_ns) :
+				metrics_sample(sb, name, &l, 1, what == PER_PROGRAM_RUNS ?
+							 p->run_cnt : p->recursion_misses);
+		}
+	return r;
+}
+
 int bpfstats_metrics(struct strbuf *sb, const struct bpfstats *const *sets, size_t n_sets)
 {
 	const struct bpfstats *first = n_sets ? sets[0] : NULL;
@@ -190,43 +218,17 @@ int bpfstats_metrics(struct strbuf *sb, const struct bpfstats *const *sets, size
 	if (r >= 0 && first && first->read && first->enabled >= 0)
 		r = metrics_sample(sb, "kvmscope_bpf_stats_enabled", NULL, 0, first->enabled == 1);
 	if (r >= 0)
-		r = metrics_family(sb, "kvmscope_bpf_runs_total", "counter",
+		r = per_program(sb, sets, n_sets, "kvmscope_bpf_runs_total",
 			"Runs of each of kvmscope's attached BPF programs, counted by the kernel while "
-			"kernel.bpf_stats_enabled is 1.");
-	for (size_t k = 0; k < n_sets && r >= 0; k++)
-		for (size_t i = 0; i < sets[k]->n && r >= 0; i++) {
-			const struct bpfstats_prog *p = &sets[k]->progs[i];
-			struct metrics_label l = { "program", p->name };
-
-			if (counted(sets[k], p))
-				r = metrics_sample(sb, "kvmscope_bpf_runs_total", &l, 1, p->run_cnt);
-		}
+			"kernel.bpf_stats_enabled is 1.", PER_PROGRAM_RUNS);
 	if (r >= 0)
-		r = metrics_family(sb, "kvmscope_bpf_run_seconds_total", "counter",
+		r = per_program(sb, sets, n_sets, "kvmscope_bpf_run_seconds_total",
 			"Time the kernel spent in each of kvmscope's attached BPF programs while "
-			"kernel.bpf_stats_enabled is 1.");
-	for (size_t k = 0; k < n_sets && r >= 0; k++)
-		for (size_t i = 0; i < sets[k]->n && r >= 0; i++) {
-			const struct bpfstats_prog *p = &sets[k]->progs[i];
-			struct metrics_label l = { "program", p->name };
-
-			if (counted(sets[k], p))
-				r = metrics_sample_ns_as_seconds(sb, "kvmscope_bpf_run_seconds_total", &l,
-								 1, p->run_time_ns);
-		}
+			"kernel.bpf_stats_enabled is 1.", PER_PROGRAM_SECONDS);
 	if (r >= 0)
-		r = metrics_family(sb, "kvmscope_bpf_skipped_runs_total", "counter",
+		r = per_program(sb, sets, n_sets, "kvmscope_bpf_skipped_runs_total",
 			"Runs of each of kvmscope's BPF programs the kernel skipped because the program "
 			"was already running on that CPU (recursion_misses): events not seen, unless a "
-			"backup program saw them.");
-	for (size_t k = 0; k < n_sets && r >= 0; k++)
-		for (size_t i = 0; i < sets[k]->n && r >= 0; i++) {
-			const struct bpfstats_prog *p = &sets[k]->progs[i];
-			struct metrics_label l = { "program", p->name };
-
-			if (p->misses_read && !p->error)
-				r = metrics_sample(sb, "kvmscope_bpf_skipped_runs_total", &l, 1,
-						   p->recursion_misses);
-		}
+			"backup program saw them.", PER_PROGRAM_SKIPPED);
 	return r;
 }
