@@ -7,13 +7,11 @@
  * kvm_pvm backend never fires kvm_exit, though it attaches).
  */
 #include <inttypes.h>
-#include <string.h>
 #include <bpf/libbpf.h>
 
 #include "exits.skel.h"
 #include "exits/exits.h"
 #include "log.h"
-#include "manager.h"
 
 static void track_backup(struct exits_state *st, const struct exits_probe *p)
 {
@@ -83,8 +81,6 @@ static void attach_backups_if_skipped(struct exits_state *st)
 
 void exits_bpf_cost_read(struct exits_state *st)
 {
-	const char *backend = manager_kvm_backend(st->m);
-	bool hw_backend = !strcmp(backend, "kvm_amd") || !strcmp(backend, "kvm_intel");
 	int hw;
 
 	if (!st->loaded)
@@ -96,7 +92,7 @@ void exits_bpf_cost_read(struct exits_state *st)
 	/* Every exit to the VMM is a hardware exit first, where those fire. */
 	hw = bpfstats_find(&st->bpf_cost, st->probes[PROBE_KVM_EXIT].name);
 	st->bpf_cost.unit = "exit";
-	st->bpf_cost.unit_prog = hw >= 0 && (hw_backend || st->bpf_cost.progs[hw].run_cnt) ? hw :
+	st->bpf_cost.unit_prog = hw >= 0 && (exits_hw_counted(st) || st->bpf_cost.progs[hw].run_cnt) ? hw :
 		bpfstats_find(&st->bpf_cost, st->probes[PROBE_USERSPACE_EXIT].name);
 }
 
