@@ -7,6 +7,7 @@
  * kvm_pvm backend never fires kvm_exit, though it attaches).
  */
 #include <inttypes.h>
+#include <stdio.h>
 #include <bpf/libbpf.h>
 
 #include "exits.skel.h"
@@ -51,7 +52,7 @@ static void attach_backups_if_skipped(struct exits_state *st)
 {
 	uint64_t skipped = 0;
 
-	if (!st->backup_runs || st->backups_wanted)
+	if (!st->fast_reads || st->backups_wanted)
 		return;
 	for (size_t i = 0; i < N_PROBES_MAX; i++) {
 		const struct exits_probe *p = &st->probes[i];

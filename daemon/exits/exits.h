@@ -86,8 +86,8 @@ struct exits_state {
 	bool loaded;
 	char load_error[200];
 	bool vcpu_btf;		/* kernel BTF has struct kvm_vcpu */
-	bool fast_reads;	/* exits_fast.bpf.o: bpf_rdonly_cast() reads */
-	bool backup_runs;	/* the *_backup programs are loaded (with fast_reads) */
+	/* exits_fast.bpf.o: bpf_rdonly_cast() reads; its *_backup programs are loaded too. */
+	bool fast_reads;
 	bool backups_wanted;	/* ... and attached: newer kernel, or a run was skipped */
 	char reads_note[200];
 	int ncpus;

@@ -307,7 +307,7 @@ void exits_attach_backup(struct exits_state *st, struct exits_probe *p)
 		p->backup_link = path[0] && !access(path, F_OK) ? bpf_link__open(path) : NULL;
 		return;
 	}
-	if (!st->backup_runs || !st->backups_wanted || p->backup_link)
+	if (!st->fast_reads || !st->backups_wanted || p->backup_link)
 		return;
 	prog = bpf_object__find_program_by_name(st->skel->obj, p->btf_backup_name);
 	p->backup_link = prog ? bpf_program__attach(prog) : NULL;
@@ -507,9 +507,8 @@ static int open_and_load_variant(struct exits_state *st)
 	 * where the kernel runs these events' programs preemptible (seen on
 	 * 7.2, not on 6.18), or at the first skipped run the tick sees.
 	 */
-	st->backup_runs = st->fast_reads;
-	st->backups_wanted = st->backup_runs && kernel_newer_than_6_18();
-	s->rodata->backup_runs = st->backup_runs;
+	st->backups_wanted = st->fast_reads && kernel_newer_than_6_18();
+	s->rodata->backup_runs = st->fast_reads;
 	s->rodata->max_keys_per_vm = o->max_keys_per_vm;
 	/* Sizes from the options; the per-VM and per-thread maps follow them. */
 	bpf_map__set_max_entries(s->maps.vms_seen, o->max_vms);
@@ -536,7 +535,7 @@ static int open_and_load_variant(struct exits_state *st)
 		if (p->btf_backup_name)
 			bpf_program__set_autoload(
 				bpf_object__find_program_by_name(s->obj, p->btf_backup_name),
-				!st->adopted && p->available && p->use_btf && st->backup_runs);
+				!st->adopted && p->available && p->use_btf && st->fast_reads);
 	}
 	r = st->pinned ? pin_object_maps(s->obj, st->pin_dir) : 0;
 	if (r >= 0)
