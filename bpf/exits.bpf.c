@@ -752,8 +752,9 @@ static __noinline void count_pio_hash(__u32 tgid, __u32 vcpu, __u16 port, __u8 d
 SEC("tracepoint/syscalls/sys_enter_ioctl")
 int kvmscope_ioctl_enter(struct kvmscope_tp_sys_enter_ioctl *ctx)
 {
-	struct kvmscope_thread_vcpu init = { .fd = -1, .slot = KVMSCOPE_SLOT_UNSET }, *tv;
+	struct kvmscope_thread_vcpu *tv;
 	__u32 cmd = (__u32)ctx->cmd, tgid;
+	__u64 id;
 	struct kvm_vcpu *vcpu = NULL;
 	struct kvmscope_slot *s;
 
@@ -773,17 +774,13 @@ int kvmscope_ioctl_enter(struct kvmscope_tp_sys_enter_ioctl *ctx)
 	/* Resolve once per (thread, fd): KVM_RUN is issued after every exit. */
 	if (tv && tv->fd == (__s32)ctx->fd)
 		return KEEP_EVENT;
-	tgid = bpf_get_current_pid_tgid() >> 32;
+	id = bpf_get_current_pid_tgid();
+	tgid = id >> 32;
 	note_vm(tgid);
-	if (!tv) {
-		init.tgid = tgid;
-		tv = bpf_task_storage_get(&thread_vcpu, bpf_get_current_task_btf(), &init,
-					  BPF_LOCAL_STORAGE_GET_F_CREATE);
-		if (!tv) {
-			count_drop(tgid, KVMSCOPE_DROP_THREAD_MAP_FULL);
-			return KEEP_EVENT;
-		}
-	}
+	if (!tv)
+		tv = current_thread_or_new(id, KVMSCOPE_VCPU_UNKNOWN);
+	if (!tv)
+		return KEEP_EVENT;
 	if (resolve_vcpu)
 		vcpu = vcpu_of_fd(ctx->fd);
 	/* Another vCPU on this thread counts into a slot of its own. */

@@ -73,8 +73,9 @@ static __always_inline struct kvmscope_thread_vcpu *current_thread(void)
 }
 
 /*
- * The state of a thread first seen at an exit (it was inside KVM_RUN when
- * we attached): its vCPU comes from the tracepoint, its fd is unknown.
+ * The current thread's state, made (fd unknown, no slot yet, @vcpu) where
+ * it has none: at its first event, or an exit when it was inside KVM_RUN
+ * as we attached.  NULL, counted as a drop, when it cannot be made.
  */
 static __always_inline struct kvmscope_thread_vcpu *current_thread_or_new(__u64 id, __u32 vcpu)
 {
@@ -130,17 +131,13 @@ static __always_inline __u32 vcpu_id_of(struct kvm_vcpu *vcpu)
 static __noinline struct kvmscope_thread_vcpu *thread_for_vcpu_slow(struct kvm_vcpu *vcpu)
 {
 	__u64 id = bpf_get_current_pid_tgid();
-	struct kvmscope_thread_vcpu init = { .tgid = id >> 32, .fd = -1, .slot = KVMSCOPE_SLOT_UNSET };
 	struct kvmscope_thread_vcpu *tv;
 
 	if (!vcpu)
 		return NULL;
-	tv = bpf_task_storage_get(&thread_vcpu, bpf_get_current_task_btf(), &init,
-				  BPF_LOCAL_STORAGE_GET_F_CREATE);
-	if (!tv) {
-		vmtrack_count_drop(id >> 32, VMTRACK_DROP_THREAD_FULL);
+	tv = current_thread_or_new(id, KVMSCOPE_VCPU_UNKNOWN);
+	if (!tv)
 		return NULL;
-	}
 	note_vm(id >> 32);
 	/* A thread that runs another vCPU counts into a slot of its own. */
 	if (tv->vcpu_ptr && tv->vcpu_ptr != (__u64)vcpu)
