@@ -982,6 +982,37 @@ static void fill_maps(const pid_t *pids)
 	free(vk), free(vv);
 }
 
+/*
+ * The records of one exits.get table (hardware_exits, userspace_exits)
+ * against what was inserted for VM @vm, reason r having code @codes[r]:
+ * how many records; *@bad counts mismatches, the first said in @why.
+ */
+static unsigned check_reasons(json_t *table, const char *what, const uint32_t *codes,
+			      unsigned n_reasons, uint64_t (*count)(unsigned, unsigned, unsigned),
+			      pid_t pid, unsigned vm, unsigned *bad, char *why, size_t whylen)
+{
+	unsigned n = 0;
+	size_t i;
+	json_t *rec;
+
+	json_array_foreach(table, i, rec) {
+		unsigned vcpu = (unsigned)json_integer_value(json_object_get(rec, "vcpu"));
+		uint32_t code = (uint32_t)json_integer_value(json_object_get(rec, "code"));
+		uint64_t got = (uint64_t)json_integer_value(json_object_get(rec, "count")), want = 0;
+		unsigned r;
+
+		for (r = 0; r < n_reasons && codes[r] != code; r++)
+			;
+		if (r < n_reasons && vcpu < cfg.vcpus)
+			want = count(vm, vcpu, r);
+		n++;
+		if (got != want && !(*bad)++)
+			snprintf(why, whylen, "pid %d vcpu %u %s code %#x: %llu, inserted %llu", (int)pid,
+				 vcpu, what, code, (unsigned long long)got, (unsigned long long)want);
+	}
+	return n;
+}
+
 /* exits.get {"pid"} of VM @vm against what was inserted: mismatching records. */
 static unsigned check_vm(struct conn *c, pid_t pid, unsigned vm, char *why, size_t whylen)
 {
@@ -998,36 +1029,10 @@ static unsigned check_vm(struct conn *c, pid_t pid, unsigned vm, char *why, size
 		return 1;
 	}
 	v = json_array_get(json_object_get(res, "vms"), 0);
-	json_array_foreach(json_object_get(v, "hardware_exits"), i, rec) {
-		unsigned vcpu = (unsigned)json_integer_value(json_object_get(rec, "vcpu"));
-		uint32_t code_ = (uint32_t)json_integer_value(json_object_get(rec, "code"));
-		uint64_t got = (uint64_t)json_integer_value(json_object_get(rec, "count")), want = 0;
-		unsigned r;
-
-		for (r = 0; r < cfg.hw_reasons && svm_codes[r] != code_; r++)
-			;
-		if (r < cfg.hw_reasons && vcpu < cfg.vcpus)
-			want = hw_count(vm, vcpu, r);
-		n_hw++;
-		if (got != want && !bad++)
-			snprintf(why, whylen, "pid %d vcpu %u hw code %#x: %llu, inserted %llu", (int)pid,
-				 vcpu, code_, (unsigned long long)got, (unsigned long long)want);
-	}
-	json_array_foreach(json_object_get(v, "userspace_exits"), i, rec) {
-		unsigned vcpu = (unsigned)json_integer_value(json_object_get(rec, "vcpu"));
-		uint32_t code_ = (uint32_t)json_integer_value(json_object_get(rec, "code"));
-		uint64_t got = (uint64_t)json_integer_value(json_object_get(rec, "count")), want = 0;
-		unsigned r;
-
-		for (r = 0; r < cfg.user_reasons && user_codes[r] != code_; r++)
-			;
-		if (r < cfg.user_reasons && vcpu < cfg.vcpus)
-			want = user_count(vm, vcpu, r);
-		n_user++;
-		if (got != want && !bad++)
-			snprintf(why, whylen, "pid %d vcpu %u user code %u: %llu, inserted %llu", (int)pid,
-				 vcpu, code_, (unsigned long long)got, (unsigned long long)want);
-	}
+	n_hw = check_reasons(json_object_get(v, "hardware_exits"), "hw", svm_codes, cfg.hw_reasons,
+			     hw_count, pid, vm, &bad, why, whylen);
+	n_user = check_reasons(json_object_get(v, "userspace_exits"), "user", user_codes,
+			       cfg.user_reasons, user_count, pid, vm, &bad, why, whylen);
 	json_array_foreach(json_object_get(v, "pio"), i, rec) {
 		unsigned vcpu = (unsigned)json_integer_value(json_object_get(rec, "vcpu"));
 		unsigned q = (unsigned)json_integer_value(json_object_get(rec, "port")) - 0x70;
