@@ -184,11 +184,16 @@ static void client_queue(struct client *c, char *response)
 		free(response);
 		return;
 	}
-	if (strbuf_append(&c->out, response, len) < 0 || strbuf_puts(&c->out, "\n") < 0) {
+	/* Nothing queued: the answer itself becomes the queue, no copy of megabytes. */
+	if (!c->out.len && strbuf_adopt(&c->out, response, len) == 0)
+		response = NULL;
+	else if (strbuf_append(&c->out, response, len) < 0)
+		c->doomed = true;
+	if (!c->doomed && strbuf_puts(&c->out, "\n") < 0)
+		c->doomed = true;
+	if (c->doomed)
 		log_warning("Closing client pid %d: out of memory for its answers",
 			    (int)c->caller.pid);
-		c->doomed = true;
-	}
 	free(response);
 }
 

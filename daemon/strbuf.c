@@ -17,11 +17,21 @@ void strbuf_init(struct strbuf *sb, size_t limit)
 
 void strbuf_free(struct strbuf *sb)
 {
-	free(sb->data);
+	free(sb->data ? sb->data - sb->off : NULL);
 	strbuf_init(sb, sb->limit);
 }
 
-static int strbuf_reserve(struct strbuf *sb, size_t extra)
+/* Move the contents back to the allocation's start. */
+static void strbuf_compact(struct strbuf *sb)
+{
+	if (!sb->off)
+		return;
+	sb->data -= sb->off;
+	memmove(sb->data, sb->data + sb->off, sb->len + 1);
+	sb->off = 0;
+}
+
+int strbuf_reserve(struct strbuf *sb, size_t extra)
 {
 	size_t need = sb->len + extra + 1, cap;
 	char *p;
@@ -30,6 +40,9 @@ static int strbuf_reserve(struct strbuf *sb, size_t extra)
 		sb->overflow = true;
 		return -ENOBUFS;
 	}
+	if (sb->off + need <= sb->cap)
+		return 0;
+	strbuf_compact(sb);
 	if (need <= sb->cap)
 		return 0;
 	cap = sb->cap ? sb->cap : 256;
@@ -84,20 +97,44 @@ int strbuf_printf(struct strbuf *sb, const char *fmt, ...)
 
 void strbuf_consume(struct strbuf *sb, size_t n)
 {
+	if (!sb->data)
+		return;
 	if (n >= sb->len) {
+		sb->data -= sb->off;
+		sb->off = 0;
 		sb->len = 0;
 	} else {
-		memmove(sb->data, sb->data + n, sb->len - n);
+		sb->data += n;
+		sb->off += n;
 		sb->len -= n;
+		if (sb->off > sb->len)
+			strbuf_compact(sb);
 	}
-	if (sb->data)
-		sb->data[sb->len] = '\0';
+	sb->data[sb->len] = '\0';
+}
+
+int strbuf_adopt(struct strbuf *sb, char *buf, size_t len)
+{
+	if (sb->len)
+		return -EBUSY;
+	if (sb->limit && len > sb->limit) {
+		sb->overflow = true;
+		return -ENOBUFS;
+	}
+	free(sb->data ? sb->data - sb->off : NULL);
+	sb->data = buf;
+	sb->off = 0;
+	sb->len = len;
+	sb->cap = len + 1;
+	return 0;
 }
 
 char *strbuf_steal(struct strbuf *sb)
 {
-	char *p = sb->data;
+	char *p;
 
+	strbuf_compact(sb);
+	p = sb->data;
 	if (!p)
 		p = strdup("");
 	sb->data = NULL;

@@ -7,9 +7,10 @@
 #include <stddef.h>
 
 struct strbuf {
-	char *data;
+	char *data;		/* the contents: @off bytes into the allocation */
 	size_t len;
-	size_t cap;
+	size_t cap;		/* of the allocation */
+	size_t off;		/* consumed from the front, not yet moved back */
 	size_t limit;		/* 0: unbounded */
 	bool overflow;		/* an append was refused by @limit or ENOMEM */
 };
@@ -19,7 +20,20 @@ void strbuf_free(struct strbuf *sb);
 int strbuf_append(struct strbuf *sb, const void *data, size_t len);
 int strbuf_puts(struct strbuf *sb, const char *s);
 int strbuf_printf(struct strbuf *sb, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* Make room for @extra more bytes (and a NUL) in one allocation. */
+int strbuf_reserve(struct strbuf *sb, size_t extra);
+/*
+ * Drop @n bytes from the front.  The rest moves back only once the
+ * consumed part outweighs it, so sending a large buffer piece by piece
+ * costs linear time, not quadratic.
+ */
 void strbuf_consume(struct strbuf *sb, size_t n);
+/*
+ * Make @buf (malloc'd: @len bytes and a NUL) the contents of @sb, which
+ * must be empty: a large answer is queued without a copy.  -EBUSY if @sb
+ * holds anything, -ENOBUFS past its limit; @buf is then still the caller's.
+ */
+int strbuf_adopt(struct strbuf *sb, char *buf, size_t len);
 /* Hand the NUL-terminated contents to the caller; @sb is left empty. */
 char *strbuf_steal(struct strbuf *sb);
 

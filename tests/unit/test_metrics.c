@@ -47,6 +47,52 @@ static void test_strbuf_append_puts_printf(void **state)
 	assert_int_equal(sb.len, 0);
 }
 
+/* Consuming from the front keeps the rest intact, whatever the order of appends. */
+static void test_strbuf_consume_in_pieces(void **state)
+{
+	struct strbuf sb;
+	char expect[64];
+	size_t sent = 0, written = 0;
+
+	strbuf_init(&sb, 0);
+	/* A large buffer sent in pieces, with more appended between the sends. */
+	for (int round = 0; round < 2000; round++) {
+		char line[16];
+		size_t n = (size_t)snprintf(line, sizeof(line), "%05d;", round);
+
+		assert_int_equal(strbuf_append(&sb, line, n), 0);
+		written += n;
+		if (round % 3 == 2) {
+			size_t take = sb.len > 7 ? 7 : sb.len;
+
+			snprintf(expect, sizeof(expect), "%05zu;", sent / 6);
+			assert_memory_equal(sb.data, expect + sent % 6, take < 6 - sent % 6 ? take :
+					    6 - sent % 6);
+			strbuf_consume(&sb, take);
+			sent += take;
+		}
+		assert_int_equal(sb.len, written - sent);
+		assert_int_equal(sb.data[sb.len], '\0');
+	}
+	/* What is left is the tail, in order. */
+	snprintf(expect, sizeof(expect), "%05zu;", sent / 6);
+	assert_memory_equal(sb.data, expect + sent % 6, 6 - sent % 6);
+	assert_string_equal(sb.data + sb.len - 6, "01999;");
+	/* Taken whole, it starts where the allocation does (free() must work). */
+	free(strbuf_steal(&sb));
+	strbuf_init(&sb, 0);
+	strbuf_puts(&sb, "abcdef");
+	strbuf_consume(&sb, 4);
+	assert_string_equal(sb.data, "ef");
+	strbuf_consume(&sb, 10);
+	assert_int_equal(sb.len, 0);
+	assert_string_equal(sb.data, "");
+	strbuf_puts(&sb, "xyz");
+	strbuf_consume(&sb, 1);
+	assert_string_equal(sb.data, "yz");
+	strbuf_free(&sb);
+}
+
 static void test_strbuf_grows(void **state)
 {
 	struct strbuf sb;
@@ -361,6 +407,7 @@ int main(void)
 		cmocka_unit_test(test_sample_without_labels),
 		cmocka_unit_test(test_sample_uint64_max),
 		cmocka_unit_test(test_sample_ns_as_seconds),
+		cmocka_unit_test(test_strbuf_consume_in_pieces),
 		cmocka_unit_test(test_label_value_escaping),
 		cmocka_unit_test(test_family_then_samples),
 		cmocka_unit_test(test_writers_report_limit),
