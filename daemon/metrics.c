@@ -7,24 +7,33 @@
 
 int metrics_escape_label_value(struct strbuf *sb, const char *value)
 {
+	const char *p = value;
 	int r = 0;
 
-	for (const char *p = value; *p && r >= 0; p++) {
-		switch (*p) {
-		case '\\':
-			r = strbuf_puts(sb, "\\\\");
+	/* Runs of plain bytes in one append: most values have nothing to escape. */
+	while (*p && r >= 0) {
+		size_t run = strcspn(p, "\\\"\n");
+
+		r = strbuf_append(sb, p, run);
+		p += run;
+		if (!*p || r < 0)
 			break;
-		case '"':
-			r = strbuf_puts(sb, "\\\"");
-			break;
-		case '\n':
-			r = strbuf_puts(sb, "\\n");
-			break;
-		default:
-			r = strbuf_append(sb, p, 1);
-		}
+		r = strbuf_puts(sb, *p == '\\' ? "\\\\" : *p == '"' ? "\\\"" : "\\n");
+		p++;
 	}
 	return r;
+}
+
+/* @v in decimal: a scrape writes hundreds of thousands of them. */
+static int put_u64(struct strbuf *sb, uint64_t v)
+{
+	char buf[24], *p = buf + sizeof(buf);
+
+	do {
+		*--p = (char)('0' + v % 10);
+		v /= 10;
+	} while (v);
+	return strbuf_append(sb, p, (size_t)(buf + sizeof(buf) - p));
 }
 
 int metrics_family(struct strbuf *sb, const char *name, const char *type, const char *help)
@@ -53,7 +62,12 @@ static int sample_name_labels(struct strbuf *sb, const char *name, const struct 
 	if (n_labels && r >= 0) {
 		r = strbuf_puts(sb, "{");
 		for (size_t i = 0; i < n_labels && r >= 0; i++) {
-			r = strbuf_printf(sb, "%s%s=\"", i ? "," : "", labels[i].name);
+			if (i)
+				r = strbuf_puts(sb, ",");
+			if (r >= 0)
+				r = strbuf_puts(sb, labels[i].name);
+			if (r >= 0)
+				r = strbuf_puts(sb, "=\"");
 			if (r >= 0)
 				r = metrics_escape_label_value(sb, labels[i].value);
 			if (r >= 0)
@@ -71,7 +85,11 @@ int metrics_sample(struct strbuf *sb, const char *name, const struct metrics_lab
 	int r = sample_name_labels(sb, name, labels, n_labels);
 
 	if (r >= 0)
-		r = strbuf_printf(sb, " %" PRIu64 "\n", value);
+		r = strbuf_puts(sb, " ");
+	if (r >= 0)
+		r = put_u64(sb, value);
+	if (r >= 0)
+		r = strbuf_puts(sb, "\n");
 	return r;
 }
 
@@ -89,9 +107,22 @@ int metrics_sample_ns_as_seconds(struct strbuf *sb, const char *name,
 				 const struct metrics_label *labels, size_t n_labels, uint64_t ns)
 {
 	int r = sample_name_labels(sb, name, labels, n_labels);
+	char frac[10];
+	uint64_t f = ns % 1000000000u;
 
+	/* Exact: whole seconds, then the nanoseconds as nine digits. */
+	for (int i = 8; i >= 0; i--) {
+		frac[i] = (char)('0' + f % 10);
+		f /= 10;
+	}
+	frac[9] = '\n';
 	if (r >= 0)
-		r = strbuf_printf(sb, " %" PRIu64 ".%09" PRIu64 "\n", ns / 1000000000u,
-				  ns % 1000000000u);
+		r = strbuf_puts(sb, " ");
+	if (r >= 0)
+		r = put_u64(sb, ns / 1000000000u);
+	if (r >= 0)
+		r = strbuf_puts(sb, ".");
+	if (r >= 0)
+		r = strbuf_append(sb, frac, sizeof(frac));
 	return r;
 }

@@ -36,12 +36,12 @@ static int exit_samples(struct strbuf *sb, struct manager *m, const struct exit_
 	for (size_t i = 0; i < manager_vm_count(m) && r >= 0; i++) {
 		const struct vm *vm = manager_vm_at(m, i);
 
+		const char *vm_name = vm_display_name(vm, dn, sizeof(dn));
+
 		snprintf(pid, sizeof(pid), "%u", vm->pid);
 		for (size_t j = 0; j < per_vm[i].n && r >= 0; j++) {
 			const struct exit_record *e = &per_vm[i].v[j];
-			struct metrics_label l[5] = { { "pid", pid },
-						      { "vm", vm_display_name(vm, dn, sizeof(dn)) },
-						      { "vcpu", vcpu } };
+			struct metrics_label l[5] = { { "pid", pid }, { "vm", vm_name }, { "vcpu", vcpu } };
 			size_t n = 3;
 
 			if (e->kind != kind)
@@ -74,33 +74,53 @@ struct latency_series {
 	struct kvmscope_hist h;
 };
 
-/* One Prometheus histogram: _bucket{le}, _sum and _count. */
-static int histogram_samples(struct strbuf *sb, const char *name, struct metrics_label *l, size_t n,
-			     const struct kvmscope_hist *h)
+/* The le label of each bucket shown: the same text in every series, made once. */
+static const char *bucket_le(unsigned int k)
 {
-	char bucket[80], le[32];
+	static char le[METRIC_LAST_SLOT + 1][24];
+	static bool made;
+
+	if (!made) {
+		for (unsigned int i = METRIC_FIRST_SLOT; i <= METRIC_LAST_SLOT; i++)
+			snprintf(le[i], sizeof(le[i]), "%.9g", (double)hist_slot_le_ns(i) / 1e9);
+		made = true;
+	}
+	return le[k];
+}
+
+/* A histogram family's sample names. */
+struct histogram_names {
+	char bucket[80], sum[80], count[80];
+};
+
+static void histogram_names(struct histogram_names *n, const char *name)
+{
+	snprintf(n->bucket, sizeof(n->bucket), "%s_bucket", name);
+	snprintf(n->sum, sizeof(n->sum), "%s_sum", name);
+	snprintf(n->count, sizeof(n->count), "%s_count", name);
+}
+
+/* One Prometheus histogram: _bucket{le}, _sum and _count. */
+static int histogram_samples(struct strbuf *sb, const struct histogram_names *names,
+			     struct metrics_label *l, size_t n, const struct kvmscope_hist *h)
+{
 	uint64_t cum = 0;
 	int r = 0;
 
-	snprintf(bucket, sizeof(bucket), "%s_bucket", name);
 	for (unsigned int k = 0; k < METRIC_FIRST_SLOT; k++)
 		cum += h->slots[k];
-	l[n] = (struct metrics_label){ "le", le };
 	for (unsigned int k = METRIC_FIRST_SLOT; k <= METRIC_LAST_SLOT && r >= 0; k++) {
 		cum += h->slots[k];
-		snprintf(le, sizeof(le), "%.9g", (double)hist_slot_le_ns(k) / 1e9);
-		r = metrics_sample(sb, bucket, l, n + 1, cum);
+		l[n] = (struct metrics_label){ "le", bucket_le(k) };
+		r = metrics_sample(sb, names->bucket, l, n + 1, cum);
 	}
-	if (r >= 0) {
-		snprintf(le, sizeof(le), "+Inf");
-		r = metrics_sample(sb, bucket, l, n + 1, hist_count(h));
-	}
-	snprintf(bucket, sizeof(bucket), "%s_sum", name);
+	l[n] = (struct metrics_label){ "le", "+Inf" };
 	if (r >= 0)
-		r = metrics_sample_double(sb, bucket, l, n, (double)h->sum_ns / 1e9);
-	snprintf(bucket, sizeof(bucket), "%s_count", name);
+		r = metrics_sample(sb, names->bucket, l, n + 1, hist_count(h));
 	if (r >= 0)
-		r = metrics_sample(sb, bucket, l, n, hist_count(h));
+		r = metrics_sample_ns_as_seconds(sb, names->sum, l, n, h->sum_ns);
+	if (r >= 0)
+		r = metrics_sample(sb, names->count, l, n, hist_count(h));
 	return r;
 }
 
@@ -115,8 +135,10 @@ static int latency_metrics(struct strbuf *sb, struct manager *m, const struct ex
 	bool hw = kind == EXIT_KIND_HW_LAT, by_vcpu = manager_options(m)->latency_labels == LATENCY_LABELS_VCPU;
 	const char *name = hw ? "kvmscope_exit_handling_seconds" : "kvmscope_vmm_handling_seconds";
 	char pid[16], vcpu[16], dn[32], rn[DECODE_NAME_MAX];
+	struct histogram_names names;
 	int r;
 
+	histogram_names(&names, name);
 	r = metrics_family(sb, name, "histogram", hw ?
 		"Time from a hardware exit (kvm_exit) to the next entry (kvm_entry) of the vCPU." :
 		"Time the VMM took for an exit to user space (kvm_userspace_exit to the next KVM_RUN).");
@@ -144,10 +166,11 @@ static int latency_metrics(struct strbuf *sb, struct manager *m, const struct ex
 								       .reason = e->reason };
 			hist_sparse_merge(&series[k].h, e->hist);
 		}
+		const char *vm_name = vm_display_name(vm, dn, sizeof(dn));
+
 		snprintf(pid, sizeof(pid), "%u", vm->pid);
 		for (size_t k = 0; k < n && r >= 0; k++) {
-			struct metrics_label l[6] = { { "pid", pid },
-						      { "vm", vm_display_name(vm, dn, sizeof(dn)) } };
+			struct metrics_label l[6] = { { "pid", pid }, { "vm", vm_name } };
 			size_t nl = 2;
 
 			if (by_vcpu) {
@@ -163,7 +186,7 @@ static int latency_metrics(struct strbuf *sb, struct manager *m, const struct ex
 				l[nl++] = (struct metrics_label){ "reason",
 					kvm_exit_name(series[k].reason, rn, sizeof(rn)) };
 			}
-			r = histogram_samples(sb, name, l, nl, &series[k].h);
+			r = histogram_samples(sb, &names, l, nl, &series[k].h);
 		}
 		free(series);
 	}
