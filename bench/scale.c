@@ -865,6 +865,12 @@ static unsigned pio_entry(uint16_t port, uint8_t direction)
  * in hw[], and counted as no_histogram_line fallbacks: returned.
  * tgid last: the daemon reads a slot whose tgid is set.
  */
+/* Counter @i of a slot's bitmap @used is not 0 (see kvmscope_counter_add()). */
+static void mark(__u64 *used, uint32_t i)
+{
+	used[i >> 6] |= 1ull << (i & 63);
+}
+
 static uint64_t slot_fill(struct kvmscope_slot *s, pid_t pid, unsigned vm, unsigned vcpu)
 {
 	uint64_t unlined = 0;
@@ -882,6 +888,7 @@ static uint64_t slot_fill(struct kvmscope_slot *s, pid_t pid, unsigned vm, unsig
 
 		if (i == KVMSCOPE_SLOT_NONE)
 			die("SVM exit code %#x has no slot index", svm_codes[r]);
+		mark(s->hw_used, i);
 		if (s->hw_lines >= KVMSCOPE_SLOT_HW_HISTS) {
 			s->hw[i] = n;
 			unlined += timed;
@@ -892,12 +899,16 @@ static uint64_t slot_fill(struct kvmscope_slot *s, pid_t pid, unsigned vm, unsig
 		h = &s->hw_hist[s->hw_lines].h;
 		h->slots[b] = timed - timed / 3;
 		h->slots[b + 1] = timed / 3;
+		mark(&s->hw_hist[s->hw_lines].used, b);
+		mark(&s->hw_hist[s->hw_lines].used, b + 1);
 		h->sum_ns = (timed - timed / 3) * (3ull << (b - 1)) + (timed / 3) * (3ull << b);
 		h->max_ns = (2ull << (b + 1)) - 1;
 		s->hw_line[i] = (__u8)++s->hw_lines;
 	}
-	for (unsigned r = 0; r < cfg.user_reasons; r++)
+	for (unsigned r = 0; r < cfg.user_reasons; r++) {
 		s->user[user_codes[r]] = user_count(vm, vcpu, r);
+		mark(s->user_used, user_codes[r]);
+	}
 	for (unsigned q = 0; q < N_PIO; q++) {
 		struct kvmscope_slot_pio *e = &s->pio[pio_entry((uint16_t)(0x70 + q), PIO_DIRECTION)];
 

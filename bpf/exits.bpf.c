@@ -595,7 +595,7 @@ static __always_inline bool event_mine(struct kvmscope_slot *s, __u32 ev, bool b
  * use; NULL when the thread's @lines lines are all taken (the exit is
  * then counted untimed).
  */
-static __always_inline struct kvmscope_hist *slot_line(__u8 *line_of, __u32 *n_lines,
+static __always_inline struct kvmscope_slot_hist *slot_line(__u8 *line_of, __u32 *n_lines,
 						       struct kvmscope_slot_hist *hists, __u64 i,
 						       __u64 lines)
 {
@@ -604,7 +604,13 @@ static __always_inline struct kvmscope_hist *slot_line(__u8 *line_of, __u32 *n_l
 	if (l) {
 		l -= 1;
 		asm volatile("" : "+r"(l));
-		return l < lines ? &hists[l].h : NULL;
+		if (l >= lines)
+			return NULL;
+		/* The line's address only after the check, for the verifier. */
+		asm volatile("" : "+r"(l));
+		if (l >= lines)
+			return NULL;
+		return &hists[l];
 	}
 	l = *n_lines;
 	asm volatile("" : "+r"(l));
@@ -615,17 +621,18 @@ static __always_inline struct kvmscope_hist *slot_line(__u8 *line_of, __u32 *n_l
 	/* The line names its reason before the reason names the line. */
 	asm volatile("" ::: "memory");
 	line_of[i] = l + 1;
-	return &hists[l].h;
+	return &hists[l];
 }
 
-static __always_inline void slot_hist_add(struct kvmscope_hist *h, __u64 delta)
+static __always_inline void slot_hist_add(struct kvmscope_slot_hist *line, __u64 delta)
 {
+	struct kvmscope_hist *h = &line->h;
 	__u64 b = log2_slot(delta);
 
 	asm volatile("" : "+r"(b));
 	if (b >= KVMSCOPE_HIST_SLOTS)
 		return;
-	h->slots[b] += 1;
+	kvmscope_counter_add(h->slots, &line->used, b);
 	h->sum_ns += delta;
 	if (delta > h->max_ns)
 		h->max_ns = delta;
@@ -641,6 +648,7 @@ struct inflight {
 	__u64 *ts;
 	__u32 *index;
 	__u64 *counts;		/* [n_reasons], untimed */
+	__u64 *used;		/* counts' bitmap */
 	__u8 *line_of;		/* [n_reasons] */
 	__u32 *n_lines;
 	struct kvmscope_slot_hist *hists;
@@ -648,14 +656,14 @@ struct inflight {
 
 static __always_inline struct inflight hw_inflight(struct kvmscope_slot *s)
 {
-	return (struct inflight){ &s->exit_ts, &s->exit_index, s->hw, s->hw_line, &s->hw_lines,
-				  s->hw_hist };
+	return (struct inflight){ &s->exit_ts, &s->exit_index, s->hw, s->hw_used, s->hw_line,
+				  &s->hw_lines, s->hw_hist };
 }
 
 static __always_inline struct inflight user_inflight(struct kvmscope_slot *s)
 {
-	return (struct inflight){ &s->user_ts, &s->user_index, s->user, s->user_line,
-				  &s->user_lines, s->user_hist };
+	return (struct inflight){ &s->user_ts, &s->user_index, s->user, s->user_used,
+				  s->user_line, &s->user_lines, s->user_hist };
 }
 
 /* The exit in flight was never timed (no entry, no KVM_RUN came): count it untimed. */
@@ -666,7 +674,7 @@ static __always_inline void inflight_count(struct inflight f, __u64 n_reasons)
 	*f.ts = 0;
 	asm volatile("" : "+r"(i));
 	if (i < n_reasons)
-		f.counts[i] += 1;
+		kvmscope_counter_add(f.counts, f.used, i);
 }
 
 /*
@@ -678,7 +686,7 @@ static __always_inline void inflight_end(struct inflight f, __u64 n_reasons, __u
 {
 	__u64 delta = now - *f.ts;
 	__u64 i = *f.index;
-	struct kvmscope_hist *h;
+	struct kvmscope_slot_hist *h;
 
 	*f.ts = 0;
 	asm volatile("" : "+r"(i));
@@ -689,7 +697,7 @@ static __always_inline void inflight_end(struct inflight f, __u64 n_reasons, __u
 		slot_hist_add(h, delta);
 		return;
 	}
-	f.counts[i] += 1;
+	kvmscope_counter_add(f.counts, f.used, i);
 	count_fallback(KVMSCOPE_FALLBACK_HIST);
 }
 
@@ -842,7 +850,7 @@ static __always_inline void on_kvm_exit(struct where *w, __u32 isa, __u32 reason
 		return;
 	}
 	if (!collect_latency) {
-		s->hw[i] += 1;
+		kvmscope_counter_add(s->hw, s->hw_used, i);
 		return;
 	}
 	s->exit_index = i;
@@ -1053,7 +1061,7 @@ static __always_inline void on_userspace_exit(__u32 reason, __s32 err, bool back
 				slot_count_pending_user(s);
 			count_user_hash(w.tgid, w.vcpu, reason);
 		} else if (!collect_vmm) {
-			s->user[i] += 1;
+			kvmscope_counter_add(s->user, s->user_used, i);
 		} else {
 			if (s->user_ts)
 				slot_count_pending_user(s);

@@ -165,6 +165,29 @@ int exit_table_push_hist(struct exit_table *t, const struct exit_record *key,
 	return exit_table_push(t, &c);
 }
 
+int exit_table_push_hist_sparse(struct exit_table *t, const struct exit_record *key,
+				uint64_t sum_ns, uint64_t max_ns, uint32_t n,
+				const uint64_t *counts, const uint8_t *slots)
+{
+	struct exit_record c = *key;
+	struct hist_sparse *s = arena_alloc(t, sizeof(*s) + n * (sizeof(uint64_t) + 1));
+
+	if (!s)
+		return -ENOMEM;
+	s->sum_ns = sum_ns;
+	s->max_ns = max_ns;
+	s->n = n;
+	s->pad = 0;
+	c.count = 0;
+	for (uint32_t i = 0; i < n; i++) {
+		s->count[i] = counts[i];
+		c.count += counts[i];
+	}
+	memcpy((uint8_t *)&s->count[n], slots, n);
+	c.hist = s;
+	return exit_table_push(t, &c);
+}
+
 void exit_table_clear(struct exit_table *t)
 {
 	arena_reset(t);
@@ -420,6 +443,78 @@ void exit_table_rates(struct exit_table *cur, const struct exit_table *prev, dou
 		if (dt_s > 0 && r->count >= before)
 			r->rate = (double)(r->count - before) / dt_s;
 	}
+}
+
+/* Is every record the same, keys, counts and (HW, USER) rates? */
+static bool records_same(const struct exit_record *a, const struct exit_record *b, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		if (exit_record_cmp(&a[i], &b[i]) || a[i].count != b[i].count)
+			return false;
+		/*
+		 * A histogram grows only with its count; a rate is compared
+		 * bit for bit (it is text the same way only if it is equal).
+		 */
+		if ((a[i].kind == EXIT_KIND_HW || a[i].kind == EXIT_KIND_USER) &&
+		    memcmp(&a[i].rate, &b[i].rate, sizeof(a[i].rate)))
+			return false;
+	}
+	return true;
+}
+
+uint64_t vm_gen_find(const struct vm_gen *gens, size_t n, uint32_t pid)
+{
+	size_t lo = 0, hi = n;
+
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+
+		if (gens[mid].pid == pid)
+			return gens[mid].gen;
+		if (gens[mid].pid < pid)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return VM_GEN_EMPTY;
+}
+
+int exit_table_generations(const struct exit_table *cur, const struct exit_table *prev,
+			   const struct vm_gen *old, size_t n_old, struct vm_gen **out,
+			   size_t *n_out, uint64_t *counter)
+{
+	struct vm_gen *g = NULL;
+	size_t n = 0, cap = 0;
+
+	if (*counter < VM_GEN_EMPTY)
+		*counter = VM_GEN_EMPTY;
+	for (size_t a = 0, b; a < cur->n; a = b) {
+		uint32_t pid = cur->v[a].pid;
+		size_t first, np;
+		uint64_t was;
+
+		for (b = a + 1; b < cur->n && cur->v[b].pid == pid; b++)
+			;
+		if (n == cap) {
+			size_t c = cap ? cap * 2 : 64;
+			struct vm_gen *p = realloc(g, c * sizeof(*g));
+
+			if (!p) {
+				free(g);
+				return -ENOMEM;
+			}
+			g = p;
+			cap = c;
+		}
+		np = exit_table_range(prev, pid, &first);
+		was = vm_gen_find(old, n_old, pid);
+		g[n++] = (struct vm_gen){ .pid = pid,
+			.gen = was != VM_GEN_EMPTY && np == b - a &&
+			       records_same(&cur->v[a], &prev->v[first], np) ? was : ++*counter };
+	}
+	*out = g;
+	*n_out = n;
+	return 0;
 }
 
 int exit_record_by_count(const void *a, const void *b)

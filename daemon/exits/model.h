@@ -82,6 +82,13 @@ int exit_table_push_owned(struct exit_table *t, const struct exit_record *r);
 /* A *_LAT record of @h in @t's arena; its count is the histogram's. */
 int exit_table_push_hist(struct exit_table *t, const struct exit_record *key,
 			 const struct kvmscope_hist *h);
+/*
+ * The same from the histogram's non-empty slots already: @n of them,
+ * @slots ascending (each < KVMSCOPE_HIST_SLOTS) and their @counts (not 0).
+ */
+int exit_table_push_hist_sparse(struct exit_table *t, const struct exit_record *key,
+				uint64_t sum_ns, uint64_t max_ns, uint32_t n,
+				const uint64_t *counts, const uint8_t *slots);
 /* Empty @t, keeping its array and its histogram memory for the next fill. */
 void exit_table_clear(struct exit_table *t);
 void exit_table_free(struct exit_table *t);
@@ -123,6 +130,31 @@ void exit_table_remove_pids(struct exit_table *t, const uint32_t *pids, size_t n
  * down (a reused pid) gives 0.
  */
 void exit_table_rates(struct exit_table *cur, const struct exit_table *prev, double dt_s);
+
+/*
+ * What a VM's records look like, as a number: a VM keeps its generation
+ * from one snapshot to the next while its records (keys, counts, rates)
+ * are the same, so text made of them can be kept too.
+ */
+struct vm_gen {
+	uint32_t pid;
+	uint32_t pad;
+	uint64_t gen;
+};
+
+/* No records in the snapshot; counted generations start above it. */
+#define VM_GEN_EMPTY 1u
+
+/*
+ * The generations of @cur's VMs (sorted by pid, malloc'd into *@out):
+ * the one in @old (@prev's, sorted by pid) where the VM's records in
+ * @cur and @prev are the same, else ++*@counter.  Both tables sorted.
+ */
+int exit_table_generations(const struct exit_table *cur, const struct exit_table *prev,
+			   const struct vm_gen *old, size_t n_old, struct vm_gen **out,
+			   size_t *n_out, uint64_t *counter);
+/* @pid's generation in @gens (sorted); VM_GEN_EMPTY when it has none. */
+uint64_t vm_gen_find(const struct vm_gen *gens, size_t n, uint32_t pid);
 
 /* qsort order for detail tables: count descending, then id and direction. */
 int exit_record_by_count(const void *a, const void *b);

@@ -237,12 +237,26 @@ static struct kvmscope_slot *slot_at(const struct exits_state *st, uint32_t i)
 /* The BPF programs write while this reads: each field is read once. */
 #define ONCE(x) (*(const volatile __typeof__(x) *)&(x))
 
-static int push_hist(struct exit_table *t, struct exit_record *rec, const struct kvmscope_hist *h)
+/* A histogram line's record: only its marked buckets are read. */
+static int push_hist(struct exit_table *t, struct exit_record *rec,
+		     const struct kvmscope_slot_hist *line)
 {
-	struct kvmscope_hist copy;
+	uint64_t bits = ONCE(line->used), counts[KVMSCOPE_HIST_SLOTS];
+	uint8_t slots[KVMSCOPE_HIST_SLOTS];
+	uint32_t n = 0;
 
-	memcpy(&copy, (const void *)h, sizeof(copy));
-	return exit_table_push_hist(t, rec, &copy);
+	while (bits) {
+		uint32_t b = (uint32_t)__builtin_ctzll(bits);
+
+		bits &= bits - 1;
+		if (b >= KVMSCOPE_HIST_SLOTS)
+			break;
+		counts[n] = ONCE(line->h.slots[b]);
+		slots[n] = (uint8_t)b;
+		n += counts[n] != 0;
+	}
+	return exit_table_push_hist_sparse(t, rec, ONCE(line->h.sum_ns), ONCE(line->h.max_ns), n,
+					   counts, slots);
 }
 
 /* A used slot, for reading the slots of each VM together and in vCPU order. */
@@ -275,6 +289,36 @@ static int line_ref_cmp(const void *a, const void *b)
 }
 
 /*
+ * A record like @key for each counter of @c marked in bitmap @used (@n
+ * counters), the index as its reason (hardware: the dense index's).  Only
+ * the marked counters are read: see kvmscope_counter_add().
+ */
+static int read_counters(const __u64 *c, const __u64 *used, uint32_t n,
+			 const struct exit_record *key, struct exit_table *t)
+{
+	int r = 0;
+
+	for (uint32_t w = 0; w < KVMSCOPE_USED_WORDS(n) && r >= 0; w++) {
+		uint64_t bits = ONCE(used[w]);
+
+		while (bits && r >= 0) {
+			uint32_t i = w * 64 + (uint32_t)__builtin_ctzll(bits);
+			struct exit_record rec = *key;
+
+			bits &= bits - 1;
+			if (i >= n)
+				break;
+			rec.count = ONCE(c[i]);
+			if (!rec.count)
+				continue;
+			rec.reason = key->kind == EXIT_KIND_HW ? kvmscope_hw_reason(key->isa, i) : i;
+			r = exit_table_push(t, &rec);
+		}
+	}
+	return r;
+}
+
+/*
  * The records of one kind from a slot, as the hash path's (untimed
  * counts, histograms of the timed ones, what is in flight; the fold adds
  * them), in exit_record_cmp() order within the slot.
@@ -290,24 +334,12 @@ static int read_slot_kind(const struct kvmscope_slot *s, uint32_t tgid, uint8_t 
 	switch (kind) {
 	case EXIT_KIND_HW:
 		/* Dense index order is reason order, for VMX and SVM alike. */
-		for (uint32_t i = 0; i < KVMSCOPE_SLOT_HW_REASONS && r >= 0; i++) {
-			uint64_t c = ONCE(s->hw[i]);
-
-			if (c)
-				r = exit_table_push(t, &(struct exit_record){ .kind = EXIT_KIND_HW,
-					.pid = tgid, .vcpu = vcpu, .isa = isa,
-					.reason = kvmscope_hw_reason(isa, i), .count = c });
-		}
-		return r;
+		return read_counters(s->hw, s->hw_used, KVMSCOPE_SLOT_HW_REASONS, &(struct exit_record){
+			.kind = EXIT_KIND_HW, .pid = tgid, .vcpu = vcpu, .isa = isa }, t);
 	case EXIT_KIND_USER:
-		for (uint32_t i = 0; i < KVMSCOPE_SLOT_USER_REASONS && r >= 0; i++) {
-			uint64_t c = ONCE(s->user[i]);
-
-			if (c)
-				r = exit_table_push(t, &(struct exit_record){ .kind = EXIT_KIND_USER,
-					.pid = tgid, .vcpu = vcpu, .reason = i, .count = c });
-		}
-		return r;
+		return read_counters(s->user, s->user_used, KVMSCOPE_SLOT_USER_REASONS,
+				     &(struct exit_record){
+			.kind = EXIT_KIND_USER, .pid = tgid, .vcpu = vcpu }, t);
 	case EXIT_KIND_PIO:
 		for (uint32_t i = 0; i < KVMSCOPE_SLOT_PIO; i++) {
 			const struct kvmscope_slot_pio *e = &s->pio[i];
@@ -343,7 +375,7 @@ static int read_slot_kind(const struct kvmscope_slot *s, uint32_t tgid, uint8_t 
 			struct exit_record rec = { .kind = kind, .pid = tgid, .vcpu = vcpu,
 						   .isa = hw ? isa : 0, .reason = refs[k].key };
 
-			r = push_hist(t, &rec, &hists[refs[k].i].h);
+			r = push_hist(t, &rec, &hists[refs[k].i]);
 		}
 		return r;
 	}
@@ -360,6 +392,28 @@ static int read_slot_kind(const struct kvmscope_slot *s, uint32_t tgid, uint8_t 
 		return r;
 	}
 	return 0;
+}
+
+/*
+ * Ask for the cache lines of @s that read_slot_kind() reads: the slots
+ * are read VM by VM, not in memory order, so the CPU cannot guess them,
+ * and a slot that is waited for line by line costs microseconds.
+ */
+static void slot_prefetch(const struct kvmscope_slot *s)
+{
+	__builtin_prefetch(s);
+	__builtin_prefetch(s->hw_used);
+	__builtin_prefetch(s->user_used);
+	for (uint32_t l = 0; l < KVMSCOPE_SLOT_HW_HISTS; l++) {
+		__builtin_prefetch(&s->hw_hist[l]);
+		__builtin_prefetch(&s->hw_hist[l].h.sum_ns);
+	}
+	for (uint32_t l = 0; l < KVMSCOPE_SLOT_USER_HISTS; l++) {
+		__builtin_prefetch(&s->user_hist[l]);
+		__builtin_prefetch(&s->user_hist[l].h.sum_ns);
+	}
+	for (uint32_t e = 0; e < KVMSCOPE_SLOT_PIO; e += 4)
+		__builtin_prefetch(&s->pio[e]);
 }
 
 /*
@@ -401,6 +455,9 @@ static int read_slots(struct exits_state *st, struct exit_table *t, size_t *sort
 	for (size_t a = 0, b; a < n && r >= 0; a = b) {
 		for (b = a + 1; b < n && refs[b].tgid == refs[a].tgid; b++)
 			in_order &= refs[b].vcpu != refs[b - 1].vcpu;
+		/* The next VM's slots are fetched while this one's are read. */
+		for (size_t j = b; j < n && j < b + (b - a); j++)
+			slot_prefetch(slot_at(st, refs[j].idx));
 		for (size_t k = 0; k < sizeof(kinds) && r >= 0; k++)
 			for (size_t j = a; j < b && r >= 0; j++)
 				r = read_slot_kind(slot_at(st, refs[j].idx), refs[a].tgid, kinds[k], t);

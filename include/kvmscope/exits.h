@@ -12,7 +12,7 @@
 
 #include "kvmscope/vmtrack.h"
 
-#define KVMSCOPE_EXITS_SCHEMA_VERSION 5
+#define KVMSCOPE_EXITS_SCHEMA_VERSION 6
 
 /*
  * Map sizes: bounded, so a host with many VMs cannot exhaust memory.  These
@@ -116,6 +116,8 @@ struct kvmscope_hist {
 #define KVMSCOPE_SLOT_USER_HISTS 4	/* timed userspace reasons per thread */
 #define KVMSCOPE_SLOT_PIO 16		/* (port, direction, size) per thread */
 #define KVMSCOPE_SLOT_NONE 0xffffffffu
+/* Words of a bitmap with a bit per counter: which ones are not 0. */
+#define KVMSCOPE_USED_WORDS(n) (((n) + 63) / 64)
 
 /*
  * Events KVM fires with preemption on, each with a backup program where
@@ -158,8 +160,26 @@ static inline __u32 kvmscope_pio_entry(__u32 port, __u32 direction)
 struct kvmscope_slot_hist {
 	__u32 index;	/* dense reason index + 1; 0: line unused */
 	__u32 pad;
+	__u64 used;	/* bit per h.slots[] that is not 0 */
 	struct kvmscope_hist h;
 };
+
+/*
+ * One more in counter @i of @counts, its bit set in @used when it was 0.
+ * A slot's counters are mostly 0 (a vCPU meets a few dozen reasons of
+ * hundreds, a latency a few buckets of 40): the daemon reads only the
+ * marked ones, a few hundred bytes of a slot's kilobytes.  The counter
+ * is written before its bit, so a reader may miss an increment that is
+ * happening, never see a bit without its counter.
+ */
+static inline void kvmscope_counter_add(__u64 *counts, __u64 *used, __u64 i)
+{
+	__u64 c = counts[i];
+
+	counts[i] = c + 1;
+	if (!c)
+		used[i >> 6] |= 1ull << (i & 63);
+}
 
 struct kvmscope_slot_pio {
 	__u16 port;
@@ -184,6 +204,8 @@ struct kvmscope_slot {
 	__u32 user_lines;
 	__u64 hw[KVMSCOPE_SLOT_HW_REASONS];	/* untimed (or not yet timed) exits */
 	__u64 user[KVMSCOPE_SLOT_USER_REASONS];
+	__u64 hw_used[KVMSCOPE_USED_WORDS(KVMSCOPE_SLOT_HW_REASONS)];	/* see kvmscope_counter_add() */
+	__u64 user_used[KVMSCOPE_USED_WORDS(KVMSCOPE_SLOT_USER_REASONS)];
 	__u8 hw_line[KVMSCOPE_SLOT_HW_REASONS];	/* line + 1 in hw_hist, 0: none */
 	__u8 user_line[KVMSCOPE_SLOT_USER_REASONS];
 	struct kvmscope_slot_hist hw_hist[KVMSCOPE_SLOT_HW_HISTS];

@@ -166,6 +166,70 @@ static void test_rates(void **state)
 	exit_table_free(&cur);
 }
 
+/* Three VMs over three snapshots: only one whose records change gets a new generation. */
+static void test_generations(void **state)
+{
+	struct exit_table a = { 0 }, b = { 0 }, c = { 0 };
+	struct vm_gen *g1 = NULL, *g2 = NULL, *g3 = NULL;
+	size_t n1, n2, n3;
+	uint64_t counter = 0;
+	struct kvmscope_hist h = { .sum_ns = 5 };
+
+	h.slots[3] = 2;
+	for (uint32_t pid = 1; pid <= 3; pid++) {
+		struct exit_table *tabs[] = { &a, &b, &c };
+
+		for (int k = 0; k < 3; k++) {
+			exit_table_push(tabs[k], &(struct exit_record){ .kind = EXIT_KIND_HW,
+				.pid = pid, .reason = 1, .count = 10 + (pid == 2 && k == 1) });
+			exit_table_push_hist(tabs[k], &(struct exit_record){ .kind = EXIT_KIND_HW_LAT,
+				.pid = pid, .reason = 1 }, &h);
+		}
+	}
+	/* VM 3 has one more record in the third snapshot. */
+	exit_table_push(&c, &(struct exit_record){ .kind = EXIT_KIND_PIO, .pid = 3, .port = 0x70,
+						   .count = 1 });
+	exit_table_sort(&a);
+	exit_table_sort(&b);
+	exit_table_sort(&c);
+
+	assert_int_equal(exit_table_generations(&a, &(struct exit_table){ 0 }, NULL, 0, &g1, &n1,
+						&counter), 0);
+	assert_int_equal(n1, 3);
+	for (size_t i = 0; i < n1; i++) {
+		assert_int_equal(g1[i].pid, i + 1);
+		assert_true(g1[i].gen > VM_GEN_EMPTY);
+	}
+	assert_int_equal(exit_table_generations(&b, &a, g1, n1, &g2, &n2, &counter), 0);
+	assert_int_equal(g2[0].gen, g1[0].gen);
+	assert_true(g2[1].gen != g1[1].gen);	/* a count changed */
+	assert_int_equal(g2[2].gen, g1[2].gen);
+	assert_int_equal(exit_table_generations(&c, &b, g2, n2, &g3, &n3, &counter), 0);
+	assert_int_equal(g3[0].gen, g1[0].gen);
+	assert_true(g3[1].gen != g2[1].gen);	/* changed back */
+	assert_true(g3[2].gen != g2[2].gen);	/* a record more */
+	assert_int_equal(vm_gen_find(g3, n3, 1), g1[0].gen);
+	assert_int_equal(vm_gen_find(g3, n3, 4), VM_GEN_EMPTY);
+
+	/* A rate that differs (same counts, another interval) is another generation. */
+	exit_table_rates(&b, &a, 1.0);
+	{
+		struct vm_gen *g4;
+		size_t n4;
+
+		exit_table_rates(&c, &b, 0);
+		assert_int_equal(exit_table_generations(&b, &c, g3, n3, &g4, &n4, &counter), 0);
+		assert_true(g4[1].gen != g3[1].gen);
+		free(g4);
+	}
+	free(g1);
+	free(g2);
+	free(g3);
+	exit_table_free(&a);
+	exit_table_free(&b);
+	exit_table_free(&c);
+}
+
 static void test_remove_pids(void **state)
 {
 	struct exit_table t = { 0 };
@@ -265,6 +329,7 @@ int main(void)
 		cmocka_unit_test(test_owned_copy),
 		cmocka_unit_test(test_range_by_pid),
 		cmocka_unit_test(test_rates),
+		cmocka_unit_test(test_generations),
 		cmocka_unit_test(test_remove_pids),
 		cmocka_unit_test(test_pin_dir),
 	};
