@@ -604,8 +604,10 @@ static const char *const unsubscribe_params[] = { "subscription", NULL };
 
 const struct rpc_method events_methods[] = {
 	/* A subscription makes the kernel stream exits: root only. */
-	{ "events.subscribe", method_subscribe, subscribe_params, RPC_WRITE },
-	{ "events.unsubscribe", method_unsubscribe, unsubscribe_params, RPC_WRITE },
-	{ "events.stats", method_stats, NULL, RPC_READ },
+	{ .name = "events.subscribe", .handler = method_subscribe,
+	  .params = subscribe_params, .access = RPC_WRITE },
+	{ .name = "events.unsubscribe", .handler = method_unsubscribe,
+	  .params = unsubscribe_params, .access = RPC_WRITE },
+	{ .name = "events.stats", .handler = method_stats, .params = NULL, .access = RPC_READ },
 	{}
 };

@@ -543,9 +543,9 @@ static json_t *method_metrics(void *userdata, json_t *params, struct rpc_error *
 }
 
 static const struct rpc_method core_methods[] = {
-	{ "status", method_status, NULL, RPC_READ },
-	{ "vms.list", method_vms_list, NULL, RPC_READ },
-	{ "metrics", method_metrics, NULL, RPC_READ },
+	{ .name = "status", .handler = method_status, .params = NULL, .access = RPC_READ },
+	{ .name = "vms.list", .handler = method_vms_list, .params = NULL, .access = RPC_READ },
+	{ .name = "metrics", .handler = method_metrics, .params = NULL, .access = RPC_READ },
 	{}
 };
 

@@ -101,7 +101,7 @@ static json_t *response_error(json_t *id, int code, const char *message)
 
 static char *dump(json_t *v)
 {
-	char *s = json_dumps(v, JSON_COMPACT | JSON_ENSURE_ASCII | JSON_REAL_PRECISION(16));
+	char *s = json_dumps(v, RPC_DUMP_FLAGS);
 
 	json_decref(v);
 	return s;
@@ -156,52 +156,66 @@ static int check_access(const struct rpc_method *m, const struct rpc_caller *cal
 	return -EPERM;
 }
 
-/* Handle one request object; returns the response, or NULL for a notification. */
-static json_t *handle_request(const struct rpc_registry *reg, const struct rpc_caller *caller,
-			      json_t *req)
+/*
+ * Handle one request object; returns the response text, or NULL for a
+ * notification (or, past every fallback, no memory).  With @bounded, an
+ * answer past RPC_RESPONSE_MAX becomes an error that still carries the
+ * request's id: a client must be able to tell which request was too big.
+ */
+static char *handle_request(const struct rpc_registry *reg, const struct rpc_caller *caller,
+			    json_t *req, bool bounded)
 {
-	json_t *id, *method, *params, *version, *result;
+	json_t *id, *method, *params, *version, *result = NULL;
 	const struct rpc_entry *e;
 	struct rpc_error err = { 0 };
-	bool own_params = false;
+	bool own_params = false, written = false;
+	char *text = NULL, msg[300];
+	struct strbuf sb;
+	size_t len = 0;
 
 	if (!json_is_object(req))
-		return response_error(NULL, RPC_INVALID_REQUEST,
-				      "invalid request: expected a JSON object");
+		return dump(response_error(NULL, RPC_INVALID_REQUEST,
+					   "invalid request: expected a JSON object"));
 	id = json_object_get(req, "id");
 	if (id && !json_is_string(id) && !json_is_integer(id) && !json_is_null(id))
-		return response_error(NULL, RPC_INVALID_REQUEST,
-				      "invalid request: \"id\" must be a string, an integer or null");
+		return dump(response_error(NULL, RPC_INVALID_REQUEST,
+					   "invalid request: \"id\" must be a string, an integer or null"));
 	version = json_object_get(req, "jsonrpc");
 	if (!json_is_string(version) || strcmp(json_string_value(version), "2.0"))
-		return response_error(id, RPC_INVALID_REQUEST,
-				      "invalid request: \"jsonrpc\" must be \"2.0\"");
+		return dump(response_error(id, RPC_INVALID_REQUEST,
+					   "invalid request: \"jsonrpc\" must be \"2.0\""));
 	method = json_object_get(req, "method");
 	if (!json_is_string(method))
-		return response_error(id, RPC_INVALID_REQUEST,
-				      "invalid request: \"method\" must be a string");
+		return dump(response_error(id, RPC_INVALID_REQUEST,
+					   "invalid request: \"method\" must be a string"));
 	params = json_object_get(req, "params");
 	if (params && !json_is_object(params) && !json_is_null(params))
-		return response_error(id, RPC_INVALID_PARAMS,
-				      "invalid params: \"params\" must be an object of named parameters");
+		return dump(response_error(id, RPC_INVALID_PARAMS,
+					   "invalid params: \"params\" must be an object of named parameters"));
 
 	e = rpc_find(reg, json_string_value(method));
 	if (!e) {
-		char msg[300];
-
 		snprintf(msg, sizeof(msg), "unknown method '%.200s'", json_string_value(method));
-		return id ? response_error(id, RPC_METHOD_NOT_FOUND, msg) : NULL;
+		return id ? dump(response_error(id, RPC_METHOD_NOT_FOUND, msg)) : NULL;
 	}
 	if (!params || json_is_null(params)) {
 		params = json_object();
 		own_params = true;
 	}
-	if (check_access(e->method, caller, &err) < 0 ||
-	    check_params(e->method, params, &err) < 0) {
-		result = NULL;
-	} else {
-		result = e->method->handler(e->userdata, params, &err);
-		if (!result && !err.code)
+	if (check_access(e->method, caller, &err) == 0 &&
+	    check_params(e->method, params, &err) == 0) {
+		if (e->method->text_handler) {
+			/* The result goes straight where the response is written. */
+			strbuf_init(&sb, 0);
+			strbuf_puts(&sb, "{\"jsonrpc\":\"2.0\",\"result\":");
+			written = e->method->text_handler(e->userdata, params, &err, &sb) == 0 &&
+				  !sb.overflow;
+			if (!written)
+				strbuf_free(&sb);
+		} else {
+			result = e->method->handler(e->userdata, params, &err);
+		}
+		if (!result && !written && !err.code)
 			rpc_error_set(&err, RPC_INTERNAL_ERROR, "internal error in '%s'",
 				      e->method->name);
 	}
@@ -210,13 +224,44 @@ static json_t *handle_request(const struct rpc_registry *reg, const struct rpc_c
 	if (!id) {
 		/* Notification: run it, answer nothing. */
 		json_decref(result);
+		if (written)
+			strbuf_free(&sb);
 		json_decref(err.data);
 		return NULL;
 	}
-	if (!result)
-		return response_error_data(id, err.code, err.message, err.data);
+	if (!result && !written)
+		return dump(response_error_data(id, err.code, err.message, err.data));
 	json_decref(err.data);
-	return json_pack("{s:s, s:o, s:O}", "jsonrpc", "2.0", "result", result, "id", id);
+	if (result) {
+		text = dump(json_pack("{s:s, s:o, s:O}", "jsonrpc", "2.0", "result", result, "id", id));
+		len = text ? strlen(text) : 0;
+		/*
+		 * A big answer was built from many small JSON nodes, freed by
+		 * now: give their pages back, or the daemon's RSS stays at its peak.
+		 */
+		if (len > (1u << 20))
+			malloc_trim(0);
+	} else {
+		char *id_text = json_dumps(id, RPC_DUMP_FLAGS | JSON_ENCODE_ANY);
+
+		strbuf_puts(&sb, ",\"id\":");
+		strbuf_puts(&sb, id_text ? id_text : "null");
+		strbuf_puts(&sb, "}");
+		len = sb.len;
+		text = id_text && !sb.overflow ? strbuf_steal(&sb) : NULL;
+		strbuf_free(&sb);
+		free(id_text);
+	}
+	if (!text)
+		return rpc_error_line(RPC_INTERNAL_ERROR, "internal error: out of memory");
+	if (bounded && len > RPC_RESPONSE_MAX) {
+		free(text);
+		snprintf(msg, sizeof(msg),
+			 "the answer would be %zu bytes, over the %u MiB limit; narrow the request "
+			 "(e.g. params.pid)", len, RPC_RESPONSE_MAX >> 20);
+		text = dump(response_error(id, RPC_INTERNAL_ERROR, msg));
+	}
+	return text;
 }
 
 /*
@@ -235,7 +280,6 @@ static char *handle_batch(const struct rpc_registry *reg, const struct rpc_calle
 	strbuf_init(&sb, 0);
 	strbuf_puts(&sb, "[");
 	json_array_foreach(batch, i, item) {
-		json_t *r;
 		char *text;
 
 		if (sb.len > max) {
@@ -250,13 +294,13 @@ static char *handle_batch(const struct rpc_registry *reg, const struct rpc_calle
 			snprintf(msg, sizeof(msg),
 				 "not run: the batch's response passed the %zu byte limit; "
 				 "send fewer requests per batch", max);
-			r = response_error(id, RPC_UNAVAILABLE, msg);
+			text = dump(response_error(id, RPC_UNAVAILABLE, msg));
 		} else {
-			r = handle_request(reg, caller, item);
+			/* NULL: a notification, which gets no answer. */
+			text = handle_request(reg, caller, item, false);
+			if (!text)
+				continue;
 		}
-		if (!r)
-			continue;
-		text = dump(r);
 		if (!text)
 			text = rpc_error_line(RPC_INTERNAL_ERROR, "internal error: out of memory");
 		if (text) {
@@ -275,39 +319,12 @@ static char *handle_batch(const struct rpc_registry *reg, const struct rpc_calle
 	return strbuf_steal(&sb);
 }
 
-/*
- * The text of @resp, or, past RPC_RESPONSE_MAX, an error that still
- * carries the request's id: a client must be able to tell which request
- * was too big.
- */
-static char *dump_bounded(json_t *resp)
-{
-	json_t *id = json_incref(json_object_get(resp, "id"));
-	char *text = dump(resp), msg[160];
-	size_t len = text ? strlen(text) : 0;
-
-	/*
-	 * A big answer was built from many small JSON nodes, freed by now:
-	 * give their pages back, or the daemon's RSS stays at its peak.
-	 */
-	if (len > (1u << 20))
-		malloc_trim(0);
-	if (len > RPC_RESPONSE_MAX) {
-		free(text);
-		snprintf(msg, sizeof(msg),
-			 "the answer would be %zu bytes, over the %u MiB limit; narrow the request "
-			 "(e.g. params.pid)", len, RPC_RESPONSE_MAX >> 20);
-		text = dump(response_error(id, RPC_INTERNAL_ERROR, msg));
-	}
-	json_decref(id);
-	return text;
-}
-
 char *rpc_handle_line(const struct rpc_registry *reg, const struct rpc_caller *caller,
 		      const char *line, size_t len)
 {
 	json_error_t jerr;
-	json_t *req, *resp;
+	json_t *req;
+	char *text;
 
 	req = json_loadb(line, len, JSON_REJECT_DUPLICATES | JSON_DECODE_ANY, &jerr);
 	if (!req) {
@@ -318,7 +335,6 @@ char *rpc_handle_line(const struct rpc_registry *reg, const struct rpc_caller *c
 	}
 	if (json_is_array(req)) {
 		size_t n = json_array_size(req);
-		char *text;
 
 		if (n == 0) {
 			json_decref(req);
@@ -338,7 +354,7 @@ char *rpc_handle_line(const struct rpc_registry *reg, const struct rpc_caller *c
 		json_decref(req);
 		return text;
 	}
-	resp = handle_request(reg, caller, req);
+	text = handle_request(reg, caller, req, true);
 	json_decref(req);
-	return resp ? dump_bounded(resp) : NULL;
+	return text;
 }

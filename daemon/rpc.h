@@ -13,6 +13,9 @@
 #include <sys/types.h>
 #include <jansson.h>
 
+/* How every response is written; text handlers write their results so too. */
+#define RPC_DUMP_FLAGS (JSON_COMPACT | JSON_ENSURE_ASCII | JSON_REAL_PRECISION(16))
+
 /* Largest answer to one request (a batch is bounded by the caller's output room). */
 #define RPC_RESPONSE_MAX (32u << 20)
 
@@ -70,11 +73,23 @@ struct rpc_caller {
  */
 typedef json_t *(*rpc_handler_t)(void *userdata, json_t *params, struct rpc_error *err);
 
+/*
+ * The same for a method that writes its result as text: it appends one
+ * JSON value (compact, ASCII: RPC_DUMP_FLAGS) to @out and returns 0, or
+ * fills @err and returns < 0.  For answers too big to build as JSON nodes
+ * on every call (exits.get of every VM), put together from text the
+ * capability keeps.
+ */
+struct strbuf;
+typedef int (*rpc_text_handler_t)(void *userdata, json_t *params, struct rpc_error *err,
+				  struct strbuf *out);
+
 struct rpc_method {
 	const char *name;
 	rpc_handler_t handler;
 	const char *const *params;	/* NULL-terminated names accepted, or NULL for none */
 	enum rpc_access access;
+	rpc_text_handler_t text_handler;	/* instead of @handler */
 };
 
 struct rpc_entry {

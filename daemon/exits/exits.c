@@ -326,6 +326,7 @@ static void exits_vm_forget(void *state, struct vm *vm)
 	size_t pos;
 
 	exits_kvm_stats_forget(st, vm->id);
+	exits_view_forget(st, vm->id);
 	ev = exited_find(st, vm->id, &pos);
 	if (!ev)
 		return;
@@ -364,6 +365,16 @@ const struct exit_record *exits_vm_records(struct exits_state *st, const struct 
 	}
 	*n = exit_table_range(&st->snap.live, vm->pid, &first);
 	return *n ? &st->snap.live.v[first] : NULL;
+}
+
+uint64_t exits_vm_gen(const struct exits_state *st, const struct vm *vm)
+{
+	/* An exited VM's records are final. */
+	if (vm->exited)
+		return UINT64_MAX;
+	if (!st->snap.gens_valid)
+		return 0;
+	return vm_gen_find(st->snap.gens, st->snap.n_gens, vm->pid);
 }
 
 /* ---- VM discovery and the event stream ---- */
@@ -535,6 +546,7 @@ static void snapshot_free(struct exits_snapshot *s)
 	exit_table_free(&s->live);
 	free(s->drop_pids);
 	free(s->drop_counts);
+	free(s->gens);
 	memset(s, 0, sizeof(*s));
 }
 
@@ -545,6 +557,8 @@ void exits_state_release(struct exits_state *st)
 	sd_event_source_disable_unref(st->rb_source);
 	ring_buffer__free(st->rb);
 	snapshot_free(&st->snap);
+	exits_view_forget(st, 0);
+	free(st->texts);
 	exit_table_free(&st->spare);
 	exit_table_free(&st->fold_scratch);
 	exit_table_free(&st->flush_table);
@@ -609,6 +623,9 @@ static void exits_collect(void *state)
 	next.taken_usec = now;
 	next.interval_s = st->snap.taken_usec ? (double)(now - st->snap.taken_usec) / 1e6 : 0;
 	exit_table_rates(&next.live, &st->snap.live, next.interval_s);
+	next.gens_valid = exit_table_generations(&next.live, &st->snap.live, st->snap.gens,
+						 st->snap.n_gens, &next.gens, &next.n_gens,
+						 &st->gen_counter) == 0;
 	old = st->snap.live;
 	memset(&st->snap.live, 0, sizeof(st->snap.live));
 	snapshot_free(&st->snap);

@@ -77,6 +77,21 @@ struct exits_snapshot {
 	uint32_t *drop_pids;		/* VMs with drops (sorted), and theirs */
 	uint64_t (*drop_counts)[KVMSCOPE_DROP_MAX];
 	size_t n_drop_pids;
+	struct vm_gen *gens;		/* by pid: what each VM's records look like */
+	size_t n_gens;
+	bool gens_valid;		/* NULL gens with this false: none could be made */
+};
+
+/*
+ * The text of one VM's records in exits.get (records_json's members, no
+ * braces), kept while the VM's generation says they are the same.
+ */
+struct vm_text {
+	uint64_t vm_id, gen;
+	unsigned int top;		/* --detail-top it was made with */
+	bool summary;
+	char *text;
+	size_t len;
 };
 
 struct exits_state {
@@ -126,6 +141,9 @@ struct exits_state {
 	bool kvm_stats_denied;		/* debugfs refused the last read (lockdown) */
 	size_t kvm_stats_cursor;	/* where the next tick's reads start in the registry */
 	struct bpfstats bpf_cost;	/* the attached programs' run time (bpfcost.c) */
+	uint64_t gen_counter;		/* the last struct vm_gen.gen given */
+	struct vm_text *texts;		/* view.c's, sorted by (vm_id, summary) */
+	size_t n_texts, cap_texts;
 };
 
 struct kvm_stats_cache {
@@ -171,8 +189,13 @@ const struct exit_record *exits_vm_records(struct exits_state *st, const struct 
 json_t *exits_vm_kvm_stats(struct exits_state *st, const struct vm *vm);
 void exits_kvm_stats_forget(struct exits_state *st, uint64_t vm_id);
 
+/* @vm's generation: 0 when there is none (keep nothing made of its records). */
+uint64_t exits_vm_gen(const struct exits_state *st, const struct vm *vm);
+
 /* view.c */
 extern const struct rpc_method exits_methods[];
+/* Drop the text kept for @vm_id; every VM's with @vm_id 0. */
+void exits_view_forget(struct exits_state *st, uint64_t vm_id);
 
 /* metrics.c */
 int exits_metrics(void *state, struct strbuf *sb);

@@ -14,6 +14,8 @@
 #include "hist.h"
 #include "manager.h"
 #include "options.h"
+#include "rpc.h"
+#include "strbuf.h"
 
 static int by_count_desc(const void *a, const void *b)
 {
@@ -50,62 +52,36 @@ static bool in_view(const struct vm_view *v, const struct exit_record *r)
 }
 
 /*
- * The latency of exits like @key (hardware: same isa and reason; user:
- * same reason), over one vCPU when @per_vcpu, else over the view.
+ * The latency of one vCPU's exits like @key (hardware: same isa and
+ * reason; user: same reason): its latency and pending records are found
+ * by key in the sorted records, so a VM's table costs O(n log n).
  */
-static json_t *latency_json(const struct vm_view *v, const struct exit_record *key, bool per_vcpu)
+static json_t *latency_json(const struct vm_view *v, const struct exit_record *key)
 {
 	bool hw = key->kind == EXIT_KIND_HW;
-	uint8_t lat_kind = hw ? EXIT_KIND_HW_LAT : EXIT_KIND_USER_LAT;
-	uint8_t pend_kind = hw ? EXIT_KIND_HW_PENDING : EXIT_KIND_USER_PENDING;
+	struct exit_record k = { .pid = key->pid, .kind = hw ? EXIT_KIND_HW_LAT : EXIT_KIND_USER_LAT,
+				 .vcpu = key->vcpu, .isa = hw ? key->isa : 0, .reason = key->reason };
 	struct kvmscope_hist h = { 0 };
+	const struct exit_record *f;
 	uint64_t pending = 0;
 
-	/*
-	 * One vCPU's: its latency and pending records are found by key in
-	 * the sorted records, so a VM's table costs O(n log n), not O(n^2).
-	 */
-	if (per_vcpu) {
-		struct exit_record k = { .pid = key->pid, .kind = lat_kind, .vcpu = key->vcpu,
-					 .isa = hw ? key->isa : 0, .reason = key->reason };
-		const struct exit_record *f;
-
-		f = bsearch(&k, v->sorted, v->n_sorted, sizeof(k), exit_record_cmp);
-		if (f)
-			hist_sparse_merge(&h, f->hist);
-		k.kind = pend_kind;
-		f = bsearch(&k, v->sorted, v->n_sorted, sizeof(k), exit_record_cmp);
-		if (f)
-			pending += f->count;
-		return hist_to_json(&h, pending);
-	}
-	for (size_t i = 0; i < v->t->n; i++) {
-		const struct exit_record *r = &v->t->v[i];
-
-		if ((r->kind != lat_kind && r->kind != pend_kind) || !in_view(v, r) ||
-		    r->reason != key->reason || (hw && r->isa != key->isa) ||
-		    (per_vcpu && r->vcpu != key->vcpu))
-			continue;
-		if (r->kind == lat_kind)
-			hist_sparse_merge(&h, r->hist);
-		else
-			pending += r->count;
-	}
-	{
-		json_t *lat = hist_to_json(&h, pending);
-
-		/* The summary view keeps the figures, not the slots. */
-		if (v->summary && json_is_object(lat))
-			json_object_del(lat, "hist");
-		return lat;
-	}
+	f = bsearch(&k, v->sorted, v->n_sorted, sizeof(k), exit_record_cmp);
+	if (f)
+		hist_sparse_merge(&h, f->hist);
+	k.kind = hw ? EXIT_KIND_HW_PENDING : EXIT_KIND_USER_PENDING;
+	f = bsearch(&k, v->sorted, v->n_sorted, sizeof(k), exit_record_cmp);
+	if (f)
+		pending += f->count;
+	return hist_to_json(&h, pending);
 }
 
 struct reason_sum {
-	uint8_t kind;
 	uint32_t isa, reason;
 	uint64_t count;
 	double rate;
+	bool counted;		/* a count record was seen, not only latency */
+	uint64_t pending;
+	struct kvmscope_hist h;
 };
 
 static int reason_sum_cmp(const void *a, const void *b)
@@ -117,45 +93,75 @@ static int reason_sum_cmp(const void *a, const void *b)
 	return x->reason < y->reason ? -1 : x->reason > y->reason;
 }
 
-/* Counts of @kind summed over the view's vCPUs, by (isa, reason), most first. */
+/*
+ * Counts of @kind summed over the view's vCPUs, by (isa, reason), most
+ * first, each with its latency: one pass over the VM's records gathers
+ * the counts, histograms and exits in flight of every reason.
+ */
 static json_t *by_reason_json(const struct vm_view *v, uint8_t kind)
 {
-	struct reason_sum *sums = calloc(v->t->n ? v->t->n : 1, sizeof(*sums));
+	bool hw = kind == EXIT_KIND_HW;
+	uint8_t lat_kind = hw ? EXIT_KIND_HW_LAT : EXIT_KIND_USER_LAT;
+	uint8_t pend_kind = hw ? EXIT_KIND_HW_PENDING : EXIT_KIND_USER_PENDING;
+	struct reason_sum *sums = NULL;
 	char name[DECODE_NAME_MAX];
 	json_t *out = json_array();
-	size_t n = 0;
+	size_t n = 0, w = 0, cap = 0;
 
-	if (!sums)
-		return out;
 	for (size_t i = 0; i < v->t->n; i++) {
 		const struct exit_record *r = &v->t->v[i];
+		uint32_t isa = hw ? r->isa : 0;
 		size_t j;
 
-		if (r->kind != kind || !in_view(v, r))
+		if ((r->kind != kind && r->kind != lat_kind && r->kind != pend_kind) || !in_view(v, r))
 			continue;
 		for (j = 0; j < n; j++)
-			if (sums[j].isa == r->isa && sums[j].reason == r->reason)
+			if (sums[j].isa == isa && sums[j].reason == r->reason)
 				break;
-		if (j == n)
-			sums[n++] = (struct reason_sum){ .kind = kind, .isa = r->isa, .reason = r->reason };
-		sums[j].count += r->count;
-		sums[j].rate += v->live ? r->rate : 0;
-	}
-	qsort(sums, n, sizeof(*sums), reason_sum_cmp);
-	for (size_t j = 0; j < n; j++) {
-		struct exit_record key = { .kind = kind, .isa = sums[j].isa, .reason = sums[j].reason };
+		if (j == n) {
+			/* A few dozen reasons of a VM's hundreds of records: grown as met. */
+			if (n == cap) {
+				size_t c = cap ? cap * 2 : 32;
+				struct reason_sum *p = realloc(sums, c * sizeof(*p));
 
-		if (kind == EXIT_KIND_HW)
+				if (!p)
+					break;
+				sums = p;
+				cap = c;
+			}
+			sums[n++] = (struct reason_sum){ .isa = isa, .reason = r->reason };
+		}
+		if (r->kind == kind) {
+			sums[j].counted = true;
+			sums[j].count += r->count;
+			sums[j].rate += v->live ? r->rate : 0;
+		} else if (r->kind == lat_kind) {
+			hist_sparse_merge(&sums[j].h, r->hist);
+		} else {
+			sums[j].pending += r->count;
+		}
+	}
+	for (size_t j = 0; j < n; j++)
+		if (sums[j].counted)
+			sums[w++] = sums[j];
+	qsort(sums, w, sizeof(*sums), reason_sum_cmp);
+	for (size_t j = 0; j < w; j++) {
+		json_t *lat = hist_to_json(&sums[j].h, sums[j].pending);
+
+		/* The summary view keeps the figures, not the slots. */
+		if (v->summary && json_is_object(lat))
+			json_object_del(lat, "hist");
+		if (hw)
 			json_array_append_new(out, json_pack("{s:s, s:s, s:I, s:I, s:f, s:o}", "isa",
-				isa_name(key.isa), "reason",
-				hw_exit_name(key.isa, key.reason, name, sizeof(name)), "code",
-				(json_int_t)key.reason, "count", (json_int_t)sums[j].count, "rate",
-				sums[j].rate, "latency", latency_json(v, &key, false)));
+				isa_name(sums[j].isa), "reason",
+				hw_exit_name(sums[j].isa, sums[j].reason, name, sizeof(name)), "code",
+				(json_int_t)sums[j].reason, "count", (json_int_t)sums[j].count, "rate",
+				sums[j].rate, "latency", lat));
 		else
 			json_array_append_new(out, json_pack("{s:s, s:I, s:I, s:f, s:o}", "reason",
-				kvm_exit_name(key.reason, name, sizeof(name)), "code",
-				(json_int_t)key.reason, "count", (json_int_t)sums[j].count, "rate",
-				sums[j].rate, "vmm_time", latency_json(v, &key, false)));
+				kvm_exit_name(sums[j].reason, name, sizeof(name)), "code",
+				(json_int_t)sums[j].reason, "count", (json_int_t)sums[j].count, "rate",
+				sums[j].rate, "vmm_time", lat));
 	}
 	free(sums);
 	return out;
@@ -249,7 +255,7 @@ static json_t *records_json(const struct vm_view *v)
 				"vcpu", vcpu_json(r->vcpu), "isa", isa_name(r->isa), "reason",
 				hw_exit_name(r->isa, r->reason, name, sizeof(name)), "code",
 				(json_int_t)r->reason, "count", (json_int_t)r->count, "rate", rate,
-				"latency", latency_json(v, r, true)));
+				"latency", latency_json(v, r)));
 			break;
 		case EXIT_KIND_USER:
 			tot_user += r->count;
@@ -257,7 +263,7 @@ static json_t *records_json(const struct vm_view *v)
 				vcpu_json(r->vcpu), "reason",
 				kvm_exit_name(r->reason, name, sizeof(name)), "code",
 				(json_int_t)r->reason, "count", (json_int_t)r->count, "rate", rate,
-				"vmm_time", latency_json(v, r, true)));
+				"vmm_time", latency_json(v, r)));
 			break;
 		case EXIT_KIND_PIO:
 			tot_pio += r->count;
@@ -307,14 +313,17 @@ static json_t *completeness_json(json_t *v, const uint64_t *dropped)
 	return v;
 }
 
-static json_t *vm_json(struct exits_state *st, struct vm *vm, int64_t vcpu, bool summary)
+/* The members records_json() gives @vm, as text without the outer braces (malloc'd). */
+static char *vm_records_text(struct exits_state *st, struct vm *vm, int64_t vcpu, bool summary,
+			     size_t *len)
 {
 	struct exit_table t = { 0 };
 	const uint64_t *dropped;
 	size_t n;
 	const struct exit_record *recs = exits_vm_records(st, vm, &n, &dropped);
 	struct vm_view view;
-	json_t *v, *records;
+	json_t *records;
+	char *text;
 
 	/*
 	 * The full view lists records largest first: a sorted copy.  The
@@ -330,73 +339,215 @@ static json_t *vm_json(struct exits_state *st, struct vm *vm, int64_t vcpu, bool
 		if (t.n > 1)
 			qsort(t.v, t.n, sizeof(t.v[0]), by_count_desc);
 	}
-	v = vm_to_json(vm);
 	view = (struct vm_view){ .st = st, .t = &t, .sorted = recs, .n_sorted = n, .vcpu = vcpu,
 				 .live = !vm->exited, .summary = summary };
 	records = records_json(&view);
-	json_object_update(v, records);
-	json_decref(records);
-	completeness_json(v, dropped);
-	json_object_set_new(v, "kvm_stats", exits_vm_kvm_stats(st, vm));
 	if (!summary)
 		exit_table_free(&t);
-	return v;
+	text = json_dumps(records, RPC_DUMP_FLAGS);
+	json_decref(records);
+	if (!text)
+		return NULL;
+	/* "{...}" -> "..." */
+	*len = strlen(text);
+	if (*len < 2) {
+		free(text);
+		return NULL;
+	}
+	*len -= 2;
+	memmove(text, text + 1, *len);
+	text[*len] = '\0';
+	return text;
 }
 
-static json_t *method_exits_get(void *userdata, json_t *params, struct rpc_error *err)
+static int vm_text_cmp(uint64_t vm_id, bool summary, const struct vm_text *e)
+{
+	if (vm_id != e->vm_id)
+		return vm_id < e->vm_id ? -1 : 1;
+	return (int)summary - (int)e->summary;
+}
+
+/* The kept text of (@vm_id, @summary), or NULL and where it would go. */
+static struct vm_text *vm_text_find(struct exits_state *st, uint64_t vm_id, bool summary,
+				    size_t *pos)
+{
+	size_t lo = 0, hi = st->n_texts;
+
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+		int c = vm_text_cmp(vm_id, summary, &st->texts[mid]);
+
+		if (!c)
+			return &st->texts[mid];
+		if (c < 0)
+			hi = mid;
+		else
+			lo = mid + 1;
+	}
+	*pos = lo;
+	return NULL;
+}
+
+/* The kept text of (@vm_id, @summary), added empty if there is none. */
+static struct vm_text *vm_text_get(struct exits_state *st, uint64_t vm_id, bool summary)
+{
+	size_t lo;
+	struct vm_text *e = vm_text_find(st, vm_id, summary, &lo);
+
+	if (e)
+		return e;
+	if (st->n_texts == st->cap_texts) {
+		size_t cap = st->cap_texts ? st->cap_texts * 2 : 64;
+		struct vm_text *v = realloc(st->texts, cap * sizeof(*v));
+
+		if (!v)
+			return NULL;
+		st->texts = v;
+		st->cap_texts = cap;
+	}
+	memmove(&st->texts[lo + 1], &st->texts[lo], (st->n_texts - lo) * sizeof(st->texts[0]));
+	st->n_texts++;
+	st->texts[lo] = (struct vm_text){ .vm_id = vm_id, .summary = summary };
+	return &st->texts[lo];
+}
+
+void exits_view_forget(struct exits_state *st, uint64_t vm_id)
+{
+	size_t w = 0;
+
+	for (size_t i = 0; i < st->n_texts; i++) {
+		if (!vm_id || st->texts[i].vm_id == vm_id)
+			free(st->texts[i].text);
+		else
+			st->texts[w++] = st->texts[i];
+	}
+	st->n_texts = w;
+}
+
+/*
+ * One VM's object of exits.get, appended to @sb as text: what describes
+ * it (identity, completeness, KVM's statistics) is made on every call;
+ * its records, the bulk, are made once per generation of them and kept
+ * (all vCPUs only), so asking for a thousand quiet VMs costs copies.
+ */
+static int vm_append(struct exits_state *st, struct vm *vm, int64_t vcpu, bool summary,
+		     struct strbuf *sb)
+{
+	unsigned int top = manager_options(st->m)->detail_top;
+	uint64_t gen = vcpu < 0 ? exits_vm_gen(st, vm) : 0;
+	struct vm_text *kept = gen ? vm_text_get(st, vm->id, summary) : NULL;
+	const uint64_t *dropped;
+	size_t n, len, head_len;
+	char *own = NULL, *head;
+	const char *text;
+	json_t *v;
+
+	exits_vm_records(st, vm, &n, &dropped);
+	if (kept && kept->text && kept->gen == gen && kept->top == top) {
+		text = kept->text;
+		len = kept->len;
+	} else {
+		own = vm_records_text(st, vm, vcpu, summary, &len);
+		if (!own)
+			return -ENOMEM;
+		text = own;
+		if (kept) {
+			free(kept->text);
+			kept->text = own;
+			kept->len = len;
+			kept->gen = gen;
+			kept->top = top;
+			own = NULL;
+		}
+	}
+	v = vm_to_json(vm);
+	completeness_json(v, dropped);
+	json_object_set_new(v, "kvm_stats", exits_vm_kvm_stats(st, vm));
+	head = json_dumps(v, RPC_DUMP_FLAGS);
+	json_decref(v);
+	if (!head) {
+		free(own);
+		return -ENOMEM;
+	}
+	/* "{head...}" + ",records..." + "}" */
+	head_len = strlen(head);
+	strbuf_append(sb, head, head_len - 1);
+	if (len)
+		strbuf_puts(sb, head_len > 2 ? "," : "");
+	strbuf_append(sb, text, len);
+	strbuf_puts(sb, "}");
+	free(head);
+	free(own);
+	return sb->overflow ? -ENOMEM : 0;
+}
+
+static int method_exits_get(void *userdata, json_t *params, struct rpc_error *err,
+			    struct strbuf *out)
 {
 	struct exits_state *st = userdata;
 	struct manager *m = st->m;
 	uint64_t pid = 0, vcpu = 0;
-	int has_pid, has_vcpu;
-	json_t *vms, *view;
-	bool summary;
+	int has_pid, has_vcpu, r = 0;
+	json_t *view;
+	bool summary, any = false;
 
 	has_pid = rpc_param_uint(params, "pid", UINT32_MAX, &pid, err);
 	if (has_pid < 0)
-		return NULL;
+		return -EINVAL;
 	has_vcpu = rpc_param_uint(params, "vcpu", UINT32_MAX - 1, &vcpu, err);
 	if (has_vcpu < 0)
-		return NULL;
+		return -EINVAL;
 	view = json_object_get(params, "view");
 	if (view && (!json_is_string(view) || (strcmp(json_string_value(view), "full") &&
 					       strcmp(json_string_value(view), "summary")))) {
-		rpc_error_set(err, RPC_INVALID_PARAMS,
-			      "params.view must be \"full\" (the default) or \"summary\"");
-		return NULL;
+		return rpc_error_set(err, RPC_INVALID_PARAMS,
+				     "params.view must be \"full\" (the default) or \"summary\"");
 	}
 	summary = view && !strcmp(json_string_value(view), "summary");
 	/* VMs that exited a moment ago: their counts are taken now, not at the flush. */
 	exits_flush_exited(st);
-	vms = json_array();
-	if (has_pid) {
-		struct vm *vm = manager_vm_find(m, (uint32_t)pid);
+	if (has_pid && !manager_vm_find(m, (uint32_t)pid))
+		return rpc_error_set(err, RPC_NOT_FOUND,
+				     "no VM with pid %llu: not running, or exited longer ago than --retain-exited",
+				     (unsigned long long)pid);
+	/* Room for the whole answer at once: no copy as it grows to megabytes. */
+	{
+		size_t need = 16;
 
-		if (!vm) {
-			json_decref(vms);
-			rpc_error_set(err, RPC_NOT_FOUND,
-				      "no VM with pid %llu: not running, or exited longer ago than --retain-exited",
-				      (unsigned long long)pid);
-			return NULL;
-		}
-		/* Every VM that had this pid, oldest first, as before. */
 		for (size_t i = 0, n = manager_vm_count(m); i < n; i++) {
 			struct vm *v = manager_vm_at(m, i);
+			const struct vm_text *e;
+			size_t pos;
 
-			if (v->pid == pid)
-				json_array_append_new(vms, vm_json(st, v, has_vcpu ? (int64_t)vcpu : -1, summary));
+			if (has_pid && v->pid != pid)
+				continue;
+			e = vm_text_find(st, v->id, summary, &pos);
+			need += 1024 + (e ? e->len : 0);
 		}
-		return json_pack("{s:o}", "vms", vms);
+		strbuf_reserve(out, need);
 	}
-	for (size_t i = 0, n = manager_vm_count(m); i < n; i++)
-		json_array_append_new(vms, vm_json(st, manager_vm_at(m, i),
-						   has_vcpu ? (int64_t)vcpu : -1, summary));
-	return json_pack("{s:o}", "vms", vms);
+	strbuf_puts(out, "{\"vms\":[");
+	/* With a pid: every VM that had it, oldest first. */
+	for (size_t i = 0, n = manager_vm_count(m); i < n && r >= 0; i++) {
+		struct vm *v = manager_vm_at(m, i);
+
+		if (has_pid && v->pid != pid)
+			continue;
+		if (any)
+			strbuf_puts(out, ",");
+		any = true;
+		r = vm_append(st, v, has_vcpu ? (int64_t)vcpu : -1, summary, out);
+	}
+	strbuf_puts(out, "]}");
+	if (r < 0 || out->overflow)
+		return rpc_error_set(err, RPC_INTERNAL_ERROR, "exits.get: out of memory");
+	return 0;
 }
 
 static const char *const exits_get_params[] = { "pid", "vcpu", "view", NULL };
 
 const struct rpc_method exits_methods[] = {
-	{ "exits.get", method_exits_get, exits_get_params, RPC_READ },
+	{ .name = "exits.get", .text_handler = method_exits_get,
+	  .params = exits_get_params, .access = RPC_READ },
 	{}
 };

@@ -68,22 +68,55 @@ static json_t *data_handler(void *userdata, json_t *params, struct rpc_error *er
 	return NULL;
 }
 
+/* A result written as text: {"n":N,"text":...} put together by hand. */
+static int text_handler(void *userdata, json_t *params, struct rpc_error *err, struct strbuf *out)
+{
+	uint64_t n = 0;
+
+	if (rpc_param_uint(params, "n", 1000, &n, err) < 0)
+		return -EINVAL;
+	strbuf_printf(out, "{\"n\":%llu,\"text\":\"kept\"}", (unsigned long long)n);
+	return 0;
+}
+
+/* A text handler that fails after writing part of its result: none of it may show. */
+static int text_fail_handler(void *userdata, json_t *params, struct rpc_error *err,
+			     struct strbuf *out)
+{
+	strbuf_puts(out, "{\"half\":");
+	return rpc_error_set(err, RPC_NOT_FOUND, "nothing here");
+}
+
+/* A text result over RPC_RESPONSE_MAX. */
+static int text_huge_handler(void *userdata, json_t *params, struct rpc_error *err,
+			     struct strbuf *out)
+{
+	strbuf_puts(out, "\"");
+	for (size_t i = 0; i < RPC_RESPONSE_MAX / 4096 + 1; i++)
+		strbuf_printf(out, "%04096d", 0);
+	strbuf_puts(out, "\"");
+	return 0;
+}
+
 static const char *const echo_params[] = { "text", "n", NULL };
 static const char *const count_params[] = { "n", NULL };
 
 static const struct rpc_method fake_methods[] = {
-	{ "echo", echo_handler, echo_params, RPC_READ },
-	{ "fail", fail_handler, NULL, RPC_READ },
-	{ "nullres", null_result_handler, NULL, RPC_READ },
-	{ "withdata", data_handler, NULL, RPC_READ },
-	{ "huge", huge_handler, NULL, RPC_READ },
+	{ .name = "echo", .handler = echo_handler, .params = echo_params, .access = RPC_READ },
+	{ .name = "fail", .handler = fail_handler, .params = NULL, .access = RPC_READ },
+	{ .name = "nullres", .handler = null_result_handler, .params = NULL, .access = RPC_READ },
+	{ .name = "withdata", .handler = data_handler, .params = NULL, .access = RPC_READ },
+	{ .name = "huge", .handler = huge_handler, .params = NULL, .access = RPC_READ },
 	{ NULL },
 };
 
 /* Registered separately, to show that tables add up. */
 static const struct rpc_method more_methods[] = {
-	{ "count", count_handler, count_params, RPC_READ },
-	{ "change", echo_handler, NULL, RPC_WRITE },
+	{ .name = "count", .handler = count_handler, .params = count_params, .access = RPC_READ },
+	{ .name = "change", .handler = echo_handler, .params = NULL, .access = RPC_WRITE },
+	{ .name = "text", .text_handler = text_handler, .params = count_params },
+	{ .name = "textfail", .text_handler = text_fail_handler },
+	{ .name = "texthuge", .text_handler = text_huge_handler },
 	{ NULL },
 };
 
@@ -243,7 +276,7 @@ static void test_register_and_find(void **state)
 	const struct rpc_entry *e;
 	struct rpc_registry empty = { 0 };
 
-	assert_int_equal(f->registry.n, 7);
+	assert_int_equal(f->registry.n, 10);
 	e = rpc_find(&f->registry, "echo");
 	assert_non_null(e);
 	assert_string_equal(e->method->name, "echo");
@@ -961,6 +994,62 @@ static void test_error_data_is_passed_on(void **state)
 	assert_no_response(f, "{\"jsonrpc\":\"2.0\",\"method\":\"withdata\"}");
 }
 
+/* A method that writes its result as text answers as any other. */
+static void test_text_result(void **state)
+{
+	struct rpc_fixture *f = *state;
+	json_t *resp, *result;
+
+	resp = handle(f, "{\"jsonrpc\":\"2.0\",\"method\":\"text\",\"params\":{\"n\":7},\"id\":\"a\\\"b\"}");
+	assert_envelope(resp);
+	assert_string_equal(json_string_value(json_object_get(resp, "id")), "a\"b");
+	result = json_object_get(resp, "result");
+	assert_int_equal(json_integer_value(json_object_get(result, "n")), 7);
+	assert_string_equal(json_string_value(json_object_get(result, "text")), "kept");
+	json_decref(resp);
+	/* Its parameters are checked the same way. */
+	resp = handle(f, "{\"jsonrpc\":\"2.0\",\"method\":\"text\",\"params\":{\"n\":-1},\"id\":3}");
+	assert_error(resp, RPC_INVALID_PARAMS, "n");
+	assert_id_integer(resp, 3);
+	json_decref(resp);
+	resp = handle(f, "{\"jsonrpc\":\"2.0\",\"method\":\"text\",\"params\":{\"x\":1},\"id\":4}");
+	assert_error(resp, RPC_INVALID_PARAMS, "no parameter 'x'");
+	json_decref(resp);
+	/* In a batch, and as a notification (no answer, no leak). */
+	resp = handle(f, "[{\"jsonrpc\":\"2.0\",\"method\":\"text\",\"id\":1},"
+			 "{\"jsonrpc\":\"2.0\",\"method\":\"text\"},"
+			 "{\"jsonrpc\":\"2.0\",\"method\":\"textfail\",\"id\":2}]");
+	assert_int_equal(json_array_size(resp), 2);
+	assert_int_equal(json_integer_value(json_object_get(
+		json_object_get(json_array_get(resp, 0), "result"), "n")), 0);
+	assert_error(json_array_get(resp, 1), RPC_NOT_FOUND, "nothing here");
+	json_decref(resp);
+	assert_no_response(f, "{\"jsonrpc\":\"2.0\",\"method\":\"text\"}");
+}
+
+/* A failed text handler's half-written result never reaches the answer. */
+static void test_text_handler_error(void **state)
+{
+	struct rpc_fixture *f = *state;
+	json_t *resp = handle(f, "{\"jsonrpc\":\"2.0\",\"method\":\"textfail\",\"id\":9}");
+
+	assert_error(resp, RPC_NOT_FOUND, "nothing here");
+	assert_id_integer(resp, 9);
+	assert_null(json_object_get(resp, "result"));
+	json_decref(resp);
+}
+
+/* A text result over the limit is refused as a JSON one is, with its id. */
+static void test_text_oversized_keeps_its_id(void **state)
+{
+	struct rpc_fixture *f = *state;
+	json_t *resp = handle(f, "{\"jsonrpc\":\"2.0\",\"method\":\"texthuge\",\"id\":11}");
+
+	assert_error(resp, RPC_INTERNAL_ERROR, "limit");
+	assert_id_integer(resp, 11);
+	json_decref(resp);
+}
+
 #define RPC_TEST(t) cmocka_unit_test_setup_teardown(t, fixture_setup, fixture_teardown)
 
 
@@ -1003,6 +1092,9 @@ int main(void)
 		RPC_TEST(test_batch_output_is_bounded),
 		RPC_TEST(test_access_levels),
 		RPC_TEST(test_error_data_is_passed_on),
+		RPC_TEST(test_text_result),
+		RPC_TEST(test_text_handler_error),
+		RPC_TEST(test_text_oversized_keeps_its_id),
 	};
 
 	return cmocka_run_group_tests_name("rpc", tests, NULL, NULL);
