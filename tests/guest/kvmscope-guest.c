@@ -7,6 +7,12 @@
  * (port I/O, HLT, MMIO), checks that each vCPU saw exactly those exits and
  * prints what it did as one JSON object on stdout.  The integration tests
  * compare these numbers with what the kvmscope daemon counted.
+ *
+ * Every ioctl on /dev/kvm, the VM and the vCPUs goes through kvm_ioctl(),
+ * which tallies it by fd, vCPU, request and result: the JSON's "ioctls" is
+ * the exact list of ioctls this process made on KVM.  Options make extra
+ * ioctls that fail on a host without confidential computing (SEV), so that
+ * failed calls are counted too.
  */
 #define _GNU_SOURCE
 #include <cpuid.h>
@@ -61,6 +67,34 @@
 #define MAX_OPS		1024
 #define MAX_KEYS	(MAX_OPS + 1)
 
+/*
+ * Distinct (fd, vCPU, request, result) ioctl keys: the main thread's table,
+ * into which the vCPU threads' own tables are merged at the end (64 vCPUs
+ * make ~5 keys each), and each vCPU thread's table (KVM_RUN's results and
+ * the register ioctls of --seconds).  Calls beyond them are "untallied".
+ */
+#define IOCTL_KEYS	1024
+#define VCPU_IOCTL_KEYS	32
+/* --encrypt-op, --try-vm-type, --check-cap, --bad-ioctl options */
+#define MAX_EXTRAS	256
+/* distinct (ID, result, error) of --encrypt-op calls */
+#define MAX_ENC_RESULTS	256
+#define BAD_IOCTL_BUF	4096
+
+#ifndef KVM_MEMORY_ENCRYPT_OP
+#define KVM_MEMORY_ENCRYPT_OP	_IOWR(KVMIO, 0xba, unsigned long)
+#endif
+
+/* struct kvm_sev_cmd, spelled out: older headers have no pad0 */
+struct sev_cmd {
+	uint32_t id;
+	uint32_t pad0;
+	uint64_t data;
+	uint32_t error;
+	uint32_t sev_fd;
+};
+_Static_assert(sizeof(struct sev_cmd) == 24, "struct kvm_sev_cmd is 24 bytes");
+
 enum op_kind {
 	OP_OUT,
 	OP_IN,
@@ -97,6 +131,58 @@ struct exit_key {
 	uint32_t addr;		/* port or guest-physical address */
 };
 
+enum fd_kind {
+	FD_SYSTEM,		/* /dev/kvm */
+	FD_VM,
+	FD_VCPU,
+};
+
+static const char *const fd_kind_names[] = { "system", "vm", "vcpu" };
+
+/* What one ioctl is counted by. */
+struct ioctl_key {
+	enum fd_kind kind;
+	int vcpu;		/* vCPU fds; -1 for the others */
+	uint32_t cmd;		/* request number */
+	int result;		/* 0 for ret >= 0, else -errno */
+};
+
+struct ioctl_count {
+	struct ioctl_key key;
+	uint64_t count;
+};
+
+/* One thread's ioctls: only that thread writes it. */
+struct ioctl_tally {
+	struct ioctl_count *c;
+	int nr;
+	int max;
+	int last;		/* lookup cache: KVM_RUNs come in runs */
+	uint64_t untallied;	/* calls made with the table full */
+};
+
+/* --encrypt-op, --try-vm-type, --check-cap, --bad-ioctl */
+enum extra_kind {
+	EXTRA_ENCRYPT_OP,
+	EXTRA_TRY_VM_TYPE,
+	EXTRA_CHECK_CAP,
+	EXTRA_BAD_IOCTL,
+};
+
+struct extra {
+	enum extra_kind kind;
+	uint32_t arg;		/* SEV command ID, VM type, capability, request */
+	uint64_t count;
+};
+
+/* What the kernel wrote back into kvm_sev_cmd.error, per call kind. */
+struct enc_result {
+	uint32_t id;
+	int result;		/* 0 or -errno */
+	uint32_t error;
+	uint64_t count;
+};
+
 struct guest;
 
 struct vcpu {
@@ -127,6 +213,10 @@ struct vcpu {
 	struct timespec t_start;
 	struct timespec t_end;
 	int err;
+
+	/* the ioctls of this vCPU's thread (not those main made on its fd) */
+	struct ioctl_tally ioctls;
+	struct ioctl_count ioctl_slots[VCPU_IOCTL_KEYS];
 };
 
 struct guest {
@@ -144,6 +234,16 @@ struct guest {
 	struct exit_key keys[MAX_KEYS];
 	int nr_keys;
 	int done_key;
+
+	struct extra extras[MAX_EXTRAS];
+	int nr_extras;
+	struct enc_result enc_results[MAX_ENC_RESULTS];
+	int nr_enc_results;
+	uint64_t enc_untallied;
+
+	/* the main thread's ioctls; at the end, everyone's */
+	struct ioctl_tally ioctls;
+	struct ioctl_count ioctl_slots[IOCTL_KEYS];
 
 	/* KVM state */
 	int kvm_fd;
@@ -220,7 +320,31 @@ static void usage(FILE *f)
 		"                              seconds (each vCPU finishes its current run),\n"
 		"                              for a guest that stays busy; the JSON counts\n"
 		"                              every run\n"
-		"  --help                      show this help\n");
+		"  --check-cap CAP:COUNT       COUNT KVM_CHECK_EXTENSION(CAP) on /dev/kvm;\n"
+		"                              repeatable\n"
+		"  --try-vm-type TYPE:COUNT    COUNT KVM_CREATE_VM(TYPE) on /dev/kvm, e.g. 2\n"
+		"                              (KVM_X86_SEV_VM, fails without SEV); a VM that\n"
+		"                              is created is closed at once; repeatable\n"
+		"  --encrypt-op ID:COUNT       COUNT KVM_MEMORY_ENCRYPT_OP on the VM with\n"
+		"                              struct kvm_sev_cmd {id ID, data 0, error 0,\n"
+		"                              sev_fd -1} (fails on a VM without SEV); the\n"
+		"                              JSON's \"encrypt_ops\" has what the kernel wrote\n"
+		"                              into .error; repeatable\n"
+		"  --bad-ioctl CMD:COUNT       COUNT ioctls of request CMD (its type byte,\n"
+		"                              (CMD >> 8) & 0xff, must be 0xae) on the VM with\n"
+		"                              a zeroed 4096-byte buffer as argument; meant to\n"
+		"                              fail (ENOTTY), so pick an unused CMD; repeatable\n"
+		"  --help                      show this help\n"
+		"\n"
+		"--check-cap, --try-vm-type, --encrypt-op and --bad-ioctl run on the main\n"
+		"thread, in this order: after KVM_GET_VCPU_MMAP_SIZE every --check-cap, then\n"
+		"every --try-vm-type, then the real KVM_CREATE_VM; once the VM's memory is\n"
+		"set up and loaded, every --encrypt-op, then every --bad-ioctl, then\n"
+		"KVM_CREATE_VCPU (each kind in command-line order, each option's COUNT calls\n"
+		"in a row).  Their failures are counted, not errors.\n"
+		"\n"
+		"The JSON's \"ioctls\" counts every ioctl this program made on /dev/kvm, the\n"
+		"VM and the vCPUs, by fd, vCPU, request and result (0, or -errno).\n");
 }
 
 /* Parse a decimal or 0x-hex number; no sign, no blanks. */
@@ -412,6 +536,32 @@ static int parse_in_kernel(struct guest *g, const char *opt, const char *arg, en
 	return 0;
 }
 
+/* --encrypt-op, --try-vm-type, --check-cap, --bad-ioctl: ARG:COUNT */
+static int parse_extra(struct guest *g, const char *opt, const char *arg,
+		       enum extra_kind kind, const char *arg_name)
+{
+	const char *const names[] = { arg_name, "COUNT" };
+	static const uint64_t maxes[] = { UINT32_MAX, UINT32_MAX };
+	uint64_t v[2];
+
+	if (parse_fields(opt, arg, names, maxes, 2, 2, v) < 0)
+		return -EINVAL;
+	if (kind == EXTRA_BAD_IOCTL && ((v[0] >> 8) & 0xff) != KVMIO) {
+		fprintf(stderr, PROG ": --%s '%s': CMD must be a KVM request, with type byte 0xae ((CMD >> 8) & 0xff), not %#x\n",
+			opt, arg, (unsigned int)((v[0] >> 8) & 0xff));
+		return -EINVAL;
+	}
+	if (g->nr_extras >= MAX_EXTRAS) {
+		fprintf(stderr, PROG ": --%s: too many --encrypt-op, --try-vm-type, --check-cap and --bad-ioctl (max %d)\n",
+			opt, MAX_EXTRAS);
+		return -EINVAL;
+	}
+	g->extras[g->nr_extras++] = (struct extra){ .kind = kind,
+						    .arg = v[0],
+						    .count = v[1] };
+	return 0;
+}
+
 static int parse_single(const char *opt, const char *arg, uint64_t min,
 			uint64_t max, uint64_t *val)
 {
@@ -453,6 +603,10 @@ enum {
 	OPT_START_DELAY,
 	OPT_IMMEDIATE_EXIT,
 	OPT_SECONDS,
+	OPT_ENCRYPT_OP,
+	OPT_TRY_VM_TYPE,
+	OPT_CHECK_CAP,
+	OPT_BAD_IOCTL,
 };
 
 /*
@@ -479,6 +633,10 @@ static int parse_args(struct guest *g, int argc, char **argv)
 		{ "start-delay", required_argument, NULL, OPT_START_DELAY },
 		{ "immediate-exit", required_argument, NULL, OPT_IMMEDIATE_EXIT },
 		{ "seconds", required_argument, NULL, OPT_SECONDS },
+		{ "encrypt-op", required_argument, NULL, OPT_ENCRYPT_OP },
+		{ "try-vm-type", required_argument, NULL, OPT_TRY_VM_TYPE },
+		{ "check-cap", required_argument, NULL, OPT_CHECK_CAP },
+		{ "bad-ioctl", required_argument, NULL, OPT_BAD_IOCTL },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -539,6 +697,22 @@ static int parse_args(struct guest *g, int argc, char **argv)
 			break;
 		case OPT_SECONDS:
 			ret = parse_single("seconds", optarg, 1, 86400, &g->run_seconds);
+			break;
+		case OPT_ENCRYPT_OP:
+			ret = parse_extra(g, "encrypt-op", optarg,
+					  EXTRA_ENCRYPT_OP, "ID");
+			break;
+		case OPT_TRY_VM_TYPE:
+			ret = parse_extra(g, "try-vm-type", optarg,
+					  EXTRA_TRY_VM_TYPE, "TYPE");
+			break;
+		case OPT_CHECK_CAP:
+			ret = parse_extra(g, "check-cap", optarg,
+					  EXTRA_CHECK_CAP, "CAP");
+			break;
+		case OPT_BAD_IOCTL:
+			ret = parse_extra(g, "bad-ioctl", optarg,
+					  EXTRA_BAD_IOCTL, "CMD");
 			break;
 		case 'h':
 			return 1;
@@ -955,6 +1129,181 @@ static int load_code(struct guest *g)
 	return 0;
 }
 
+/* ioctl tally */
+
+/* The calling thread's table: main's, or its vCPU's in a vCPU thread. */
+static __thread struct ioctl_tally *thread_ioctls;
+
+static void tally_init(struct ioctl_tally *t, struct ioctl_count *slots,
+		       int max)
+{
+	*t = (struct ioctl_tally){ .c = slots, .max = max };
+}
+
+static bool ioctl_key_eq(const struct ioctl_key *a, const struct ioctl_key *b)
+{
+	return a->kind == b->kind && a->vcpu == b->vcpu && a->cmd == b->cmd &&
+	       a->result == b->result;
+}
+
+static void tally_add(struct ioctl_tally *t, const struct ioctl_key *k,
+		      uint64_t n)
+{
+	int i = t->last;
+
+	if (i >= t->nr || !ioctl_key_eq(&t->c[i].key, k)) {
+		for (i = 0; i < t->nr; i++)
+			if (ioctl_key_eq(&t->c[i].key, k))
+				break;
+		if (i == t->nr) {
+			if (t->nr >= t->max) {
+				t->untallied += n;
+				return;
+			}
+			t->c[t->nr++] = (struct ioctl_count){ .key = *k };
+		}
+		t->last = i;
+	}
+	t->c[i].count += n;
+}
+
+/*
+ * Every ioctl on a KVM fd: ret as ioctl() returns it, errno kept.  @vcpu
+ * is the vCPU index for vCPU fds, -1 for /dev/kvm and the VM.
+ */
+static int kvm_ioctl(int fd, enum fd_kind kind, int vcpu, unsigned long req,
+		     unsigned long arg)
+{
+	struct ioctl_key k = { .kind = kind, .vcpu = vcpu, .cmd = req };
+	int ret, err;
+
+	ret = ioctl(fd, req, arg);
+	err = errno;
+	k.result = ret < 0 ? -err : 0;
+	tally_add(thread_ioctls, &k, 1);
+	errno = err;
+	return ret;
+}
+
+static int sys_ioctl(struct guest *g, unsigned long req, unsigned long arg)
+{
+	return kvm_ioctl(g->kvm_fd, FD_SYSTEM, -1, req, arg);
+}
+
+static int vm_ioctl(struct guest *g, unsigned long req, unsigned long arg)
+{
+	return kvm_ioctl(g->vm_fd, FD_VM, -1, req, arg);
+}
+
+static int vcpu_ioctl(struct vcpu *v, unsigned long req, unsigned long arg)
+{
+	return kvm_ioctl(v->fd, FD_VCPU, v->id, req, arg);
+}
+
+static int ioctl_count_cmp(const void *pa, const void *pb)
+{
+	const struct ioctl_key *a = &((const struct ioctl_count *)pa)->key;
+	const struct ioctl_key *b = &((const struct ioctl_count *)pb)->key;
+
+	if (a->kind != b->kind)
+		return a->kind < b->kind ? -1 : 1;
+	if (a->vcpu != b->vcpu)
+		return a->vcpu < b->vcpu ? -1 : 1;
+	if (a->cmd != b->cmd)
+		return a->cmd < b->cmd ? -1 : 1;
+	if (a->result != b->result)	/* success first, then -1, -2, ... */
+		return a->result > b->result ? -1 : 1;
+	return 0;
+}
+
+/*
+ * Fold the vCPU threads' tables into main's, sorted.  Only once they are
+ * past their last ioctl: after the done barrier.
+ */
+static void merge_ioctls(struct guest *g)
+{
+	int i, j;
+
+	for (i = 0; i < g->nr_vcpus; i++) {
+		const struct ioctl_tally *t = &g->vcpus[i].ioctls;
+
+		for (j = 0; j < t->nr; j++)
+			tally_add(&g->ioctls, &t->c[j].key, t->c[j].count);
+		g->ioctls.untallied += t->untallied;
+	}
+	qsort(g->ioctls.c, g->ioctls.nr, sizeof(*g->ioctls.c),
+	      ioctl_count_cmp);
+	g->ioctls.last = 0;
+}
+
+/* Extra ioctls: --check-cap, --try-vm-type, --encrypt-op, --bad-ioctl */
+
+static void enc_record(struct guest *g, uint32_t id, int result,
+		       uint32_t error)
+{
+	struct enc_result *r;
+	int i;
+
+	for (i = 0; i < g->nr_enc_results; i++) {
+		r = &g->enc_results[i];
+		if (r->id == id && r->result == result && r->error == error) {
+			r->count++;
+			return;
+		}
+	}
+	if (g->nr_enc_results >= MAX_ENC_RESULTS) {
+		g->enc_untallied++;
+		return;
+	}
+	g->enc_results[g->nr_enc_results++] = (struct enc_result){
+		.id = id, .result = result, .error = error, .count = 1 };
+}
+
+static void extra_call(struct guest *g, const struct extra *x)
+{
+	static uint8_t buf[BAD_IOCTL_BUF];
+	struct sev_cmd cmd;
+	int ret;
+
+	switch (x->kind) {
+	case EXTRA_CHECK_CAP:
+		sys_ioctl(g, KVM_CHECK_EXTENSION, x->arg);
+		break;
+	case EXTRA_TRY_VM_TYPE:
+		ret = sys_ioctl(g, KVM_CREATE_VM, x->arg);
+		if (ret >= 0)
+			close(ret);
+		break;
+	case EXTRA_ENCRYPT_OP:
+		cmd = (struct sev_cmd){ .id = x->arg, .sev_fd = UINT32_MAX };
+		ret = vm_ioctl(g, KVM_MEMORY_ENCRYPT_OP, (unsigned long)&cmd);
+		enc_record(g, x->arg, ret < 0 ? -errno : 0, cmd.error);
+		break;
+	case EXTRA_BAD_IOCTL:
+		memset(buf, 0, sizeof(buf));	/* the last call may have written it */
+		vm_ioctl(g, x->arg, (unsigned long)buf);
+		break;
+	}
+}
+
+/*
+ * All the extras of one kind, in command-line order.  They are expected
+ * to fail: the tally has their results, and that is all.
+ */
+static void run_extras(struct guest *g, enum extra_kind kind)
+{
+	int i;
+
+	for (i = 0; i < g->nr_extras; i++) {
+		const struct extra *x = &g->extras[i];
+
+		if (x->kind != kind)
+			continue;
+		for (uint64_t n = 0; n < x->count; n++)
+			extra_call(g, x);
+	}
+}
+
 /* KVM setup */
 
 static int setup_vm(struct guest *g)
@@ -971,13 +1320,13 @@ static int setup_vm(struct guest *g)
 			ret == -ENOENT ? " — is the kvm module loaded?" : "");
 		return ret;
 	}
-	ret = ioctl(g->kvm_fd, KVM_GET_API_VERSION, 0);
+	ret = sys_ioctl(g, KVM_GET_API_VERSION, 0);
 	if (ret != KVM_API_VERSION) {
 		fprintf(stderr, PROG ": KVM_GET_API_VERSION returned %d, need %d\n",
 			ret, KVM_API_VERSION);
 		return -EINVAL;
 	}
-	ret = ioctl(g->kvm_fd, KVM_GET_VCPU_MMAP_SIZE, 0);
+	ret = sys_ioctl(g, KVM_GET_VCPU_MMAP_SIZE, 0);
 	if (ret < (int)sizeof(struct kvm_run)) {
 		ret = ret < 0 ? -errno : -EINVAL;
 		fprintf(stderr, PROG ": KVM_GET_VCPU_MMAP_SIZE failed: %s\n",
@@ -986,8 +1335,10 @@ static int setup_vm(struct guest *g)
 	}
 	g->run_size = ret;
 
+	run_extras(g, EXTRA_CHECK_CAP);
+	run_extras(g, EXTRA_TRY_VM_TYPE);
 	do {
-		g->vm_fd = ioctl(g->kvm_fd, KVM_CREATE_VM, 0);
+		g->vm_fd = sys_ioctl(g, KVM_CREATE_VM, 0);
 	} while (g->vm_fd < 0 && errno == EINTR);
 	if (g->vm_fd < 0) {
 		ret = -errno;
@@ -997,8 +1348,8 @@ static int setup_vm(struct guest *g)
 	}
 
 	/* VMX without unrestricted guest emulates real mode with a TSS */
-	if (ioctl(g->kvm_fd, KVM_CHECK_EXTENSION, KVM_CAP_SET_TSS_ADDR) > 0 &&
-	    ioctl(g->vm_fd, KVM_SET_TSS_ADDR, TSS_ADDR) < 0) {
+	if (sys_ioctl(g, KVM_CHECK_EXTENSION, KVM_CAP_SET_TSS_ADDR) > 0 &&
+	    vm_ioctl(g, KVM_SET_TSS_ADDR, TSS_ADDR) < 0) {
 		ret = -errno;
 		fprintf(stderr, PROG ": KVM_SET_TSS_ADDR failed: %s\n",
 			strerror(-ret));
@@ -1021,7 +1372,7 @@ static int setup_vm(struct guest *g)
 		.memory_size = RAM_SIZE,
 		.userspace_addr = (uintptr_t)g->ram,
 	};
-	if (ioctl(g->vm_fd, KVM_SET_USER_MEMORY_REGION, &region) < 0) {
+	if (vm_ioctl(g, KVM_SET_USER_MEMORY_REGION, (unsigned long)&region) < 0) {
 		ret = -errno;
 		fprintf(stderr, PROG ": KVM_SET_USER_MEMORY_REGION failed: %s\n",
 			strerror(-ret));
@@ -1038,7 +1389,7 @@ static int setup_vcpu(struct guest *g, struct vcpu *v)
 	void *run;
 	int ret;
 
-	v->fd = ioctl(g->vm_fd, KVM_CREATE_VCPU, v->id);
+	v->fd = vm_ioctl(g, KVM_CREATE_VCPU, v->id);
 	if (v->fd < 0) {
 		what = "KVM_CREATE_VCPU";
 		goto fail;
@@ -1052,13 +1403,13 @@ static int setup_vcpu(struct guest *g, struct vcpu *v)
 	v->run = run;
 
 	/* Real mode from reset; only point CS at this vCPU's code block. */
-	if (ioctl(v->fd, KVM_GET_SREGS, &sregs) < 0) {
+	if (vcpu_ioctl(v, KVM_GET_SREGS, (unsigned long)&sregs) < 0) {
 		what = "KVM_GET_SREGS";
 		goto fail;
 	}
 	sregs.cs.base = v->code_gpa;
 	sregs.cs.selector = v->code_gpa >> 4;
-	if (ioctl(v->fd, KVM_SET_SREGS, &sregs) < 0) {
+	if (vcpu_ioctl(v, KVM_SET_SREGS, (unsigned long)&sregs) < 0) {
 		what = "KVM_SET_SREGS";
 		goto fail;
 	}
@@ -1066,7 +1417,7 @@ static int setup_vcpu(struct guest *g, struct vcpu *v)
 	memset(&regs, 0, sizeof(regs));
 	regs.rip = 0;
 	regs.rflags = 0x2;
-	if (ioctl(v->fd, KVM_SET_REGS, &regs) < 0) {
+	if (vcpu_ioctl(v, KVM_SET_REGS, (unsigned long)&regs) < 0) {
 		what = "KVM_SET_REGS";
 		goto fail;
 	}
@@ -1097,8 +1448,8 @@ static void vcpu_report(struct vcpu *v, const char *fmt, ...)
 	vsnprintf(msg, sizeof(msg), fmt, ap);
 	va_end(ap);
 
-	if (ioctl(v->fd, KVM_GET_REGS, &regs) < 0 ||
-	    ioctl(v->fd, KVM_GET_SREGS, &sregs) < 0) {
+	if (vcpu_ioctl(v, KVM_GET_REGS, (unsigned long)&regs) < 0 ||
+	    vcpu_ioctl(v, KVM_GET_SREGS, (unsigned long)&sregs) < 0) {
 		fprintf(stderr, PROG ": vCPU %d: %s (registers unavailable: %s)\n",
 			v->id, msg, strerror(errno));
 		return;
@@ -1154,8 +1505,8 @@ static int vcpu_lap_done(struct vcpu *v, bool *done)
 		*done = true;
 		return 0;
 	}
-	if (ioctl(v->fd, KVM_SET_SREGS, &v->init_sregs) < 0 ||
-	    ioctl(v->fd, KVM_SET_REGS, &v->init_regs) < 0) {
+	if (vcpu_ioctl(v, KVM_SET_SREGS, (unsigned long)&v->init_sregs) < 0 ||
+	    vcpu_ioctl(v, KVM_SET_REGS, (unsigned long)&v->init_regs) < 0) {
 		vcpu_report(v, "cannot restart the code: %s", strerror(errno));
 		return -errno;
 	}
@@ -1257,7 +1608,7 @@ static int vcpu_kick(struct vcpu *v)
 	int ret;
 
 	v->run->immediate_exit = 1;
-	ret = ioctl(v->fd, KVM_RUN, 0);
+	ret = vcpu_ioctl(v, KVM_RUN, 0);
 	v->run->immediate_exit = 0;
 	if (ret == 0) {
 		vcpu_report(v, "KVM_RUN with immediate_exit set ran the guest (exit reason %s)",
@@ -1280,7 +1631,7 @@ static int vcpu_loop(struct vcpu *v)
 
 	clock_gettime(CLOCK_MONOTONIC, &v->t_start);
 	while (!done) {
-		if (ioctl(v->fd, KVM_RUN, 0) < 0) {
+		if (vcpu_ioctl(v, KVM_RUN, 0) < 0) {
 			ret = -errno;
 			if (ret == -EINTR) {
 				v->intr++;
@@ -1365,6 +1716,7 @@ static void *vcpu_thread(void *arg)
 	snprintf(name, sizeof(name), "CPU %d/KVM", v->id);
 	pthread_setname_np(pthread_self(), name);
 	v->tid = syscall(SYS_gettid);
+	thread_ioctls = &v->ioctls;
 
 	pthread_barrier_wait(&g->start_barrier);
 	v->err = vcpu_loop(v);
@@ -1415,6 +1767,34 @@ static void print_keys(FILE *f, const struct guest *g, enum key_type type,
 				k->addr, k->dir ? "write" : "read", counts[i]);
 	}
 	fputc(']', f);
+}
+
+static void print_ioctls(FILE *f, const struct guest *g)
+{
+	const struct ioctl_tally *t = &g->ioctls;
+	int i;
+
+	fputs(",\n \"ioctls\": [", f);
+	for (i = 0; i < t->nr; i++) {
+		const struct ioctl_key *k = &t->c[i].key;
+
+		fprintf(f, "%s\n  {\"fd\": \"%s\", ", i ? "," : "",
+			fd_kind_names[k->kind]);
+		if (k->kind == FD_VCPU)
+			fprintf(f, "\"vcpu\": %d, ", k->vcpu);
+		fprintf(f, "\"cmd\": %" PRIu32 ", \"result\": %d, \"count\": %" PRIu64 "}",
+			k->cmd, k->result, t->c[i].count);
+	}
+	fprintf(f, "],\n \"ioctls_untallied\": %" PRIu64, t->untallied);
+
+	fputs(",\n \"encrypt_ops\": [", f);
+	for (i = 0; i < g->nr_enc_results; i++) {
+		const struct enc_result *r = &g->enc_results[i];
+
+		fprintf(f, "%s\n  {\"id\": %" PRIu32 ", \"result\": %d, \"error\": %" PRIu32 ", \"count\": %" PRIu64 "}",
+			i ? "," : "", r->id, r->result, r->error, r->count);
+	}
+	fprintf(f, "],\n \"encrypt_ops_untallied\": %" PRIu64, g->enc_untallied);
 }
 
 static uint64_t ts_ns(const struct timespec *ts)
@@ -1468,7 +1848,9 @@ static int print_json(const struct guest *g)
 		print_keys(f, g, KEY_MMIO, v->seen, "    ");
 		fputc('}', f);
 	}
-	fputs("]}\n", f);
+	fputc(']', f);
+	print_ioctls(f, g);
+	fputs("}\n", f);
 
 	if (fflush(f) == EOF || ferror(f)) {
 		fprintf(stderr, PROG ": cannot write JSON to stdout: %s\n",
@@ -1500,6 +1882,7 @@ static int init_vcpus(struct guest *g)
 		v->g = g;
 		v->id = i;
 		v->fd = -1;
+		tally_init(&v->ioctls, v->ioctl_slots, VCPU_IOCTL_KEYS);
 		v->expect = calloc(g->nr_keys, sizeof(*v->expect));
 		v->seen = calloc(g->nr_keys, sizeof(*v->seen));
 		if (!v->expect || !v->seen) {
@@ -1546,9 +1929,13 @@ int main(int argc, char **argv)
 		return 2;
 	}
 
+	tally_init(&g->ioctls, g->ioctl_slots, IOCTL_KEYS);
+	thread_ioctls = &g->ioctls;
 	build_keys(g);
 	if (init_vcpus(g) || setup_vm(g) || load_code(g))
 		return 1;
+	run_extras(g, EXTRA_ENCRYPT_OP);
+	run_extras(g, EXTRA_BAD_IOCTL);
 	for (i = 0; i < g->nr_vcpus; i++)
 		if (setup_vcpu(g, &g->vcpus[i]))
 			return 1;
@@ -1578,6 +1965,8 @@ int main(int argc, char **argv)
 		if (g->vcpus[i].err)
 			failed = true;
 	if (!failed) {
+		/* the vCPU threads made their last ioctl before the barrier */
+		merge_ioctls(g);
 		if (print_json(g))
 			failed = true;
 		else
