@@ -359,6 +359,9 @@ static const struct verb verbs[] = {
 	{ "status", "", "daemon, kernel and probe status", verb_status, false },
 	{ "vms", "", "VMs seen, running and recently exited", verb_vms, false },
 	{ "exits", "[EXITS-OPTIONS]", "exits per VM by reason: count, rate, handling time", verb_exits, false },
+	{ "ioctls", "[--pid PID] [--vcpu N]", "KVM ioctls per VM: sub-command, result, count, time",
+	  verb_ioctls, false },
+	{ "launch", "--pid PID", "a VM's protection type, launch state and steps", verb_launch, false },
 	{ "events", "[EVENTS-OPTIONS]", "stream exits and VM starts/exits (--follow)", verb_events, true },
 	{ "top", "[TOP-OPTIONS]", "live exit rates per VM; --once for plain text", verb_top, true },
 	{ "metrics", "", "the Prometheus text the daemon serves", verb_metrics, false },
@@ -485,7 +488,10 @@ int main(int argc, char **argv)
 			verb = v;
 	if (!verb)
 		return cli_usage_error("unknown verb '%s'", pos[0]);
-	if (strcmp(verb->name, "exits") && exits_option(&c))
+	/* --pid also selects for ioctls and launch, --vcpu for ioctls. */
+	if (strcmp(verb->name, "exits") && exits_option(&c) &&
+	    !(!strcmp(verb->name, "ioctls") && !c.detail && !c.hist) &&
+	    !(!strcmp(verb->name, "launch") && !c.detail && !c.hist && !c.has_vcpu))
 		return cli_usage_error("%s goes with 'exits', not '%s'", exits_option(&c), verb->name);
 	if (npos > 1 && strcmp(verb->name, "call") && !verb->own_options)
 		return cli_usage_error("unexpected argument '%s'", pos[1]);

@@ -52,6 +52,10 @@ int cli_usage_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 /* cli/exits.c */
 int verb_exits(struct cli *c);
 
+/* cli/ioctls.c */
+int verb_ioctls(struct cli *c);
+int verb_launch(struct cli *c);
+
 /* cli/events.c */
 int verb_events(struct cli *c);
 void events_usage(FILE *f);

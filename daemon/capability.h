@@ -58,5 +58,6 @@ struct capability_ops {
 };
 
 extern const struct capability_ops exits_capability;
+extern const struct capability_ops ioctls_capability;
 
 #endif

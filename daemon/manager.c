@@ -76,6 +76,7 @@ struct manager {
 /* Every capability the daemon has, in the order status lists them. */
 static const struct capability_ops *const capability_table[] = {
 	&exits_capability,
+	&ioctls_capability,
 };
 
 static uint64_t now_usec(clockid_t clock)

@@ -1099,6 +1099,166 @@ static void test_kvm_run_errors_are_restarts(void **state)
 	json_decref(report);
 }
 
+/* ---- ioctls ---- */
+
+/* The errno name of a guest's result (0 or -errno), as the daemon writes it. */
+static const char *result_name(long long result)
+{
+	const char *n;
+
+	if (!result)
+		return "ok";
+	n = strerrorname_np((int)-result);
+	return n ? n : "?";
+}
+
+/* Sum of the daemon's ioctl records matching (request, fd kind, vCPU or -1, result). */
+static long long ioctl_count(json_t *vm, long long cmd, const char *fd, long long vcpu,
+			     const char *result)
+{
+	char req[24];
+	long long sum = 0;
+	size_t i;
+	json_t *r;
+
+	snprintf(req, sizeof(req), "0x%llx", cmd);
+	json_array_foreach(json_object_get(vm, "ioctls"), i, r) {
+		if (strcmp(json_string_value(json_object_get(r, "request")), req) ||
+		    strcmp(json_string_value(json_object_get(r, "fd")), fd) ||
+		    strcmp(json_string_value(json_object_get(r, "result")), result))
+			continue;
+		if (vcpu >= 0 && obj_int(r, "vcpu") != vcpu)
+			continue;
+		sum += obj_int(r, "count");
+	}
+	return sum;
+}
+
+/* The record of one decoded sub-command, or NULL. */
+static json_t *ioctl_with_cmd(json_t *vm, const char *ioctl, const char *cmd, const char *result)
+{
+	size_t i;
+	json_t *r;
+
+	json_array_foreach(json_object_get(vm, "ioctls"), i, r)
+		if (!strcmp(json_string_value(json_object_get(r, "ioctl")), ioctl) &&
+		    json_is_string(json_object_get(r, "cmd")) &&
+		    !strcmp(json_string_value(json_object_get(r, "cmd")), cmd) &&
+		    !strcmp(json_string_value(json_object_get(r, "result")), result))
+			return r;
+	return NULL;
+}
+
+/*
+ * Every ioctl the guest made on its KVM files, as the guest counted them
+ * itself, is in ioctls.get with the same count and result, and nothing
+ * else is; the SEV sub-commands, the machine type and the capability are
+ * decoded; the launch timeline ends failed at the last SEV call.
+ */
+static void test_ioctls_match_the_guest(void **state)
+{
+	char *args[] = { "--vcpus", "2", "--out", "0x70:5", "--hlt", "3", "--encrypt-op", "2:3",
+			 "--encrypt-op", "7:1", "--try-vm-type", "2:1", "--check-cap", "235:2",
+			 "--bad-ioctl", "0xc008aeff:2", "-name", "ioctl-test", NULL };
+	json_t *report = run_guest(args), *res, *vm, *entry = NULL, *rec, *steps;
+	long long pid = obj_int(report, "pid"), total = 0;
+	char params[48], needle[160], *text;
+	struct proc_result out;
+	size_t i;
+	int status;
+
+	assert_int_equal(obj_int(report, "ioctls_untallied"), 0);
+	snprintf(params, sizeof(params), "{\"pid\":%lld}", pid);
+	res = rpc("ioctls.get", params);
+	vm = find_vm(res, pid);
+	json_array_foreach(json_object_get(report, "ioctls"), i, entry) {
+		long long want = obj_int(entry, "count");
+		long long got = ioctl_count(vm, obj_int(entry, "cmd"),
+					    json_string_value(json_object_get(entry, "fd")),
+					    json_object_get(entry, "vcpu") ? obj_int(entry, "vcpu") : -1,
+					    result_name(obj_int(entry, "result")));
+
+		if (got != want)
+			fail_msg("ioctl 0x%llx on %s (vcpu %lld) %s: guest made %lld, daemon counted %lld",
+				 obj_int(entry, "cmd"), json_string_value(json_object_get(entry, "fd")),
+				 json_object_get(entry, "vcpu") ? obj_int(entry, "vcpu") : -1,
+				 result_name(obj_int(entry, "result")), want, got);
+		total += want;
+	}
+	print_message("%lld ioctls in %zu kinds, all counted\n", total,
+		      json_array_size(json_object_get(report, "ioctls")));
+	assert_int_equal(obj_int(json_object_get(vm, "totals"), "calls"), total);
+
+	/* Decoded: the SEV sub-commands by name, with the result the guest saw. */
+	json_array_foreach(json_object_get(report, "encrypt_ops"), i, entry) {
+		const char *name = obj_int(entry, "id") == 2 ? "KVM_SEV_LAUNCH_START" :
+				   "KVM_SEV_LAUNCH_FINISH";
+
+		rec = ioctl_with_cmd(vm, "KVM_MEMORY_ENCRYPT_OP", name,
+				     result_name(obj_int(entry, "result")));
+		if (!rec)
+			fail_msg("no KVM_MEMORY_ENCRYPT_OP %s record", name);
+		assert_int_equal(obj_int(rec, "count"), obj_int(entry, "count"));
+		assert_int_equal(obj_int(rec, "fw_error"), obj_int(entry, "error"));
+	}
+	rec = ioctl_with_cmd(vm, "KVM_CREATE_VM", "KVM_X86_SEV_VM", "EINVAL");
+	assert_non_null(rec);
+	assert_int_equal(obj_int(rec, "count"), 1);
+	assert_non_null(ioctl_with_cmd(vm, "KVM_CREATE_VM", "KVM_X86_DEFAULT_VM", "ok"));
+	rec = ioctl_with_cmd(vm, "KVM_CHECK_EXTENSION", "KVM_CAP_VM_TYPES", "ok");
+	assert_non_null(rec);
+	assert_int_equal(obj_int(rec, "count"), 2);
+	assert_string_equal(json_string_value(json_object_get(vm, "protection")), "none");
+	json_decref(res);
+
+	/* The launch: the failed SEV calls are its steps, the last one names the failure. */
+	res = rpc("launch.get", params);
+	vm = find_vm(res, pid);
+	assert_string_equal(json_string_value(json_object_get(vm, "launch_state")), "failed");
+	assert_string_equal(json_string_value(json_object_get(vm, "failed_step")),
+			    "KVM_SEV_LAUNCH_FINISH");
+	steps = json_object_get(vm, "steps");
+	assert_true(json_array_size(steps) >= 4);
+	assert_string_equal(json_string_value(json_object_get(json_array_get(steps, 0), "step")),
+			    "KVM_CREATE_VM");
+	json_array_foreach(steps, i, entry)
+		if (!strcmp(json_string_value(json_object_get(entry, "step")), "KVM_SEV_LAUNCH_START"))
+			break;
+	assert_true(i < json_array_size(steps));
+	assert_int_equal(obj_int(entry, "count"), 3);
+	json_decref(res);
+
+	/* The same in /metrics and in the CLI. */
+	text = http_get("/metrics", &status);
+	assert_int_equal(status, 200);
+	snprintf(needle, sizeof(needle),
+		 "kvmscope_ioctls_total{pid=\"%lld\",vm=\"ioctl-test\",ioctl=\"KVM_MEMORY_ENCRYPT_OP\","
+		 "cmd=\"KVM_SEV_LAUNCH_START\",result=\"ENOTTY\"} 3\n", pid);
+	if (!strstr(text, needle))
+		fail_msg("not in /metrics: %s", needle);
+	snprintf(needle, sizeof(needle),
+		 "kvmscope_vm_protection_info{pid=\"%lld\",vm=\"ioctl-test\",type=\"none\",state=\"failed\"} 1\n",
+		 pid);
+	if (!strstr(text, needle))
+		fail_msg("not in /metrics: %s", needle);
+	free(text);
+	snprintf(params, sizeof(params), "%lld", pid);
+	out = ctl("ioctls", "--pid", params, NULL, NULL, NULL);
+	assert_int_equal(out.status, 0);
+	if (!strstr(out.out, "KVM_SEV_LAUNCH_START") || !strstr(out.out, "ENOTTY"))
+		fail_msg("kvmscopectl ioctls: %s", out.out);
+	proc_result_free(&out);
+	out = ctl("launch", "--pid", params, NULL, NULL, NULL);
+	assert_int_equal(out.status, 0);
+	if (!strstr(out.out, "state failed (at KVM_SEV_LAUNCH_FINISH)"))
+		fail_msg("kvmscopectl launch: %s", out.out);
+	proc_result_free(&out);
+	out = ctl("launch", NULL, NULL, NULL, NULL, NULL);
+	assert_int_equal(out.status, 2);
+	proc_result_free(&out);
+	json_decref(report);
+}
+
 static void test_detail_counts(void **state)
 {
 	char *args[] = { "--vcpus", "2", "--in", "0x5658:4:4", "--cpuid", "0x1:33",
@@ -1606,7 +1766,8 @@ static void stream_count_until_exit(struct stream *st, long long pid, struct str
 					return;
 				}
 			}
-		} else if (obj_int(p, "pid") == pid) {
+		} else if (!strcmp(method, "events.exit") && obj_int(p, "pid") == pid) {
+			/* Other topics (events.launch) are not counted here. */
 			count_exit_event(c, p);
 		}
 		json_decref(n);
@@ -2078,7 +2239,7 @@ static void test_events_topics(void **state)
 		     -32602, "known topics: vm, exit");
 	n = rpc_raw("{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"events.subscribe\",\"params\":{\"topics\":[7]}}");
 	assert_json_text(json_object_get(json_object_get(json_object_get(n, "error"), "data"),
-					 "known_topics"), "[\"vm\",\"exit\"]");
+					 "known_topics"), "[\"vm\",\"exit\",\"launch\"]");
 	json_decref(n);
 }
 
@@ -2809,6 +2970,7 @@ int main(void)
 		cmocka_unit_test(test_latency_accounts_for_every_exit),
 		cmocka_unit_test(test_kvm_run_errors_are_restarts),
 		cmocka_unit_test(test_detail_counts),
+		cmocka_unit_test(test_ioctls_match_the_guest),
 		cmocka_unit_test(test_hypercall_counts),
 		cmocka_unit_test(test_vmware_backdoor_through_gp),
 		cmocka_unit_test(test_isas_seen),

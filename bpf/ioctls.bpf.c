@@ -1,0 +1,335 @@
+// SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
+/*
+ * kvmscope ioctls capability: every KVM ioctl per VM, with its result and
+ * how long it took, and the argument details that tell a confidential or
+ * paravirtual guest's launch apart (kvm-decode.md §1, §2).
+ *
+ * sys_enter_ioctl keeps requests of type KVMIO (0xAE) sent to a KVM file
+ * (/dev/kvm, a VM, a vCPU, a device or a guest_memfd), notes the call in
+ * the thread's storage and reads the argument's sub-command; sys_exit_ioctl
+ * counts it by (VM, fd kind, vCPU, request, sub-command, result) with a
+ * log2 histogram of its duration, and puts the launch steps (CREATE_VM,
+ * MEMORY_ENCRYPT_OP, s390 PV commands, ARM_VCPU_INIT, ENABLE_CAP) on a
+ * ring for the daemon's timelines.  Every other ioctl of the host costs
+ * one compare at entry and one storage lookup at exit.
+ */
+#include "vmlinux.h"
+#include <bpf/bpf_helpers.h>
+#include <bpf/bpf_core_read.h>
+#include <bpf/bpf_tracing.h>
+#include "kvmscope/ioctls.h"
+
+char LICENSE[] SEC("license") = "Dual BSD/GPL";
+
+/*
+ * Request numbers with an argument worth reading, for the host's arch:
+ * set by the daemon from its name table before load (x86-64 defaults).
+ */
+const volatile __u32 cmd_kvm_run = 0xae80;
+const volatile __u32 cmd_create_vm = 0xae01;
+const volatile __u32 cmd_check_extension = 0xae03;
+const volatile __u32 cmd_enable_cap = 0x4068aea3;
+const volatile __u32 cmd_memory_encrypt_op = 0xc008aeba;
+const volatile __u32 cmd_pv_command = 0xc020aec5;
+const volatile __u32 cmd_pv_cpu_command = 0xc020aed0;
+const volatile __u32 cmd_arm_vcpu_init = 0x4020aeae;
+const volatile __u32 cmd_set_cpuid2 = 0x4008ae90;
+/* Time KVM_RUN too (its time is the exits view's; off by default). */
+const volatile bool time_kvm_run = false;
+
+/* ANON_INODE_FS_MAGIC: VM, vCPU, device and guest_memfd files live there. */
+#define ANON_INODE_MAGIC 0x09041934
+/* /dev/kvm: misc device 10, minor 232 (kdev_t: major << 20 | minor). */
+#define DEV_KVM_RDEV ((10u << 20) | 232u)
+/* The KVM paravirt feature leaf a VMM exposes with KVM_SET_CPUID2. */
+#define KVM_CPUID_FEATURES 0x40000001u
+#define CPUID_ENTRIES_MAX 128
+
+struct kvmscope_tp_sys_enter_ioctl {
+	__u64 common;
+	__s32 syscall_nr;
+	__u32 pad;
+	__u64 fd;
+	__u64 cmd;
+	__u64 arg;
+};
+
+struct kvmscope_tp_sys_exit {
+	__u64 common;
+	__s32 syscall_nr;
+	__u32 pad;
+	__s64 ret;
+};
+
+/* Counts and durations; bounded, a full map counted in ioctl_drops. */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 16384);
+	__type(key, struct kvmscope_ioctl_key);
+	__type(value, struct kvmscope_ioctl_value);
+} ioctl_counts SEC(".maps");
+
+/* The call in flight on each thread: task storage, freed with the thread. */
+struct {
+	__uint(type, BPF_MAP_TYPE_TASK_STORAGE);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__type(key, int);
+	__type(value, struct kvmscope_ioctl_inflight);
+} ioctl_inflight SEC(".maps");
+
+/* Launch steps, always on: a VM makes a handful. */
+struct {
+	__uint(type, BPF_MAP_TYPE_RINGBUF);
+	__uint(max_entries, 256 * 1024);
+} ioctl_events SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, KVMSCOPE_IOCTL_DROP_MAX);
+	__type(key, __u32);
+	__type(value, __u64);
+} ioctl_drops SEC(".maps");
+
+static __always_inline void count_drop(__u32 why)
+{
+	__u64 *n = bpf_map_lookup_elem(&ioctl_drops, &why);
+
+	if (n)
+		*n += 1;
+}
+
+static __always_inline __u32 log2_slot(__u64 v)
+{
+	__u32 r = 0;
+
+	if (v >> 32) { v >>= 32; r += 32; }
+	if (v >> 16) { v >>= 16; r += 16; }
+	if (v >> 8) { v >>= 8; r += 8; }
+	if (v >> 4) { v >>= 4; r += 4; }
+	if (v >> 2) { v >>= 2; r += 2; }
+	if (v >> 1) r += 1;
+	return r < KVMSCOPE_HIST_SLOTS ? r : KVMSCOPE_HIST_SLOTS - 1;
+}
+
+/* The file at @fd of the current task, or NULL. */
+static __always_inline struct file *file_of_fd(__u64 fd)
+{
+	struct task_struct *task = (struct task_struct *)bpf_get_current_task();
+	struct file **fdarr;
+	struct file *file = NULL;
+	unsigned int max_fds;
+
+	max_fds = BPF_CORE_READ(task, files, fdt, max_fds);
+	if (fd >= max_fds)
+		return NULL;
+	fdarr = BPF_CORE_READ(task, files, fdt, fd);
+	if (bpf_probe_read_kernel(&file, sizeof(file), &fdarr[fd]))
+		return NULL;
+	return file;
+}
+
+/*
+ * What kind of KVM file @file is (KVMSCOPE_FD_UNKNOWN: not KVM's), and
+ * for a vCPU its index from the name "kvm-vcpu:N".  /dev/kvm is known by
+ * its device number; the others are anonymous inodes named by KVM.
+ */
+static __always_inline __u8 kvm_fd_kind(struct file *file, __u32 *vcpu)
+{
+	struct inode *inode = BPF_CORE_READ(file, f_inode);
+	char name[16] = {};
+	const unsigned char *p;
+
+	*vcpu = KVMSCOPE_VCPU_UNKNOWN;
+	if (!inode)
+		return KVMSCOPE_FD_UNKNOWN;
+	if (BPF_CORE_READ(inode, i_rdev) == DEV_KVM_RDEV &&
+	    (BPF_CORE_READ(inode, i_mode) & 0170000) == 0020000 /* S_IFCHR */)
+		return KVMSCOPE_FD_SYSTEM;
+	if (BPF_CORE_READ(inode, i_sb, s_magic) != ANON_INODE_MAGIC)
+		return KVMSCOPE_FD_UNKNOWN;
+	p = BPF_CORE_READ(file, f_path.dentry, d_name.name);
+	if (bpf_probe_read_kernel_str(name, sizeof(name), p) < 0)
+		return KVMSCOPE_FD_UNKNOWN;
+	if (name[0] == '[' && name[1] == 'k' && name[2] == 'v' && name[3] == 'm' &&
+	    name[4] == '-' && name[5] == 'g' && name[6] == 'm' && name[7] == 'e' && name[8] == 'm')
+		return KVMSCOPE_FD_GMEM;
+	if (name[0] != 'k' || name[1] != 'v' || name[2] != 'm' || name[3] != '-')
+		return KVMSCOPE_FD_UNKNOWN;
+	if (name[4] == 'v' && name[5] == 'm' && name[6] == '\0')
+		return KVMSCOPE_FD_VM;
+	if (name[4] == 'v' && name[5] == 'c' && name[6] == 'p' && name[7] == 'u' && name[8] == ':') {
+		__u32 id = 0;
+		int digits = 0;
+
+		for (int i = 9; i < 15; i++) {
+			if (name[i] < '0' || name[i] > '9')
+				break;
+			id = id * 10 + (name[i] - '0');
+			digits++;
+		}
+		if (digits)
+			*vcpu = id;
+		return KVMSCOPE_FD_VCPU;
+	}
+	return KVMSCOPE_FD_DEVICE;
+}
+
+/* The first __u32 the argument points to (a sub-command, a capability), or 0. */
+static __always_inline __u32 user_u32(__u64 arg, __u32 off)
+{
+	__u32 v = 0;
+
+	bpf_probe_read_user(&v, sizeof(v), (const void *)(arg + off));
+	return v;
+}
+
+/*
+ * KVM_SET_CPUID2: the EAX of the KVM paravirt feature leaf the VMM gives
+ * the guest (kvmclock, async PF, PV EOI, steal time, ...), 0 if absent.
+ * struct kvm_cpuid2 { __u32 nent, padding; struct kvm_cpuid_entry2 entries[]; },
+ * each entry 40 bytes: function at 0, eax at 12.
+ */
+static __always_inline __u32 cpuid_pv_features(__u64 arg)
+{
+	__u32 nent = user_u32(arg, 0);
+
+	for (__u32 i = 0; i < CPUID_ENTRIES_MAX; i++) {
+		__u64 e = arg + 8 + (__u64)i * 40;
+
+		if (i >= nent)
+			break;
+		if (user_u32(e, 0) == KVM_CPUID_FEATURES)
+			return user_u32(e, 12);
+	}
+	return 0;
+}
+
+SEC("tracepoint/syscalls/sys_enter_ioctl")
+int kvmscope_ioctls_enter(struct kvmscope_tp_sys_enter_ioctl *ctx)
+{
+	__u32 cmd = (__u32)ctx->cmd, vcpu, sub = 0;
+	struct kvmscope_ioctl_inflight *f;
+	struct file *file;
+	__u8 kind;
+
+	/* Every ioctl of the host comes here: the type byte first. */
+	if (((cmd >> 8) & 0xff) != KVMSCOPE_KVMIO)
+		return 0;
+	file = file_of_fd(ctx->fd);
+	if (!file)
+		return 0;
+	kind = kvm_fd_kind(file, &vcpu);
+	if (kind == KVMSCOPE_FD_UNKNOWN)
+		return 0;
+	if (cmd == cmd_create_vm || cmd == cmd_check_extension)
+		sub = (__u32)ctx->arg;
+	else if (cmd == cmd_enable_cap || cmd == cmd_memory_encrypt_op || cmd == cmd_pv_command ||
+		 cmd == cmd_pv_cpu_command || cmd == cmd_arm_vcpu_init)
+		sub = user_u32(ctx->arg, 0);
+	else if (cmd == cmd_set_cpuid2)
+		sub = cpuid_pv_features(ctx->arg);
+	f = bpf_task_storage_get(&ioctl_inflight, bpf_get_current_task_btf(), 0,
+				 BPF_LOCAL_STORAGE_GET_F_CREATE);
+	if (!f) {
+		count_drop(KVMSCOPE_IOCTL_DROP_INFLIGHT_FULL);
+		return 0;
+	}
+	f->cmd = cmd;
+	f->sub = sub;
+	f->vcpu = vcpu;
+	f->fd = (__u32)ctx->fd;
+	f->kind = kind;
+	f->arg = ctx->arg;
+	f->ts = bpf_ktime_get_ns();
+	return 0;
+}
+
+static __always_inline bool is_launch_step(__u32 cmd)
+{
+	return cmd == cmd_create_vm || cmd == cmd_memory_encrypt_op || cmd == cmd_pv_command ||
+	       cmd == cmd_pv_cpu_command || cmd == cmd_arm_vcpu_init || cmd == cmd_enable_cap;
+}
+
+SEC("tracepoint/syscalls/sys_exit_ioctl")
+int kvmscope_ioctls_exit(struct kvmscope_tp_sys_exit *ctx)
+{
+	struct kvmscope_ioctl_key key = {};
+	struct kvmscope_ioctl_value *v;
+	struct kvmscope_ioctl_inflight *f;
+	__u64 now, delta, detail64 = 0, id;
+	__u32 b;
+
+	f = bpf_task_storage_get(&ioctl_inflight, bpf_get_current_task_btf(), 0, 0);
+	if (!f || !f->ts)
+		return 0;
+	now = bpf_ktime_get_ns();
+	delta = now - f->ts;
+	id = bpf_get_current_pid_tgid();
+	key.tgid = id >> 32;
+	key.cmd = f->cmd;
+	key.vcpu = f->vcpu;
+	key.sub = f->sub;
+	key.kind = f->kind;
+	key.result = ctx->ret < 0 ? (__s32)ctx->ret : 0;
+	/* What the kernel wrote back into the caller's structure. */
+	if (f->cmd == cmd_memory_encrypt_op) {
+		/* kvm_sev_cmd.error (u32) and kvm_tdx_cmd.hw_error (u64) are both at 16. */
+		bpf_probe_read_user(&detail64, sizeof(detail64), (const void *)(f->arg + 16));
+		key.detail = (__u32)detail64;
+	} else if (f->cmd == cmd_pv_command || f->cmd == cmd_pv_cpu_command) {
+		/* struct kvm_pv_cmd: __u16 rc at 4, __u16 rrc at 6. */
+		key.detail = user_u32(f->arg, 4);
+		key.detail = (key.detail & 0xffff) << 16 | key.detail >> 16;
+	} else if (f->cmd == cmd_arm_vcpu_init) {
+		/* struct kvm_vcpu_init: features[0] after the target. */
+		key.detail = user_u32(f->arg, 4);
+	}
+	f->ts = 0;
+
+	v = bpf_map_lookup_elem(&ioctl_counts, &key);
+	if (!v) {
+		struct kvmscope_ioctl_value zero = {};
+
+		if (bpf_map_update_elem(&ioctl_counts, &key, &zero, BPF_NOEXIST) &&
+		    !bpf_map_lookup_elem(&ioctl_counts, &key)) {
+			count_drop(KVMSCOPE_IOCTL_DROP_MAP_FULL);
+			return 0;
+		}
+		v = bpf_map_lookup_elem(&ioctl_counts, &key);
+		if (!v)
+			return 0;
+	}
+	__sync_fetch_and_add(&v->count, 1);
+	if (key.cmd != cmd_kvm_run || time_kvm_run) {
+		b = log2_slot(delta);
+		asm volatile("" : "+r"(b));
+		if (b < KVMSCOPE_HIST_SLOTS)
+			__sync_fetch_and_add(&v->time.slots[b], 1);
+		__sync_fetch_and_add(&v->time.sum_ns, delta);
+		if (delta > v->time.max_ns)
+			v->time.max_ns = delta;
+	}
+
+	if (is_launch_step(key.cmd)) {
+		struct kvmscope_ioctl_event *ev = bpf_ringbuf_reserve(&ioctl_events, sizeof(*ev), 0);
+
+		if (!ev) {
+			count_drop(KVMSCOPE_IOCTL_DROP_RING_FULL);
+			return 0;
+		}
+		ev->ts_ns = now - delta;
+		ev->duration_ns = delta;
+		ev->tgid = key.tgid;
+		ev->tid = (__u32)id;
+		ev->cmd = key.cmd;
+		ev->sub = key.sub;
+		ev->result = key.result;
+		ev->detail = key.detail;
+		ev->detail64 = detail64;
+		ev->vcpu = key.vcpu;
+		ev->kind = key.kind;
+		__builtin_memset(ev->pad, 0, sizeof(ev->pad));
+		bpf_ringbuf_submit(ev, 0);
+	}
+	return 0;
+}

@@ -1,0 +1,429 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * The ioctls capability: load and attach bpf/ioctls.bpf.c, read its
+ * counts on the tick into a snapshot, follow launch steps from its ring,
+ * keep an exited VM's counts.  See ioctls.h.
+ */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+
+#include "events.h"
+#include "ioctls/ioctls.h"
+#include "ioctls.skel.h"
+#include "log.h"
+#include "manager.h"
+
+#define BATCH 1024
+
+const char *const ioctls_drop_names[KVMSCOPE_IOCTL_DROP_MAX] = {
+	"map_full", "ring_full", "inflight_full",
+};
+
+/* ---- kept VMs ---- */
+
+struct ioctl_vm *ioctls_vm(struct ioctls_state *st, const struct vm *vm, bool create)
+{
+	size_t lo = 0, hi = st->n_vms;
+
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+
+		if (st->vms[mid].vm_id == vm->id)
+			return &st->vms[mid];
+		if (st->vms[mid].vm_id < vm->id)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	if (!create)
+		return NULL;
+	if (st->n_vms == st->cap_vms) {
+		size_t cap = st->cap_vms ? st->cap_vms * 2 : 16;
+		struct ioctl_vm *v = realloc(st->vms, cap * sizeof(*v));
+
+		if (!v)
+			return NULL;
+		st->vms = v;
+		st->cap_vms = cap;
+	}
+	memmove(&st->vms[lo + 1], &st->vms[lo], (st->n_vms - lo) * sizeof(st->vms[0]));
+	st->n_vms++;
+	st->vms[lo] = (struct ioctl_vm){ .vm_id = vm->id, .pid = vm->pid };
+	st->vms[lo].launch.pid = vm->pid;
+	return &st->vms[lo];
+}
+
+static void ioctl_vm_release(struct ioctl_vm *iv)
+{
+	ioctl_table_free(&iv->final);
+	launch_free(&iv->launch);
+}
+
+/* ---- reading the counts ---- */
+
+/* Every key of ioctl_counts into @t; with @gone, the keys of those pids are deleted too. */
+static int read_counts(struct ioctls_state *st, struct ioctl_table *t, struct ioctl_table *gone_t,
+		       const uint32_t *gone, size_t n_gone)
+{
+	int fd = bpf_map__fd(st->skel->maps.ioctl_counts);
+	struct kvmscope_ioctl_key *keys = calloc(BATCH, sizeof(*keys));
+	struct kvmscope_ioctl_value *values = calloc(BATCH, sizeof(*values));
+	struct kvmscope_ioctl_key in_batch, out_batch;
+	bool first = true;
+	int r = 0;
+
+	if (!keys || !values) {
+		free(keys);
+		free(values);
+		return -ENOMEM;
+	}
+	for (;;) {
+		__u32 count = BATCH;
+
+		r = bpf_map_lookup_batch(fd, first ? NULL : &in_batch, &out_batch, keys, values,
+					 &count, NULL);
+		if (r < 0 && errno != ENOENT) {
+			r = -errno;
+			break;
+		}
+		for (__u32 i = 0; i < count; i++) {
+			bool is_gone = false;
+
+			for (size_t g = 0; g < n_gone; g++)
+				is_gone |= gone[g] == keys[i].tgid;
+			if (is_gone) {
+				if (gone_t)
+					ioctl_table_push(gone_t, &keys[i], &values[i]);
+				bpf_map_delete_elem(fd, &keys[i]);
+			} else if (t && ioctl_table_push(t, &keys[i], &values[i]) < 0) {
+				r = -ENOMEM;
+				break;
+			}
+		}
+		if (r == -ENOMEM)
+			break;
+		if (r < 0) {	/* ENOENT: that was the last batch */
+			r = 0;
+			break;
+		}
+		in_batch = out_batch;
+		first = false;
+	}
+	free(keys);
+	free(values);
+	return r;
+}
+
+/* Processes that exited since the last look: their counts become their VM's own. */
+static void flush_gone(struct ioctls_state *st)
+{
+	struct ioctl_table gone_t = { 0 };
+
+	if (!st->n_gone || !st->loaded)
+		return;
+	if (read_counts(st, NULL, &gone_t, st->gone, st->n_gone) < 0)
+		log_warning("ioctls: cannot read the counts of exited VMs");
+	ioctl_table_sort(&gone_t);
+	for (size_t i = 0; i < st->n_vms; i++) {
+		struct ioctl_vm *iv = &st->vms[i];
+		size_t first, n;
+
+		if (!iv->exited || iv->final.n)
+			continue;
+		n = ioctl_table_range(&gone_t, iv->pid, &first);
+		for (size_t k = 0; k < n; k++) {
+			struct kvmscope_ioctl_value v = { .count = gone_t.v[first + k].count,
+							  .time = gone_t.v[first + k].time };
+
+			ioctl_table_push(&iv->final, &gone_t.v[first + k].key, &v);
+		}
+	}
+	/* Their live records leave the snapshot. */
+	{
+		size_t w = 0;
+
+		for (size_t i = 0; i < st->snap.n; i++) {
+			bool is_gone = false;
+
+			for (size_t g = 0; g < st->n_gone; g++)
+				is_gone |= st->gone[g] == st->snap.v[i].key.tgid;
+			if (!is_gone)
+				st->snap.v[w++] = st->snap.v[i];
+		}
+		st->snap.n = w;
+	}
+	ioctl_table_free(&gone_t);
+	st->n_gone = 0;
+}
+
+static void ioctls_collect(void *state)
+{
+	struct ioctls_state *st = state;
+	struct ioctl_table next = { 0 };
+
+	if (!st->loaded)
+		return;
+	if (st->rb)
+		ring_buffer__consume(st->rb);
+	flush_gone(st);
+	if (read_counts(st, &next, NULL, NULL, 0) < 0) {
+		log_error("ioctls: cannot read the ioctl counts; keeping the previous snapshot");
+		ioctl_table_free(&next);
+		return;
+	}
+	ioctl_table_sort(&next);
+	ioctl_table_free(&st->snap);
+	st->snap = next;
+	for (size_t i = 0; i < st->snap.n; i++) {
+		uint32_t pid = st->snap.v[i].key.tgid;
+
+		/* A process that talks to KVM is a VM (or is about to be one). */
+		if ((!i || st->snap.v[i - 1].key.tgid != pid) && !manager_vm_find_live(st->m, pid))
+			manager_vm_note(st->m, pid, NULL);
+	}
+	for (uint32_t k = 0; k < KVMSCOPE_IOCTL_DROP_MAX; k++) {
+		int fd = bpf_map__fd(st->skel->maps.ioctl_drops);
+		int ncpus = libbpf_num_possible_cpus();
+		uint64_t *per_cpu = ncpus > 0 ? calloc((size_t)ncpus, sizeof(*per_cpu)) : NULL;
+
+		if (per_cpu && bpf_map_lookup_elem(fd, &k, per_cpu) == 0) {
+			st->drops[k] = 0;
+			for (int c = 0; c < ncpus; c++)
+				st->drops[k] += per_cpu[c];
+		}
+		free(per_cpu);
+	}
+}
+
+const struct ioctl_record *ioctls_vm_records(struct ioctls_state *st, const struct vm *vm,
+					     size_t *n)
+{
+	size_t first;
+
+	flush_gone(st);
+	if (vm->exited) {
+		struct ioctl_vm *iv = ioctls_vm(st, vm, false);
+
+		*n = iv ? iv->final.n : 0;
+		return iv ? iv->final.v : NULL;
+	}
+	*n = ioctl_table_range(&st->snap, vm->pid, &first);
+	return *n ? &st->snap.v[first] : NULL;
+}
+
+/* ---- launch steps ---- */
+
+static int on_launch_step(void *ctx, void *data, size_t len)
+{
+	struct ioctls_state *st = ctx;
+	const struct kvmscope_ioctl_event *ev = data;
+	struct ioctl_vm *iv;
+	struct vm *vm;
+
+	if (len < sizeof(*ev))
+		return 0;
+	vm = manager_vm_find_live(st->m, ev->tgid);
+	if (!vm)
+		vm = manager_vm_note(st->m, ev->tgid, NULL);
+	iv = vm ? ioctls_vm(st, vm, true) : NULL;
+	if (!iv)
+		return 0;
+	if (launch_add(&iv->launch, &st->cmds, ev) < 0) {
+		log_warning("ioctls: out of memory for the launch of pid %u", ev->tgid);
+		return 0;
+	}
+	{
+		const struct launch_step *s = &iv->launch.steps[iv->launch.n_steps - 1];
+		char name[64], result[32];
+
+		events_hub_publish(manager_events(st->m), "launch", ev->tgid,
+			json_pack("{s:I, s:s, s:s, s:s, s:s, s:I}", "pid", (json_int_t)ev->tgid,
+				  "step", launch_step_name(&st->cmds, iv->launch.protection, s, name,
+							   sizeof(name)),
+				  "result", ioctl_result_name(ev->result, result, sizeof(result)),
+				  "protection", vm_protection_name(iv->launch.protection),
+				  "state", iv->launch.state, "duration_ns",
+				  (json_int_t)ev->duration_ns));
+	}
+	return 0;
+}
+
+static int on_ringbuf(sd_event_source *s, int fd, uint32_t revents, void *userdata)
+{
+	struct ioctls_state *st = userdata;
+
+	ring_buffer__consume(st->rb);
+	return 0;
+}
+
+/* ---- lifecycle ---- */
+
+static void ioctls_free(void *state)
+{
+	struct ioctls_state *st = state;
+
+	if (!st)
+		return;
+	sd_event_source_disable_unref(st->rb_source);
+	ring_buffer__free(st->rb);
+	for (size_t i = 0; i < 2; i++)
+		bpf_link__destroy(st->probes[i].link);
+	ioctls_bpf__destroy(st->skel);
+	ioctl_table_free(&st->snap);
+	for (size_t i = 0; i < st->n_vms; i++)
+		ioctl_vm_release(&st->vms[i]);
+	free(st->vms);
+	free(st->gone);
+	free(st);
+}
+
+static int ioctls_probe(struct manager *m, void **state)
+{
+	struct ioctls_state *st = calloc(1, sizeof(*st));
+	int r;
+
+	if (!st)
+		return -ENOMEM;
+	st->m = m;
+	st->probes[0].name = "tracepoint/syscalls/sys_enter_ioctl";
+	st->probes[1].name = "tracepoint/syscalls/sys_exit_ioctl";
+	ioctl_cmds_for(&st->cmds, ioctl_arch_host());
+	*state = st;
+	st->skel = ioctls_bpf__open();
+	if (!st->skel) {
+		snprintf(st->load_error, sizeof(st->load_error), "cannot open the BPF object: %s",
+			 strerror(errno));
+		log_error("ioctls: %s", st->load_error);
+		return 0;
+	}
+	/* The request numbers of this arch; 0 (none on this arch) matches no call. */
+	st->skel->rodata->cmd_kvm_run = st->cmds.kvm_run;
+	st->skel->rodata->cmd_create_vm = st->cmds.create_vm;
+	st->skel->rodata->cmd_check_extension = st->cmds.check_extension;
+	st->skel->rodata->cmd_enable_cap = st->cmds.enable_cap;
+	st->skel->rodata->cmd_memory_encrypt_op = st->cmds.memory_encrypt_op;
+	st->skel->rodata->cmd_pv_command = st->cmds.pv_command;
+	st->skel->rodata->cmd_pv_cpu_command = st->cmds.pv_cpu_command;
+	st->skel->rodata->cmd_arm_vcpu_init = st->cmds.arm_vcpu_init;
+	st->skel->rodata->cmd_set_cpuid2 = st->cmds.set_cpuid2;
+	r = ioctls_bpf__load(st->skel);
+	if (r < 0) {
+		snprintf(st->load_error, sizeof(st->load_error),
+			 "cannot load the BPF programs: %s (see the log for the verifier)",
+			 strerror(-r));
+		log_error("ioctls: %s", st->load_error);
+		ioctls_bpf__destroy(st->skel);
+		st->skel = NULL;
+		return 0;
+	}
+	st->loaded = true;
+	st->rb = ring_buffer__new(bpf_map__fd(st->skel->maps.ioctl_events), on_launch_step, st,
+				  NULL);
+	if (!st->rb ||
+	    sd_event_add_io(manager_event(m), &st->rb_source, ring_buffer__epoll_fd(st->rb), EPOLLIN,
+			    on_ringbuf, st) < 0)
+		log_warning("ioctls: launch steps are read on the tick only");
+	return 0;
+}
+
+static int ioctls_attach(void *state)
+{
+	struct ioctls_state *st = state;
+	struct bpf_program *progs[2];
+	int attached = 0;
+
+	if (!st->loaded) {
+		for (size_t i = 0; i < 2; i++)
+			snprintf(st->probes[i].reason, sizeof(st->probes[i].reason), "%s",
+				 st->load_error);
+		return -ENOENT;
+	}
+	progs[0] = st->skel->progs.kvmscope_ioctls_enter;
+	progs[1] = st->skel->progs.kvmscope_ioctls_exit;
+	/* The exit first: an entry without its exit would leave calls in flight. */
+	for (int i = 1; i >= 0; i--) {
+		st->probes[i].link = bpf_program__attach(progs[i]);
+		if (!st->probes[i].link) {
+			snprintf(st->probes[i].reason, sizeof(st->probes[i].reason),
+				 "attach failed: %s", strerror(errno));
+			log_warning("ioctls: %s: %s", st->probes[i].name, st->probes[i].reason);
+			continue;
+		}
+		st->probes[i].attached = true;
+		attached++;
+	}
+	return attached;
+}
+
+static json_t *ioctls_describe(void *state)
+{
+	struct ioctls_state *st = state;
+	json_t *probes = json_array(), *drops = json_object();
+
+	for (size_t i = 0; i < 2; i++)
+		json_array_append_new(probes, json_pack("{s:s, s:b, s:s}", "name", st->probes[i].name,
+			"attached", st->probes[i].attached, "reason",
+			st->probes[i].attached ? "" : st->probes[i].reason));
+	for (uint32_t k = 0; k < KVMSCOPE_IOCTL_DROP_MAX; k++)
+		json_object_set_new(drops, ioctls_drop_names[k], json_integer((json_int_t)st->drops[k]));
+	return json_pack("{s:b, s:s, s:o, s:s, s:o, s:I}", "loaded", st->loaded, "error",
+			 st->load_error, "probes", probes, "arch",
+			 st->cmds.arch == IOCTL_ARCH_ARM64 ? "arm64" :
+			 st->cmds.arch == IOCTL_ARCH_S390X ? "s390x" : "x86_64",
+			 "dropped", drops, "records", (json_int_t)st->snap.n);
+}
+
+static void ioctls_vm_exited(void *state, struct vm *vm)
+{
+	struct ioctls_state *st = state;
+	struct ioctl_vm *iv = ioctls_vm(st, vm, true);
+
+	if (!iv)
+		return;
+	iv->exited = true;
+	if (st->n_gone == st->cap_gone) {
+		size_t cap = st->cap_gone ? st->cap_gone * 2 : 16;
+		uint32_t *g = realloc(st->gone, cap * sizeof(*g));
+
+		if (!g)
+			return;
+		st->gone = g;
+		st->cap_gone = cap;
+	}
+	st->gone[st->n_gone++] = vm->pid;
+	/* Its last launch steps are on the ring. */
+	if (st->rb)
+		ring_buffer__consume(st->rb);
+}
+
+static void ioctls_vm_forget(void *state, struct vm *vm)
+{
+	struct ioctls_state *st = state;
+	struct ioctl_vm *iv = ioctls_vm(st, vm, false);
+	size_t pos;
+
+	if (!iv)
+		return;
+	pos = (size_t)(iv - st->vms);
+	ioctl_vm_release(iv);
+	memmove(&st->vms[pos], &st->vms[pos + 1], (st->n_vms - pos - 1) * sizeof(st->vms[0]));
+	st->n_vms--;
+}
+
+const struct capability_ops ioctls_capability = {
+	.name = "ioctls",
+	.probe = ioctls_probe,
+	.attach = ioctls_attach,
+	.collect = ioctls_collect,
+	.describe = ioctls_describe,
+	.metrics = ioctls_metrics,
+	.vm_exited = ioctls_vm_exited,
+	.vm_forget = ioctls_vm_forget,
+	.free = ioctls_free,
+	.topics = (const char *const[]){ "launch", NULL },
+	.methods = ioctls_methods,
+};
