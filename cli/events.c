@@ -35,7 +35,8 @@ void events_usage(FILE *f)
 		"                    a name no ISA has is refused, with the list)\n"
 		"  --sample N        1 of every N matching exits (default 1: all)\n"
 		"  --topic NAME      only these events (repeatable): vm (VM start/exit),\n"
-		"                    exit (KVM exits); default: every topic\n"
+		"                    exit (KVM exits), launch (launch steps: CREATE_VM,\n"
+		"                    SEV/TDX/PV commands, ARM_VCPU_INIT); default: every topic\n"
 		"  --count N         stop after N events (default 20)\n"
 		"  -f, --follow      print until interrupted (Ctrl-C)\n");
 }
@@ -63,7 +64,7 @@ static const struct {
  * The daemon's topics (manager_topic()), so that a typo is a usage error
  * before anything connects; the daemon refuses unknown names too.
  */
-static const char *const known_topics[] = { "vm", "exit" };
+static const char *const known_topics[] = { "vm", "exit", "launch" };
 
 static bool topic_known(const char *name)
 {
@@ -192,6 +193,14 @@ static void print_event(json_t *n)
 		       (long long)json_integer_value(json_object_get(vm, "pid")),
 		       obj_text(vm, "comm", comm, sizeof(comm)), named ? "  name " : "",
 		       named ? obj_text(vm, "name", name, sizeof(name)) : "");
+	} else if (!strcmp(method, "events.launch")) {
+		char step[TEXT_CELL_MAX], result[64], prot[64], state[64];
+
+		printf("launch pid %lld  %s  %s  (%s, %s)  %lld ns\n",
+		       (long long)json_integer_value(json_object_get(p, "pid")),
+		       obj_text(p, "step", step, sizeof(step)), obj_text(p, "result", result, sizeof(result)),
+		       obj_text(p, "protection", prot, sizeof(prot)), obj_text(p, "state", state, sizeof(state)),
+		       (long long)json_integer_value(json_object_get(p, "duration_ns")));
 	}
 }
 
