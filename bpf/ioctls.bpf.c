@@ -4,6 +4,9 @@
  * how long it took, and the argument details that tell a confidential or
  * paravirtual guest's launch apart (kvm-decode.md §1, §2).
  *
+ * Where fentry works, fentry/fexit on kvm_dev_ioctl, kvm_vm_ioctl and
+ * kvm_vcpu_ioctl (the daemon loads one set or the other); elsewhere:
+ *
  * sys_enter_ioctl keeps requests of type KVMIO (0xAE) sent to a KVM file
  * (/dev/kvm, a VM, a vCPU, a device or a guest_memfd), notes the call in
  * the thread's storage and reads the argument's sub-command; sys_exit_ioctl
@@ -204,11 +207,45 @@ static __always_inline __u32 cpuid_pv_features(__u64 arg)
 	return 0;
 }
 
+/*
+ * A KVM ioctl begins on the current thread: read its sub-command, note it
+ * in the thread's storage for its end.
+ */
+static __always_inline int ioctl_begin(__u32 cmd, __u64 arg, __u8 kind, __u32 vcpu, __u32 fd)
+{
+	struct kvmscope_ioctl_inflight *f;
+	__u32 sub = 0;
+
+	/* KVM's requests only, whichever way the call was seen (a tty ioctl on a VM fd is not). */
+	if (((cmd >> 8) & 0xff) != KVMSCOPE_KVMIO)
+		return 0;
+	if (cmd == cmd_create_vm || cmd == cmd_check_extension)
+		sub = (__u32)arg;
+	else if (cmd == cmd_enable_cap || cmd == cmd_memory_encrypt_op || cmd == cmd_pv_command ||
+		 cmd == cmd_pv_cpu_command || cmd == cmd_arm_vcpu_init)
+		sub = user_u32(arg, 0);
+	else if (cmd == cmd_set_cpuid2)
+		sub = cpuid_pv_features(arg);
+	f = bpf_task_storage_get(&ioctl_inflight, bpf_get_current_task_btf(), 0,
+				 BPF_LOCAL_STORAGE_GET_F_CREATE);
+	if (!f) {
+		count_drop(KVMSCOPE_IOCTL_DROP_INFLIGHT_FULL);
+		return 0;
+	}
+	f->cmd = cmd;
+	f->sub = sub;
+	f->vcpu = vcpu;
+	f->fd = fd;
+	f->kind = kind;
+	f->arg = arg;
+	f->ts = bpf_ktime_get_ns();
+	return 0;
+}
+
 SEC("tracepoint/syscalls/sys_enter_ioctl")
 int kvmscope_ioctls_enter(struct kvmscope_tp_sys_enter_ioctl *ctx)
 {
-	__u32 cmd = (__u32)ctx->cmd, vcpu, sub = 0;
-	struct kvmscope_ioctl_inflight *f;
+	__u32 cmd = (__u32)ctx->cmd, vcpu;
 	struct file *file;
 	__u8 kind;
 
@@ -221,27 +258,7 @@ int kvmscope_ioctls_enter(struct kvmscope_tp_sys_enter_ioctl *ctx)
 	kind = kvm_fd_kind(file, &vcpu);
 	if (kind == KVMSCOPE_FD_UNKNOWN)
 		return 0;
-	if (cmd == cmd_create_vm || cmd == cmd_check_extension)
-		sub = (__u32)ctx->arg;
-	else if (cmd == cmd_enable_cap || cmd == cmd_memory_encrypt_op || cmd == cmd_pv_command ||
-		 cmd == cmd_pv_cpu_command || cmd == cmd_arm_vcpu_init)
-		sub = user_u32(ctx->arg, 0);
-	else if (cmd == cmd_set_cpuid2)
-		sub = cpuid_pv_features(ctx->arg);
-	f = bpf_task_storage_get(&ioctl_inflight, bpf_get_current_task_btf(), 0,
-				 BPF_LOCAL_STORAGE_GET_F_CREATE);
-	if (!f) {
-		count_drop(KVMSCOPE_IOCTL_DROP_INFLIGHT_FULL);
-		return 0;
-	}
-	f->cmd = cmd;
-	f->sub = sub;
-	f->vcpu = vcpu;
-	f->fd = (__u32)ctx->fd;
-	f->kind = kind;
-	f->arg = ctx->arg;
-	f->ts = bpf_ktime_get_ns();
-	return 0;
+	return ioctl_begin(cmd, ctx->arg, kind, vcpu, (__u32)ctx->fd);
 }
 
 static __always_inline bool is_launch_step(__u32 cmd)
@@ -250,8 +267,8 @@ static __always_inline bool is_launch_step(__u32 cmd)
 	       cmd == cmd_pv_cpu_command || cmd == cmd_arm_vcpu_init || cmd == cmd_enable_cap;
 }
 
-SEC("tracepoint/syscalls/sys_exit_ioctl")
-int kvmscope_ioctls_exit(struct kvmscope_tp_sys_exit *ctx)
+/* The KVM ioctl noted on the current thread returned @ret: count it. */
+static __always_inline int ioctl_end(long ret)
 {
 	struct kvmscope_ioctl_key key = {};
 	struct kvmscope_ioctl_value *v;
@@ -270,7 +287,7 @@ int kvmscope_ioctls_exit(struct kvmscope_tp_sys_exit *ctx)
 	key.vcpu = f->vcpu;
 	key.sub = f->sub;
 	key.kind = f->kind;
-	key.result = ctx->ret < 0 ? (__s32)ctx->ret : 0;
+	key.result = ret < 0 ? (__s32)ret : 0;
 	/* What the kernel wrote back into the caller's structure. */
 	if (f->cmd == cmd_memory_encrypt_op) {
 		/* kvm_sev_cmd.error (u32) and kvm_tdx_cmd.hw_error (u64) are both at 16. */
@@ -332,4 +349,57 @@ int kvmscope_ioctls_exit(struct kvmscope_tp_sys_exit *ctx)
 		bpf_ringbuf_submit(ev, 0);
 	}
 	return 0;
+}
+
+SEC("tracepoint/syscalls/sys_exit_ioctl")
+int kvmscope_ioctls_exit(struct kvmscope_tp_sys_exit *ctx)
+{
+	return ioctl_end(ctx->ret);
+}
+
+/*
+ * Where fentry works (the lab's kernels), KVM's own three ioctl entry
+ * points instead: only KVM's ioctls pay, and the fd kind is the function.
+ */
+SEC("fentry/kvm_dev_ioctl")
+int BPF_PROG(kvmscope_ioctls_dev_enter, struct file *filp, unsigned int ioctl, unsigned long arg)
+{
+	return ioctl_begin(ioctl, arg, KVMSCOPE_FD_SYSTEM, KVMSCOPE_VCPU_UNKNOWN, 0);
+}
+
+SEC("fexit/kvm_dev_ioctl")
+int BPF_PROG(kvmscope_ioctls_dev_exit, struct file *filp, unsigned int ioctl, unsigned long arg,
+	     long ret)
+{
+	return ioctl_end(ret);
+}
+
+SEC("fentry/kvm_vm_ioctl")
+int BPF_PROG(kvmscope_ioctls_vm_enter, struct file *filp, unsigned int ioctl, unsigned long arg)
+{
+	return ioctl_begin(ioctl, arg, KVMSCOPE_FD_VM, KVMSCOPE_VCPU_UNKNOWN, 0);
+}
+
+SEC("fexit/kvm_vm_ioctl")
+int BPF_PROG(kvmscope_ioctls_vm_exit, struct file *filp, unsigned int ioctl, unsigned long arg,
+	     long ret)
+{
+	return ioctl_end(ret);
+}
+
+SEC("fentry/kvm_vcpu_ioctl")
+int BPF_PROG(kvmscope_ioctls_vcpu_enter, struct file *filp, unsigned int ioctl, unsigned long arg)
+{
+	struct kvm_vcpu *vcpu = BPF_CORE_READ(filp, private_data);
+	int id = vcpu ? BPF_CORE_READ(vcpu, vcpu_id) : -1;
+
+	return ioctl_begin(ioctl, arg, KVMSCOPE_FD_VCPU,
+			   id >= 0 ? (__u32)id : KVMSCOPE_VCPU_UNKNOWN, 0);
+}
+
+SEC("fexit/kvm_vcpu_ioctl")
+int BPF_PROG(kvmscope_ioctls_vcpu_exit, struct file *filp, unsigned int ioctl, unsigned long arg,
+	     long ret)
+{
+	return ioctl_end(ret);
 }

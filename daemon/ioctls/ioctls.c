@@ -5,6 +5,9 @@
  * keep an exited VM's counts.  See ioctls.h.
  */
 #include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <syslog.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
@@ -270,7 +273,7 @@ static void ioctls_free(void *state)
 		return;
 	sd_event_source_disable_unref(st->rb_source);
 	ring_buffer__free(st->rb);
-	for (size_t i = 0; i < 2; i++)
+	for (size_t i = 0; i < st->n_probes; i++)
 		bpf_link__destroy(st->probes[i].link);
 	ioctls_bpf__destroy(st->skel);
 	ioctl_table_free(&st->snap);
@@ -281,25 +284,36 @@ static void ioctls_free(void *state)
 	free(st);
 }
 
-static int ioctls_probe(struct manager *m, void **state)
+/* The programs of each way to hook the ioctls, exit first (attached in this order). */
+static const char *const tracepoint_progs[] = { "kvmscope_ioctls_exit", "kvmscope_ioctls_enter" };
+static const char *const tracepoint_names[] = { "tracepoint/syscalls/sys_exit_ioctl",
+						"tracepoint/syscalls/sys_enter_ioctl" };
+static const char *const fentry_progs[] = {
+	"kvmscope_ioctls_dev_exit", "kvmscope_ioctls_dev_enter", "kvmscope_ioctls_vm_exit",
+	"kvmscope_ioctls_vm_enter", "kvmscope_ioctls_vcpu_exit", "kvmscope_ioctls_vcpu_enter",
+};
+static const char *const fentry_names[] = {
+	"fexit/kvm_dev_ioctl", "fentry/kvm_dev_ioctl", "fexit/kvm_vm_ioctl",
+	"fentry/kvm_vm_ioctl", "fexit/kvm_vcpu_ioctl", "fentry/kvm_vcpu_ioctl",
+};
+
+static bool is_fentry_prog(const char *name)
 {
-	struct ioctls_state *st = calloc(1, sizeof(*st));
+	for (size_t i = 0; i < sizeof(fentry_progs) / sizeof(fentry_progs[0]); i++)
+		if (!strcmp(name, fentry_progs[i]))
+			return true;
+	return false;
+}
+
+/* Open and load the object with one set of programs: fentry/fexit or the syscall tracepoints. */
+static int open_and_load(struct ioctls_state *st, bool fentry)
+{
+	struct bpf_program *prog;
 	int r;
 
-	if (!st)
-		return -ENOMEM;
-	st->m = m;
-	st->probes[0].name = "tracepoint/syscalls/sys_enter_ioctl";
-	st->probes[1].name = "tracepoint/syscalls/sys_exit_ioctl";
-	ioctl_cmds_for(&st->cmds, ioctl_arch_host());
-	*state = st;
 	st->skel = ioctls_bpf__open();
-	if (!st->skel) {
-		snprintf(st->load_error, sizeof(st->load_error), "cannot open the BPF object: %s",
-			 strerror(errno));
-		log_error("ioctls: %s", st->load_error);
-		return 0;
-	}
+	if (!st->skel)
+		return -errno;
 	/* The request numbers of this arch; 0 (none on this arch) matches no call. */
 	st->skel->rodata->cmd_kvm_run = st->cmds.kvm_run;
 	st->skel->rodata->cmd_create_vm = st->cmds.create_vm;
@@ -310,14 +324,60 @@ static int ioctls_probe(struct manager *m, void **state)
 	st->skel->rodata->cmd_pv_cpu_command = st->cmds.pv_cpu_command;
 	st->skel->rodata->cmd_arm_vcpu_init = st->cmds.arm_vcpu_init;
 	st->skel->rodata->cmd_set_cpuid2 = st->cmds.set_cpuid2;
+	bpf_object__for_each_program(prog, st->skel->obj)
+		bpf_program__set_autoload(prog, is_fentry_prog(bpf_program__name(prog)) == fentry);
 	r = ioctls_bpf__load(st->skel);
 	if (r < 0) {
-		snprintf(st->load_error, sizeof(st->load_error),
-			 "cannot load the BPF programs: %s (see the log for the verifier)",
-			 strerror(-r));
-		log_error("ioctls: %s", st->load_error);
 		ioctls_bpf__destroy(st->skel);
 		st->skel = NULL;
+	}
+	return r;
+}
+
+/* libbpf's complaints while trying what may well fail: the daemon's debug log only. */
+static int print_as_debug(enum libbpf_print_level level, const char *fmt, va_list ap)
+{
+	char *msg = NULL;
+
+	if (log_get_max_level() < LOG_DEBUG || vasprintf(&msg, fmt, ap) < 0)
+		return 0;
+	log_debug("libbpf: %s", msg);
+	free(msg);
+	return 0;
+}
+
+static int ioctls_probe(struct manager *m, void **state)
+{
+	libbpf_print_fn_t outer_print;
+	struct ioctls_state *st = calloc(1, sizeof(*st));
+	const char *const *names;
+	int r;
+
+	if (!st)
+		return -ENOMEM;
+	st->m = m;
+	ioctl_cmds_for(&st->cmds, ioctl_arch_host());
+	*state = st;
+	/* KVM's own functions where the kernel lets fentry attach: only KVM's ioctls pay. */
+	outer_print = libbpf_set_print(print_as_debug);
+	r = open_and_load(st, true);
+	libbpf_set_print(outer_print);
+	st->fentry = r == 0;
+	if (r < 0) {
+		snprintf(st->fentry_note, sizeof(st->fentry_note),
+			 "fentry/fexit on kvm_*_ioctl could not load (%s): every ioctl of the host "
+			 "goes through the syscall tracepoints", strerror(-r));
+		log_info("ioctls: %s", st->fentry_note);
+		r = open_and_load(st, false);
+	}
+	names = st->fentry ? fentry_names : tracepoint_names;
+	st->n_probes = st->fentry ? 6 : 2;
+	for (size_t i = 0; i < st->n_probes; i++)
+		st->probes[i].name = names[i];
+	if (r < 0) {
+		snprintf(st->load_error, sizeof(st->load_error),
+			 "cannot load the BPF programs: %s (see the log for the verifier)", strerror(-r));
+		log_error("ioctls: %s", st->load_error);
 		return 0;
 	}
 	st->loaded = true;
@@ -333,20 +393,20 @@ static int ioctls_probe(struct manager *m, void **state)
 static int ioctls_attach(void *state)
 {
 	struct ioctls_state *st = state;
-	struct bpf_program *progs[2];
+	const char *const *progs = st->fentry ? fentry_progs : tracepoint_progs;
 	int attached = 0;
 
 	if (!st->loaded) {
-		for (size_t i = 0; i < 2; i++)
+		for (size_t i = 0; i < st->n_probes; i++)
 			snprintf(st->probes[i].reason, sizeof(st->probes[i].reason), "%s",
 				 st->load_error);
 		return -ENOENT;
 	}
-	progs[0] = st->skel->progs.kvmscope_ioctls_enter;
-	progs[1] = st->skel->progs.kvmscope_ioctls_exit;
-	/* The exit first: an entry without its exit would leave calls in flight. */
-	for (int i = 1; i >= 0; i--) {
-		st->probes[i].link = bpf_program__attach(progs[i]);
+	/* Each exit before its entry: an entry without its exit would leave calls in flight. */
+	for (size_t i = 0; i < st->n_probes; i++) {
+		struct bpf_program *prog = bpf_object__find_program_by_name(st->skel->obj, progs[i]);
+
+		st->probes[i].link = prog ? bpf_program__attach(prog) : NULL;
 		if (!st->probes[i].link) {
 			snprintf(st->probes[i].reason, sizeof(st->probes[i].reason),
 				 "attach failed: %s", strerror(errno));
@@ -364,14 +424,15 @@ static json_t *ioctls_describe(void *state)
 	struct ioctls_state *st = state;
 	json_t *probes = json_array(), *drops = json_object();
 
-	for (size_t i = 0; i < 2; i++)
+	for (size_t i = 0; i < st->n_probes; i++)
 		json_array_append_new(probes, json_pack("{s:s, s:b, s:s}", "name", st->probes[i].name,
 			"attached", st->probes[i].attached, "reason",
 			st->probes[i].attached ? "" : st->probes[i].reason));
 	for (uint32_t k = 0; k < KVMSCOPE_IOCTL_DROP_MAX; k++)
 		json_object_set_new(drops, ioctls_drop_names[k], json_integer((json_int_t)st->drops[k]));
-	return json_pack("{s:b, s:s, s:o, s:s, s:o, s:I}", "loaded", st->loaded, "error",
-			 st->load_error, "probes", probes, "arch",
+	return json_pack("{s:b, s:s, s:s, s:s?, s:o, s:s, s:o, s:I}", "loaded", st->loaded, "error",
+			 st->load_error, "hooks", st->fentry ? "fentry" : "syscall_tracepoints",
+			 "hooks_note", st->fentry_note[0] ? st->fentry_note : NULL, "probes", probes, "arch",
 			 st->cmds.arch == IOCTL_ARCH_ARM64 ? "arm64" :
 			 st->cmds.arch == IOCTL_ARCH_S390X ? "s390x" : "x86_64",
 			 "dropped", drops, "records", (json_int_t)st->snap.n);

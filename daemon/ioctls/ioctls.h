@@ -24,6 +24,8 @@ struct ioctls_bpf;
 struct ring_buffer;
 struct bpf_link;
 
+#define IOCTLS_PROBES_MAX 6
+
 /* What is kept of one VM: its launch, and its counts once its process exited. */
 struct ioctl_vm {
 	uint64_t vm_id;
@@ -39,12 +41,15 @@ struct ioctls_state {
 	bool loaded;
 	char load_error[200];
 	struct ioctl_cmds cmds;
+	bool fentry;			/* KVM's ioctl functions hooked, not the syscall */
+	char fentry_note[200];		/* why not, where fentry was tried and failed */
 	struct {
 		const char *name;
 		struct bpf_link *link;
 		bool attached;
 		char reason[240];
-	} probes[2];
+	} probes[IOCTLS_PROBES_MAX];
+	size_t n_probes;
 	struct ring_buffer *rb;
 	sd_event_source *rb_source;
 	struct ioctl_table snap;	/* the tick's: every live VM's records, sorted */
