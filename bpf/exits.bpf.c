@@ -131,6 +131,22 @@ struct kvmscope_tp_kvm_hypercall {
 	__u64 nr;		/* 8 */
 };
 
+/* kvm_vmgexit_enter (5.11+; SEV-ES/SNP, full-GHCB VMGEXITs) */
+struct kvmscope_tp_kvm_vmgexit_enter {
+	__u64 common;
+	__u32 vcpu_id;		/* 8 */
+	__u32 pad;
+	__u64 exit_reason;	/* 16: the GHCB's sw_exit_code */
+};
+
+/* kvm_vmgexit_msr_protocol_enter */
+struct kvmscope_tp_kvm_vmgexit_msr {
+	__u64 common;
+	__u32 vcpu_id;		/* 8 */
+	__u32 pad;
+	__u64 ghcb_gpa;		/* 16: the raw GHCB MSR value */
+};
+
 struct kvmscope_tp_kvm_userspace_exit {
 	__u64 common;
 	__u32 reason;		/* 8 */
@@ -1249,6 +1265,26 @@ int BPF_PROG(kvmscope_kvm_cpuid_btf_backup, unsigned int function, unsigned int 
 	on_detail(KVMSCOPE_EV_CPUID, KVMSCOPE_DETAIL_CPUID, 0, (__u64)function << 32 | index,
 		  true);
 	return 0;
+}
+
+/*
+ * SEV-ES/SNP guests exit with VMGEXIT (SVM exit 0x403) and say why in
+ * their GHCB: by its software exit code, or by a request of the GHCB MSR
+ * protocol.  Rare (these guests only), so classic tracepoints do.
+ */
+SEC("tracepoint/kvm/kvm_vmgexit_enter")
+int kvmscope_kvm_vmgexit_enter(struct kvmscope_tp_kvm_vmgexit_enter *ctx)
+{
+	count_detail(bpf_get_current_pid_tgid() >> 32, KVMSCOPE_DETAIL_VMGEXIT, 0, ctx->exit_reason);
+	return KEEP_EVENT;
+}
+
+SEC("tracepoint/kvm/kvm_vmgexit_msr_protocol_enter")
+int kvmscope_kvm_vmgexit_msr(struct kvmscope_tp_kvm_vmgexit_msr *ctx)
+{
+	count_detail(bpf_get_current_pid_tgid() >> 32, KVMSCOPE_DETAIL_GHCB_MSR, 0,
+		     ctx->ghcb_gpa & 0xfff);
+	return KEEP_EVENT;
 }
 
 SEC("tracepoint/kvm/kvm_hypercall")

@@ -241,6 +241,14 @@ static const struct detail_table detail_tables[] = {
 	  .heads = { "COMMAND", "NAME", "PORT", "COUNT" },
 	  .fields = { "command", "name", "port", "count" },
 	  .right = { true, false, false, true }, .no_magic = true },
+	{ .key = "vmgexit", .title = "SEV-ES/SNP VMGEXIT (GHCB exit code)", .ncols = 3,
+	  .heads = { "EXIT_CODE", "NAME", "COUNT" },
+	  .fields = { "exit_code", "name", "count" },
+	  .right = { false, false, true } },
+	{ .key = "ghcb_msr", .title = "SEV-ES/SNP VMGEXIT (GHCB MSR protocol)", .ncols = 3,
+	  .heads = { "REQUEST", "NAME", "COUNT" },
+	  .fields = { "request", "name", "count" },
+	  .right = { false, false, true } },
 };
 
 static void print_detail(json_t *vm, const struct detail_table *d)

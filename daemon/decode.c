@@ -654,6 +654,13 @@ const char *decode_svm_vmgexit(uint64_t sw_exit_code)
 	return lookup_name(TABLE_SVM_VMGEXIT, sw_exit_code);
 }
 
+const char *decode_ghcb_exit_code(uint64_t sw_exit_code)
+{
+	if (sw_exit_code >= 0x80000000u)
+		return decode_svm_vmgexit(sw_exit_code);
+	return sw_exit_code <= UINT32_MAX ? decode_svm_exit((uint32_t)sw_exit_code) : NULL;
+}
+
 const char *decode_ghcb_msr_request(uint32_t ghcb_info)
 {
 	return lookup_name(TABLE_GHCB_MSR, ghcb_info);

@@ -75,6 +75,12 @@ const char *decode_svm_exit(uint32_t exit_code);
  */
 const char *decode_svm_vmgexit(uint64_t sw_exit_code);
 /*
+ * A GHCB sw_exit_code of any kind: the SVM exit the guest asks the
+ * hypervisor to handle for it (0x7b io, 0x72 cpuid, ...) or a VMGEXIT of
+ * its own (0x8000xxxx); NULL if unknown.
+ */
+const char *decode_ghcb_exit_code(uint64_t sw_exit_code);
+/*
  * @ghcb_info: GHCBInfo, bits 11:0 of the GHCB MSR value of an MSR-protocol
  * VMGEXIT, i.e. kvm_vmgexit_msr_protocol_enter's ghcb_gpa & 0xfff.
  */

@@ -50,7 +50,7 @@ struct exits_probe {
 	struct bpf_link *backup_link;	/* attached after link, where backups run */
 };
 
-#define N_PROBES_MAX 10
+#define N_PROBES_MAX 12
 
 /* Indexes in the probe table, for what depends on one probe. */
 enum { PROBE_KVM_EXIT, PROBE_USERSPACE_EXIT, PROBE_PIO, PROBE_IOCTL, PROBE_KVM_ENTRY,

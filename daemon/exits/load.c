@@ -50,6 +50,12 @@ static const struct exits_probe probe_templates[] = {
 	  .fields = { { "function", 8, 4 }, { "index", 12, 4 } } },
 	{ .category = "kvm", .event = "kvm_hypercall", .view = COLLECT_DETAIL, .prog_name = "kvmscope_kvm_hypercall",
 	  .btf_prog_name = "kvmscope_kvm_hypercall_btf", .btf_backup_name = "kvmscope_kvm_hypercall_btf_backup", .fields = { { "nr", 8, 8 } } },
+	{ .category = "kvm", .event = "kvm_vmgexit_enter", .view = COLLECT_DETAIL,
+	  .prog_name = "kvmscope_kvm_vmgexit_enter",
+	  .fields = { { "vcpu_id", 8, 4 }, { "exit_reason", 16, 8 } } },
+	{ .category = "kvm", .event = "kvm_vmgexit_msr_protocol_enter", .view = COLLECT_DETAIL,
+	  .prog_name = "kvmscope_kvm_vmgexit_msr",
+	  .fields = { { "vcpu_id", 8, 4 }, { "ghcb_gpa", 16, 8 } } },
 };
 
 #define N_PROBES (sizeof(probe_templates) / sizeof(probe_templates[0]))

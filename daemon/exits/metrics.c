@@ -212,6 +212,12 @@ static const struct detail_metric detail_metrics[] = {
 	{ KVMSCOPE_DETAIL_BACKDOOR, "kvmscope_vmware_backdoor_total",
 	  "VMware backdoor calls (port 0x5658/0x5659 with the magic in EAX) by VM and command.",
 	  "command" },
+	{ KVMSCOPE_DETAIL_VMGEXIT, "kvmscope_vmgexit_total",
+	  "SEV-ES/SNP VMGEXITs (kvm_vmgexit_enter) by VM and GHCB software exit code; top N, rest as exit_code=\"other\".",
+	  "exit_code" },
+	{ KVMSCOPE_DETAIL_GHCB_MSR, "kvmscope_ghcb_msr_total",
+	  "SEV-ES/SNP VMGEXITs by the GHCB MSR protocol, by VM and request; top N, rest as request=\"other\".",
+	  "request" },
 };
 
 static int detail_samples(struct strbuf *sb, struct manager *m, const struct exit_table *per_vm,
@@ -260,6 +266,20 @@ static int detail_samples(struct strbuf *sb, struct manager *m, const struct exi
 				snprintf(sub, sizeof(sub), "0x%llx", (unsigned long long)(e->id & 0xffffffffu));
 				l[nl++] = (struct metrics_label){ "subleaf", sub };
 				break;
+			case KVMSCOPE_DETAIL_VMGEXIT: {
+				const char *vn = decode_ghcb_exit_code(e->id);
+
+				snprintf(id, sizeof(id), "0x%llx", (unsigned long long)e->id);
+				l[nl++] = (struct metrics_label){ "name", vn ? vn : "unknown" };
+				break;
+			}
+			case KVMSCOPE_DETAIL_GHCB_MSR: {
+				const char *gn = decode_ghcb_msr_request((uint32_t)e->id);
+
+				snprintf(id, sizeof(id), "0x%03llx", (unsigned long long)e->id);
+				l[nl++] = (struct metrics_label){ "name", gn ? gn : "unknown" };
+				break;
+			}
 			case KVMSCOPE_DETAIL_BACKDOOR: {
 				const char *cn = decode_vmware_backdoor_command((uint32_t)e->id);
 

@@ -189,6 +189,14 @@ static json_t *detail_entry_json(const struct exit_record *r)
 	case KVMSCOPE_DETAIL_HYPERCALL:
 		return json_pack("{s:I, s:s?, s:I}", "nr", (json_int_t)r->id, "name",
 				 decode_kvm_hypercall(r->id), "count", (json_int_t)r->count);
+	case KVMSCOPE_DETAIL_VMGEXIT:
+		snprintf(a, sizeof(a), "0x%llx", (unsigned long long)r->id);
+		return json_pack("{s:s, s:s?, s:I}", "exit_code", a, "name",
+				 decode_ghcb_exit_code(r->id), "count", (json_int_t)r->count);
+	case KVMSCOPE_DETAIL_GHCB_MSR:
+		snprintf(a, sizeof(a), "0x%03llx", (unsigned long long)r->id);
+		return json_pack("{s:s, s:s?, s:I}", "request", a, "name",
+				 decode_ghcb_msr_request((uint32_t)r->id), "count", (json_int_t)r->count);
 	case KVMSCOPE_DETAIL_BACKDOOR:
 		return json_pack("{s:I, s:s?, s:s, s:I}", "command", (json_int_t)r->id, "name",
 				 decode_vmware_backdoor_command((uint32_t)r->id), "port",
@@ -293,6 +301,8 @@ static json_t *records_json(const struct vm_view *v)
 	json_object_set_new(out, "cpuid", detail_json(v, KVMSCOPE_DETAIL_CPUID, top));
 	json_object_set_new(out, "hypercalls", detail_json(v, KVMSCOPE_DETAIL_HYPERCALL, top));
 	json_object_set_new(out, "vmware_backdoor", detail_json(v, KVMSCOPE_DETAIL_BACKDOOR, top));
+	json_object_set_new(out, "vmgexit", detail_json(v, KVMSCOPE_DETAIL_VMGEXIT, top));
+	json_object_set_new(out, "ghcb_msr", detail_json(v, KVMSCOPE_DETAIL_GHCB_MSR, top));
 	return out;
 }
 

@@ -239,6 +239,8 @@ enum kvmscope_detail_kind {
 	KVMSCOPE_DETAIL_HYPERCALL = 4,	/* id: hypercall number */
 	KVMSCOPE_DETAIL_BACKDOOR = 5,	/* id: command (ECX[15:0]); dir: 0 port 0x5658, 1 port 0x5659 */
 	KVMSCOPE_DETAIL_BACKDOOR_NOMAGIC = 6, /* backdoor port without the magic in EAX; dir as above */
+	KVMSCOPE_DETAIL_VMGEXIT = 7,	/* SEV-ES/SNP VMGEXIT, id: the GHCB's sw_exit_code */
+	KVMSCOPE_DETAIL_GHCB_MSR = 8,	/* VMGEXIT by the GHCB MSR protocol, id: request (GHCBData[11:0]) */
 	KVMSCOPE_DETAIL_MAX,
 };
 

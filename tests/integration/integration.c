@@ -23,6 +23,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/file.h>
+#include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
@@ -30,7 +31,10 @@
 #include <time.h>
 #include <unistd.h>
 #include <jansson.h>
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
 
+#include "kvmscope/exits.h"
 #include "kvmscoped.h"
 #include "util.h"
 #include "proc.h"
@@ -1168,6 +1172,22 @@ static void test_ioctls_match_the_guest(void **state)
 	int status;
 
 	assert_int_equal(obj_int(report, "ioctls_untallied"), 0);
+	/* fentry on KVM's functions wherever the kernel lets fentry attach, else the syscall. */
+	res = rpc("status", NULL);
+	json_array_foreach(json_object_get(res, "capabilities"), i, entry)
+		if (!strcmp(json_string_value(json_object_get(entry, "name")), "ioctls"))
+			break;
+	assert_true(i < json_array_size(json_object_get(res, "capabilities")));
+	{
+		bool fentry = json_is_true(json_object_get(json_object_get(json_object_get(res,
+				"program_types"), "fentry"), "attached"));
+		const char *hooks = json_string_value(json_object_get(entry, "hooks"));
+
+		print_message("[   INFO   ] ioctls counted through %s\n", hooks);
+		assert_string_equal(hooks, fentry ? "fentry" : "syscall_tracepoints");
+	}
+	json_decref(res);
+	entry = NULL;
 	snprintf(params, sizeof(params), "{\"pid\":%lld}", pid);
 	res = rpc("ioctls.get", params);
 	vm = find_vm(res, pid);
@@ -1257,6 +1277,113 @@ static void test_ioctls_match_the_guest(void **state)
 	assert_int_equal(out.status, 2);
 	proc_result_free(&out);
 	json_decref(report);
+}
+
+/* Add @count to the per-CPU detail key (@pid, @kind, @id) of map @fd, as the BPF program does. */
+static void detail_add(int fd, uint32_t pid, uint8_t kind, uint64_t id, uint64_t count)
+{
+	struct kvmscope_detail_key key = { .tgid = pid, .kind = kind, .id = id };
+	int ncpus = libbpf_num_possible_cpus();
+	uint64_t *v = calloc((size_t)ncpus, sizeof(*v));
+
+	assert_non_null(v);
+	v[0] = count;
+	assert_int_equal(bpf_map_update_elem(fd, &key, v, BPF_ANY), 0);
+	free(v);
+}
+
+/*
+ * SEV-ES/SNP VMGEXITs by GHCB exit code and MSR-protocol request.  No
+ * SEV-ES guest can run here or in the lab, so the counts are SYNTHETIC:
+ * written into the daemon's own (pinned) detail map as the programs on
+ * kvm_vmgexit_enter and kvm_vmgexit_msr_protocol_enter count them, for a
+ * sleeping process.  They must come out by name in exits.get, /metrics
+ * and kvmscopectl exits --detail; and the two programs must be attached
+ * wherever their tracepoints exist.
+ */
+static void test_vmgexit_synthetic(void **state)
+{
+	json_t *status = rpc("status", NULL), *cap, *probe, *res, *vm, *e;
+	const char *dir;
+	char path[512], pidtxt[24], needle[256], *text;
+	struct proc_result out;
+	int fd, http_status;
+	long long got = -1;
+	pid_t child;
+	size_t i;
+
+	cap = json_array_get(json_object_get(status, "capabilities"), 0);
+	json_array_foreach(json_object_get(cap, "probes"), i, probe) {
+		const char *name = json_string_value(json_object_get(probe, "name"));
+
+		if (strstr(name, "kvm_vmgexit") && json_is_true(json_object_get(probe, "available")))
+			assert_true(json_is_true(json_object_get(probe, "attached")));
+	}
+	dir = json_string_value(json_object_get(json_object_get(cap, "pinning"), "dir"));
+	assert_non_null(dir);
+	snprintf(path, sizeof(path), "%s/detail", dir);
+	fd = bpf_obj_get(path);
+	if (fd < 0)
+		fail_msg("cannot open the daemon's pinned detail map %s: %s", path, strerror(errno));
+	json_decref(status);
+
+	child = fork();
+	assert_true(child >= 0);
+	if (child == 0) {
+		prctl(PR_SET_PDEATHSIG, SIGKILL);
+		prctl(PR_SET_NAME, "sev-es-fixture");
+		pause();
+		_exit(0);
+	}
+	/* MMIO read x5, IOIO (an SVM code in the GHCB) x3, an unknown code x2; CPUID by MSR x9. */
+	detail_add(fd, (uint32_t)child, KVMSCOPE_DETAIL_VMGEXIT, 0x80000001, 5);
+	detail_add(fd, (uint32_t)child, KVMSCOPE_DETAIL_VMGEXIT, 0x7b, 3);
+	detail_add(fd, (uint32_t)child, KVMSCOPE_DETAIL_VMGEXIT, 0x8000abcd, 2);
+	detail_add(fd, (uint32_t)child, KVMSCOPE_DETAIL_GHCB_MSR, 0x004, 9);
+	/* Read on the daemon's next tick. */
+	for (int tries = 0; tries < 40 && got != 5; tries++) {
+		usleep(100 * 1000);
+		res = rpc("exits.get", NULL);
+		json_array_foreach(json_object_get(res, "vms"), i, vm)
+			if (obj_int(vm, "pid") == child)
+				got = detail_count(vm, "vmgexit", "name", "vmgexit_mmio_read", NULL);
+		json_decref(res);
+	}
+	if (got != 5)
+		fail_msg("the synthetic VM %d's VMGEXITs never showed in exits.get", (int)child);
+	vm = exits_of(child, &res);
+	assert_int_equal(detail_count(vm, "vmgexit", "name", "vmgexit_mmio_read", NULL), 5);
+	assert_int_equal(detail_count(vm, "vmgexit", "name", "io", NULL), 3);
+	assert_int_equal(detail_count(vm, "vmgexit", "exit_code", "0x8000abcd", NULL), 2);
+	assert_int_equal(detail_count(vm, "ghcb_msr", "name", "CPUID_REQ", NULL), 9);
+	json_array_foreach(json_object_get(json_object_get(vm, "ghcb_msr"), "entries"), i, e)
+		assert_string_equal(json_string_value(json_object_get(e, "request")), "0x004");
+	json_decref(res);
+
+	text = http_get("/metrics", &http_status);
+	assert_int_equal(http_status, 200);
+	snprintf(needle, sizeof(needle),
+		 "kvmscope_vmgexit_total{pid=\"%d\",vm=\"sev-es-fixture\",exit_code=\"0x80000001\","
+		 "name=\"vmgexit_mmio_read\"} 5\n", (int)child);
+	if (!strstr(text, needle))
+		fail_msg("not in /metrics: %s", needle);
+	snprintf(needle, sizeof(needle),
+		 "kvmscope_ghcb_msr_total{pid=\"%d\",vm=\"sev-es-fixture\",request=\"0x004\","
+		 "name=\"CPUID_REQ\"} 9\n", (int)child);
+	if (!strstr(text, needle))
+		fail_msg("not in /metrics: %s", needle);
+	free(text);
+	snprintf(pidtxt, sizeof(pidtxt), "%d", (int)child);
+	out = ctl("exits", "--pid", pidtxt, "--detail", NULL, NULL);
+	assert_int_equal(out.status, 0);
+	if (!strstr(out.out, "SEV-ES/SNP VMGEXIT") || !strstr(out.out, "vmgexit_mmio_read") ||
+	    !strstr(out.out, "CPUID_REQ"))
+		fail_msg("kvmscopectl exits --detail: %s", out.out);
+	proc_result_free(&out);
+
+	kill(child, SIGKILL);
+	waitpid(child, NULL, 0);
+	close(fd);
 }
 
 static void test_detail_counts(void **state)
@@ -2971,6 +3098,7 @@ int main(void)
 		cmocka_unit_test(test_kvm_run_errors_are_restarts),
 		cmocka_unit_test(test_detail_counts),
 		cmocka_unit_test(test_ioctls_match_the_guest),
+		cmocka_unit_test(test_vmgexit_synthetic),
 		cmocka_unit_test(test_hypercall_counts),
 		cmocka_unit_test(test_vmware_backdoor_through_gp),
 		cmocka_unit_test(test_isas_seen),
