@@ -40,6 +40,11 @@ const volatile __u32 cmd_set_cpuid2 = 0x4008ae90;
 /* Time KVM_RUN too (its time is the exits view's; off by default). */
 const volatile bool time_kvm_run = false;
 
+/* Set by the daemon while someone subscribed to the ioctl topic ... */
+volatile __u32 stream_enabled;
+/* ... of whom one at least wants every process: ioctl_stream_pids is not asked. */
+volatile __u32 stream_all_pids;
+
 /* ANON_INODE_FS_MAGIC: VM, vCPU, device and guest_memfd files live there. */
 #define ANON_INODE_MAGIC 0x09041934
 /* /dev/kvm: misc device 10, minor 232 (kdev_t: major << 20 | minor). */
@@ -85,6 +90,20 @@ struct {
 	__uint(type, BPF_MAP_TYPE_RINGBUF);
 	__uint(max_entries, 256 * 1024);
 } ioctl_events SEC(".maps");
+
+/* Every call, while streaming: drained by the daemon on a 10 ms timer, no wakeups. */
+struct {
+	__uint(type, BPF_MAP_TYPE_RINGBUF);
+	__uint(max_entries, 1024 * 1024);
+} ioctl_stream SEC(".maps");
+
+/* The processes the subscriptions name, when none wants every one. */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, KVMSCOPE_IOCTL_STREAM_PIDS);
+	__type(key, __u32);
+	__type(value, __u8);
+} ioctl_stream_pids SEC(".maps");
 
 struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
@@ -267,6 +286,24 @@ static __always_inline bool is_launch_step(__u32 cmd)
 	       cmd == cmd_pv_cpu_command || cmd == cmd_arm_vcpu_init || cmd == cmd_enable_cap;
 }
 
+static __always_inline void fill_event(struct kvmscope_ioctl_event *ev,
+				       const struct kvmscope_ioctl_key *key, __u64 now, __u64 delta,
+				       __u64 detail64, __u32 tid)
+{
+	ev->ts_ns = now - delta;
+	ev->duration_ns = delta;
+	ev->tgid = key->tgid;
+	ev->tid = tid;
+	ev->cmd = key->cmd;
+	ev->sub = key->sub;
+	ev->result = key->result;
+	ev->detail = key->detail;
+	ev->detail64 = detail64;
+	ev->vcpu = key->vcpu;
+	ev->kind = key->kind;
+	__builtin_memset(ev->pad, 0, sizeof(ev->pad));
+}
+
 /* The KVM ioctl noted on the current thread returned @ret: count it. */
 static __always_inline int ioctl_end(long ret)
 {
@@ -327,6 +364,16 @@ static __always_inline int ioctl_end(long ret)
 			v->time.max_ns = delta;
 	}
 
+	if (stream_enabled && (stream_all_pids || bpf_map_lookup_elem(&ioctl_stream_pids, &key.tgid))) {
+		struct kvmscope_ioctl_event *ev = bpf_ringbuf_reserve(&ioctl_stream, sizeof(*ev), 0);
+
+		if (ev) {
+			fill_event(ev, &key, now, delta, detail64, (__u32)id);
+			bpf_ringbuf_submit(ev, BPF_RB_NO_WAKEUP);
+		} else {
+			count_drop(KVMSCOPE_IOCTL_DROP_STREAM_FULL);
+		}
+	}
 	if (is_launch_step(key.cmd)) {
 		struct kvmscope_ioctl_event *ev = bpf_ringbuf_reserve(&ioctl_events, sizeof(*ev), 0);
 
@@ -334,18 +381,7 @@ static __always_inline int ioctl_end(long ret)
 			count_drop(KVMSCOPE_IOCTL_DROP_RING_FULL);
 			return 0;
 		}
-		ev->ts_ns = now - delta;
-		ev->duration_ns = delta;
-		ev->tgid = key.tgid;
-		ev->tid = (__u32)id;
-		ev->cmd = key.cmd;
-		ev->sub = key.sub;
-		ev->result = key.result;
-		ev->detail = key.detail;
-		ev->detail64 = detail64;
-		ev->vcpu = key.vcpu;
-		ev->kind = key.kind;
-		__builtin_memset(ev->pad, 0, sizeof(ev->pad));
+		fill_event(ev, &key, now, delta, detail64, (__u32)id);
 		bpf_ringbuf_submit(ev, 0);
 	}
 	return 0;

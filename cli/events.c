@@ -36,7 +36,8 @@ void events_usage(FILE *f)
 		"  --sample N        1 of every N matching exits (default 1: all)\n"
 		"  --topic NAME      only these events (repeatable): vm (VM start/exit),\n"
 		"                    exit (KVM exits), launch (launch steps: CREATE_VM,\n"
-		"                    SEV/TDX/PV commands, ARM_VCPU_INIT); default: every topic\n"
+		"                    SEV/TDX/PV commands, ARM_VCPU_INIT), ioctl (every KVM\n"
+		"                    ioctl); default: every topic\n"
 		"  --count N         stop after N events (default 20)\n"
 		"  -f, --follow      print until interrupted (Ctrl-C)\n");
 }
@@ -64,7 +65,7 @@ static const struct {
  * The daemon's topics (manager_topic()), so that a typo is a usage error
  * before anything connects; the daemon refuses unknown names too.
  */
-static const char *const known_topics[] = { "vm", "exit", "launch" };
+static const char *const known_topics[] = { "vm", "exit", "launch", "ioctl" };
 
 static bool topic_known(const char *name)
 {
@@ -193,6 +194,23 @@ static void print_event(json_t *n)
 		       (long long)json_integer_value(json_object_get(vm, "pid")),
 		       obj_text(vm, "comm", comm, sizeof(comm)), named ? "  name " : "",
 		       named ? obj_text(vm, "name", name, sizeof(name)) : "");
+	} else if (!strcmp(method, "events.ioctl")) {
+		uint64_t ts = json_integer_value(json_object_get(p, "ts_ns"));
+		char ioctl[TEXT_CELL_MAX], cmd[TEXT_CELL_MAX], result[64], fd[32], vbuf[16];
+		json_t *vcpu = json_object_get(p, "vcpu");
+		bool has_cmd = json_is_string(json_object_get(p, "cmd"));
+
+		if (json_is_integer(vcpu))
+			snprintf(vbuf, sizeof(vbuf), "%lld", (long long)json_integer_value(vcpu));
+		else
+			snprintf(vbuf, sizeof(vbuf), "-");
+		printf("%llu.%06llu  pid %-7lld %-6s vcpu %-3s %s%s%s  %s  %lld ns\n",
+		       (unsigned long long)(ts / 1000000000), (unsigned long long)(ts % 1000000000) / 1000,
+		       (long long)json_integer_value(json_object_get(p, "pid")),
+		       obj_text(p, "fd", fd, sizeof(fd)), vbuf, obj_text(p, "ioctl", ioctl, sizeof(ioctl)),
+		       has_cmd ? " " : "", has_cmd ? obj_text(p, "cmd", cmd, sizeof(cmd)) : "",
+		       obj_text(p, "result", result, sizeof(result)),
+		       (long long)json_integer_value(json_object_get(p, "duration_ns")));
 	} else if (!strcmp(method, "events.launch")) {
 		char step[TEXT_CELL_MAX], result[64], prot[64], state[64];
 

@@ -23,8 +23,11 @@
 #define BATCH 1024
 
 const char *const ioctls_drop_names[KVMSCOPE_IOCTL_DROP_MAX] = {
-	"map_full", "ring_full", "inflight_full",
+	"map_full", "ring_full", "inflight_full", "stream_full",
 };
+
+/* How often the ioctl stream's ring is drained while someone listens. */
+#define STREAM_DRAIN_USEC 10000
 
 /* ---- kept VMs ---- */
 
@@ -255,6 +258,96 @@ static int on_launch_step(void *ctx, void *data, size_t len)
 	return 0;
 }
 
+/* One call on the ioctl topic. */
+static int on_stream_event(void *ctx, void *data, size_t len)
+{
+	struct ioctls_state *st = ctx;
+	const struct kvmscope_ioctl_event *ev = data;
+	enum vm_protection p = PROTECTION_NONE;
+	char name[96], sub[96], res[32], req[16];
+	const char *cmd;
+	struct vm *vm;
+
+	if (len < sizeof(*ev))
+		return 0;
+	vm = manager_vm_find_live(st->m, ev->tgid);
+	if (vm) {
+		struct ioctl_vm *iv = ioctls_vm(st, vm, false);
+
+		p = iv ? iv->launch.protection : PROTECTION_NONE;
+	}
+	cmd = ev->cmd == st->cmds.set_cpuid2 ? NULL :
+	      ioctl_sub_name(&st->cmds, p, ev->cmd, ev->sub, sub, sizeof(sub));
+	snprintf(req, sizeof(req), "0x%x", ev->cmd);
+	events_hub_publish(manager_events(st->m), "ioctl", ev->tgid,
+		json_pack("{s:I, s:I, s:I, s:o, s:s, s:s, s:s, s:s?, s:s, s:I}",
+			  "ts_ns", (json_int_t)ev->ts_ns, "pid", (json_int_t)ev->tgid,
+			  "tid", (json_int_t)ev->tid,
+			  "vcpu", ev->vcpu == KVMSCOPE_VCPU_UNKNOWN ? json_null() :
+				  json_integer(ev->vcpu),
+			  "fd", fd_kind_name(ev->kind),
+			  "ioctl", ioctl_name_or_number(ev->cmd, ev->kind, st->cmds.arch, name,
+							sizeof(name)),
+			  "request", req, "cmd", cmd,
+			  "result", ioctl_result_name(ev->result, res, sizeof(res)),
+			  "duration_ns", (json_int_t)ev->duration_ns));
+	return 0;
+}
+
+static int on_stream_timer(sd_event_source *s, uint64_t usec, void *userdata)
+{
+	struct ioctls_state *st = userdata;
+
+	ring_buffer__consume(st->stream_rb);
+	sd_event_source_set_time(s, usec + STREAM_DRAIN_USEC);
+	sd_event_source_set_enabled(s, SD_EVENT_ON);
+	return 0;
+}
+
+/* Subscriptions to the ioctl topic changed: what the kernel puts on the stream. */
+static void ioctls_stream_filter(void *state, const char *topic, const struct stream_filter *f)
+{
+	struct ioctls_state *st = state;
+	int fd;
+	uint64_t now;
+
+	if (strcmp(topic, "ioctl") || !st->loaded || !st->stream_rb)
+		return;
+	fd = bpf_map__fd(st->skel->maps.ioctl_stream_pids);
+	if (f->mode == STREAM_OFF) {
+		st->skel->bss->stream_enabled = 0;
+		if (st->stream_timer)
+			ring_buffer__consume(st->stream_rb);
+		st->stream_timer = sd_event_source_disable_unref(st->stream_timer);
+	}
+	/* The kernel's pid set becomes the subscriptions' (empty unless by pid). */
+	{
+		uint32_t next;
+
+		while (bpf_map_get_next_key(fd, NULL, &next) == 0 &&
+		       bpf_map_delete_elem(fd, &next) == 0)
+			;
+		for (size_t i = 0; f->mode == STREAM_PIDS && i < f->n_pids; i++) {
+			uint8_t one = 1;
+
+			if (bpf_map_update_elem(fd, &f->pids[i], &one, BPF_ANY) < 0)
+				log_warning("ioctls: cannot stream pid %u: %s", f->pids[i], strerror(errno));
+		}
+	}
+	if (f->mode == STREAM_OFF)
+		return;
+	st->skel->bss->stream_all_pids = f->mode == STREAM_ALL_PIDS;
+	st->skel->bss->stream_enabled = 1;
+	if (st->stream_timer)
+		return;
+	sd_event_now(manager_event(st->m), CLOCK_MONOTONIC, &now);
+	if (sd_event_add_time(manager_event(st->m), &st->stream_timer, CLOCK_MONOTONIC,
+			      now + STREAM_DRAIN_USEC, 1000, on_stream_timer, st) < 0) {
+		log_warning("ioctls: cannot start the ioctl stream's timer");
+		st->skel->bss->stream_enabled = 0;
+	}
+}
+
 static int on_ringbuf(sd_event_source *s, int fd, uint32_t revents, void *userdata)
 {
 	struct ioctls_state *st = userdata;
@@ -272,7 +365,9 @@ static void ioctls_free(void *state)
 	if (!st)
 		return;
 	sd_event_source_disable_unref(st->rb_source);
+	sd_event_source_disable_unref(st->stream_timer);
 	ring_buffer__free(st->rb);
+	ring_buffer__free(st->stream_rb);
 	for (size_t i = 0; i < st->n_probes; i++)
 		bpf_link__destroy(st->probes[i].link);
 	ioctls_bpf__destroy(st->skel);
@@ -387,6 +482,10 @@ static int ioctls_probe(struct manager *m, void **state)
 	    sd_event_add_io(manager_event(m), &st->rb_source, ring_buffer__epoll_fd(st->rb), EPOLLIN,
 			    on_ringbuf, st) < 0)
 		log_warning("ioctls: launch steps are read on the tick only");
+	st->stream_rb = ring_buffer__new(bpf_map__fd(st->skel->maps.ioctl_stream), on_stream_event,
+					 st, NULL);
+	if (!st->stream_rb)
+		log_warning("ioctls: cannot read the ioctl stream; the ioctl topic stays empty");
 	return 0;
 }
 
@@ -485,6 +584,7 @@ const struct capability_ops ioctls_capability = {
 	.vm_exited = ioctls_vm_exited,
 	.vm_forget = ioctls_vm_forget,
 	.free = ioctls_free,
-	.topics = (const char *const[]){ "launch", NULL },
+	.topics = (const char *const[]){ "launch", "ioctl", NULL },
+	.stream_filter = ioctls_stream_filter,
 	.methods = ioctls_methods,
 };

@@ -52,6 +52,9 @@ struct ioctls_state {
 	size_t n_probes;
 	struct ring_buffer *rb;
 	sd_event_source *rb_source;
+	/* The ioctl topic: every call, while subscribed (a 10 ms drain timer). */
+	struct ring_buffer *stream_rb;
+	sd_event_source *stream_timer;
 	struct ioctl_table snap;	/* the tick's: every live VM's records, sorted */
 	uint64_t drops[KVMSCOPE_IOCTL_DROP_MAX];
 	struct ioctl_vm *vms;		/* sorted by vm_id */

@@ -490,7 +490,7 @@ int ioctls_metrics(void *state, struct strbuf *sb)
 	}
 	if (r >= 0)
 		r = metrics_family(sb, "kvmscope_ioctl_events_dropped_total", "counter",
-				   "KVM ioctls not counted, by why (map_full, ring_full, inflight_full).");
+				   "KVM ioctls not counted or not streamed, by why (map_full, ring_full, inflight_full, stream_full).");
 	for (uint32_t k = 0; k < KVMSCOPE_IOCTL_DROP_MAX && r >= 0; k++)
 		r = metrics_sample(sb, "kvmscope_ioctl_events_dropped_total",
 				   (struct metrics_label[]){ { "why", ioctls_drop_names[k] } }, 1,

@@ -74,8 +74,12 @@ struct kvmscope_ioctl_inflight {
 	__u8 pad[7];
 };
 
+/* Most processes an ioctl stream can be filtered to (as many as subscriptions). */
+#define KVMSCOPE_IOCTL_STREAM_PIDS 64
+
 /*
- * One step of a VM's launch (the ring, always on: these calls are rare):
+ * One step of a VM's launch (the ring, always on: these calls are rare),
+ * and, while someone subscribed to the ioctl topic, every call (its own ring):
  * KVM_CREATE_VM, KVM_MEMORY_ENCRYPT_OP, KVM_S390_PV_COMMAND,
  * KVM_S390_PV_CPU_COMMAND, KVM_ARM_VCPU_INIT, KVM_ENABLE_CAP.
  */
@@ -99,6 +103,7 @@ enum kvmscope_ioctl_drop {
 	KVMSCOPE_IOCTL_DROP_MAP_FULL = 0,	/* the counts map had no room for a new key */
 	KVMSCOPE_IOCTL_DROP_RING_FULL,		/* a launch step found the ring full */
 	KVMSCOPE_IOCTL_DROP_INFLIGHT_FULL,	/* no room to note a call in flight */
+	KVMSCOPE_IOCTL_DROP_STREAM_FULL,	/* the ioctl stream's ring was full (subscribers only) */
 	KVMSCOPE_IOCTL_DROP_MAX,
 };
 

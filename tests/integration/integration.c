@@ -1917,6 +1917,58 @@ static long long guest_pid_from(int fd, pid_t child)
 	return pid;
 }
 
+/*
+ * The ioctl topic: a subscriber gets every KVM ioctl of the guest, one
+ * notification each, exactly as many of each as the guest made, and none
+ * lost; filtered by pid in the kernel.
+ */
+static void test_ioctl_topic_is_exact(void **state)
+{
+	char *args[] = { "--vcpus", "2", "--out", "0x70:50", "--hlt", "4", "--encrypt-op", "3:2",
+			 "-name", "ioctl-stream", NULL };
+	struct stream st;
+	json_t *n, *report, *entry;
+	long long pid = -1, total = 0, events = 0, lost = 0, run_events = 0, run_total = 0;
+	char *out;
+	pid_t child;
+	size_t i;
+	int fd;
+
+	stream_subscribe(&st, "{\"topics\":[\"ioctl\",\"vm\"]}");
+	child = start_guest_async(args, &fd);
+	if (proc_finish(child, fd, &out) != 0)
+		fail_msg("test guest failed");
+	report = parse_json(out);
+	free(out);
+	pid = obj_int(report, "pid");
+	json_array_foreach(json_object_get(report, "ioctls"), i, entry) {
+		total += obj_int(entry, "count");
+		if (obj_int(entry, "cmd") == 0xae80)
+			run_total += obj_int(entry, "count");
+	}
+	/* Everything streamed is drained within 100 ms of the VM's exit being noticed. */
+	while ((n = stream_next(&st, 3000))) {
+		const char *method = json_string_value(json_object_get(n, "method"));
+		json_t *p = json_object_get(n, "params");
+
+		if (!strcmp(method, "events.ioctl") && obj_int(p, "pid") == pid) {
+			events++;
+			run_events += !strcmp(json_string_value(json_object_get(p, "ioctl")), "KVM_RUN");
+		} else if (!strcmp(method, "events.lost")) {
+			lost += obj_int(p, "lost");
+		}
+		json_decref(n);
+	}
+	print_message("[   INFO   ] ioctl topic: %lld events for the guest's %lld ioctls (%lld KVM_RUN of %lld), %lld lost\n",
+		      events, total, run_events, run_total, lost);
+	assert_int_equal(lost, 0);
+	assert_int_equal(run_events, run_total);
+	assert_int_equal(events, total);
+	close(st.fd);
+	json_decref(report);
+}
+
+
 /* The pid of the VM named @name, from its events.vm start notification. */
 static long long stream_wait_vm_start(struct stream *st, const char *name)
 {
@@ -2366,7 +2418,7 @@ static void test_events_topics(void **state)
 		     -32602, "known topics: vm, exit");
 	n = rpc_raw("{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"events.subscribe\",\"params\":{\"topics\":[7]}}");
 	assert_json_text(json_object_get(json_object_get(json_object_get(n, "error"), "data"),
-					 "known_topics"), "[\"vm\",\"exit\",\"launch\"]");
+					 "known_topics"), "[\"vm\",\"exit\",\"launch\",\"ioctl\"]");
 	json_decref(n);
 }
 
@@ -3099,6 +3151,7 @@ int main(void)
 		cmocka_unit_test(test_detail_counts),
 		cmocka_unit_test(test_ioctls_match_the_guest),
 		cmocka_unit_test(test_vmgexit_synthetic),
+		cmocka_unit_test(test_ioctl_topic_is_exact),
 		cmocka_unit_test(test_hypercall_counts),
 		cmocka_unit_test(test_vmware_backdoor_through_gp),
 		cmocka_unit_test(test_isas_seen),
