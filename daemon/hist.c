@@ -52,6 +52,19 @@ uint64_t hist_percentile_ns(const struct kvmscope_hist *h, double p)
 	return h->max_ns;
 }
 
+json_t *hist_figures_to_json(const struct kvmscope_hist *h, uint64_t unfinished)
+{
+	uint64_t count = hist_count(h);
+
+	if (!count && !unfinished)
+		return json_null();
+	return json_pack("{s:I, s:I, s:I, s:I, s:I, s:I}", "count", (json_int_t)count,
+			 "unfinished", (json_int_t)unfinished, "avg_ns",
+			 (json_int_t)(count ? h->sum_ns / count : 0), "p50_ns",
+			 (json_int_t)hist_percentile_ns(h, 0.50), "p99_ns",
+			 (json_int_t)hist_percentile_ns(h, 0.99), "max_ns", (json_int_t)h->max_ns);
+}
+
 json_t *hist_to_json(const struct kvmscope_hist *h, uint64_t unfinished)
 {
 	uint64_t count = hist_count(h);

@@ -33,5 +33,7 @@ uint64_t hist_percentile_ns(const struct kvmscope_hist *h, double p);
  * when nothing was measured and nothing is unfinished.
  */
 json_t *hist_to_json(const struct kvmscope_hist *h, uint64_t unfinished);
+/* The same without the "hist" slots (a summary's figures). */
+json_t *hist_figures_to_json(const struct kvmscope_hist *h, uint64_t unfinished);
 
 #endif

@@ -108,16 +108,31 @@ static json_t *by_reason_json(const struct vm_view *v, uint8_t kind)
 	json_t *out = json_array();
 	size_t n = 0, w = 0, cap = 0;
 
+	/* A reason's entry by its dense index (that of the VM's first ISA): no search per record. */
+	int16_t at[KVMSCOPE_SLOT_HW_REASONS];
+	uint32_t first_isa = UINT32_MAX;
+
+	memset(at, 0xff, sizeof(at));
 	for (size_t i = 0; i < v->t->n; i++) {
 		const struct exit_record *r = &v->t->v[i];
-		uint32_t isa = hw ? r->isa : 0;
+		uint32_t isa = hw ? r->isa : 0, dense;
 		size_t j;
 
 		if ((r->kind != kind && r->kind != lat_kind && r->kind != pend_kind) || !in_view(v, r))
 			continue;
-		for (j = 0; j < n; j++)
-			if (sums[j].isa == isa && sums[j].reason == r->reason)
-				break;
+		if (first_isa == UINT32_MAX)
+			first_isa = isa;
+		dense = isa != first_isa ? KVMSCOPE_SLOT_NONE :
+			hw ? kvmscope_hw_index(isa, r->reason) : r->reason;
+		if (dense < KVMSCOPE_SLOT_HW_REASONS && at[dense] >= 0) {
+			j = (size_t)at[dense];
+		} else {
+			for (j = 0; j < n; j++)
+				if (sums[j].isa == isa && sums[j].reason == r->reason)
+					break;
+			if (j < n && dense < KVMSCOPE_SLOT_HW_REASONS && j <= INT16_MAX)
+				at[dense] = (int16_t)j;
+		}
 		if (j == n) {
 			/* A few dozen reasons of a VM's hundreds of records: grown as met. */
 			if (n == cap) {
@@ -129,6 +144,8 @@ static json_t *by_reason_json(const struct vm_view *v, uint8_t kind)
 				sums = p;
 				cap = c;
 			}
+			if (dense < KVMSCOPE_SLOT_HW_REASONS && n <= INT16_MAX)
+				at[dense] = (int16_t)n;
 			sums[n++] = (struct reason_sum){ .isa = isa, .reason = r->reason };
 		}
 		if (r->kind == kind) {
@@ -146,11 +163,10 @@ static json_t *by_reason_json(const struct vm_view *v, uint8_t kind)
 			sums[w++] = sums[j];
 	qsort(sums, w, sizeof(*sums), reason_sum_cmp);
 	for (size_t j = 0; j < w; j++) {
-		json_t *lat = hist_to_json(&sums[j].h, sums[j].pending);
-
 		/* The summary view keeps the figures, not the slots. */
-		if (v->summary && json_is_object(lat))
-			json_object_del(lat, "hist");
+		json_t *lat = v->summary ? hist_figures_to_json(&sums[j].h, sums[j].pending) :
+			      hist_to_json(&sums[j].h, sums[j].pending);
+
 		if (hw)
 			json_array_append_new(out, json_pack("{s:s, s:s, s:I, s:I, s:f, s:o}", "isa",
 				isa_name(sums[j].isa), "reason",
