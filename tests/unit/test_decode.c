@@ -10,14 +10,9 @@
 #include <inttypes.h>
 
 #include "decode.h"
+#include "reference.h"
 #include "kvmscope/exits.h"
 
-/*
- * The team's reference next to the project, else the copy in the tree
- * (a clone elsewhere, as CI may make, has no ../shared).
- */
-#define DEFAULT_REFERENCE "../shared/reference/kvm-decode.md"
-#define TREE_REFERENCE "tests/reference/kvm-decode.md"
 
 /* Every table decode_table() knows, and the fewest entries each must have. */
 static const struct {
@@ -475,66 +470,10 @@ struct reference_table {
 	size_t flags_skipped;
 };
 
-static char *read_reference(void)
-{
-	const char *path = getenv("KVMSCOPE_REFERENCE");
-	struct stat st;
-	char *text;
-	FILE *f;
-
-	if (!path || !path[0])
-		path = access(DEFAULT_REFERENCE, R_OK) == 0 ? DEFAULT_REFERENCE : TREE_REFERENCE;
-	f = fopen(path, "re");
-	if (!f || fstat(fileno(f), &st) < 0)
-		fail_msg("cannot read the decode reference %s: %s "
-			 "(set KVMSCOPE_REFERENCE to its path)", path, strerror(errno));
-	text = malloc((size_t)st.st_size + 1);
-	assert_non_null(text);
-	if (!st.st_size || fread(text, 1, (size_t)st.st_size, f) != (size_t)st.st_size)
-		fail_msg("cannot read the decode reference %s: empty or unreadable", path);
-	text[st.st_size] = '\0';
-	fclose(f);
-	return text;
-}
-
 /* Split "| a | b | c |" into trimmed cells; returns the number of cells. */
 static size_t split_row(const char *line, char cells[][256], size_t max_cells)
 {
-	const char *p = line + 1, *eol = strchr(line, '\n');
-	size_t n = 0;
-
-	if (!eol)
-		eol = line + strlen(line);
-	while (p < eol && n < max_cells) {
-		const char *bar = memchr(p, '|', (size_t)(eol - p));
-		const char *s = p, *e;
-		size_t len;
-
-		if (!bar)
-			break;
-		e = bar;
-		while (s < e && isspace((unsigned char)*s))
-			s++;
-		while (e > s && isspace((unsigned char)e[-1]))
-			e--;
-		len = (size_t)(e - s);
-		if (len > 255)
-			fail_msg("reference cell longer than the test's 255-byte buffer: %.60s...", s);
-		memcpy(cells[n], s, len);
-		cells[n][len] = '\0';
-		n++;
-		p = bar + 1;
-	}
-	return n;
-}
-
-/* Copy a cell, truncating; cells are far shorter than the buffers. */
-static void copy_cell(char *dst, size_t dst_len, const char *cell)
-{
-	size_t len = strnlen(cell, dst_len - 1);
-
-	memcpy(dst, cell, len);
-	dst[len] = '\0';
+	return reference_split_row(line, &cells[0][0], sizeof(cells[0]), max_cells);
 }
 
 /* A whole-cell number: decimal, 0x hex, or -1 (SVM_EXIT_ERR, 32 bits wide). */
@@ -621,7 +560,7 @@ static void name_from_symbol(char *name, size_t len, const char *symbol, const c
 
 	if (strncmp(symbol, prefix, n) || !symbol[n])
 		fail_msg("reference symbol \"%s\" does not start with %s", symbol, prefix);
-	copy_cell(name, len, symbol + n);
+	reference_copy_cell(name, len, symbol + n);
 	for (char *c = name; lower && *c; c++)
 		*c = (char)tolower((unsigned char)*c);
 }
@@ -647,7 +586,7 @@ static void fill_row(enum reference_kind kind, const char *heading, char cells[]
 {
 	switch (kind) {
 	case REFERENCE_KVM:
-		copy_cell(row->symbol, sizeof(row->symbol), cells[1]);
+		reference_copy_cell(row->symbol, sizeof(row->symbol), cells[1]);
 		name_from_symbol(row->name, sizeof(row->name), cells[1], "KVM_EXIT_", false);
 		break;
 	case REFERENCE_VMX: {
@@ -656,27 +595,27 @@ static void fill_row(enum reference_kind kind, const char *heading, char cells[]
 		if (parse_code(cells[1], &hex) < 0 || hex != row->code)
 			fail_msg("section \"%s\": dec %s and hex %s disagree", heading, cells[0],
 				 cells[1]);
-		copy_cell(row->symbol, sizeof(row->symbol), cells[2]);
+		reference_copy_cell(row->symbol, sizeof(row->symbol), cells[2]);
 		name_from_symbol(row->name, sizeof(row->name), cells[2], "EXIT_REASON_", false);
 		break;
 	}
 	case REFERENCE_SVM:
-		copy_cell(row->symbol, sizeof(row->symbol), cells[1]);
+		reference_copy_cell(row->symbol, sizeof(row->symbol), cells[1]);
 		/* "-": the kernel's SVM_EXIT_REASONS has no string for it. */
 		if (strcmp(cells[2], "-"))
-			copy_cell(row->name, sizeof(row->name), cells[2]);
+			reference_copy_cell(row->name, sizeof(row->name), cells[2]);
 		else
 			name_from_symbol(row->name, sizeof(row->name), cells[1], "SVM_EXIT_", true);
 		break;
 	case REFERENCE_SVM_VMGEXIT:
-		copy_cell(row->symbol, sizeof(row->symbol), cells[1]);
+		reference_copy_cell(row->symbol, sizeof(row->symbol), cells[1]);
 		if (strcmp(cells[2], "-"))
-			copy_cell(row->name, sizeof(row->name), cells[2]);
+			reference_copy_cell(row->name, sizeof(row->name), cells[2]);
 		else
 			name_from_symbol(row->name, sizeof(row->name), cells[1], "SVM_", true);
 		break;
 	case REFERENCE_GHCB_MSR:
-		copy_cell(row->symbol, sizeof(row->symbol), cells[1]);
+		reference_copy_cell(row->symbol, sizeof(row->symbol), cells[1]);
 		name_from_symbol(row->name, sizeof(row->name), cells[1], "GHCB_MSR_", false);
 		break;
 	case REFERENCE_ARM64_EXCEPTION:
@@ -684,21 +623,21 @@ static void fill_row(enum reference_kind kind, const char *heading, char cells[]
 		first_word(row->symbol, sizeof(row->symbol), cells[1]);
 		/* "(not in kvm_arm_exception_type; numeric)" */
 		if (cells[2][0] != '(')
-			copy_cell(row->name, sizeof(row->name), cells[2]);
+			reference_copy_cell(row->name, sizeof(row->name), cells[2]);
 		else
 			name_from_symbol(row->name, sizeof(row->name), row->symbol,
 					 "ARM_EXCEPTION_", false);
 		break;
 	case REFERENCE_ARM64_ESR_EC:
-		copy_cell(row->symbol, sizeof(row->symbol), cells[1]);
+		reference_copy_cell(row->symbol, sizeof(row->symbol), cells[1]);
 		/* kvm_arm_exception_class is ECN(x) = { ESR_ELx_EC_##x, #x }. */
 		name_from_symbol(row->name, sizeof(row->name), cells[1], "ESR_ELx_EC_", false);
 		break;
 	case REFERENCE_S390:
-		copy_cell(row->symbol, sizeof(row->symbol), cells[1]);
+		reference_copy_cell(row->symbol, sizeof(row->symbol), cells[1]);
 		/* "- (printed numerically)": sie_intercept_code has no string. */
 		if (cells[2][0] != '-')
-			copy_cell(row->name, sizeof(row->name), cells[2]);
+			reference_copy_cell(row->name, sizeof(row->name), cells[2]);
 		else
 			name_from_symbol(row->name, sizeof(row->name), cells[1], "ICPT_", false);
 		break;
@@ -788,8 +727,8 @@ static size_t parse_vmx_reasons_not_in_linux(const char *text, struct reference_
 		struct reference_row *row = new_row(out, "3.2 (not in Linux)");
 
 		row->code = code;
-		copy_cell(row->symbol, sizeof(row->symbol), name);
-		copy_cell(row->name, sizeof(row->name), name);
+		reference_copy_cell(row->symbol, sizeof(row->symbol), name);
+		reference_copy_cell(row->name, sizeof(row->name), name);
 		added++;
 		p += used;
 		if (strncmp(p, ", ", 2))
@@ -867,7 +806,7 @@ static void test_tables_match_reference(void **state)
 		  "vmware_backdoor" },
 	};
 	struct reference_table *ref = malloc(sizeof(*ref));
-	char *text = read_reference();
+	char *text = reference_read();
 
 	assert_non_null(ref);
 	/* Every table is covered by a section, and only once. */
@@ -904,7 +843,7 @@ static void test_tables_match_reference(void **state)
  */
 static void test_kvm_hc_matches_reference(void **state)
 {
-	char *text = read_reference(), *line, *end, *p;
+	char *text = reference_read(), *line, *end, *p;
 	const struct reason_name *t;
 	size_t n, found = 0;
 

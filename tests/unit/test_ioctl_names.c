@@ -12,40 +12,12 @@
 #include <inttypes.h>
 
 #include "ioctls/names.h"
-
-/*
- * The team's reference next to the project, else the copy in the tree
- * (a clone elsewhere, as CI may make, has no ../shared).
- */
-#define DEFAULT_REFERENCE "../shared/reference/kvm-decode.md"
-#define TREE_REFERENCE "tests/reference/kvm-decode.md"
+#include "reference.h"
 
 static const enum ioctl_arch all_arches[] = { IOCTL_ARCH_X86_64, IOCTL_ARCH_ARM64,
 					      IOCTL_ARCH_S390X };
 
 static char *reference;
-
-static char *read_reference(void)
-{
-	const char *path = getenv("KVMSCOPE_REFERENCE");
-	struct stat st;
-	char *text;
-	FILE *f;
-
-	if (!path || !path[0])
-		path = access(DEFAULT_REFERENCE, R_OK) == 0 ? DEFAULT_REFERENCE : TREE_REFERENCE;
-	f = fopen(path, "re");
-	if (!f || fstat(fileno(f), &st) < 0)
-		fail_msg("cannot read the decode reference %s: %s "
-			 "(set KVMSCOPE_REFERENCE to its path)", path, strerror(errno));
-	text = malloc((size_t)st.st_size + 1);
-	assert_non_null(text);
-	if (!st.st_size || fread(text, 1, (size_t)st.st_size, f) != (size_t)st.st_size)
-		fail_msg("cannot read the decode reference %s: empty or unreadable", path);
-	text[st.st_size] = '\0';
-	fclose(f);
-	return text;
-}
 
 /* One row of a markdown table, trimmed cells. */
 #define MAX_CELLS 12
@@ -59,31 +31,7 @@ struct row {
 /* Split "| a | b | c |" into trimmed cells. */
 static void split_row(const char *line, struct row *r)
 {
-	const char *p = line + 1, *eol = strchr(line, '\n');
-
-	if (!eol)
-		eol = line + strlen(line);
-	r->n = 0;
-	while (p < eol && r->n < MAX_CELLS) {
-		const char *bar = memchr(p, '|', (size_t)(eol - p));
-		const char *s = p, *e;
-		size_t len;
-
-		if (!bar)
-			break;
-		e = bar;
-		while (s < e && isspace((unsigned char)*s))
-			s++;
-		while (e > s && isspace((unsigned char)e[-1]))
-			e--;
-		len = (size_t)(e - s);
-		if (len >= CELL_MAX)
-			fail_msg("reference cell longer than %d bytes: %.60s...", CELL_MAX, s);
-		memcpy(r->cell[r->n], s, len);
-		r->cell[r->n][len] = '\0';
-		r->n++;
-		p = bar + 1;
-	}
+	r->n = reference_split_row(line, &r->cell[0][0], CELL_MAX, MAX_CELLS);
 }
 
 /* Reads the rows of the first table under a heading, after its "|---" line. */
@@ -152,15 +100,6 @@ static bool parse_u32(const char *cell, uint32_t *v)
 	return true;
 }
 
-/* Copy a cell that must fit @len. */
-static void copy_cell(char *dst, size_t len, const char *cell)
-{
-	size_t n = strlen(cell);
-
-	if (n >= len)
-		fail_msg("reference cell \"%.60s\" longer than %zu bytes", cell, len - 1);
-	memcpy(dst, cell, n + 1);
-}
 
 static void first_word(char *dst, size_t len, const char *cell)
 {
@@ -335,7 +274,7 @@ static void parse_other_arch_values(const char *cell, struct ref_ioctl *r)
 {
 	char copy[CELL_MAX], *tok, *save = NULL;
 
-	copy_cell(copy, sizeof(copy), cell);
+	reference_copy_cell(copy, sizeof(copy), cell);
 	for (tok = strtok_r(copy, ";", &save); tok; tok = strtok_r(NULL, ";", &save)) {
 		char arch[16];
 		uint32_t v;
@@ -383,8 +322,8 @@ static void parse_ioctl_table(void)
 
 		if (r.n < 7)
 			fail_msg("§1.2: row with %zu cells", r.n);
-		copy_cell(e->name, sizeof(e->name), r.cell[1]);
-		copy_cell(e->fd_kind, sizeof(e->fd_kind), r.cell[3]);
+		reference_copy_cell(e->name, sizeof(e->name), r.cell[1]);
+		reference_copy_cell(e->fd_kind, sizeof(e->fd_kind), r.cell[3]);
 		if (!parse_u32(r.cell[0], &e->nr))
 			fail_msg("§1.2 %s: nr \"%s\"", e->name, r.cell[0]);
 		parse_macro(r.cell[2], &dir, &nr);
@@ -417,7 +356,7 @@ static void parse_ioctl_table(void)
 		unsigned int dir;
 		uint32_t v;
 
-		copy_cell(e->name, sizeof(e->name), r.cell[0]);
+		reference_copy_cell(e->name, sizeof(e->name), r.cell[0]);
 		parse_macro(r.cell[1], &dir, &e->nr);
 		if (!parse_u32(r.cell[2], &v) || !v)
 			fail_msg("§1.4 %s: value \"%s\"", e->name, r.cell[2]);
@@ -464,7 +403,7 @@ static const char *model_name(uint32_t cmd, unsigned int kind, enum ioctl_arch a
 
 static int setup(void **state)
 {
-	reference = read_reference();
+	reference = reference_read();
 	parse_ioctl_table();
 	return 0;
 }
@@ -1117,7 +1056,7 @@ static void test_pv_rc_meanings(void **state)
 		const char *p = r.cell[0];
 		bool bit = strstr(r.cell[0], "(bit)") != NULL;
 
-		copy_cell(words, sizeof(words), r.cell[2]);
+		reference_copy_cell(words, sizeof(words), r.cell[2]);
 		if (strstr(words, " ("))
 			*strstr(words, " (") = '\0';
 		for (;;) {
@@ -1178,7 +1117,7 @@ static void add_cap(struct ref_cap *caps, size_t *n, size_t max, const char *nam
 	}
 	if (*n == max)
 		fail_msg("more caps in the reference than the test can hold");
-	copy_cell(caps[*n].name, sizeof(caps[*n].name), name);
+	reference_copy_cell(caps[*n].name, sizeof(caps[*n].name), name);
 	caps[(*n)++].number = number;
 }
 
