@@ -156,18 +156,19 @@ static json_t *vm_ioctls_json(struct ioctls_state *st, struct vm *vm, int64_t vc
 	return v;
 }
 
-static json_t *method_ioctls_get(void *userdata, json_t *params, struct rpc_error *err)
+/*
+ * The VMs a request is about: params.pid's (every VM that had it, oldest
+ * first) or every VM, each made into JSON by @fn.  NULL after filling @err.
+ */
+static json_t *vms_json(struct ioctls_state *st, json_t *params, struct rpc_error *err,
+			json_t *(*fn)(struct ioctls_state *st, struct vm *vm, int64_t vcpu),
+			int64_t vcpu)
 {
-	struct ioctls_state *st = userdata;
-	uint64_t pid = 0, vcpu = 0;
-	int has_pid, has_vcpu;
+	uint64_t pid = 0;
+	int has_pid = rpc_param_uint(params, "pid", UINT32_MAX, &pid, err);
 	json_t *vms;
 
-	has_pid = rpc_param_uint(params, "pid", UINT32_MAX, &pid, err);
 	if (has_pid < 0)
-		return NULL;
-	has_vcpu = rpc_param_uint(params, "vcpu", UINT32_MAX - 1, &vcpu, err);
-	if (has_vcpu < 0)
 		return NULL;
 	if (!st->loaded) {
 		rpc_error_set(err, RPC_UNAVAILABLE, "ioctls are not observed: %s", st->load_error);
@@ -179,15 +180,27 @@ static json_t *method_ioctls_get(void *userdata, json_t *params, struct rpc_erro
 			      (unsigned long long)pid);
 		return NULL;
 	}
+	/* Launch steps still on the ring belong in the answer. */
+	if (st->rb)
+		ring_buffer__consume(st->rb);
 	vms = json_array();
 	for (size_t i = 0, n = manager_vm_count(st->m); i < n; i++) {
 		struct vm *vm = manager_vm_at(st->m, i);
 
-		if (has_pid && vm->pid != pid)
-			continue;
-		json_array_append_new(vms, vm_ioctls_json(st, vm, has_vcpu ? (int64_t)vcpu : -1));
+		if (!has_pid || vm->pid == pid)
+			json_array_append_new(vms, fn(st, vm, vcpu));
 	}
 	return json_pack("{s:o}", "vms", vms);
+}
+
+static json_t *method_ioctls_get(void *userdata, json_t *params, struct rpc_error *err)
+{
+	uint64_t vcpu = 0;
+	int has_vcpu = rpc_param_uint(params, "vcpu", UINT32_MAX - 1, &vcpu, err);
+
+	if (has_vcpu < 0)
+		return NULL;
+	return vms_json(userdata, params, err, vm_ioctls_json, has_vcpu ? (int64_t)vcpu : -1);
 }
 
 /* CLOCK_MONOTONIC ns (the ring's) as a CLOCK_REALTIME ISO 8601 time. */
@@ -251,36 +264,14 @@ json_t *ioctls_launch_json(struct ioctls_state *st, const struct vm *vm, const s
 	return v;
 }
 
+static json_t *vm_launch_json(struct ioctls_state *st, struct vm *vm, int64_t vcpu)
+{
+	return ioctls_launch_json(st, vm, ioctls_vm(st, vm, false));
+}
+
 static json_t *method_launch_get(void *userdata, json_t *params, struct rpc_error *err)
 {
-	struct ioctls_state *st = userdata;
-	uint64_t pid = 0;
-	int has_pid;
-	json_t *vms;
-
-	has_pid = rpc_param_uint(params, "pid", UINT32_MAX, &pid, err);
-	if (has_pid < 0)
-		return NULL;
-	if (!st->loaded) {
-		rpc_error_set(err, RPC_UNAVAILABLE, "ioctls are not observed: %s", st->load_error);
-		return NULL;
-	}
-	if (has_pid && !manager_vm_find(st->m, (uint32_t)pid)) {
-		rpc_error_set(err, RPC_NOT_FOUND,
-			      "no VM with pid %llu: not running, or exited longer ago than --retain-exited",
-			      (unsigned long long)pid);
-		return NULL;
-	}
-	if (st->rb)
-		ring_buffer__consume(st->rb);
-	vms = json_array();
-	for (size_t i = 0, n = manager_vm_count(st->m); i < n; i++) {
-		struct vm *vm = manager_vm_at(st->m, i);
-
-		if (!has_pid || vm->pid == pid)
-			json_array_append_new(vms, ioctls_launch_json(st, vm, ioctls_vm(st, vm, false)));
-	}
-	return json_pack("{s:o}", "vms", vms);
+	return vms_json(userdata, params, err, vm_launch_json, -1);
 }
 
 static const char *const ioctls_get_params[] = { "pid", "vcpu", NULL };
