@@ -23,6 +23,7 @@
 #include <bpf/bpf_core_read.h>
 #include <bpf/bpf_tracing.h>
 #include "kvmscope/exits.h"
+#include "common.bpf.h"
 
 char LICENSE[] SEC("license") = "Dual BSD/GPL";
 
@@ -434,19 +435,6 @@ static __noinline void stream_exit(__u32 vcpu, __u32 isa, __u32 reason, bool har
 	submitted = bpf_map_lookup_elem(&stream_submitted, &zero);
 	if (submitted)
 		*submitted += 1;
-}
-
-static __always_inline __u32 log2_slot(__u64 v)
-{
-	__u32 r = 0;
-
-	if (v >> 32) { v >>= 32; r += 32; }
-	if (v >> 16) { v >>= 16; r += 16; }
-	if (v >> 8) { v >>= 8; r += 8; }
-	if (v >> 4) { v >>= 4; r += 4; }
-	if (v >> 2) { v >>= 2; r += 2; }
-	if (v >> 1) r += 1;
-	return r < KVMSCOPE_HIST_SLOTS ? r : KVMSCOPE_HIST_SLOTS - 1;
 }
 
 /* VM and thread tracking, with its lost updates counted as the exits' drops. */

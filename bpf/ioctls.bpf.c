@@ -21,6 +21,7 @@
 #include <bpf/bpf_core_read.h>
 #include <bpf/bpf_tracing.h>
 #include "kvmscope/ioctls.h"
+#include "common.bpf.h"
 
 char LICENSE[] SEC("license") = "Dual BSD/GPL";
 
@@ -118,36 +119,6 @@ static __always_inline void count_drop(__u32 why)
 
 	if (n)
 		*n += 1;
-}
-
-static __always_inline __u32 log2_slot(__u64 v)
-{
-	__u32 r = 0;
-
-	if (v >> 32) { v >>= 32; r += 32; }
-	if (v >> 16) { v >>= 16; r += 16; }
-	if (v >> 8) { v >>= 8; r += 8; }
-	if (v >> 4) { v >>= 4; r += 4; }
-	if (v >> 2) { v >>= 2; r += 2; }
-	if (v >> 1) r += 1;
-	return r < KVMSCOPE_HIST_SLOTS ? r : KVMSCOPE_HIST_SLOTS - 1;
-}
-
-/* The file at @fd of the current task, or NULL. */
-static __always_inline struct file *file_of_fd(__u64 fd)
-{
-	struct task_struct *task = (struct task_struct *)bpf_get_current_task();
-	struct file **fdarr;
-	struct file *file = NULL;
-	unsigned int max_fds;
-
-	max_fds = BPF_CORE_READ(task, files, fdt, max_fds);
-	if (fd >= max_fds)
-		return NULL;
-	fdarr = BPF_CORE_READ(task, files, fdt, fd);
-	if (bpf_probe_read_kernel(&file, sizeof(file), &fdarr[fd]))
-		return NULL;
-	return file;
 }
 
 /*
@@ -304,18 +275,60 @@ static __always_inline void fill_event(struct kvmscope_ioctl_event *ev,
 	__builtin_memset(ev->pad, 0, sizeof(ev->pad));
 }
 
-/* The KVM ioctl noted on the current thread returned @ret: count it. */
-static __always_inline int ioctl_end(long ret)
+/* Count one call of @key that took @delta ns (timed: into its histogram too). */
+static __always_inline bool count_call(const struct kvmscope_ioctl_key *key, __u64 delta, bool timed)
+{
+	struct kvmscope_ioctl_value *v = bpf_map_lookup_elem(&ioctl_counts, key);
+	__u32 b;
+
+	if (!v) {
+		struct kvmscope_ioctl_value zero = {};
+
+		if (bpf_map_update_elem(&ioctl_counts, key, &zero, BPF_NOEXIST) &&
+		    !bpf_map_lookup_elem(&ioctl_counts, key)) {
+			count_drop(KVMSCOPE_IOCTL_DROP_MAP_FULL);
+			return false;
+		}
+		v = bpf_map_lookup_elem(&ioctl_counts, key);
+		if (!v)
+			return false;
+	}
+	__sync_fetch_and_add(&v->count, 1);
+	if (!timed)
+		return true;
+	b = log2_slot(delta);
+	asm volatile("" : "+r"(b));
+	if (b < KVMSCOPE_HIST_SLOTS)
+		__sync_fetch_and_add(&v->time.slots[b], 1);
+	__sync_fetch_and_add(&v->time.sum_ns, delta);
+	if (delta > v->time.max_ns)
+		v->time.max_ns = delta;
+	return true;
+}
+
+/* A __u16 of the caller's structure, 0 if it cannot be read. */
+static __always_inline __u32 user_u16(__u64 arg, __u32 off)
+{
+	__u16 v = 0;
+
+	bpf_probe_read_user(&v, sizeof(v), (const void *)(arg + off));
+	return v;
+}
+
+/*
+ * The KVM ioctl noted on the current thread returned @ret: count it,
+ * stream it, and if it is a launch step put it on the launch ring.
+ * false when no call was noted (nothing counted).
+ */
+static __always_inline bool ioctl_end(long ret)
 {
 	struct kvmscope_ioctl_key key = {};
-	struct kvmscope_ioctl_value *v;
 	struct kvmscope_ioctl_inflight *f;
 	__u64 now, delta, detail64 = 0, id;
-	__u32 b;
 
 	f = bpf_task_storage_get(&ioctl_inflight, bpf_get_current_task_btf(), 0, 0);
 	if (!f || !f->ts)
-		return 0;
+		return false;
 	now = bpf_ktime_get_ns();
 	delta = now - f->ts;
 	id = bpf_get_current_pid_tgid();
@@ -331,39 +344,16 @@ static __always_inline int ioctl_end(long ret)
 		bpf_probe_read_user(&detail64, sizeof(detail64), (const void *)(f->arg + 16));
 		key.detail = (__u32)detail64;
 	} else if (f->cmd == cmd_pv_command || f->cmd == cmd_pv_cpu_command) {
-		/* struct kvm_pv_cmd: __u16 rc at 4, __u16 rrc at 6. */
-		key.detail = user_u32(f->arg, 4);
-		key.detail = (key.detail & 0xffff) << 16 | key.detail >> 16;
+		/* struct kvm_pv_cmd: __u16 rc at 4, __u16 rrc at 6 (s390 is big-endian: read each). */
+		key.detail = user_u16(f->arg, 4) << 16 | user_u16(f->arg, 6);
 	} else if (f->cmd == cmd_arm_vcpu_init) {
 		/* struct kvm_vcpu_init: features[0] after the target. */
 		key.detail = user_u32(f->arg, 4);
 	}
 	f->ts = 0;
 
-	v = bpf_map_lookup_elem(&ioctl_counts, &key);
-	if (!v) {
-		struct kvmscope_ioctl_value zero = {};
-
-		if (bpf_map_update_elem(&ioctl_counts, &key, &zero, BPF_NOEXIST) &&
-		    !bpf_map_lookup_elem(&ioctl_counts, &key)) {
-			count_drop(KVMSCOPE_IOCTL_DROP_MAP_FULL);
-			return 0;
-		}
-		v = bpf_map_lookup_elem(&ioctl_counts, &key);
-		if (!v)
-			return 0;
-	}
-	__sync_fetch_and_add(&v->count, 1);
-	if (key.cmd != cmd_kvm_run || time_kvm_run) {
-		b = log2_slot(delta);
-		asm volatile("" : "+r"(b));
-		if (b < KVMSCOPE_HIST_SLOTS)
-			__sync_fetch_and_add(&v->time.slots[b], 1);
-		__sync_fetch_and_add(&v->time.sum_ns, delta);
-		if (delta > v->time.max_ns)
-			v->time.max_ns = delta;
-	}
-
+	if (!count_call(&key, delta, key.cmd != cmd_kvm_run || time_kvm_run))
+		return true;
 	if (stream_enabled && (stream_all_pids || bpf_map_lookup_elem(&ioctl_stream_pids, &key.tgid))) {
 		struct kvmscope_ioctl_event *ev = bpf_ringbuf_reserve(&ioctl_stream, sizeof(*ev), 0);
 
@@ -379,18 +369,19 @@ static __always_inline int ioctl_end(long ret)
 
 		if (!ev) {
 			count_drop(KVMSCOPE_IOCTL_DROP_RING_FULL);
-			return 0;
+			return true;
 		}
 		fill_event(ev, &key, now, delta, detail64, (__u32)id);
 		bpf_ringbuf_submit(ev, 0);
 	}
-	return 0;
+	return true;
 }
 
 SEC("tracepoint/syscalls/sys_exit_ioctl")
 int kvmscope_ioctls_exit(struct kvmscope_tp_sys_exit *ctx)
 {
-	return ioctl_end(ctx->ret);
+	ioctl_end(ctx->ret);
+	return 0;
 }
 
 /*
@@ -407,7 +398,8 @@ SEC("fexit/kvm_dev_ioctl")
 int BPF_PROG(kvmscope_ioctls_dev_exit, struct file *filp, unsigned int ioctl, unsigned long arg,
 	     long ret)
 {
-	return ioctl_end(ret);
+	ioctl_end(ret);
+	return 0;
 }
 
 SEC("fentry/kvm_vm_ioctl")
@@ -420,22 +412,49 @@ SEC("fexit/kvm_vm_ioctl")
 int BPF_PROG(kvmscope_ioctls_vm_exit, struct file *filp, unsigned int ioctl, unsigned long arg,
 	     long ret)
 {
-	return ioctl_end(ret);
+	ioctl_end(ret);
+	return 0;
 }
 
-SEC("fentry/kvm_vcpu_ioctl")
-int BPF_PROG(kvmscope_ioctls_vcpu_enter, struct file *filp, unsigned int ioctl, unsigned long arg)
+static __always_inline __u32 vcpu_index_of(struct file *filp)
 {
 	struct kvm_vcpu *vcpu = BPF_CORE_READ(filp, private_data);
 	int id = vcpu ? BPF_CORE_READ(vcpu, vcpu_id) : -1;
 
-	return ioctl_begin(ioctl, arg, KVMSCOPE_FD_VCPU,
-			   id >= 0 ? (__u32)id : KVMSCOPE_VCPU_UNKNOWN, 0);
+	return id >= 0 ? (__u32)id : KVMSCOPE_VCPU_UNKNOWN;
+}
+
+/*
+ * KVM_RUN, the one ioctl a VMM makes at every exit to it, is counted at
+ * fexit alone, which has its arguments and result: no note, no clock
+ * (its time is the exits view's) unless someone streams the ioctls.
+ */
+SEC("fentry/kvm_vcpu_ioctl")
+int BPF_PROG(kvmscope_ioctls_vcpu_enter, struct file *filp, unsigned int ioctl, unsigned long arg)
+{
+	if (ioctl == cmd_kvm_run && !stream_enabled && !time_kvm_run)
+		return 0;
+	return ioctl_begin(ioctl, arg, KVMSCOPE_FD_VCPU, vcpu_index_of(filp), 0);
 }
 
 SEC("fexit/kvm_vcpu_ioctl")
 int BPF_PROG(kvmscope_ioctls_vcpu_exit, struct file *filp, unsigned int ioctl, unsigned long arg,
 	     long ret)
 {
-	return ioctl_end(ret);
+	struct kvmscope_ioctl_key key = {};
+
+	if (ioctl != cmd_kvm_run) {
+		ioctl_end(ret);
+		return 0;
+	}
+	if ((stream_enabled || time_kvm_run) && ioctl_end(ret))
+		return 0;
+	/* Not noted at entry: the fast way (or the stream was turned on meanwhile). */
+	key.tgid = bpf_get_current_pid_tgid() >> 32;
+	key.cmd = ioctl;
+	key.vcpu = vcpu_index_of(filp);
+	key.kind = KVMSCOPE_FD_VCPU;
+	key.result = ret < 0 ? (__s32)ret : 0;
+	count_call(&key, 0, false);
+	return 0;
 }

@@ -18,6 +18,7 @@
 #define KVMSCOPE_VMTRACK_BPF_H
 
 #include "kvmscope/vmtrack.h"
+#include "common.bpf.h"
 
 /* The vCPU each thread runs, in the thread's own storage: freed with it. */
 struct {
@@ -93,20 +94,12 @@ static __always_inline struct kvmscope_thread_vcpu *current_thread_or_new(__u64 
 /* The struct kvm_vcpu behind the file installed at @fd of the current task. */
 static __always_inline struct kvm_vcpu *vcpu_of_fd(__u64 fd)
 {
-	struct task_struct *task = (struct task_struct *)bpf_get_current_task();
-	struct file **fdarr;
-	struct file *file = NULL;
-	unsigned int max_fds;
+	struct file *file;
 
 	if (!bpf_core_type_exists(struct kvm_vcpu))
 		return NULL;
-	max_fds = BPF_CORE_READ(task, files, fdt, max_fds);
-	if (fd >= max_fds)
-		return NULL;
-	fdarr = BPF_CORE_READ(task, files, fdt, fd);
-	if (bpf_probe_read_kernel(&file, sizeof(file), &fdarr[fd]) || !file)
-		return NULL;
-	return BPF_CORE_READ(file, private_data);
+	file = file_of_fd(fd);
+	return file ? BPF_CORE_READ(file, private_data) : NULL;
 }
 
 static __always_inline __u32 vcpu_id_of(struct kvm_vcpu *vcpu)

@@ -30,6 +30,8 @@ const char daemon_usage[] =
 	"                           detail, backdoor; each costs BPF time on every\n"
 	"                           exit it concerns (where kvm_exit does not fire,\n"
 	"                           userspace exits are the counts and always kept)\n"
+	"  --ioctls on|off          count every KVM ioctl and follow VM launches (default\n"
+	"                           on; costs BPF time on each, KVM_RUN included)\n"
 	"  --log-level LEVEL        debug, info, notice, warning or err (default info)\n"
 	"  --tick-ms MS             how often kernel state is read (default 1000)\n"
 	"  --retain-max N           exited VMs kept at most, oldest dropped (default 1000)\n"
@@ -58,6 +60,7 @@ void daemon_options_init(struct daemon_options *o)
 			     &o->metrics_port);
 	o->retain_exited_sec = KVMSCOPE_DEFAULT_RETAIN_EXITED;
 	o->latency_labels = LATENCY_LABELS_VM;
+	o->ioctls = true;
 	o->detail_top = KVMSCOPE_DEFAULT_DETAIL_TOP;
 	o->collect = COLLECT_ALL;
 	o->log_level = LOG_INFO;
@@ -205,7 +208,7 @@ int daemon_options_parse(struct daemon_options *o, int argc, char **argv, char *
 	enum { OPT_SOCKET = 256, OPT_METRICS, OPT_RETAIN, OPT_LOG_LEVEL, OPT_LATENCY_LABELS,
 	       OPT_DETAIL_TOP, OPT_COLLECT, OPT_PIN_DIR, OPT_KEEP_PINNED, OPT_CLEANUP, OPT_TICK_MS,
 	       OPT_RETAIN_MAX, OPT_MAX_VMS, OPT_MAX_THREADS, OPT_MAX_KEYS, OPT_GROUP, OPT_CLIENT_TIMEOUT,
-	       OPT_MAX_KEYS_PER_VM };
+	       OPT_MAX_KEYS_PER_VM, OPT_IOCTLS };
 	static const struct option longopts[] = {
 		{ "socket", required_argument, NULL, OPT_SOCKET },
 		{ "metrics", required_argument, NULL, OPT_METRICS },
@@ -225,6 +228,7 @@ int daemon_options_parse(struct daemon_options *o, int argc, char **argv, char *
 		{ "max-keys-per-vm", required_argument, NULL, OPT_MAX_KEYS_PER_VM },
 		{ "group", required_argument, NULL, OPT_GROUP },
 		{ "client-timeout", required_argument, NULL, OPT_CLIENT_TIMEOUT },
+		{ "ioctls", required_argument, NULL, OPT_IOCTLS },
 		{ "help", no_argument, NULL, 'h' },
 		{ "version", no_argument, NULL, 'V' },
 		{}
@@ -278,6 +282,16 @@ int daemon_options_parse(struct daemon_options *o, int argc, char **argv, char *
 			o->log_level = l;
 			break;
 		}
+		case OPT_IOCTLS:
+			if (!strcmp(optarg, "on")) {
+				o->ioctls = true;
+			} else if (!strcmp(optarg, "off")) {
+				o->ioctls = false;
+			} else {
+				snprintf(err, errlen, "--ioctls: '%s' is not 'on' or 'off'", optarg);
+				return -EINVAL;
+			}
+			break;
 		case OPT_LATENCY_LABELS:
 			if (!strcmp(optarg, "vm")) {
 				o->latency_labels = LATENCY_LABELS_VM;

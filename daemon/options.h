@@ -56,6 +56,7 @@ struct daemon_options {
 	unsigned int retain_exited_max;	/* exited VMs kept at most; the oldest go first */
 	unsigned int max_vms, max_threads, max_keys;	/* BPF map sizes */
 	unsigned int max_keys_per_vm;	/* keys one VM may hold in each counting map */
+	bool ioctls;			/* the ioctls capability (--ioctls on|off) */
 	bool help;
 	bool version;
 };

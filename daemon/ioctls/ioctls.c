@@ -453,6 +453,11 @@ static int ioctls_probe(struct manager *m, void **state)
 	st->m = m;
 	ioctl_cmds_for(&st->cmds, ioctl_arch_host());
 	*state = st;
+	if (!manager_options(m)->ioctls) {
+		snprintf(st->load_error, sizeof(st->load_error), "off (--ioctls off)");
+		log_info("ioctls: %s", st->load_error);
+		return 0;
+	}
 	/* KVM's own functions where the kernel lets fentry attach: only KVM's ioctls pay. */
 	outer_print = libbpf_set_print(print_as_debug);
 	r = open_and_load(st, true);
@@ -495,6 +500,8 @@ static int ioctls_attach(void *state)
 	const char *const *progs = st->fentry ? fentry_progs : tracepoint_progs;
 	int attached = 0;
 
+	if (!manager_options(st->m)->ioctls)
+		return 0;
 	if (!st->loaded) {
 		for (size_t i = 0; i < st->n_probes; i++)
 			snprintf(st->probes[i].reason, sizeof(st->probes[i].reason), "%s",

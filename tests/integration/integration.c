@@ -223,8 +223,10 @@ static pid_t start_daemon_collect(const char *socket, int port, const char *log,
 				  const char *collect)
 {
 	char portarg[32];
+	/* --collect none is the cheapest daemon: the ioctls capability off too. */
 	char *args[] = { "--socket", (char *)socket, "--metrics", portarg, "--retain-exited",
-			 (char *)retain, "--log-level", "debug", "--collect", (char *)collect, NULL };
+			 (char *)retain, "--log-level", "debug", "--collect", (char *)collect,
+			 "--ioctls", strcmp(collect, "none") ? "on" : "off", NULL };
 
 	snprintf(portarg, sizeof(portarg), "127.0.0.1:%d", port);
 	return test_kvmscoped_start(bin("kvmscoped"), log, args);
@@ -2871,6 +2873,13 @@ static void test_collect_none_keeps_exact_counts(void **state)
 	backend = daemon_backend();
 
 	st = rpc("status", NULL);
+	/* With --ioctls off the second capability loads nothing and says why. */
+	cap = json_array_get(json_object_get(st, "capabilities"), 1);
+	assert_string_equal(json_string_value(json_object_get(cap, "name")), "ioctls");
+	assert_false(json_is_true(json_object_get(cap, "loaded")));
+	assert_string_equal(json_string_value(json_object_get(cap, "error")), "off (--ioctls off)");
+	expect_error("{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"ioctls.get\"}", -32005,
+		     "ioctls are not observed: off (--ioctls off)");
 	cap = json_array_get(json_object_get(st, "capabilities"), 0);
 	views = json_object_get(cap, "collect");
 	assert_true(json_is_array(views) && json_array_size(views) == 0);

@@ -421,6 +421,22 @@ static void test_parse_log_level(void **state)
 	assert_int_equal(parse_log_level("7"), -EINVAL);
 }
 
+/* --ioctls on|off, on by default; anything else is named. */
+static void test_ioctls_option(void **state)
+{
+	struct daemon_options o;
+	char err[256];
+
+	daemon_options_init(&o);
+	assert_true(o.ioctls);
+	assert_int_equal(parse_args(&o, err, sizeof(err), "--ioctls", "off", NULL), 0);
+	assert_false(o.ioctls);
+	assert_int_equal(parse_args(&o, err, sizeof(err), "--ioctls=on", NULL), 0);
+	assert_true(o.ioctls);
+	assert_int_equal(parse_args(&o, err, sizeof(err), "--ioctls", "yes", NULL), -EINVAL);
+	assert_non_null(strstr(err, "--ioctls: 'yes' is not 'on' or 'off'"));
+}
+
 /* --collect: all, none, or a list; a bad word is named. */
 static void test_collect(void **state)
 {
@@ -481,6 +497,7 @@ int main(void)
 		cmocka_unit_test(test_group_and_client_timeout),
 		cmocka_unit_test(test_latency_labels_and_detail_top),
 		cmocka_unit_test(test_collect),
+		cmocka_unit_test(test_ioctls_option),
 		cmocka_unit_test(test_max_threads),
 		cmocka_unit_test(test_log_level_option),
 		cmocka_unit_test(test_help_and_version),
