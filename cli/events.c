@@ -37,7 +37,8 @@ void events_usage(FILE *f)
 		"  --topic NAME      only these events (repeatable): vm (VM start/exit),\n"
 		"                    exit (KVM exits), launch (launch steps: CREATE_VM,\n"
 		"                    SEV/TDX/PV commands, ARM_VCPU_INIT), ioctl (every KVM\n"
-		"                    ioctl); default: every topic\n"
+		"                    ioctl, only when named); default: vm, exit and launch,\n"
+		"                    or vm and exit with --vcpu, --reason or --sample\n"
 		"  --count N         stop after N events (default 20)\n"
 		"  -f, --follow      print until interrupted (Ctrl-C)\n");
 }
@@ -327,6 +328,12 @@ int verb_events(struct cli *c)
 		default:
 			return cli_usage_error("events: unknown option '%s'", argv[optind - 1]);
 		}
+	}
+	/* --vcpu, --reason and --sample select exits: then VM starts and exits beside them, no more. */
+	if (!topics && (json_object_get(params, "vcpu") || json_object_get(params, "reason") ||
+			json_object_get(params, "sample"))) {
+		topics = json_pack("[s, s]", "vm", "exit");
+		json_object_set_new(params, "topics", topics);
 	}
 	if (optind < argc)
 		return cli_usage_error("events: unexpected argument '%s'", argv[optind]);

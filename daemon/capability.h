@@ -51,6 +51,11 @@ struct capability_ops {
 	void (*free)(void *state);
 	/* Event topics it publishes on manager_events() (NULL-terminated), or NULL. */
 	const char *const *topics;
+	/*
+	 * Those of @topics a subscription gets only when it names them: they
+	 * make the kernel stream every event of their kind (ioctl).
+	 */
+	const char *const *topics_on_request;
 	/* Optional: stream only the events of @topic that @f selects (or none). */
 	void (*stream_filter)(void *state, const char *topic, const struct stream_filter *f);
 	/* JSON-RPC methods this capability serves (NULL-name terminated) or NULL. */

@@ -415,7 +415,7 @@ static void reject_topic(const struct events_hub *h, const char *what, struct rp
 	err->data = json_pack("{s:o}", "known_topics", known);
 }
 
-/* params.topics: an array of topic names, or absent for every topic. */
+/* params.topics: an array of topic names, or absent for every topic but those sent on request. */
 static int parse_topics(const struct events_hub *h, json_t *params, uint32_t *topics,
 			struct rpc_error *err)
 {
@@ -424,7 +424,10 @@ static int parse_topics(const struct events_hub *h, json_t *params, uint32_t *to
 	size_t i;
 
 	if (!list) {
-		*topics = (1u << h->n_topics) - 1;
+		*topics = 0;
+		for (size_t t = 0; t < h->n_topics; t++)
+			if (!manager_topic_on_request(h->topics[t]))
+				*topics |= 1u << t;
 		return 0;
 	}
 	if (!json_is_array(list) || !json_array_size(list)) {

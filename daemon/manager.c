@@ -662,6 +662,15 @@ const char *manager_topic(size_t i)
 	return NULL;
 }
 
+bool manager_topic_on_request(const char *name)
+{
+	for (size_t c = 0; c < sizeof(capability_table) / sizeof(capability_table[0]); c++)
+		for (const char *const *t = capability_table[c]->topics_on_request; t && *t; t++)
+			if (!strcmp(*t, name))
+				return true;
+	return false;
+}
+
 void manager_set_stream_filter(struct manager *m, const char *topic, const struct stream_filter *f)
 {
 	for (size_t i = 0; i < m->n_caps; i++) {

@@ -56,6 +56,8 @@ struct vm *manager_vm_note(struct manager *m, uint32_t pid, const char *comm_hin
 struct events_hub *manager_events(struct manager *m);
 /* Event topics: "vm" (the registry's), then every capability's; NULL past the end. */
 const char *manager_topic(size_t i);
+/* Whether topic @name is sent only to subscriptions that name it. */
+bool manager_topic_on_request(const char *name);
 /* Tell the capability that publishes @topic which of its events to stream. */
 void manager_set_stream_filter(struct manager *m, const char *topic, const struct stream_filter *f);
 /* The live VM with @pid, or NULL. */

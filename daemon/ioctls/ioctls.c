@@ -592,6 +592,7 @@ const struct capability_ops ioctls_capability = {
 	.vm_forget = ioctls_vm_forget,
 	.free = ioctls_free,
 	.topics = (const char *const[]){ "launch", "ioctl", NULL },
+	.topics_on_request = (const char *const[]){ "ioctl", NULL },
 	.stream_filter = ioctls_stream_filter,
 	.methods = ioctls_methods,
 };
