@@ -249,6 +249,9 @@ struct vm *manager_vm_note(struct manager *m, uint32_t pid, const char *comm_hin
 
 	if (vm)
 		return vm;
+	/* The daemon's own KVM calls (a capability's self-test) make it no VM. */
+	if (pid == (uint32_t)getpid())
+		return NULL;
 	/*
 	 * News of a process that is gone already and that we followed: its VM
 	 * event was still in the ring when its pidfd said it exited.  It is

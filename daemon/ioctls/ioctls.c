@@ -10,7 +10,10 @@
 #include <syslog.h>
 #include <stdlib.h>
 #include <string.h>
+#include <fcntl.h>
 #include <sys/epoll.h>
+#include <sys/ioctl.h>
+#include <unistd.h>
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 
@@ -441,11 +444,50 @@ static int print_as_debug(enum libbpf_print_level level, const char *fmt, va_lis
 	return 0;
 }
 
+/* The probes' names, the rings: what follows a load with either set of programs. */
+static void loaded(struct ioctls_state *st)
+{
+	const char *const *names = st->fentry ? fentry_names : tracepoint_names;
+
+	st->n_probes = st->fentry ? 6 : 2;
+	for (size_t i = 0; i < st->n_probes; i++)
+		st->probes[i] = (typeof(st->probes[i])){ .name = names[i] };
+	st->loaded = true;
+	st->rb = ring_buffer__new(bpf_map__fd(st->skel->maps.ioctl_events), on_launch_step, st,
+				  NULL);
+	if (!st->rb ||
+	    sd_event_add_io(manager_event(st->m), &st->rb_source, ring_buffer__epoll_fd(st->rb),
+			    EPOLLIN, on_ringbuf, st) < 0)
+		log_warning("ioctls: launch steps are read on the tick only");
+	st->stream_rb = ring_buffer__new(bpf_map__fd(st->skel->maps.ioctl_stream), on_stream_event,
+					 st, NULL);
+	if (!st->stream_rb)
+		log_warning("ioctls: cannot read the ioctl stream; the ioctl topic stays empty");
+}
+
+/* The syscall tracepoints, where fentry cannot serve. */
+static int load_syscall_hooks(struct ioctls_state *st)
+{
+	int r = open_and_load(st, false);
+
+	st->fentry = false;
+	if (r < 0) {
+		st->n_probes = 2;
+		for (size_t i = 0; i < 2; i++)
+			st->probes[i] = (typeof(st->probes[i])){ .name = tracepoint_names[i] };
+		snprintf(st->load_error, sizeof(st->load_error),
+			 "cannot load the BPF programs: %s (see the log for the verifier)", strerror(-r));
+		log_error("ioctls: %s", st->load_error);
+		return r;
+	}
+	loaded(st);
+	return 0;
+}
+
 static int ioctls_probe(struct manager *m, void **state)
 {
-	libbpf_print_fn_t outer_print;
 	struct ioctls_state *st = calloc(1, sizeof(*st));
-	const char *const *names;
+	libbpf_print_fn_t outer_print;
 	int r;
 
 	if (!st)
@@ -462,46 +504,124 @@ static int ioctls_probe(struct manager *m, void **state)
 	outer_print = libbpf_set_print(print_as_debug);
 	r = open_and_load(st, true);
 	libbpf_set_print(outer_print);
-	st->fentry = r == 0;
-	if (r < 0) {
-		snprintf(st->fentry_note, sizeof(st->fentry_note),
-			 "fentry/fexit on kvm_*_ioctl could not load (%s): every ioctl of the host "
-			 "goes through the syscall tracepoints", strerror(-r));
-		log_info("ioctls: %s", st->fentry_note);
-		r = open_and_load(st, false);
-	}
-	names = st->fentry ? fentry_names : tracepoint_names;
-	st->n_probes = st->fentry ? 6 : 2;
-	for (size_t i = 0; i < st->n_probes; i++)
-		st->probes[i].name = names[i];
-	if (r < 0) {
-		snprintf(st->load_error, sizeof(st->load_error),
-			 "cannot load the BPF programs: %s (see the log for the verifier)", strerror(-r));
-		log_error("ioctls: %s", st->load_error);
+	if (r == 0) {
+		st->fentry = true;
+		loaded(st);
 		return 0;
 	}
-	st->loaded = true;
-	st->rb = ring_buffer__new(bpf_map__fd(st->skel->maps.ioctl_events), on_launch_step, st,
-				  NULL);
-	if (!st->rb ||
-	    sd_event_add_io(manager_event(m), &st->rb_source, ring_buffer__epoll_fd(st->rb), EPOLLIN,
-			    on_ringbuf, st) < 0)
-		log_warning("ioctls: launch steps are read on the tick only");
-	st->stream_rb = ring_buffer__new(bpf_map__fd(st->skel->maps.ioctl_stream), on_stream_event,
-					 st, NULL);
-	if (!st->stream_rb)
-		log_warning("ioctls: cannot read the ioctl stream; the ioctl topic stays empty");
+	snprintf(st->fentry_note, sizeof(st->fentry_note),
+		 "fentry/fexit on kvm_*_ioctl could not load (%s): every ioctl of the host "
+		 "goes through the syscall tracepoints", strerror(-r));
+	log_info("ioctls: %s", st->fentry_note);
+	load_syscall_hooks(st);
 	return 0;
 }
+
+/*
+ * fentry programs can attach to a KVM function and still never run (so
+ * on Debian's 6.12 for kvm_vm_ioctl: attached, no trampoline on it).  One
+ * call through each hooked function, made here on a VM of our own, must
+ * show up in the counts; the daemon's keys are removed after.  true when
+ * all three were seen, else @why says which was not.
+ */
+static bool fentry_self_test(struct ioctls_state *st, char *why, size_t len)
+{
+	struct { const char *fn; uint8_t kind; uint32_t cmd; bool seen; } want[] = {
+		{ "kvm_dev_ioctl", KVMSCOPE_FD_SYSTEM, ioctl_number("KVM_GET_API_VERSION", st->cmds.arch), false },
+		{ "kvm_vm_ioctl", KVMSCOPE_FD_VM, st->cmds.check_extension, false },
+		{ "kvm_vcpu_ioctl", KVMSCOPE_FD_VCPU, ioctl_number("KVM_GET_REGS", st->cmds.arch), false },
+	};
+	int map = bpf_map__fd(st->skel->maps.ioctl_counts), kvm, vm = -1, vcpu = -1;
+	struct kvmscope_ioctl_key key, next;
+	char regs[4096] = { 0 };
+	bool first = true, ok = true;
+	uint32_t self = (uint32_t)getpid();
+
+	kvm = open("/dev/kvm", O_RDWR | O_CLOEXEC);
+	if (kvm < 0) {
+		snprintf(why, len, "cannot open /dev/kvm for the self-test: %s", strerror(errno));
+		return false;
+	}
+	ioctl(kvm, want[0].cmd, 0);
+	vm = ioctl(kvm, st->cmds.create_vm, 0);
+	if (vm >= 0) {
+		ioctl(vm, st->cmds.check_extension, 0);
+		vcpu = ioctl(vm, ioctl_number("KVM_CREATE_VCPU", st->cmds.arch), 0);
+		if (vcpu >= 0)
+			ioctl(vcpu, want[2].cmd, regs);
+	}
+	while (bpf_map_get_next_key(map, first ? NULL : &key, &next) == 0) {
+		key = next;
+		first = false;
+		if (key.tgid != self)
+			continue;
+		for (size_t i = 0; i < sizeof(want) / sizeof(want[0]); i++)
+			want[i].seen |= key.kind == want[i].kind && key.cmd == want[i].cmd;
+	}
+	/* Our own calls are no VM's: gone from the counts. */
+	for (first = true; bpf_map_get_next_key(map, first ? NULL : &key, &next) == 0; ) {
+		if (next.tgid == self && bpf_map_delete_elem(map, &next) == 0) {
+			first = true;
+			continue;
+		}
+		key = next;
+		first = false;
+	}
+	if (vcpu >= 0)
+		close(vcpu);
+	if (vm >= 0)
+		close(vm);
+	close(kvm);
+	if (vm < 0 || vcpu < 0) {
+		snprintf(why, len, "the self-test could not make a VM and a vCPU: %s", strerror(errno));
+		return false;
+	}
+	for (size_t i = 0; i < sizeof(want) / sizeof(want[0]) && ok; i++)
+		if (!want[i].seen) {
+			snprintf(why, len, "fentry/fexit on %s attached but never ran (self-test): every "
+				 "ioctl of the host goes through the syscall tracepoints", want[i].fn);
+			ok = false;
+		}
+	return ok;
+}
+
+static int attach_loaded(struct ioctls_state *st);
 
 static int ioctls_attach(void *state)
 {
 	struct ioctls_state *st = state;
-	const char *const *progs = st->fentry ? fentry_progs : tracepoint_progs;
-	int attached = 0;
+	int attached;
 
 	if (!manager_options(st->m)->ioctls)
 		return 0;
+	attached = attach_loaded(st);
+	if (!st->fentry || !st->loaded || fentry_self_test(st, st->fentry_note, sizeof(st->fentry_note)))
+		return attached;
+	/* Start again with the syscall tracepoints. */
+	log_warning("ioctls: %s", st->fentry_note);
+	for (size_t i = 0; i < st->n_probes; i++) {
+		bpf_link__destroy(st->probes[i].link);
+		st->probes[i].link = NULL;
+		st->probes[i].attached = false;
+	}
+	sd_event_source_disable_unref(st->rb_source);
+	st->rb_source = NULL;
+	ring_buffer__free(st->rb);
+	ring_buffer__free(st->stream_rb);
+	st->rb = st->stream_rb = NULL;
+	ioctls_bpf__destroy(st->skel);
+	st->skel = NULL;
+	st->loaded = st->fentry = false;
+	if (load_syscall_hooks(st) < 0)
+		return -ENOENT;
+	return attach_loaded(st);
+}
+
+static int attach_loaded(struct ioctls_state *st)
+{
+	const char *const *progs = st->fentry ? fentry_progs : tracepoint_progs;
+	int attached = 0;
+
 	if (!st->loaded) {
 		for (size_t i = 0; i < st->n_probes; i++)
 			snprintf(st->probes[i].reason, sizeof(st->probes[i].reason), "%s",

@@ -1185,7 +1185,13 @@ static void test_ioctls_match_the_guest(void **state)
 				"program_types"), "fentry"), "attached"));
 		const char *hooks = json_string_value(json_object_get(entry, "hooks"));
 
-		print_message("[   INFO   ] ioctls counted through %s\n", hooks);
+		const char *note = json_string_value(json_object_get(entry, "hooks_note"));
+
+		print_message("[   INFO   ] ioctls counted through %s%s%s\n", hooks, note ? ": " : "",
+			      note ? note : "");
+		/* fentry wherever it attaches, unless its self-test saw a hook that never ran. */
+		if (fentry && note && strstr(note, "attached but never ran (self-test)"))
+			fentry = false;
 		assert_string_equal(hooks, fentry ? "fentry" : "syscall_tracepoints");
 	}
 	json_decref(res);
