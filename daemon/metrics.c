@@ -3,6 +3,10 @@
 #include <inttypes.h>
 #include <string.h>
 
+#include <stdbool.h>
+#include <stdio.h>
+
+#include "hist.h"
 #include "metrics.h"
 
 int metrics_escape_label_value(struct strbuf *sb, const char *value)
@@ -124,5 +128,56 @@ int metrics_sample_ns_as_seconds(struct strbuf *sb, const char *name,
 		r = strbuf_puts(sb, ".");
 	if (r >= 0)
 		r = strbuf_append(sb, frac, sizeof(frac));
+	return r;
+}
+
+/*
+ * Histogram buckets shown: le = 2^(k+1) ns for slots k from 7 (256 ns)
+ * to 35 (68.7 s); faster ones fall in the first bucket.
+ */
+#define METRIC_FIRST_SLOT 7
+#define METRIC_LAST_SLOT 35
+
+/* The le label of each bucket shown: the same text in every series, made once. */
+static const char *bucket_le(unsigned int k)
+{
+	static char le[METRIC_LAST_SLOT + 1][24];
+	static bool made;
+
+	if (!made) {
+		for (unsigned int i = METRIC_FIRST_SLOT; i <= METRIC_LAST_SLOT; i++)
+			snprintf(le[i], sizeof(le[i]), "%.9g", (double)hist_slot_le_ns(i) / 1e9);
+		made = true;
+	}
+	return le[k];
+}
+
+void metrics_histogram_names(struct metrics_histogram_names *n, const char *name)
+{
+	snprintf(n->bucket, sizeof(n->bucket), "%s_bucket", name);
+	snprintf(n->sum, sizeof(n->sum), "%s_sum", name);
+	snprintf(n->count, sizeof(n->count), "%s_count", name);
+}
+
+int metrics_histogram(struct strbuf *sb, const struct metrics_histogram_names *names,
+		      struct metrics_label *l, size_t n, const struct kvmscope_hist *h)
+{
+	uint64_t cum = 0;
+	int r = 0;
+
+	for (unsigned int k = 0; k < METRIC_FIRST_SLOT; k++)
+		cum += h->slots[k];
+	for (unsigned int k = METRIC_FIRST_SLOT; k <= METRIC_LAST_SLOT && r >= 0; k++) {
+		cum += h->slots[k];
+		l[n] = (struct metrics_label){ "le", bucket_le(k) };
+		r = metrics_sample(sb, names->bucket, l, n + 1, cum);
+	}
+	l[n] = (struct metrics_label){ "le", "+Inf" };
+	if (r >= 0)
+		r = metrics_sample(sb, names->bucket, l, n + 1, hist_count(h));
+	if (r >= 0)
+		r = metrics_sample_ns_as_seconds(sb, names->sum, l, n, h->sum_ns);
+	if (r >= 0)
+		r = metrics_sample(sb, names->count, l, n, hist_count(h));
 	return r;
 }

@@ -30,6 +30,19 @@ int metrics_sample_double(struct strbuf *sb, const char *name, const struct metr
  */
 int metrics_sample_ns_as_seconds(struct strbuf *sb, const char *name,
 				 const struct metrics_label *labels, size_t n_labels, uint64_t ns);
+/* The sample names of histogram family @name: _bucket, _sum, _count. */
+struct metrics_histogram_names {
+	char bucket[80], sum[80], count[80];
+};
+
+void metrics_histogram_names(struct metrics_histogram_names *n, const char *name);
+/*
+ * One Prometheus histogram of @h with labels @l (@n of them, and room for
+ * one more: le): _bucket for 256 ns to 68.7 s and +Inf, _sum (exact), _count.
+ */
+struct kvmscope_hist;
+int metrics_histogram(struct strbuf *sb, const struct metrics_histogram_names *names,
+		      struct metrics_label *l, size_t n, const struct kvmscope_hist *h);
 /* Escape a label value (\\, \", \n) into @sb. */
 int metrics_escape_label_value(struct strbuf *sb, const char *value);
 

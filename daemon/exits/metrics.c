@@ -62,67 +62,10 @@ static int exit_samples(struct strbuf *sb, struct manager *m, const struct exit_
 	return r;
 }
 
-/*
- * Histogram buckets shown in /metrics: le = 2^(k+1) ns for slots k from
- * 7 (256 ns) to 35 (68.7 s); faster ones fall in the first bucket.
- */
-#define METRIC_FIRST_SLOT 7
-#define METRIC_LAST_SLOT 35
-
 struct latency_series {
 	uint32_t vcpu, isa, reason;
 	struct kvmscope_hist h;
 };
-
-/* The le label of each bucket shown: the same text in every series, made once. */
-static const char *bucket_le(unsigned int k)
-{
-	static char le[METRIC_LAST_SLOT + 1][24];
-	static bool made;
-
-	if (!made) {
-		for (unsigned int i = METRIC_FIRST_SLOT; i <= METRIC_LAST_SLOT; i++)
-			snprintf(le[i], sizeof(le[i]), "%.9g", (double)hist_slot_le_ns(i) / 1e9);
-		made = true;
-	}
-	return le[k];
-}
-
-/* A histogram family's sample names. */
-struct histogram_names {
-	char bucket[80], sum[80], count[80];
-};
-
-static void histogram_names(struct histogram_names *n, const char *name)
-{
-	snprintf(n->bucket, sizeof(n->bucket), "%s_bucket", name);
-	snprintf(n->sum, sizeof(n->sum), "%s_sum", name);
-	snprintf(n->count, sizeof(n->count), "%s_count", name);
-}
-
-/* One Prometheus histogram: _bucket{le}, _sum and _count. */
-static int histogram_samples(struct strbuf *sb, const struct histogram_names *names,
-			     struct metrics_label *l, size_t n, const struct kvmscope_hist *h)
-{
-	uint64_t cum = 0;
-	int r = 0;
-
-	for (unsigned int k = 0; k < METRIC_FIRST_SLOT; k++)
-		cum += h->slots[k];
-	for (unsigned int k = METRIC_FIRST_SLOT; k <= METRIC_LAST_SLOT && r >= 0; k++) {
-		cum += h->slots[k];
-		l[n] = (struct metrics_label){ "le", bucket_le(k) };
-		r = metrics_sample(sb, names->bucket, l, n + 1, cum);
-	}
-	l[n] = (struct metrics_label){ "le", "+Inf" };
-	if (r >= 0)
-		r = metrics_sample(sb, names->bucket, l, n + 1, hist_count(h));
-	if (r >= 0)
-		r = metrics_sample_ns_as_seconds(sb, names->sum, l, n, h->sum_ns);
-	if (r >= 0)
-		r = metrics_sample(sb, names->count, l, n, hist_count(h));
-	return r;
-}
 
 /*
  * kvmscope_exit_handling_seconds (hardware exits, kvm_exit -> kvm_entry)
@@ -135,10 +78,10 @@ static int latency_metrics(struct strbuf *sb, struct manager *m, const struct ex
 	bool hw = kind == EXIT_KIND_HW_LAT, by_vcpu = manager_options(m)->latency_labels == LATENCY_LABELS_VCPU;
 	const char *name = hw ? "kvmscope_exit_handling_seconds" : "kvmscope_vmm_handling_seconds";
 	char pid[16], vcpu[16], dn[32], rn[DECODE_NAME_MAX];
-	struct histogram_names names;
+	struct metrics_histogram_names names;
 	int r;
 
-	histogram_names(&names, name);
+	metrics_histogram_names(&names, name);
 	r = metrics_family(sb, name, "histogram", hw ?
 		"Time from a hardware exit (kvm_exit) to the next entry (kvm_entry) of the vCPU." :
 		"Time the VMM took for an exit to user space (kvm_userspace_exit to the next KVM_RUN).");
@@ -186,7 +129,7 @@ static int latency_metrics(struct strbuf *sb, struct manager *m, const struct ex
 				l[nl++] = (struct metrics_label){ "reason",
 					kvm_exit_name(series[k].reason, rn, sizeof(rn)) };
 			}
-			r = histogram_samples(sb, &names, l, nl, &series[k].h);
+			r = metrics_histogram(sb, &names, l, nl, &series[k].h);
 		}
 		free(series);
 	}

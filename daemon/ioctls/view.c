@@ -347,107 +347,91 @@ static size_t vm_sums(struct ioctls_state *st, const struct vm *vm, enum vm_prot
 	return k;
 }
 
+/* What every family of one VM is written from, made once per scrape. */
+struct vm_metrics {
+	const struct vm *vm;
+	char pid[16], dn[32];
+	const char *name, *state;
+	enum vm_protection protection;
+	struct ioctl_sum *sums;
+	size_t n_sums;
+};
+
 int ioctls_metrics(void *state, struct strbuf *sb)
 {
 	struct ioctls_state *st = state;
 	size_t nvm = manager_vm_count(st->m);
-	char pid[16], dn[32];
+	struct metrics_histogram_names names;
+	struct vm_metrics *vms;
 	int r;
 
 	if (!st->loaded)
 		return 0;
+	vms = calloc(nvm ? nvm : 1, sizeof(*vms));
+	if (!vms)
+		return -ENOMEM;
+	for (size_t i = 0; i < nvm; i++) {
+		struct vm_metrics *v = &vms[i];
+
+		v->vm = manager_vm_at(st->m, i);
+		v->name = vm_display_name(v->vm, v->dn, sizeof(v->dn));
+		snprintf(v->pid, sizeof(v->pid), "%u", v->vm->pid);
+		v->protection = protection_of(st, v->vm, &v->state);
+		v->n_sums = vm_sums(st, v->vm, v->protection, &v->sums);
+	}
 	r = metrics_family(sb, "kvmscope_ioctls_total", "counter",
 			   "KVM ioctls by VM, ioctl, sub-command (cmd) and result (ok or the errno name).");
-	for (size_t i = 0; i < nvm && r >= 0; i++) {
-		struct vm *vm = manager_vm_at(st->m, i);
-		const char *state_name, *vm_name = vm_display_name(vm, dn, sizeof(dn));
-		enum vm_protection p = protection_of(st, vm, &state_name);
-		struct ioctl_sum *sums;
-		size_t k = vm_sums(st, vm, p, &sums);
+	for (size_t i = 0; i < nvm && r >= 0; i++)
+		for (size_t j = 0; j < vms[i].n_sums && r >= 0; j++) {
+			const struct ioctl_sum *s = &vms[i].sums[j];
 
-		snprintf(pid, sizeof(pid), "%u", vm->pid);
-		for (size_t j = 0; j < k && r >= 0; j++)
 			r = metrics_sample(sb, "kvmscope_ioctls_total",
-				(struct metrics_label[]){ { "pid", pid }, { "vm", vm_name },
-					{ "ioctl", sums[j].ioctl }, { "cmd", sums[j].cmd },
-					{ "result", sums[j].result } }, 5, sums[j].count);
-		free(sums);
-	}
+				(struct metrics_label[]){ { "pid", vms[i].pid }, { "vm", vms[i].name },
+					{ "ioctl", s->ioctl }, { "cmd", s->cmd },
+					{ "result", s->result } }, 5, s->count);
+		}
 	if (r >= 0)
 		r = metrics_family(sb, "kvmscope_ioctl_seconds", "histogram",
 				   "Time KVM ioctls took, by VM and ioctl (KVM_RUN is the exits' view).");
+	metrics_histogram_names(&names, "kvmscope_ioctl_seconds");
 	for (size_t i = 0; i < nvm && r >= 0; i++) {
-		struct vm *vm = manager_vm_at(st->m, i);
-		const char *state_name, *vm_name = vm_display_name(vm, dn, sizeof(dn));
-		enum vm_protection p = protection_of(st, vm, &state_name);
-		struct ioctl_sum *sums;
-		size_t k = vm_sums(st, vm, p, &sums);
+		const struct ioctl_sum *sums = vms[i].sums;
+		size_t k = vms[i].n_sums;
 
-		snprintf(pid, sizeof(pid), "%u", vm->pid);
 		/* By ioctl only: the sums are sorted by it, so each one's are together. */
 		for (size_t j = 0; j < k && r >= 0;) {
+			struct metrics_label l[4] = { { "pid", vms[i].pid }, { "vm", vms[i].name },
+						      { "ioctl", sums[j].ioctl } };
 			struct kvmscope_hist h = { 0 };
-			size_t e = j;
 			bool timed = false;
-			uint64_t cum = 0;
+			size_t e = j;
 
 			for (; e < k && !strcmp(sums[e].ioctl, sums[j].ioctl); e++) {
 				hist_merge(&h, &sums[e].time);
 				timed |= sums[e].timed;
 			}
-			for (unsigned int b = 0; timed && b < KVMSCOPE_HIST_SLOTS && r >= 0; b++) {
-				char le[32];
-
-				cum += h.slots[b];
-				if (b < 7 || b > 35)
-					continue;
-				snprintf(le, sizeof(le), "%.9g", (double)hist_slot_le_ns(b) / 1e9);
-				r = metrics_sample(sb, "kvmscope_ioctl_seconds_bucket",
-					(struct metrics_label[]){ { "pid", pid }, { "vm", vm_name },
-						{ "ioctl", sums[j].ioctl }, { "le", le } }, 4, cum);
-			}
-			if (timed && r >= 0)
-				r = metrics_sample(sb, "kvmscope_ioctl_seconds_bucket",
-					(struct metrics_label[]){ { "pid", pid }, { "vm", vm_name },
-						{ "ioctl", sums[j].ioctl }, { "le", "+Inf" } }, 4,
-					hist_count(&h));
-			if (timed && r >= 0)
-				r = metrics_sample_ns_as_seconds(sb, "kvmscope_ioctl_seconds_sum",
-					(struct metrics_label[]){ { "pid", pid }, { "vm", vm_name },
-						{ "ioctl", sums[j].ioctl } }, 3, h.sum_ns);
-			if (timed && r >= 0)
-				r = metrics_sample(sb, "kvmscope_ioctl_seconds_count",
-					(struct metrics_label[]){ { "pid", pid }, { "vm", vm_name },
-						{ "ioctl", sums[j].ioctl } }, 3, hist_count(&h));
+			if (timed)
+				r = metrics_histogram(sb, &names, l, 3, &h);
 			j = e;
 		}
-		free(sums);
 	}
 	if (r >= 0)
 		r = metrics_family(sb, "kvmscope_vm_protection_info", "gauge",
 				   "1 for each VM: its protection type and launch state.");
-	for (size_t i = 0; i < nvm && r >= 0; i++) {
-		struct vm *vm = manager_vm_at(st->m, i);
-		const char *state_name, *vm_name = vm_display_name(vm, dn, sizeof(dn));
-		enum vm_protection p = protection_of(st, vm, &state_name);
-
-		snprintf(pid, sizeof(pid), "%u", vm->pid);
+	for (size_t i = 0; i < nvm && r >= 0; i++)
 		r = metrics_sample(sb, "kvmscope_vm_protection_info",
-			(struct metrics_label[]){ { "pid", pid }, { "vm", vm_name },
-				{ "type", vm_protection_name(p) }, { "state", state_name } }, 4, 1);
-	}
+			(struct metrics_label[]){ { "pid", vms[i].pid }, { "vm", vms[i].name },
+				{ "type", vm_protection_name(vms[i].protection) },
+				{ "state", vms[i].state } }, 4, 1);
 	if (r >= 0)
 		r = metrics_family(sb, "kvmscope_launch_steps_total", "counter",
 				   "Launch steps (CREATE_VM, MEMORY_ENCRYPT_OP and s390 PV sub-commands, "
 				   "ARM_VCPU_INIT) by VM, step and result.");
 	for (size_t i = 0; i < nvm && r >= 0; i++) {
-		struct vm *vm = manager_vm_at(st->m, i);
-		struct ioctl_vm *iv = ioctls_vm(st, vm, false);
-		const char *vm_name = vm_display_name(vm, dn, sizeof(dn));
+		struct ioctl_vm *iv = ioctls_vm(st, vms[i].vm, false);
 
 		if (!iv)
 			continue;
-		snprintf(pid, sizeof(pid), "%u", vm->pid);
 		for (size_t s = 0; s < iv->launch.n_steps && r >= 0; s++) {
 			const struct launch_step *step = &iv->launch.steps[s];
 			char name[96], res[32];
@@ -474,7 +458,7 @@ int ioctls_metrics(void *state, struct strbuf *sb)
 			if (seen)
 				continue;
 			r = metrics_sample(sb, "kvmscope_launch_steps_total",
-				(struct metrics_label[]){ { "pid", pid }, { "vm", vm_name },
+				(struct metrics_label[]){ { "pid", vms[i].pid }, { "vm", vms[i].name },
 					{ "type", vm_protection_name(iv->launch.protection) },
 					{ "step", name }, { "result", res } }, 5, total);
 		}
@@ -486,5 +470,8 @@ int ioctls_metrics(void *state, struct strbuf *sb)
 		r = metrics_sample(sb, "kvmscope_ioctl_events_dropped_total",
 				   (struct metrics_label[]){ { "why", ioctls_drop_names[k] } }, 1,
 				   st->drops[k]);
+	for (size_t i = 0; i < nvm; i++)
+		free(vms[i].sums);
+	free(vms);
 	return r;
 }
