@@ -201,7 +201,7 @@ static __always_inline __u32 cpuid_pv_features(__u64 arg)
  * A KVM ioctl begins on the current thread: read its sub-command, note it
  * in the thread's storage for its end.
  */
-static __always_inline int ioctl_begin(__u32 cmd, __u64 arg, __u8 kind, __u32 vcpu, __u32 fd)
+static __always_inline int ioctl_begin(__u32 cmd, __u64 arg, __u8 kind, __u32 vcpu)
 {
 	struct kvmscope_ioctl_inflight *f;
 	__u32 sub = 0;
@@ -225,7 +225,6 @@ static __always_inline int ioctl_begin(__u32 cmd, __u64 arg, __u8 kind, __u32 vc
 	f->cmd = cmd;
 	f->sub = sub;
 	f->vcpu = vcpu;
-	f->fd = fd;
 	f->kind = kind;
 	f->arg = arg;
 	f->ts = bpf_ktime_get_ns();
@@ -248,7 +247,7 @@ int kvmscope_ioctls_enter(struct kvmscope_tp_sys_enter_ioctl *ctx)
 	kind = kvm_fd_kind(file, &vcpu);
 	if (kind == KVMSCOPE_FD_UNKNOWN)
 		return 0;
-	return ioctl_begin(cmd, ctx->arg, kind, vcpu, (__u32)ctx->fd);
+	return ioctl_begin(cmd, ctx->arg, kind, vcpu);
 }
 
 static __always_inline bool is_launch_step(__u32 cmd)
@@ -391,7 +390,7 @@ int kvmscope_ioctls_exit(struct kvmscope_tp_sys_exit *ctx)
 SEC("fentry/kvm_dev_ioctl")
 int BPF_PROG(kvmscope_ioctls_dev_enter, struct file *filp, unsigned int ioctl, unsigned long arg)
 {
-	return ioctl_begin(ioctl, arg, KVMSCOPE_FD_SYSTEM, KVMSCOPE_VCPU_UNKNOWN, 0);
+	return ioctl_begin(ioctl, arg, KVMSCOPE_FD_SYSTEM, KVMSCOPE_VCPU_UNKNOWN);
 }
 
 SEC("fexit/kvm_dev_ioctl")
@@ -405,7 +404,7 @@ int BPF_PROG(kvmscope_ioctls_dev_exit, struct file *filp, unsigned int ioctl, un
 SEC("fentry/kvm_vm_ioctl")
 int BPF_PROG(kvmscope_ioctls_vm_enter, struct file *filp, unsigned int ioctl, unsigned long arg)
 {
-	return ioctl_begin(ioctl, arg, KVMSCOPE_FD_VM, KVMSCOPE_VCPU_UNKNOWN, 0);
+	return ioctl_begin(ioctl, arg, KVMSCOPE_FD_VM, KVMSCOPE_VCPU_UNKNOWN);
 }
 
 SEC("fexit/kvm_vm_ioctl")
@@ -434,7 +433,7 @@ int BPF_PROG(kvmscope_ioctls_vcpu_enter, struct file *filp, unsigned int ioctl, 
 {
 	if (ioctl == cmd_kvm_run && !stream_enabled && !time_kvm_run)
 		return 0;
-	return ioctl_begin(ioctl, arg, KVMSCOPE_FD_VCPU, vcpu_index_of(filp), 0);
+	return ioctl_begin(ioctl, arg, KVMSCOPE_FD_VCPU, vcpu_index_of(filp));
 }
 
 SEC("fexit/kvm_vcpu_ioctl")

@@ -194,12 +194,14 @@ static void ioctls_collect(void *state)
 		if ((!i || st->snap.v[i - 1].key.tgid != pid) && !manager_vm_find_live(st->m, pid))
 			manager_vm_note(st->m, pid, NULL);
 	}
-	for (uint32_t k = 0; k < KVMSCOPE_IOCTL_DROP_MAX; k++) {
-		int fd = bpf_map__fd(st->skel->maps.ioctl_drops);
-		int ncpus = libbpf_num_possible_cpus();
+	{
+		int fd = bpf_map__fd(st->skel->maps.ioctl_drops), ncpus = libbpf_num_possible_cpus();
 		uint64_t *per_cpu = ncpus > 0 ? calloc((size_t)ncpus, sizeof(*per_cpu)) : NULL;
 
-		if (per_cpu && bpf_map_lookup_elem(fd, &k, per_cpu) == 0) {
+		/* One buffer for every reason's per-CPU counters. */
+		for (uint32_t k = 0; per_cpu && k < KVMSCOPE_IOCTL_DROP_MAX; k++) {
+			if (bpf_map_lookup_elem(fd, &k, per_cpu) < 0)
+				continue;
 			st->drops[k] = 0;
 			for (int c = 0; c < ncpus; c++)
 				st->drops[k] += per_cpu[c];

@@ -62,16 +62,15 @@ struct kvmscope_ioctl_value {
 	struct kvmscope_hist time;	/* duration of the call */
 };
 
-/* A call in flight on a thread, from sys_enter to sys_exit. */
+/* A call in flight on a thread, from its entry to its return. */
 struct kvmscope_ioctl_inflight {
 	__u64 ts;		/* 0: none */
 	__u64 arg;
 	__u32 cmd;
 	__u32 sub;
 	__u32 vcpu;
-	__u32 fd;
 	__u8 kind;
-	__u8 pad[7];
+	__u8 pad[3];
 };
 
 /* Most processes an ioctl stream can be filtered to (as many as subscriptions). */
