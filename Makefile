@@ -36,10 +36,11 @@ BPF_CFLAGS := -target bpf -g -O2 -D__TARGET_ARCH_$(ARCH) -Iinclude -I$(dir $(VML
 
 BPF_SRCS := $(wildcard bpf/*.bpf.c)
 BPF_OBJS := $(patsubst bpf/%.bpf.c,$(BUILD)/bpf/%.bpf.o,$(BPF_SRCS))
-SKELS := $(patsubst bpf/%.bpf.c,$(BUILD)/%.skel.h,$(BPF_SRCS)) $(BUILD)/exits_fast.skel.h
+SKELS := $(patsubst bpf/%.bpf.c,$(BUILD)/%.skel.h,$(BPF_SRCS)) $(BUILD)/exits_fast.skel.h \
+	 $(BUILD)/ioctls_fast.skel.h
 
 # Pure logic that the unit tests link against, no BPF or event loop in it.
-CORE_SRCS := daemon/hist.c daemon/decode.c daemon/rpc.c daemon/metrics.c daemon/vm_identity.c \
+CORE_SRCS := daemon/hist.c daemon/preempt.c daemon/decode.c daemon/rpc.c daemon/metrics.c daemon/vm_identity.c \
 	daemon/strbuf.c daemon/options.c daemon/log.c daemon/tracefs.c daemon/linebuf.c daemon/traceline.c daemon/kvm_stats.c \
 	daemon/exits/model.c daemon/ioctls/names.c daemon/ioctls/model.c daemon/pin.c daemon/pidns.c daemon/bpfstats.c
 CORE_OBJS := $(patsubst %.c,$(BUILD)/%.o,$(CORE_SRCS))
@@ -102,6 +103,11 @@ $(BUILD)/bpf/%.bpf.o: bpf/%.bpf.c $(VMLINUX_H) $(wildcard include/kvmscope/*.h b
 # (Linux 6.17+); the daemon falls back to exits.bpf.o where it does not load.
 $(BUILD)/bpf/exits_fast.bpf.o: bpf/exits.bpf.c $(VMLINUX_H) $(wildcard include/kvmscope/*.h bpf/*.h) | $(BUILD)/.dir
 	$(CLANG) $(BPF_CFLAGS) -DKVMSCOPE_FAST_READS -c $< -o $@
+
+# The ioctls programs again, preemption off in their bodies (Linux 6.10+);
+# the daemon falls back to ioctls.bpf.o where it does not load.
+$(BUILD)/bpf/ioctls_fast.bpf.o: bpf/ioctls.bpf.c $(VMLINUX_H) $(wildcard include/kvmscope/*.h bpf/*.h) | $(BUILD)/.dir
+	$(CLANG) $(BPF_CFLAGS) -DKVMSCOPE_PREEMPT_OFF -c $< -o $@
 
 $(BUILD)/%.skel.h: $(BUILD)/bpf/%.bpf.o
 	$(BPFTOOL) gen skeleton $< name $(subst -,_,$*)_bpf > $@

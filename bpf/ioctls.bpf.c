@@ -15,6 +15,14 @@
  * MEMORY_ENCRYPT_OP, s390 PV commands, ARM_VCPU_INIT, ENABLE_CAP) on a
  * ring for the daemon's timelines.  Every other ioctl of the host costs
  * one compare at entry and one storage lookup at exit.
+ *
+ * fentry and fexit programs run preemptible: one preempted mid-run makes
+ * the kernel skip the next run of that program on the CPU while it is
+ * off (recursion_misses), a call lost.  ioctls_fast.bpf.o (this file
+ * with KVMSCOPE_PREEMPT_OFF, Linux 6.10+) turns preemption off for each
+ * body, which leaves the trampoline's own window, and the daemon
+ * attaches a *_backup beside each program that does the work only when
+ * its first program was skipped.
  */
 #include "vmlinux.h"
 #include <bpf/bpf_helpers.h>
@@ -24,6 +32,16 @@
 #include "common.bpf.h"
 
 char LICENSE[] SEC("license") = "Dual BSD/GPL";
+
+#ifdef KVMSCOPE_PREEMPT_OFF
+extern void bpf_preempt_disable(void) __ksym;
+extern void bpf_preempt_enable(void) __ksym;
+#define PREEMPT_OFF() bpf_preempt_disable()
+#define PREEMPT_ON() bpf_preempt_enable()
+#else
+#define PREEMPT_OFF() do { } while (0)
+#define PREEMPT_ON() do { } while (0)
+#endif
 
 /*
  * Request numbers with an argument worth reading, for the host's arch:
@@ -40,6 +58,8 @@ const volatile __u32 cmd_arm_vcpu_init = 0x4020aeae;
 const volatile __u32 cmd_set_cpuid2 = 0x4008ae90;
 /* Time KVM_RUN too (its time is the exits view's; off by default). */
 const volatile bool time_kvm_run = false;
+/* The *_backup programs may be attached: the first programs say when they ran. */
+const volatile bool backup_runs = false;
 
 /* Set by the daemon while someone subscribed to the ioctl topic ... */
 volatile __u32 stream_enabled;
@@ -122,6 +142,29 @@ static __always_inline void count_drop(__u32 why)
 }
 
 /*
+ * Is this run the one to handle the thread's call at this hook?  The
+ * first program always is, and counts itself in @done; its backup, which
+ * runs right after it on the same thread, only when @done did not move
+ * since the backup last looked (the first was skipped).
+ */
+static __always_inline bool ioctl_run_mine(__u32 *done, __u32 *seen, bool backup)
+{
+	bool skipped;
+
+	if (!backup_runs)
+		return !backup;
+	if (!backup) {
+		*done += 1;
+		return true;
+	}
+	skipped = *done == *seen;
+	if (skipped)
+		*done += 1;
+	*seen = *done;
+	return skipped;
+}
+
+/*
  * What kind of KVM file @file is (KVMSCOPE_FD_UNKNOWN: not KVM's), and
  * for a vCPU its index from the name "kvm-vcpu:N".  /dev/kvm is known by
  * its device number; the others are anonymous inodes named by KVM.
@@ -201,13 +244,21 @@ static __always_inline __u32 cpuid_pv_features(__u64 arg)
  * A KVM ioctl begins on the current thread: read its sub-command, note it
  * in the thread's storage for its end.
  */
-static __always_inline int ioctl_begin(__u32 cmd, __u64 arg, __u8 kind, __u32 vcpu)
+static __always_inline int ioctl_begin(__u32 cmd, __u64 arg, __u8 kind, __u32 vcpu, bool backup)
 {
 	struct kvmscope_ioctl_inflight *f;
 	__u32 sub = 0;
 
 	/* KVM's requests only, whichever way the call was seen (a tty ioctl on a VM fd is not). */
 	if (((cmd >> 8) & 0xff) != KVMSCOPE_KVMIO)
+		return 0;
+	f = bpf_task_storage_get(&ioctl_inflight, bpf_get_current_task_btf(), 0,
+				 BPF_LOCAL_STORAGE_GET_F_CREATE);
+	if (!f) {
+		count_drop(KVMSCOPE_IOCTL_DROP_INFLIGHT_FULL);
+		return 0;
+	}
+	if (!ioctl_run_mine(&f->enter_done, &f->enter_seen, backup))
 		return 0;
 	if (cmd == cmd_create_vm || cmd == cmd_check_extension)
 		sub = (__u32)arg;
@@ -216,12 +267,6 @@ static __always_inline int ioctl_begin(__u32 cmd, __u64 arg, __u8 kind, __u32 vc
 		sub = user_u32(arg, 0);
 	else if (cmd == cmd_set_cpuid2)
 		sub = cpuid_pv_features(arg);
-	f = bpf_task_storage_get(&ioctl_inflight, bpf_get_current_task_btf(), 0,
-				 BPF_LOCAL_STORAGE_GET_F_CREATE);
-	if (!f) {
-		count_drop(KVMSCOPE_IOCTL_DROP_INFLIGHT_FULL);
-		return 0;
-	}
 	f->cmd = cmd;
 	f->sub = sub;
 	f->vcpu = vcpu;
@@ -231,6 +276,10 @@ static __always_inline int ioctl_begin(__u32 cmd, __u64 arg, __u8 kind, __u32 vc
 	return 0;
 }
 
+/*
+ * The syscall tracepoints run their programs with preemption off and
+ * skip them all at once when any is running on the CPU: no backups.
+ */
 SEC("tracepoint/syscalls/sys_enter_ioctl")
 int kvmscope_ioctls_enter(struct kvmscope_tp_sys_enter_ioctl *ctx)
 {
@@ -247,8 +296,12 @@ int kvmscope_ioctls_enter(struct kvmscope_tp_sys_enter_ioctl *ctx)
 	kind = kvm_fd_kind(file, &vcpu);
 	if (kind == KVMSCOPE_FD_UNKNOWN)
 		return 0;
-	return ioctl_begin(cmd, ctx->arg, kind, vcpu);
+	PREEMPT_OFF();
+	ioctl_begin(cmd, ctx->arg, kind, vcpu, false);
+	PREEMPT_ON();
+	return 0;
 }
+
 
 static __always_inline bool is_launch_step(__u32 cmd)
 {
@@ -314,20 +367,32 @@ static __always_inline __u32 user_u16(__u64 arg, __u32 off)
 	return v;
 }
 
+enum ioctl_end_result {
+	END_COUNTED,	/* the noted call was counted (and streamed) */
+	END_NOT_MINE,	/* the other program of the pair handles this return */
+	END_NO_NOTE,	/* nothing was noted at entry: nothing counted */
+};
+
 /*
  * The KVM ioctl noted on the current thread returned @ret: count it,
  * stream it, and if it is a launch step put it on the launch ring.
- * false when no call was noted (nothing counted).
+ * Where backups may run, the thread's storage is made here when missing
+ * (KVM_RUN's fast way notes nothing at entry), so a backup can tell.
  */
-static __always_inline bool ioctl_end(long ret)
+static __always_inline enum ioctl_end_result ioctl_end(long ret, bool backup)
 {
 	struct kvmscope_ioctl_key key = {};
 	struct kvmscope_ioctl_inflight *f;
 	__u64 now, delta, detail64 = 0, id;
 
-	f = bpf_task_storage_get(&ioctl_inflight, bpf_get_current_task_btf(), 0, 0);
-	if (!f || !f->ts)
-		return false;
+	f = bpf_task_storage_get(&ioctl_inflight, bpf_get_current_task_btf(), 0,
+				 backup_runs ? BPF_LOCAL_STORAGE_GET_F_CREATE : 0);
+	if (!f)
+		return backup ? END_NOT_MINE : END_NO_NOTE;
+	if (!ioctl_run_mine(&f->exit_done, &f->exit_seen, backup))
+		return END_NOT_MINE;
+	if (!f->ts)
+		return END_NO_NOTE;
 	now = bpf_ktime_get_ns();
 	delta = now - f->ts;
 	id = bpf_get_current_pid_tgid();
@@ -352,7 +417,7 @@ static __always_inline bool ioctl_end(long ret)
 	f->ts = 0;
 
 	if (!count_call(&key, delta, key.cmd != cmd_kvm_run || time_kvm_run))
-		return true;
+		return END_COUNTED;
 	if (stream_enabled && (stream_all_pids || bpf_map_lookup_elem(&ioctl_stream_pids, &key.tgid))) {
 		struct kvmscope_ioctl_event *ev = bpf_ringbuf_reserve(&ioctl_stream, sizeof(*ev), 0);
 
@@ -368,18 +433,20 @@ static __always_inline bool ioctl_end(long ret)
 
 		if (!ev) {
 			count_drop(KVMSCOPE_IOCTL_DROP_RING_FULL);
-			return true;
+			return END_COUNTED;
 		}
 		fill_event(ev, &key, now, delta, detail64, (__u32)id);
 		bpf_ringbuf_submit(ev, 0);
 	}
-	return true;
+	return END_COUNTED;
 }
 
 SEC("tracepoint/syscalls/sys_exit_ioctl")
 int kvmscope_ioctls_exit(struct kvmscope_tp_sys_exit *ctx)
 {
-	ioctl_end(ctx->ret);
+	PREEMPT_OFF();
+	ioctl_end(ctx->ret, false);
+	PREEMPT_ON();
 	return 0;
 }
 
@@ -387,33 +454,51 @@ int kvmscope_ioctls_exit(struct kvmscope_tp_sys_exit *ctx)
  * Where fentry works (the lab's kernels), KVM's own three ioctl entry
  * points instead: only KVM's ioctls pay, and the fd kind is the function.
  */
-SEC("fentry/kvm_dev_ioctl")
-int BPF_PROG(kvmscope_ioctls_dev_enter, struct file *filp, unsigned int ioctl, unsigned long arg)
-{
-	return ioctl_begin(ioctl, arg, KVMSCOPE_FD_SYSTEM, KVMSCOPE_VCPU_UNKNOWN);
+/* One fentry/fexit pair and its backups on KVM function @fn, the fd kind @kind. */
+#define IOCTL_HOOKS(fn, name, kind)							\
+SEC("fentry/" #fn)									\
+int BPF_PROG(kvmscope_ioctls_##name##_enter, struct file *filp, unsigned int ioctl,	\
+	     unsigned long arg)								\
+{											\
+	PREEMPT_OFF();									\
+	ioctl_begin(ioctl, arg, kind, KVMSCOPE_VCPU_UNKNOWN, false);			\
+	PREEMPT_ON();									\
+	return 0;									\
+}											\
+SEC("fentry/" #fn)									\
+int BPF_PROG(kvmscope_ioctls_##name##_enter_backup, struct file *filp,			\
+	     unsigned int ioctl, unsigned long arg)					\
+{											\
+	PREEMPT_OFF();									\
+	ioctl_begin(ioctl, arg, kind, KVMSCOPE_VCPU_UNKNOWN, true);			\
+	PREEMPT_ON();									\
+	return 0;									\
+}											\
+SEC("fexit/" #fn)									\
+int BPF_PROG(kvmscope_ioctls_##name##_exit, struct file *filp, unsigned int ioctl,	\
+	     unsigned long arg, long ret)						\
+{											\
+	PREEMPT_OFF();									\
+	ioctl_end(ret, false);								\
+	PREEMPT_ON();									\
+	return 0;									\
+}											\
+SEC("fexit/" #fn)									\
+int BPF_PROG(kvmscope_ioctls_##name##_exit_backup, struct file *filp,			\
+	     unsigned int ioctl, unsigned long arg, long ret)				\
+{											\
+	PREEMPT_OFF();									\
+	ioctl_end(ret, true);								\
+	PREEMPT_ON();									\
+	return 0;									\
 }
 
-SEC("fexit/kvm_dev_ioctl")
-int BPF_PROG(kvmscope_ioctls_dev_exit, struct file *filp, unsigned int ioctl, unsigned long arg,
-	     long ret)
-{
-	ioctl_end(ret);
-	return 0;
-}
-
-SEC("fentry/kvm_vm_ioctl")
-int BPF_PROG(kvmscope_ioctls_vm_enter, struct file *filp, unsigned int ioctl, unsigned long arg)
-{
-	return ioctl_begin(ioctl, arg, KVMSCOPE_FD_VM, KVMSCOPE_VCPU_UNKNOWN);
-}
-
-SEC("fexit/kvm_vm_ioctl")
-int BPF_PROG(kvmscope_ioctls_vm_exit, struct file *filp, unsigned int ioctl, unsigned long arg,
-	     long ret)
-{
-	ioctl_end(ret);
-	return 0;
-}
+/*
+ * Where fentry works (the lab's kernels), KVM's own three ioctl entry
+ * points instead: only KVM's ioctls pay, and the fd kind is the function.
+ */
+IOCTL_HOOKS(kvm_dev_ioctl, dev, KVMSCOPE_FD_SYSTEM)
+IOCTL_HOOKS(kvm_vm_ioctl, vm, KVMSCOPE_FD_VM)
 
 static __always_inline __u32 vcpu_index_of(struct file *filp)
 {
@@ -428,32 +513,90 @@ static __always_inline __u32 vcpu_index_of(struct file *filp)
  * fexit alone, which has its arguments and result: no note, no clock
  * (its time is the exits view's) unless someone streams the ioctls.
  */
+static __always_inline void vcpu_enter(struct file *filp, unsigned int ioctl, unsigned long arg,
+				       bool backup)
+{
+	if (ioctl == cmd_kvm_run && !stream_enabled && !time_kvm_run)
+		return;
+	PREEMPT_OFF();
+	ioctl_begin(ioctl, arg, KVMSCOPE_FD_VCPU, vcpu_index_of(filp), backup);
+	PREEMPT_ON();
+}
+
+static __always_inline void vcpu_exit(struct file *filp, unsigned int ioctl, long ret, bool backup)
+{
+	struct kvmscope_ioctl_key key = {};
+	enum ioctl_end_result r = END_NO_NOTE;
+
+	if (backup && !backup_runs)
+		return;
+	PREEMPT_OFF();
+	if (ioctl != cmd_kvm_run || stream_enabled || time_kvm_run || backup_runs)
+		r = ioctl_end(ret, backup);
+	/* Not noted at entry: KVM_RUN the fast way (or the stream was turned on meanwhile). */
+	if (ioctl == cmd_kvm_run && r == END_NO_NOTE) {
+		key.tgid = bpf_get_current_pid_tgid() >> 32;
+		key.cmd = ioctl;
+		key.vcpu = vcpu_index_of(filp);
+		key.kind = KVMSCOPE_FD_VCPU;
+		key.result = ret < 0 ? (__s32)ret : 0;
+		count_call(&key, 0, false);
+	}
+	PREEMPT_ON();
+}
+
 SEC("fentry/kvm_vcpu_ioctl")
 int BPF_PROG(kvmscope_ioctls_vcpu_enter, struct file *filp, unsigned int ioctl, unsigned long arg)
 {
-	if (ioctl == cmd_kvm_run && !stream_enabled && !time_kvm_run)
-		return 0;
-	return ioctl_begin(ioctl, arg, KVMSCOPE_FD_VCPU, vcpu_index_of(filp));
+	vcpu_enter(filp, ioctl, arg, false);
+	return 0;
+}
+
+SEC("fentry/kvm_vcpu_ioctl")
+int BPF_PROG(kvmscope_ioctls_vcpu_enter_backup, struct file *filp, unsigned int ioctl,
+	     unsigned long arg)
+{
+	vcpu_enter(filp, ioctl, arg, true);
+	return 0;
 }
 
 SEC("fexit/kvm_vcpu_ioctl")
 int BPF_PROG(kvmscope_ioctls_vcpu_exit, struct file *filp, unsigned int ioctl, unsigned long arg,
 	     long ret)
 {
-	struct kvmscope_ioctl_key key = {};
-
-	if (ioctl != cmd_kvm_run) {
-		ioctl_end(ret);
-		return 0;
-	}
-	if ((stream_enabled || time_kvm_run) && ioctl_end(ret))
-		return 0;
-	/* Not noted at entry: the fast way (or the stream was turned on meanwhile). */
-	key.tgid = bpf_get_current_pid_tgid() >> 32;
-	key.cmd = ioctl;
-	key.vcpu = vcpu_index_of(filp);
-	key.kind = KVMSCOPE_FD_VCPU;
-	key.result = ret < 0 ? (__s32)ret : 0;
-	count_call(&key, 0, false);
+	vcpu_exit(filp, ioctl, ret, false);
 	return 0;
 }
+
+SEC("fexit/kvm_vcpu_ioctl")
+int BPF_PROG(kvmscope_ioctls_vcpu_exit_backup, struct file *filp, unsigned int ioctl,
+	     unsigned long arg, long ret)
+{
+	vcpu_exit(filp, ioctl, ret, true);
+	return 0;
+}
+
+/*
+ * On a kernel that preempts anywhere, where fentry programs lose calls:
+ * kprobe.multi at entry and return, which run with preemption off and
+ * keep each call's return on the thread's own stack (Linux 6.15+).  The
+ * return has no arguments: every call is noted at entry, KVM_RUN too.
+ */
+#define IOCTL_KPROBES(fn, name, kind, vcpu_of)						\
+SEC("kprobe.multi/" #fn)								\
+int BPF_KPROBE(kvmscope_ioctls_##name##_kprobe, struct file *filp, unsigned int ioctl,	\
+	       unsigned long arg)							\
+{											\
+	ioctl_begin(ioctl, arg, kind, vcpu_of, false);					\
+	return 0;									\
+}											\
+SEC("kretprobe.multi/" #fn)								\
+int BPF_KRETPROBE(kvmscope_ioctls_##name##_kretprobe, long ret)			\
+{											\
+	ioctl_end(ret, false);								\
+	return 0;									\
+}
+
+IOCTL_KPROBES(kvm_dev_ioctl, dev, KVMSCOPE_FD_SYSTEM, KVMSCOPE_VCPU_UNKNOWN)
+IOCTL_KPROBES(kvm_vm_ioctl, vm, KVMSCOPE_FD_VM, KVMSCOPE_VCPU_UNKNOWN)
+IOCTL_KPROBES(kvm_vcpu_ioctl, vcpu, KVMSCOPE_FD_VCPU, vcpu_index_of(filp))

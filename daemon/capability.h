@@ -26,6 +26,8 @@ struct vm;
  * subscriptions' pid filters, so that the kernel puts nothing on a ring
  * for processes nobody asked about.  Other filters stay in user space.
  */
+struct bpfstats;
+
 struct stream_filter {
 	enum { STREAM_OFF, STREAM_ALL_PIDS, STREAM_PIDS } mode;
 	size_t n_pids;
@@ -58,6 +60,11 @@ struct capability_ops {
 	const char *const *topics_on_request;
 	/* Optional: stream only the events of @topic that @f selects (or none). */
 	void (*stream_filter)(void *state, const char *topic, const struct stream_filter *f);
+	/*
+	 * Optional: its BPF programs' run time and skipped runs, which the
+	 * manager writes into /metrics with every capability's at once.
+	 */
+	const struct bpfstats *(*bpf_cost)(void *state);
 	/* JSON-RPC methods this capability serves (NULL-name terminated) or NULL. */
 	const struct rpc_method *methods;
 };

@@ -21,6 +21,7 @@
 #include <unistd.h>
 #include <systemd/sd-daemon.h>
 
+#include "bpfstats.h"
 #include "http.h"
 #include "events.h"
 #include "log.h"
@@ -511,6 +512,19 @@ static int metrics_render(struct manager *m, struct strbuf *sb)
 	for (size_t i = 0; i < m->n_caps && r >= 0; i++)
 		if (m->caps[i].state && m->caps[i].ops->metrics)
 			r = m->caps[i].ops->metrics(m->caps[i].state, sb);
+	/* Every capability's programs in one set of families. */
+	if (r >= 0) {
+		const struct bpfstats **sets = calloc(m->n_caps ? m->n_caps : 1, sizeof(*sets));
+		size_t n = 0;
+
+		if (!sets)
+			return -ENOMEM;
+		for (size_t i = 0; i < m->n_caps; i++)
+			if (m->caps[i].state && m->caps[i].ops->bpf_cost)
+				sets[n++] = m->caps[i].ops->bpf_cost(m->caps[i].state);
+		r = bpfstats_metrics(sb, sets, n);
+		free(sets);
+	}
 	return r;
 }
 

@@ -105,9 +105,9 @@ json_t *exits_bpf_cost_json(struct exits_state *st)
 	return bpfstats_to_json(&st->bpf_cost);
 }
 
-int exits_bpf_cost_metrics(struct exits_state *st, struct strbuf *sb)
+const struct bpfstats *exits_bpf_cost(void *state)
 {
-	const struct bpfstats *sets[] = { &st->bpf_cost };
+	struct exits_state *st = state;
 
-	return bpfstats_metrics(sb, sets, 1);
+	return &st->bpf_cost;
 }

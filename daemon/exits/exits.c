@@ -658,6 +658,7 @@ const struct capability_ops exits_capability = {
 	.collect = exits_collect,
 	.describe = exits_describe,
 	.metrics = exits_metrics,
+	.bpf_cost = exits_bpf_cost,
 	.vm_exited = exits_vm_exited,
 	.vm_forget = exits_vm_forget,
 	.free = exits_free,

@@ -205,6 +205,7 @@ void exits_bpf_cost_read(struct exits_state *st);
 /* load.c: attach probe @p's backup program (when loaded and wanted). */
 void exits_attach_backup(struct exits_state *st, struct exits_probe *p);
 json_t *exits_bpf_cost_json(struct exits_state *st);
-int exits_bpf_cost_metrics(struct exits_state *st, struct strbuf *sb);
+/* Its programs, for the manager's /metrics (capability_ops.bpf_cost). */
+const struct bpfstats *exits_bpf_cost(void *state);
 
 #endif

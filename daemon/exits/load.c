@@ -9,7 +9,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/utsname.h>
 #include <unistd.h>
 #include <bpf/bpf.h>
 #include <bpf/btf.h>
@@ -20,6 +19,7 @@
 #include "exits_fast.skel.h"
 #include "exits/exits.h"
 #include "log.h"
+#include "preempt.h"
 #include "manager.h"
 #include "options.h"
 #include "pin.h"
@@ -445,17 +445,6 @@ static struct exits_bpf *exits_open(bool fast)
 	return obj;
 }
 
-/* Is this kernel newer than 6.18, the newest seen to run KVM's tracepoints non-preemptible? */
-static bool kernel_newer_than_6_18(void)
-{
-	struct utsname u;
-	int major = 0, minor = 0;
-
-	if (uname(&u) < 0 || sscanf(u.release, "%d.%d", &major, &minor) != 2)
-		return true;	/* unknown: back up */
-	return major > 6 || (major == 6 && minor > 18);
-}
-
 /* Does the kernel have bpf_rdonly_cast() at all (Linux 6.2+; to void: 6.17+)? */
 static bool kernel_has_rdonly_cast(void)
 {
@@ -510,10 +499,15 @@ static int open_and_load_variant(struct exits_state *st)
 	s->rodata->collect_backdoor = o->collect & COLLECT_BACKDOOR;
 	/*
 	 * The backups are loaded with the fast build (6.17+), and attached
-	 * where the kernel runs these events' programs preemptible (seen on
-	 * 7.2, not on 6.18), or at the first skipped run the tick sees.
+	 * where the kernel preempts anywhere (Debian's 7.2 does; its
+	 * tracepoints run their programs preemptible), or at the first
+	 * skipped run the tick sees.
 	 */
-	st->backups_wanted = st->fast_reads && kernel_newer_than_6_18();
+	{
+		char how[160];
+
+		st->backups_wanted = st->fast_reads && kernel_preempts_anywhere(how, sizeof(how)) == 1;
+	}
 	s->rodata->backup_runs = st->fast_reads;
 	s->rodata->max_keys_per_vm = o->max_keys_per_vm;
 	/* Sizes from the options; the per-VM and per-thread maps follow them. */

@@ -330,8 +330,6 @@ int exits_metrics(void *state, struct strbuf *sb)
 		if (r >= 0)
 			r = metrics_sample(sb, "kvmscope_slots_used", NULL, 0, st->slots_used);
 	}
-	if (r >= 0)
-		r = exits_bpf_cost_metrics(st, sb);
 	exit_table_free(&pio);
 	free(per_vm);
 	return r;

@@ -13,15 +13,19 @@
 #include <fcntl.h>
 #include <sys/epoll.h>
 #include <sys/ioctl.h>
+#include <sys/utsname.h>
 #include <unistd.h>
 #include <bpf/bpf.h>
+#include <bpf/btf.h>
 #include <bpf/libbpf.h>
 
 #include "events.h"
 #include "ioctls/ioctls.h"
 #include "ioctls.skel.h"
+#include "ioctls_fast.skel.h"
 #include "log.h"
 #include "manager.h"
+#include "preempt.h"
 
 #define BATCH 1024
 
@@ -169,6 +173,34 @@ static void flush_gone(struct ioctls_state *st)
 	st->n_gone = 0;
 }
 
+static const char *const *prog_names(const struct ioctls_state *st);
+
+/* The attached programs (and backups) as status and /metrics name them: "ioctls:<probe>". */
+static void track_programs(struct ioctls_state *st)
+{
+	const char *const *progs = prog_names(st);
+
+	for (size_t i = 0; i < st->n_probes; i++) {
+		char name[96], backup[96];
+
+		if (!st->probes[i].attached)
+			continue;
+		snprintf(name, sizeof(name), "ioctls:%s", st->probes[i].name);
+		if (bpfstats_track(&st->bpf_cost, name,
+				   bpf_object__find_program_by_name(st->skel->obj, progs[i]),
+				   st->probes[i].link) < 0)
+			log_warning("ioctls: out of memory tracking the run time of %s", name);
+		if (!st->probes[i].backup_link)
+			continue;
+		snprintf(name, sizeof(name), "ioctls:%s#backup", st->probes[i].name);
+		snprintf(backup, sizeof(backup), "%s_backup", progs[i]);
+		if (bpfstats_track(&st->bpf_cost, name,
+				   bpf_object__find_program_by_name(st->skel->obj, backup),
+				   st->probes[i].backup_link) < 0)
+			log_warning("ioctls: out of memory tracking the run time of %s", name);
+	}
+}
+
 static void ioctls_collect(void *state)
 {
 	struct ioctls_state *st = state;
@@ -176,6 +208,9 @@ static void ioctls_collect(void *state)
 
 	if (!st->loaded)
 		return;
+	if (!st->bpf_cost.n)
+		track_programs(st);
+	bpfstats_read(&st->bpf_cost, BPFSTATS_SYSCTL);
 	if (st->rb)
 		ring_buffer__consume(st->rb);
 	flush_gone(st);
@@ -373,8 +408,11 @@ static void ioctls_free(void *state)
 	sd_event_source_disable_unref(st->stream_timer);
 	ring_buffer__free(st->rb);
 	ring_buffer__free(st->stream_rb);
-	for (size_t i = 0; i < st->n_probes; i++)
+	for (size_t i = 0; i < st->n_probes; i++) {
 		bpf_link__destroy(st->probes[i].link);
+		bpf_link__destroy(st->probes[i].backup_link);
+	}
+	bpfstats_free(&st->bpf_cost);
 	ioctls_bpf__destroy(st->skel);
 	ioctl_table_free(&st->snap);
 	for (size_t i = 0; i < st->n_vms; i++)
@@ -396,22 +434,97 @@ static const char *const fentry_names[] = {
 	"fexit/kvm_dev_ioctl", "fentry/kvm_dev_ioctl", "fexit/kvm_vm_ioctl",
 	"fentry/kvm_vm_ioctl", "fexit/kvm_vcpu_ioctl", "fentry/kvm_vcpu_ioctl",
 };
+static const char *const kprobe_progs[] = {
+	"kvmscope_ioctls_dev_kretprobe", "kvmscope_ioctls_dev_kprobe",
+	"kvmscope_ioctls_vm_kretprobe", "kvmscope_ioctls_vm_kprobe",
+	"kvmscope_ioctls_vcpu_kretprobe", "kvmscope_ioctls_vcpu_kprobe",
+};
+static const char *const kprobe_names[] = {
+	"kretprobe.multi/kvm_dev_ioctl", "kprobe.multi/kvm_dev_ioctl",
+	"kretprobe.multi/kvm_vm_ioctl", "kprobe.multi/kvm_vm_ioctl",
+	"kretprobe.multi/kvm_vcpu_ioctl", "kprobe.multi/kvm_vcpu_ioctl",
+};
 
-static bool is_fentry_prog(const char *name)
+static const char *hooks_name(enum ioctl_hooks h)
 {
-	for (size_t i = 0; i < sizeof(fentry_progs) / sizeof(fentry_progs[0]); i++)
-		if (!strcmp(name, fentry_progs[i]))
-			return true;
-	return false;
+	return h == HOOKS_FENTRY ? "fentry" : h == HOOKS_KPROBE ? "kprobe_multi" :
+	       "syscall_tracepoints";
 }
 
-/* Open and load the object with one set of programs: fentry/fexit or the syscall tracepoints. */
-static int open_and_load(struct ioctls_state *st, bool fentry)
+/* Which of the hook kinds a program of the object belongs to, by its section. */
+static enum ioctl_hooks hooks_of(const struct bpf_program *prog)
+{
+	const char *sec = bpf_program__section_name(prog);
+
+	if (!strncmp(sec, "fentry/", 7) || !strncmp(sec, "fexit/", 6))
+		return HOOKS_FENTRY;
+	if (!strncmp(sec, "kprobe", 6) || !strncmp(sec, "kretprobe", 9))
+		return HOOKS_KPROBE;
+	return HOOKS_SYSCALL;
+}
+
+/* The skeleton of ioctls.bpf.o, holding ioctls_fast.bpf.o's programs if @preempt_off. */
+static struct ioctls_bpf *ioctls_open(bool preempt_off)
+{
+	struct ioctls_bpf *obj = calloc(1, sizeof(*obj));
+	int err;
+
+	if (!obj) {
+		errno = ENOMEM;
+		return NULL;
+	}
+	err = ioctls_bpf__create_skeleton(obj);
+	if (!err && preempt_off)
+		obj->skeleton->data = ioctls_fast_bpf__elf_bytes(&obj->skeleton->data_sz);
+	if (!err)
+		err = bpf_object__open_skeleton(obj->skeleton, NULL);
+	if (err) {
+		ioctls_bpf__destroy(obj);
+		errno = -err;
+		return NULL;
+	}
+	return obj;
+}
+
+/* Does the kernel have bpf_preempt_disable() (Linux 6.10+)? */
+static bool kernel_has_preempt_kfunc(void)
+{
+	struct btf *vmlinux = btf__load_vmlinux_btf();
+	bool found = vmlinux &&
+		btf__find_by_name_kind(vmlinux, "bpf_preempt_disable", BTF_KIND_FUNC) > 0;
+
+	btf__free(vmlinux);
+	return found;
+}
+
+static int open_and_load_variant(struct ioctls_state *st, enum ioctl_hooks hooks);
+
+/*
+ * Open and load the object with one set of programs (@hooks): with
+ * preemption off in their bodies where the kernel can, else as they are.
+ */
+static int open_and_load(struct ioctls_state *st, enum ioctl_hooks hooks)
+{
+	int r;
+
+	st->preempt_off = st->preempt_kfunc;
+	if (st->preempt_off) {
+		r = open_and_load_variant(st, hooks);
+		if (r >= 0)
+			return r;
+		log_info("ioctls: the programs with preemption off did not load (%s); "
+			 "loading them without", strerror(-r));
+		st->preempt_off = false;
+	}
+	return open_and_load_variant(st, hooks);
+}
+
+static int open_and_load_variant(struct ioctls_state *st, enum ioctl_hooks hooks)
 {
 	struct bpf_program *prog;
 	int r;
 
-	st->skel = ioctls_bpf__open();
+	st->skel = ioctls_open(st->preempt_off);
 	if (!st->skel)
 		return -errno;
 	/* The request numbers of this arch; 0 (none on this arch) matches no call. */
@@ -424,8 +537,10 @@ static int open_and_load(struct ioctls_state *st, bool fentry)
 	st->skel->rodata->cmd_pv_cpu_command = st->cmds.pv_cpu_command;
 	st->skel->rodata->cmd_arm_vcpu_init = st->cmds.arm_vcpu_init;
 	st->skel->rodata->cmd_set_cpuid2 = st->cmds.set_cpuid2;
+	/* fentry's programs run preemptible: each gets a backup (bpf/ioctls.bpf.c). */
+	st->skel->rodata->backup_runs = st->preempt_off && hooks == HOOKS_FENTRY;
 	bpf_object__for_each_program(prog, st->skel->obj)
-		bpf_program__set_autoload(prog, is_fentry_prog(bpf_program__name(prog)) == fentry);
+		bpf_program__set_autoload(prog, hooks_of(prog) == hooks);
 	r = ioctls_bpf__load(st->skel);
 	if (r < 0) {
 		ioctls_bpf__destroy(st->skel);
@@ -446,15 +561,45 @@ static int print_as_debug(enum libbpf_print_level level, const char *fmt, va_lis
 	return 0;
 }
 
-/* The probes' names, the rings: what follows a load with either set of programs. */
-static void loaded(struct ioctls_state *st)
+static const char *const *probe_names(enum ioctl_hooks h)
 {
-	const char *const *names = st->fentry ? fentry_names : tracepoint_names;
+	return h == HOOKS_FENTRY ? fentry_names : h == HOOKS_KPROBE ? kprobe_names :
+	       tracepoint_names;
+}
 
-	st->n_probes = st->fentry ? 6 : 2;
+static const char *const *prog_names(const struct ioctls_state *st)
+{
+	return st->hooks == HOOKS_FENTRY ? fentry_progs : st->hooks == HOOKS_KPROBE ? kprobe_progs :
+	       tracepoint_progs;
+}
+
+/*
+ * Load the programs of @hooks, then the probes' names and the rings.
+ * Quietly (libbpf's complaints to the debug log) where a failure is
+ * expected and another way follows.
+ */
+static int load_hooks(struct ioctls_state *st, enum ioctl_hooks hooks, bool quiet)
+{
+	const char *const *names = probe_names(hooks);
+	libbpf_print_fn_t outer_print = quiet ? libbpf_set_print(print_as_debug) : NULL;
+	int r = open_and_load(st, hooks);
+
+	if (quiet)
+		libbpf_set_print(outer_print);
+	st->hooks = hooks;
+	st->n_probes = hooks == HOOKS_SYSCALL ? 2 : 6;
 	for (size_t i = 0; i < st->n_probes; i++)
 		st->probes[i] = (typeof(st->probes[i])){ .name = names[i] };
+	if (r < 0) {
+		snprintf(st->load_error, sizeof(st->load_error),
+			 "cannot load the BPF programs: %s (see the log for the verifier)", strerror(-r));
+		if (!quiet)
+			log_error("ioctls: %s", st->load_error);
+		return r;
+	}
+	st->load_error[0] = '\0';
 	st->loaded = true;
+	st->backups = hooks == HOOKS_FENTRY && st->preempt_off;
 	st->rb = ring_buffer__new(bpf_map__fd(st->skel->maps.ioctl_events), on_launch_step, st,
 				  NULL);
 	if (!st->rb ||
@@ -465,57 +610,67 @@ static void loaded(struct ioctls_state *st)
 					 st, NULL);
 	if (!st->stream_rb)
 		log_warning("ioctls: cannot read the ioctl stream; the ioctl topic stays empty");
+	return 0;
 }
 
-/* The syscall tracepoints, where fentry cannot serve. */
-static int load_syscall_hooks(struct ioctls_state *st)
+/* Is this kernel 6.15 or newer, whose kretprobe.multi keeps returns on each thread's stack? */
+static bool kernel_fprobe_on_fgraph(void)
 {
-	int r = open_and_load(st, false);
+	struct utsname u;
+	int major = 0, minor = 0;
 
-	st->fentry = false;
-	if (r < 0) {
-		st->n_probes = 2;
-		for (size_t i = 0; i < 2; i++)
-			st->probes[i] = (typeof(st->probes[i])){ .name = tracepoint_names[i] };
-		snprintf(st->load_error, sizeof(st->load_error),
-			 "cannot load the BPF programs: %s (see the log for the verifier)", strerror(-r));
-		log_error("ioctls: %s", st->load_error);
-		return r;
+	if (uname(&u) < 0 || sscanf(u.release, "%d.%d", &major, &minor) != 2)
+		return false;
+	return major > 6 || (major == 6 && minor >= 15);
+}
+
+/*
+ * The first way of hooking the ioctls to try.  KVM's own functions,
+ * where only KVM's ioctls pay: fentry/fexit, or on a kernel that
+ * preempts anywhere kprobe.multi (fentry programs preempted mid-run lose
+ * calls; kprobes run with preemption off).  Else the syscall tracepoints.
+ */
+static void choose_hooks(struct ioctls_state *st)
+{
+	char how[160];
+
+	st->preempts = kernel_preempts_anywhere(how, sizeof(how)) == 1;
+	if (st->preempts && kernel_fprobe_on_fgraph()) {
+		if (load_hooks(st, HOOKS_KPROBE, true) == 0) {
+			snprintf(st->hooks_note, sizeof(st->hooks_note),
+				 "this kernel preempts anywhere (%s), where fentry programs lose calls: "
+				 "kprobe.multi instead", how);
+			log_info("ioctls: %s", st->hooks_note);
+			return;
+		}
+		log_info("ioctls: kprobe.multi on kvm_*_ioctl could not load (%s); trying fentry",
+			 st->load_error);
 	}
-	loaded(st);
-	return 0;
+	if (load_hooks(st, HOOKS_FENTRY, true) == 0)
+		return;
+	snprintf(st->hooks_note, sizeof(st->hooks_note),
+		 "fentry/fexit on kvm_*_ioctl: %s: every ioctl of the host goes through the "
+		 "syscall tracepoints", st->load_error);
+	log_info("ioctls: %s", st->hooks_note);
+	load_hooks(st, HOOKS_SYSCALL, false);
 }
 
 static int ioctls_probe(struct manager *m, void **state)
 {
 	struct ioctls_state *st = calloc(1, sizeof(*st));
-	libbpf_print_fn_t outer_print;
-	int r;
 
 	if (!st)
 		return -ENOMEM;
 	st->m = m;
 	ioctl_cmds_for(&st->cmds, ioctl_arch_host());
 	*state = st;
+	st->preempt_kfunc = kernel_has_preempt_kfunc();
 	if (!manager_options(m)->ioctls) {
 		snprintf(st->load_error, sizeof(st->load_error), "off (--ioctls off)");
 		log_info("ioctls: %s", st->load_error);
 		return 0;
 	}
-	/* KVM's own functions where the kernel lets fentry attach: only KVM's ioctls pay. */
-	outer_print = libbpf_set_print(print_as_debug);
-	r = open_and_load(st, true);
-	libbpf_set_print(outer_print);
-	if (r == 0) {
-		st->fentry = true;
-		loaded(st);
-		return 0;
-	}
-	snprintf(st->fentry_note, sizeof(st->fentry_note),
-		 "fentry/fexit on kvm_*_ioctl could not load (%s): every ioctl of the host "
-		 "goes through the syscall tracepoints", strerror(-r));
-	log_info("ioctls: %s", st->fentry_note);
-	load_syscall_hooks(st);
+	choose_hooks(st);
 	return 0;
 }
 
@@ -580,14 +735,16 @@ static bool fentry_self_test(struct ioctls_state *st, char *why, size_t len)
 	}
 	for (size_t i = 0; i < sizeof(want) / sizeof(want[0]) && ok; i++)
 		if (!want[i].seen) {
-			snprintf(why, len, "fentry/fexit on %s attached but never ran (self-test): every "
-				 "ioctl of the host goes through the syscall tracepoints", want[i].fn);
+			snprintf(why, len, "%s on %s attached but never ran (self-test): every "
+				 "ioctl of the host goes through the syscall tracepoints",
+				 st->hooks == HOOKS_KPROBE ? "kprobe.multi" : "fentry/fexit", want[i].fn);
 			ok = false;
 		}
 	return ok;
 }
 
 static int attach_loaded(struct ioctls_state *st);
+static void unload(struct ioctls_state *st);
 
 static int ioctls_attach(void *state)
 {
@@ -597,15 +754,42 @@ static int ioctls_attach(void *state)
 	if (!manager_options(st->m)->ioctls)
 		return 0;
 	attached = attach_loaded(st);
-	if (!st->fentry || !st->loaded || fentry_self_test(st, st->fentry_note, sizeof(st->fentry_note)))
+	/* kprobe.multi needs the kernel's fprobe: fentry where it is missing. */
+	if (st->hooks == HOOKS_KPROBE && st->loaded && attached < (int)st->n_probes) {
+		size_t failed = 0;
+
+		while (failed < st->n_probes && st->probes[failed].attached)
+			failed++;
+		snprintf(st->hooks_note, sizeof(st->hooks_note), "this kernel preempts anywhere, where "
+			 "fentry programs lose calls, but kprobe.multi did not attach (%s): "
+			 "fentry/fexit with backups", st->probes[failed].reason);
+		log_warning("ioctls: %s", st->hooks_note);
+		unload(st);
+		if (load_hooks(st, HOOKS_FENTRY, false) < 0)
+			return -ENOENT;
+		attached = attach_loaded(st);
+	}
+	if (st->hooks == HOOKS_SYSCALL || !st->loaded ||
+	    fentry_self_test(st, st->hooks_note, sizeof(st->hooks_note)))
 		return attached;
 	/* Start again with the syscall tracepoints. */
-	log_warning("ioctls: %s", st->fentry_note);
+	log_warning("ioctls: %s", st->hooks_note);
+	unload(st);
+	if (load_hooks(st, HOOKS_SYSCALL, false) < 0)
+		return -ENOENT;
+	return attach_loaded(st);
+}
+
+/* Detach and unload every program, before loading another set (at start only). */
+static void unload(struct ioctls_state *st)
+{
 	for (size_t i = 0; i < st->n_probes; i++) {
 		bpf_link__destroy(st->probes[i].link);
-		st->probes[i].link = NULL;
+		bpf_link__destroy(st->probes[i].backup_link);
+		st->probes[i].link = st->probes[i].backup_link = NULL;
 		st->probes[i].attached = false;
 	}
+	bpfstats_free(&st->bpf_cost);
 	sd_event_source_disable_unref(st->rb_source);
 	st->rb_source = NULL;
 	ring_buffer__free(st->rb);
@@ -613,15 +797,12 @@ static int ioctls_attach(void *state)
 	st->rb = st->stream_rb = NULL;
 	ioctls_bpf__destroy(st->skel);
 	st->skel = NULL;
-	st->loaded = st->fentry = false;
-	if (load_syscall_hooks(st) < 0)
-		return -ENOENT;
-	return attach_loaded(st);
+	st->loaded = st->backups = false;
 }
 
 static int attach_loaded(struct ioctls_state *st)
 {
-	const char *const *progs = st->fentry ? fentry_progs : tracepoint_progs;
+	const char *const *progs = prog_names(st);
 	int attached = 0;
 
 	if (!st->loaded) {
@@ -630,12 +811,31 @@ static int attach_loaded(struct ioctls_state *st)
 				 st->load_error);
 		return -ENOENT;
 	}
-	/* Each exit before its entry: an entry without its exit would leave calls in flight. */
+	/*
+	 * Each exit before its entry: an entry without its exit would leave
+	 * calls in flight.  A backup before its program: a trampoline runs
+	 * the program attached last first, and the backup must run second
+	 * (alone meanwhile, it does every call's work itself).
+	 */
 	for (size_t i = 0; i < st->n_probes; i++) {
 		struct bpf_program *prog = bpf_object__find_program_by_name(st->skel->obj, progs[i]);
 
+		if (st->backups) {
+			char name[80];
+			struct bpf_program *backup;
+
+			snprintf(name, sizeof(name), "%s_backup", progs[i]);
+			backup = bpf_object__find_program_by_name(st->skel->obj, name);
+			st->probes[i].backup_link = backup ? bpf_program__attach(backup) : NULL;
+			if (!st->probes[i].backup_link)
+				log_warning("ioctls: %s: cannot attach its backup program: %s; a run the "
+					    "kernel skips is a call lost", st->probes[i].name,
+					    strerror(errno));
+		}
 		st->probes[i].link = prog ? bpf_program__attach(prog) : NULL;
 		if (!st->probes[i].link) {
+			bpf_link__destroy(st->probes[i].backup_link);
+			st->probes[i].backup_link = NULL;
 			snprintf(st->probes[i].reason, sizeof(st->probes[i].reason),
 				 "attach failed: %s", strerror(errno));
 			log_warning("ioctls: %s: %s", st->probes[i].name, st->probes[i].reason);
@@ -653,17 +853,30 @@ static json_t *ioctls_describe(void *state)
 	json_t *probes = json_array(), *drops = json_object();
 
 	for (size_t i = 0; i < st->n_probes; i++)
-		json_array_append_new(probes, json_pack("{s:s, s:b, s:s}", "name", st->probes[i].name,
-			"attached", st->probes[i].attached, "reason",
+		json_array_append_new(probes, json_pack("{s:s, s:b, s:b, s:s}", "name",
+			st->probes[i].name, "attached", st->probes[i].attached, "backup",
+			st->probes[i].backup_link != NULL, "reason",
 			st->probes[i].attached ? "" : st->probes[i].reason));
 	for (uint32_t k = 0; k < KVMSCOPE_IOCTL_DROP_MAX; k++)
 		json_object_set_new(drops, ioctls_drop_names[k], json_integer((json_int_t)st->drops[k]));
-	return json_pack("{s:b, s:s, s:s, s:s?, s:o, s:s, s:o, s:I}", "loaded", st->loaded, "error",
-			 st->load_error, "hooks", st->fentry ? "fentry" : "syscall_tracepoints",
-			 "hooks_note", st->fentry_note[0] ? st->fentry_note : NULL, "probes", probes, "arch",
+	if (!st->loaded)
+		bpfstats_read(&st->bpf_cost, BPFSTATS_SYSCTL);
+	return json_pack("{s:b, s:s, s:s, s:s?, s:b, s:b, s:o, s:s, s:o, s:I, s:o}", "loaded", st->loaded,
+			 "error", st->load_error, "hooks",
+			 hooks_name(st->hooks), "hooks_note",
+			 st->hooks_note[0] ? st->hooks_note : NULL, "kernel_preempts", st->preempts, "preempt_off", st->preempt_off,
+			 "probes", probes, "arch",
 			 st->cmds.arch == IOCTL_ARCH_ARM64 ? "arm64" :
 			 st->cmds.arch == IOCTL_ARCH_S390X ? "s390x" : "x86_64",
-			 "dropped", drops, "records", (json_int_t)st->snap.n);
+			 "dropped", drops, "records", (json_int_t)st->snap.n, "bpf_cost",
+			 bpfstats_to_json(&st->bpf_cost));
+}
+
+static const struct bpfstats *ioctls_bpf_cost(void *state)
+{
+	struct ioctls_state *st = state;
+
+	return &st->bpf_cost;
 }
 
 static void ioctls_vm_exited(void *state, struct vm *vm)
@@ -710,6 +923,7 @@ const struct capability_ops ioctls_capability = {
 	.collect = ioctls_collect,
 	.describe = ioctls_describe,
 	.metrics = ioctls_metrics,
+	.bpf_cost = ioctls_bpf_cost,
 	.vm_exited = ioctls_vm_exited,
 	.vm_forget = ioctls_vm_forget,
 	.free = ioctls_free,

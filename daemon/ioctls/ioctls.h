@@ -14,6 +14,7 @@
 #include <jansson.h>
 #include <systemd/sd-event.h>
 
+#include "bpfstats.h"
 #include "capability.h"
 #include "ioctls/model.h"
 #include "strbuf.h"
@@ -41,15 +42,26 @@ struct ioctls_state {
 	bool loaded;
 	char load_error[200];
 	struct ioctl_cmds cmds;
-	bool fentry;			/* KVM's ioctl functions hooked, not the syscall */
-	char fentry_note[200];		/* why not, where fentry was tried and failed */
+	/* How the calls are seen: KVM's ioctl functions (two ways) or the syscall. */
+	enum ioctl_hooks { HOOKS_SYSCALL, HOOKS_FENTRY, HOOKS_KPROBE } hooks;
+	bool preempts;			/* the kernel preempts anywhere (preempt.h) */
+	char hooks_note[400];		/* why these hooks and not fentry, or "" */
+	/*
+	 * ioctls_fast.bpf.o loaded: preemption off in the programs' bodies
+	 * (bpf_preempt_disable(), Linux 6.10+); with fentry, backups too.
+	 */
+	bool preempt_kfunc;		/* the kernel has bpf_preempt_disable() */
+	bool preempt_off;
+	bool backups;			/* each fentry/fexit program has a backup beside it */
 	struct {
 		const char *name;
 		struct bpf_link *link;
+		struct bpf_link *backup_link;
 		bool attached;
 		char reason[240];
 	} probes[IOCTLS_PROBES_MAX];
 	size_t n_probes;
+	struct bpfstats bpf_cost;	/* the attached programs' run time and skipped runs */
 	struct ring_buffer *rb;
 	sd_event_source *rb_source;
 	/* The ioctl topic: every call, while subscribed (a 10 ms drain timer). */

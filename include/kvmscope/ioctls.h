@@ -62,7 +62,11 @@ struct kvmscope_ioctl_value {
 	struct kvmscope_hist time;	/* duration of the call */
 };
 
-/* A call in flight on a thread, from its entry to its return. */
+/*
+ * A call in flight on a thread, from its entry to its return.  Where
+ * backup programs run, the *_done and *_seen counts tell each backup
+ * whether its first program ran for this call (ioctl_run_mine()).
+ */
 struct kvmscope_ioctl_inflight {
 	__u64 ts;		/* 0: none */
 	__u64 arg;
@@ -71,6 +75,8 @@ struct kvmscope_ioctl_inflight {
 	__u32 vcpu;
 	__u8 kind;
 	__u8 pad[3];
+	__u32 enter_done, enter_seen;
+	__u32 exit_done, exit_seen;
 };
 
 /* Most processes an ioctl stream can be filtered to (as many as subscriptions). */
