@@ -58,6 +58,8 @@ const volatile __u32 cmd_arm_vcpu_init = 0x4020aeae;
 const volatile __u32 cmd_set_cpuid2 = 0x4008ae90;
 /* Time KVM_RUN too (its time is the exits view's; off by default). */
 const volatile bool time_kvm_run = false;
+/* Keys one VM may make in ioctl_counts (--max-keys-per-vm); after, its folded key. */
+const volatile __u32 max_keys_per_vm = 2048;
 /* The *_backup programs may be attached: the first programs say when they ran. */
 const volatile bool backup_runs = false;
 
@@ -105,6 +107,18 @@ struct {
 	__type(key, int);
 	__type(value, struct kvmscope_ioctl_inflight);
 } ioctl_inflight SEC(".maps");
+
+/*
+ * Keys each process made in ioctl_counts, so that one VM cannot fill it
+ * for all (a VMM chooses its requests and arguments).  Sized by the
+ * daemon (--max-vms); its entries leave with the VM's keys.
+ */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, KVMSCOPE_MAX_VMS);
+	__type(key, __u32);
+	__type(value, __u32);
+} ioctl_vm_keys SEC(".maps");
 
 /* Launch steps, always on: a VM makes a handful. */
 struct {
@@ -327,24 +341,54 @@ static __always_inline void fill_event(struct kvmscope_ioctl_event *ev,
 	__builtin_memset(ev->pad, 0, sizeof(ev->pad));
 }
 
+/*
+ * The value of @key, made if new: a new key counts against its VM's
+ * share; over it, the VM's folded key instead (in @folded).  Two CPUs
+ * may both pass at the limit: a VM holds a key or two more at most.
+ */
+static __always_inline struct kvmscope_ioctl_value *
+value_of(const struct kvmscope_ioctl_key *key, struct kvmscope_ioctl_key *folded)
+{
+	struct kvmscope_ioctl_value zero = {}, *v = bpf_map_lookup_elem(&ioctl_counts, key);
+	__u32 none = 0, *n;
+
+	if (v)
+		return v;
+	n = bpf_map_lookup_elem(&ioctl_vm_keys, &key->tgid);
+	if (!n) {
+		bpf_map_update_elem(&ioctl_vm_keys, &key->tgid, &none, BPF_NOEXIST);
+		n = bpf_map_lookup_elem(&ioctl_vm_keys, &key->tgid);
+	}
+	if (n && *n >= max_keys_per_vm) {
+		count_drop(KVMSCOPE_IOCTL_DROP_FOLDED);
+		folded->tgid = key->tgid;
+		folded->cmd = KVMSCOPE_IOCTL_CMD_FOLDED;
+		folded->vcpu = KVMSCOPE_VCPU_UNKNOWN;
+		v = bpf_map_lookup_elem(&ioctl_counts, folded);
+		if (v)
+			return v;
+		key = folded;
+		n = NULL;
+	}
+	if (bpf_map_update_elem(&ioctl_counts, key, &zero, BPF_NOEXIST) == 0) {
+		if (n)
+			__sync_fetch_and_add(n, 1);
+	} else if (!bpf_map_lookup_elem(&ioctl_counts, key)) {
+		count_drop(KVMSCOPE_IOCTL_DROP_MAP_FULL);
+		return NULL;
+	}
+	return bpf_map_lookup_elem(&ioctl_counts, key);
+}
+
 /* Count one call of @key that took @delta ns (timed: into its histogram too). */
 static __always_inline bool count_call(const struct kvmscope_ioctl_key *key, __u64 delta, bool timed)
 {
-	struct kvmscope_ioctl_value *v = bpf_map_lookup_elem(&ioctl_counts, key);
+	struct kvmscope_ioctl_key folded = {};
+	struct kvmscope_ioctl_value *v = value_of(key, &folded);
 	__u32 b;
 
-	if (!v) {
-		struct kvmscope_ioctl_value zero = {};
-
-		if (bpf_map_update_elem(&ioctl_counts, key, &zero, BPF_NOEXIST) &&
-		    !bpf_map_lookup_elem(&ioctl_counts, key)) {
-			count_drop(KVMSCOPE_IOCTL_DROP_MAP_FULL);
-			return false;
-		}
-		v = bpf_map_lookup_elem(&ioctl_counts, key);
-		if (!v)
-			return false;
-	}
+	if (!v)
+		return false;
 	__sync_fetch_and_add(&v->count, 1);
 	if (!timed)
 		return true;

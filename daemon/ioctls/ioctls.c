@@ -30,7 +30,7 @@
 #define BATCH 1024
 
 const char *const ioctls_drop_names[KVMSCOPE_IOCTL_DROP_MAX] = {
-	"map_full", "ring_full", "inflight_full", "stream_full",
+	"map_full", "ring_full", "inflight_full", "stream_full", "folded",
 };
 
 /* How often the ioctl stream's ring is drained while someone listens. */
@@ -112,6 +112,9 @@ static int read_counts(struct ioctls_state *st, struct ioctl_table *t, struct io
 				if (gone_t)
 					ioctl_table_push(gone_t, &keys[i], &values[i]);
 				bpf_map_delete_elem(fd, &keys[i]);
+				/* Its share of the map goes with its keys. */
+				bpf_map_delete_elem(bpf_map__fd(st->skel->maps.ioctl_vm_keys),
+						    &keys[i].tgid);
 			} else if (t && ioctl_table_push(t, &keys[i], &values[i]) < 0) {
 				r = -ENOMEM;
 				break;
@@ -539,6 +542,8 @@ static int open_and_load_variant(struct ioctls_state *st, enum ioctl_hooks hooks
 	st->skel->rodata->cmd_set_cpuid2 = st->cmds.set_cpuid2;
 	/* fentry's programs run preemptible: each gets a backup (bpf/ioctls.bpf.c). */
 	st->skel->rodata->backup_runs = st->preempt_off && hooks == HOOKS_FENTRY;
+	st->skel->rodata->max_keys_per_vm = manager_options(st->m)->max_keys_per_vm;
+	bpf_map__set_max_entries(st->skel->maps.ioctl_vm_keys, manager_options(st->m)->max_vms);
 	bpf_object__for_each_program(prog, st->skel->obj)
 		bpf_program__set_autoload(prog, hooks_of(prog) == hooks);
 	r = ioctls_bpf__load(st->skel);
@@ -716,6 +721,7 @@ static bool fentry_self_test(struct ioctls_state *st, char *why, size_t len)
 			want[i].seen |= key.kind == want[i].kind && key.cmd == want[i].cmd;
 	}
 	/* Our own calls are no VM's: gone from the counts. */
+	bpf_map_delete_elem(bpf_map__fd(st->skel->maps.ioctl_vm_keys), &self);
 	for (first = true; bpf_map_get_next_key(map, first ? NULL : &key, &next) == 0; ) {
 		if (next.tgid == self && bpf_map_delete_elem(map, &next) == 0) {
 			first = true;

@@ -126,6 +126,9 @@ const char *ioctl_sub_name(const struct ioctl_cmds *c, enum vm_protection p, uin
 {
 	const char *n = NULL;
 
+	/* Request 0 is a VM's folded key, and the number of what an arch lacks. */
+	if (cmd == KVMSCOPE_IOCTL_CMD_FOLDED)
+		return NULL;
 	if (cmd == c->memory_encrypt_op)
 		n = p == PROTECTION_TDX ? tdx_cmd_name(sub) : sev_cmd_name(sub);
 	else if (cmd == c->pv_command || cmd == c->pv_cpu_command)

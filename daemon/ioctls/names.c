@@ -543,6 +543,10 @@ const char *ioctl_name_or_number(uint32_t cmd, unsigned int kind, enum ioctl_arc
 
 	if (!len)
 		return buf;
+	if (cmd == KVMSCOPE_IOCTL_CMD_FOLDED) {
+		snprintf(buf, len, "OTHER");
+		return buf;
+	}
 	if (name) {
 		snprintf(buf, len, "%s", name);
 		return buf;

@@ -75,7 +75,8 @@ const char *ioctl_name(uint32_t cmd, unsigned int kind, enum ioctl_arch arch);
 /*
  * The same, never NULL: an unknown request is written into @buf as its
  * number and fields, "ioctl 0xc008aeff (_IOWR nr 0xff, 8 bytes)",
- * "ioctl 0xae45 (_IO nr 0x45)", "ioctl 0x5401 (_IO type 0x54 nr 0x01)".
+ * "ioctl 0xae45 (_IO nr 0x45)", "ioctl 0x5401 (_IO type 0x54 nr 0x01)";
+ * KVMSCOPE_IOCTL_CMD_FOLDED (0, a VM's calls over its key share) as "OTHER".
  */
 const char *ioctl_name_or_number(uint32_t cmd, unsigned int kind, enum ioctl_arch arch,
 				 char *buf, size_t len);

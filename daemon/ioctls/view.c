@@ -37,7 +37,9 @@ static void detail_json(json_t *o, const struct ioctl_cmds *c, enum vm_protectio
 	json_t *rrc = json_null(), *meaning = json_null(), *features = json_null();
 	char buf[96];
 
-	if (cmd == c->memory_encrypt_op && p == PROTECTION_TDX) {
+	if (cmd == KVMSCOPE_IOCTL_CMD_FOLDED) {
+		/* A VM's folded key: no detail (and request 0 is what an arch lacks). */
+	} else if (cmd == c->memory_encrypt_op && p == PROTECTION_TDX) {
 		snprintf(buf, sizeof(buf), "0x%llx", (unsigned long long)detail64);
 		json_decref(hw);
 		hw = json_string(buf);
@@ -465,7 +467,7 @@ int ioctls_metrics(void *state, struct strbuf *sb)
 	}
 	if (r >= 0)
 		r = metrics_family(sb, "kvmscope_ioctl_events_dropped_total", "counter",
-				   "KVM ioctls not counted or not streamed, by why (map_full, ring_full, inflight_full, stream_full).");
+				   "KVM ioctls not counted or not streamed, by why (map_full, ring_full, inflight_full, stream_full), or counted without their detail (folded: as OTHER, their VM over --max-keys-per-vm).");
 	for (uint32_t k = 0; k < KVMSCOPE_IOCTL_DROP_MAX && r >= 0; k++)
 		r = metrics_sample(sb, "kvmscope_ioctl_events_dropped_total",
 				   (struct metrics_label[]){ { "why", ioctls_drop_names[k] } }, 1,

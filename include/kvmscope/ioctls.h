@@ -45,6 +45,13 @@ enum kvmscope_ioctl_sub {
 	KVMSCOPE_SUB_FIRST_U32,		/* the first __u32 the argument points to: sev/tdx/pv id, cap */
 };
 
+/*
+ * The one key of a VM's calls that came after it had --max-keys-per-vm
+ * keys: cmd 0 (no KVM ioctl is 0), kind unknown, the rest 0.  They are
+ * counted there, in total, and as KVMSCOPE_IOCTL_DROP_FOLDED.
+ */
+#define KVMSCOPE_IOCTL_CMD_FOLDED 0u
+
 /* Counted per (VM, fd kind, request, sub, result). */
 struct kvmscope_ioctl_key {
 	__u32 tgid;
@@ -109,6 +116,7 @@ enum kvmscope_ioctl_drop {
 	KVMSCOPE_IOCTL_DROP_RING_FULL,		/* a launch step found the ring full */
 	KVMSCOPE_IOCTL_DROP_INFLIGHT_FULL,	/* no room to note a call in flight */
 	KVMSCOPE_IOCTL_DROP_STREAM_FULL,	/* the ioctl stream's ring was full (subscribers only) */
+	KVMSCOPE_IOCTL_DROP_FOLDED,		/* counted in its VM's folded key, without detail */
 	KVMSCOPE_IOCTL_DROP_MAX,
 };
 

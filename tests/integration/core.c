@@ -301,6 +301,37 @@ static void test_per_vm_key_limit(void **state)
 	/* The exit counts themselves have keys to spare: exact. */
 	assert_int_equal(userspace_count(vm, "IO"), report_count(report, "IO"));
 	json_decref(vm);
+	/*
+	 * Its ioctls likewise: four keys of its own, the rest counted in its
+	 * one OTHER key, without detail; every call counted.
+	 */
+	{
+		long long calls = 0, other = 0, made = 0, records = 0;
+		json_t *io, *rec, *ioctls;
+		char pid[24];
+		size_t i;
+
+		json_array_foreach(json_object_get(report, "ioctls"), i, rec)
+			made += json_integer_value(json_object_get(rec, "count"));
+		assert_int_equal(json_integer_value(json_object_get(report, "ioctls_untallied")), 0);
+		snprintf(pid, sizeof(pid), "%lld", json_integer_value(json_object_get(report, "pid")));
+		io = ctl_json("ioctls", "--pid", pid);
+		ioctls = json_object_get(json_array_get(json_object_get(io, "vms"), 0), "ioctls");
+		json_array_foreach(ioctls, i, rec) {
+			long long n = json_integer_value(json_object_get(rec, "count"));
+
+			records++;
+			calls += n;
+			if (!strcmp(json_string_value(json_object_get(rec, "ioctl")), "OTHER"))
+				other += n;
+		}
+		print_message("[   INFO   ] ioctls: %lld calls in %lld records, %lld as OTHER\n", calls,
+			      records, other);
+		assert_int_equal(records, 4 + 1);
+		assert_true(other > 0);
+		assert_int_equal(calls, made);
+		json_decref(io);
+	}
 	json_decref(report);
 	report = run_guest(modest);
 	vm = exits_of(json_integer_value(json_object_get(report, "pid")));

@@ -753,6 +753,9 @@ static void test_unknown_requests_as_numbers(void **state)
 	assert_string_equal(ioctl_name_or_number(0xc008aeba, KVMSCOPE_FD_VM, IOCTL_ARCH_X86_64,
 						 buf, sizeof(buf)),
 			    "KVM_MEMORY_ENCRYPT_OP");
+	/* A VM's calls over its key share. */
+	assert_string_equal(ioctl_name_or_number(KVMSCOPE_IOCTL_CMD_FOLDED, KVMSCOPE_FD_UNKNOWN,
+						 IOCTL_ARCH_X86_64, buf, sizeof(buf)), "OTHER");
 	assert_string_equal(ioctl_name_or_number(0xae01, KVMSCOPE_FD_VM, IOCTL_ARCH_X86_64, buf,
 						 sizeof(buf)),
 			    "ioctl 0xae01 (_IO nr 0x01)");

@@ -80,6 +80,9 @@ static void test_sev_launch_runs(void **state)
 			    "KVM_CREATE_VM");
 	assert_string_equal(ioctl_sub_name(&c, l.protection, c.create_vm, 2, buf, sizeof(buf)),
 			    "KVM_X86_SEV_VM");
+	/* x86 has no s390 PV command (0): a VM's folded key is not one. */
+	assert_int_equal(c.pv_command, 0);
+	assert_null(ioctl_sub_name(&c, l.protection, KVMSCOPE_IOCTL_CMD_FOLDED, 0, buf, sizeof(buf)));
 	launch_free(&l);
 }
 
