@@ -9,6 +9,21 @@
 
 #include "kvmscope/exits.h"	/* KVMSCOPE_HIST_SLOTS */
 
+/*
+ * Preemption off for a program's body (bpf_preempt_disable(), Linux
+ * 6.10+), in the builds that define KVMSCOPE_PREEMPT_OFF (the *_fast
+ * objects, loaded only where the kernel has it); no-ops elsewhere.
+ */
+#ifdef KVMSCOPE_PREEMPT_OFF
+extern void bpf_preempt_disable(void) __ksym;
+extern void bpf_preempt_enable(void) __ksym;
+#define PREEMPT_OFF() bpf_preempt_disable()
+#define PREEMPT_ON() bpf_preempt_enable()
+#else
+#define PREEMPT_OFF() do { } while (0)
+#define PREEMPT_ON() do { } while (0)
+#endif
+
 /* The histogram slot of @v: floor(log2(v)), capped at the last slot. */
 static __always_inline __u32 log2_slot(__u64 v)
 {

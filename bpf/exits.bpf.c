@@ -18,6 +18,16 @@
  *    record, at offsets the daemon checks against tracefs first; the
  *    sys_enter_ioctl hook resolves vCPUs where kvm_entry never fires.
  */
+/*
+ * Events KVM fires with preemption on (exit handlers, KVM_RUN's return):
+ * a program preempted there makes the kernel skip the next run of that
+ * program on the CPU (recursion_misses), losing an event.  The fast build
+ * (6.17+) turns preemption off for the program's body (common.bpf.h); the
+ * window left is the dispatch before it, which the backups cover.
+ */
+#ifdef KVMSCOPE_FAST_READS
+#define KVMSCOPE_PREEMPT_OFF
+#endif
 #include "vmlinux.h"
 #include <bpf/bpf_helpers.h>
 #include <bpf/bpf_core_read.h>
@@ -48,20 +58,7 @@ char LICENSE[] SEC("license") = "Dual BSD/GPL";
 extern void *bpf_rdonly_cast(const void *obj__ign, __u32 btf_id__k) __ksym;
 
 #define KREAD(type, addr) (*(const type *)bpf_rdonly_cast((const void *)(addr), 0))
-
-/*
- * Events KVM fires with preemption on (exit handlers, KVM_RUN's return):
- * a program preempted there makes the kernel skip the next run of that
- * program on the CPU (recursion_misses), losing an event.  Off for the
- * program's body; the window left is the dispatch before it.
- */
-extern void bpf_preempt_disable(void) __ksym;
-extern void bpf_preempt_enable(void) __ksym;
-#define PREEMPT_OFF() bpf_preempt_disable()
-#define PREEMPT_ON() bpf_preempt_enable()
 #else
-#define PREEMPT_OFF() do { } while (0)
-#define PREEMPT_ON() do { } while (0)
 #define KREAD(type, addr) ({						\
 	type __v = 0;							\
 	bpf_probe_read_kernel(&__v, sizeof(__v), (const void *)(addr));	\

@@ -33,15 +33,6 @@
 
 char LICENSE[] SEC("license") = "Dual BSD/GPL";
 
-#ifdef KVMSCOPE_PREEMPT_OFF
-extern void bpf_preempt_disable(void) __ksym;
-extern void bpf_preempt_enable(void) __ksym;
-#define PREEMPT_OFF() bpf_preempt_disable()
-#define PREEMPT_ON() bpf_preempt_enable()
-#else
-#define PREEMPT_OFF() do { } while (0)
-#define PREEMPT_ON() do { } while (0)
-#endif
 
 /*
  * Request numbers with an argument worth reading, for the host's arch:
