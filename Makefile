@@ -42,7 +42,8 @@ SKELS := $(patsubst bpf/%.bpf.c,$(BUILD)/%.skel.h,$(BPF_SRCS)) $(BUILD)/exits_fa
 # Pure logic that the unit tests link against, no BPF or event loop in it.
 CORE_SRCS := daemon/hist.c daemon/preempt.c daemon/decode.c daemon/rpc.c daemon/metrics.c daemon/vm_identity.c \
 	daemon/strbuf.c daemon/options.c daemon/log.c daemon/tracefs.c daemon/linebuf.c daemon/traceline.c daemon/kvm_stats.c \
-	daemon/exits/model.c daemon/ioctls/names.c daemon/ioctls/model.c daemon/pin.c daemon/pidns.c daemon/bpfstats.c
+	daemon/exits/model.c daemon/ioctls/names.c daemon/ioctls/model.c daemon/pin.c daemon/pidns.c daemon/bpfstats.c \
+	daemon/livepatch/sites.c daemon/livepatch/patches.c
 CORE_OBJS := $(patsubst %.c,$(BUILD)/%.o,$(CORE_SRCS))
 # The core in daemon/, each capability in its own folder (daemon/exits/, ...).
 DAEMON_SRCS := $(filter-out $(CORE_SRCS),$(wildcard daemon/*.c daemon/*/*.c))
@@ -151,8 +152,9 @@ $(CROSSCHECK_BIN): tests/vm/crosscheck.c $(TEST_COMMON) | $(BUILD)/.dir
 	$(CC) -std=gnu11 $(CFLAGS) $(WARN) -D_GNU_SOURCE -Itests/common $(shell $(PKG_CONFIG) --cflags jansson) \
 		-o $@ $< $(TEST_COMMON) $(shell $(PKG_CONFIG) --libs jansson) -lcmocka
 
-$(LAB_BIN): tests/vm/lab.c | $(BUILD)/.dir
-	$(CC) -std=gnu11 $(CFLAGS) $(WARN) -D_GNU_SOURCE -o $@ $< -lcmocka
+$(LAB_BIN): tests/vm/lab.c $(TEST_COMMON) | $(BUILD)/.dir
+	$(CC) -std=gnu11 $(CFLAGS) $(WARN) -D_GNU_SOURCE -Itests/common $(shell $(PKG_CONFIG) --cflags jansson) \
+		-o $@ $< $(TEST_COMMON) $(shell $(PKG_CONFIG) --libs jansson) -lcmocka
 
 run: deps-build
 	@$(MAKE) --no-print-directory all

@@ -37,8 +37,9 @@ void events_usage(FILE *f)
 		"  --topic NAME      only these events (repeatable): vm (VM start/exit),\n"
 		"                    exit (KVM exits), launch (launch steps: CREATE_VM,\n"
 		"                    SEV/TDX/PV commands, ARM_VCPU_INIT), ioctl (every KVM\n"
-		"                    ioctl, only when named); default: vm, exit and launch,\n"
-		"                    or vm and exit with --vcpu, --reason or --sample\n"
+		"                    ioctl, only when named), livepatch (patches loaded and\n"
+		"                    unloaded, transitions); default: vm, exit, launch and\n"
+		"                    livepatch, or vm and exit with --vcpu, --reason or --sample\n"
 		"  --count N         stop after N events (default 20)\n"
 		"  -f, --follow      print until interrupted (Ctrl-C)\n");
 }
@@ -66,7 +67,7 @@ static const struct {
  * The daemon's topics (manager_topic()), so that a typo is a usage error
  * before anything connects; the daemon refuses unknown names too.
  */
-static const char *const known_topics[] = { "vm", "exit", "launch", "ioctl" };
+static const char *const known_topics[] = { "vm", "exit", "launch", "ioctl", "livepatch" };
 
 static bool topic_known(const char *name)
 {
@@ -220,6 +221,19 @@ static void print_event(json_t *n)
 		       obj_text(p, "step", step, sizeof(step)), obj_text(p, "result", result, sizeof(result)),
 		       obj_text(p, "protection", prot, sizeof(prot)), obj_text(p, "state", state, sizeof(state)),
 		       (long long)json_integer_value(json_object_get(p, "duration_ns")));
+	} else if (!strcmp(method, "events.livepatch")) {
+		char event[64], patch[TEXT_CELL_MAX], target[32], result[32];
+		json_t *d = json_object_get(p, "duration_ns");
+
+		printf("livepatch %s  %s", obj_text(p, "event", event, sizeof(event)),
+		       obj_text(p, "patch", patch, sizeof(patch)));
+		if (json_is_string(json_object_get(p, "target")))
+			printf("  %s", obj_text(p, "target", target, sizeof(target)));
+		if (json_is_string(json_object_get(p, "result")))
+			printf("  %s", obj_text(p, "result", result, sizeof(result)));
+		if (json_is_integer(d) && json_is_string(json_object_get(p, "result")))
+			printf("  %.3f s", json_integer_value(d) / 1e9);
+		putchar('\n');
 	}
 }
 

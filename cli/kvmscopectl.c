@@ -362,6 +362,8 @@ static const struct verb verbs[] = {
 	{ "ioctls", "[--pid PID] [--vcpu N]", "KVM ioctls per VM: sub-command, result, count, time",
 	  verb_ioctls, false },
 	{ "launch", "--pid PID", "a VM's protection type, launch state and steps", verb_launch, false },
+	{ "patch", "list|info NAME|sites", "livepatches, transitions, pending tasks; ftrace sites",
+	  verb_patch, false },
 	{ "events", "[EVENTS-OPTIONS]", "stream exits and VM starts/exits (--follow)", verb_events, true },
 	{ "top", "[TOP-OPTIONS]", "live exit rates per VM; --once for plain text", verb_top, true },
 	{ "metrics", "", "the Prometheus text the daemon serves", verb_metrics, false },
@@ -493,7 +495,7 @@ int main(int argc, char **argv)
 	    !(!strcmp(verb->name, "ioctls") && !c.detail && !c.hist) &&
 	    !(!strcmp(verb->name, "launch") && !c.detail && !c.hist && !c.has_vcpu))
 		return cli_usage_error("%s goes with 'exits', not '%s'", exits_option(&c), verb->name);
-	if (npos > 1 && strcmp(verb->name, "call") && !verb->own_options)
+	if (npos > 1 && strcmp(verb->name, "call") && strcmp(verb->name, "patch") && !verb->own_options)
 		return cli_usage_error("unexpected argument '%s'", pos[1]);
 	c.argc = npos - 1;
 	c.argv = pos + 1;

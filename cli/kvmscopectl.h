@@ -56,6 +56,9 @@ int verb_exits(struct cli *c);
 int verb_ioctls(struct cli *c);
 int verb_launch(struct cli *c);
 
+/* cli/livepatch.c */
+int verb_patch(struct cli *c);
+
 /* cli/events.c */
 int verb_events(struct cli *c);
 void events_usage(FILE *f);

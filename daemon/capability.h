@@ -71,5 +71,6 @@ struct capability_ops {
 
 extern const struct capability_ops exits_capability;
 extern const struct capability_ops ioctls_capability;
+extern const struct capability_ops livepatch_capability;
 
 #endif

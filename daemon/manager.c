@@ -78,6 +78,7 @@ struct manager {
 static const struct capability_ops *const capability_table[] = {
 	&exits_capability,
 	&ioctls_capability,
+	&livepatch_capability,
 };
 
 static uint64_t now_usec(clockid_t clock)

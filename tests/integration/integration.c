@@ -1697,6 +1697,70 @@ static void expect_error(const char *line, int code, const char *needle)
 	json_decref(resp);
 }
 
+/*
+ * The livepatch capability: where the kernel has no livepatch (this
+ * machine) every method says so and why; where it has (the lab), the
+ * patches are listed, a name no patch has is an error.  ftrace.sites
+ * answers wherever enabled_functions is readable.  The CLI's usage errors.
+ */
+static void test_livepatch_methods(void **state)
+{
+	bool available = access("/sys/kernel/livepatch", F_OK) == 0;
+	char path[300];
+	struct proc_result r;
+	json_t *res;
+	int fd;
+
+	if (available) {
+		res = rpc("livepatch.list", NULL);
+		assert_true(json_is_array(json_object_get(res, "patches")));
+		assert_true(json_is_array(json_object_get(res, "transitions")));
+		json_decref(res);
+		expect_error("{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"livepatch.get\","
+			     "\"params\":{\"name\":\"no-such-patch\"}}", -32004,
+			     "no livepatch named 'no-such-patch'");
+		r = ctl("patch", "list", NULL, NULL, NULL, NULL);
+		assert_int_equal(r.status, 0);
+	} else {
+		expect_error("{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"livepatch.list\"}", -32005,
+			     "livepatch not available: /sys/kernel/livepatch: No such file or directory");
+		expect_error("{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"livepatch.get\","
+			     "\"params\":{\"name\":\"x\"}}", -32005, "livepatch not available");
+		r = ctl("patch", "list", NULL, NULL, NULL, NULL);
+		assert_int_equal(r.status, 1);
+		assert_contains(r.err, "livepatch not available");
+	}
+	proc_result_free(&r);
+	expect_error("{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"livepatch.get\",\"params\":{}}",
+		     available ? -32602 : -32005, available ? "needs \"name\"" : "not available");
+	snprintf(path, sizeof(path), "/sys/kernel/tracing/enabled_functions");
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd >= 0)
+		close(fd);
+	if (fd < 0) {
+		expect_error("{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"ftrace.sites\"}", -32005,
+			     "ftrace sites not available");
+	} else {
+		res = rpc("ftrace.sites", NULL);
+		assert_true(json_is_array(json_object_get(res, "sites")));
+		assert_int_equal(obj_int(res, "unparsed_lines"), 0);
+		json_decref(res);
+	}
+	/* Usage: each refused with what is wrong, exit 2. */
+	r = ctl("patch", NULL, NULL, NULL, NULL, NULL);
+	assert_int_equal(r.status, 2);
+	assert_contains(r.err, "patch needs list, info NAME or sites");
+	proc_result_free(&r);
+	r = ctl("patch", "bogus", NULL, NULL, NULL, NULL);
+	assert_int_equal(r.status, 2);
+	assert_contains(r.err, "unknown action 'bogus'");
+	proc_result_free(&r);
+	r = ctl("patch", "info", NULL, NULL, NULL, NULL);
+	assert_int_equal(r.status, 2);
+	assert_contains(r.err, "patch info needs the patch's NAME");
+	proc_result_free(&r);
+}
+
 static void test_protocol_errors(void **state)
 {
 	int fd;
@@ -2444,7 +2508,7 @@ static void test_events_topics(void **state)
 		     -32602, "known topics: vm, exit");
 	n = rpc_raw("{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"events.subscribe\",\"params\":{\"topics\":[7]}}");
 	assert_json_text(json_object_get(json_object_get(json_object_get(n, "error"), "data"),
-					 "known_topics"), "[\"vm\",\"exit\",\"launch\",\"ioctl\"]");
+					 "known_topics"), "[\"vm\",\"exit\",\"launch\",\"ioctl\",\"livepatch\"]");
 	json_decref(n);
 }
 
@@ -3197,6 +3261,7 @@ int main(void)
 		cmocka_unit_test(test_events_slow_client_loses_not_the_daemon),
 		cmocka_unit_test(test_events_cli),
 		cmocka_unit_test(test_events_kernel_filters_by_pid),
+		cmocka_unit_test(test_livepatch_methods),
 		cmocka_unit_test(test_events_topics),
 		cmocka_unit_test(test_events_cli_topics),
 		cmocka_unit_test(test_kvm_debugfs_stats),

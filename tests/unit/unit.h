@@ -43,6 +43,8 @@ static inline void unit_write_file(const char *dir, const char *subdir, const ch
 	char path[PATH_MAX];
 	int fd;
 
+	if (strlen(dir) + (subdir ? strlen(subdir) : 0) + strlen(name) + 3 > sizeof(path))
+		fail_msg("path too long under %s", dir);
 	if (subdir) {
 		snprintf(path, sizeof(path), "%s/%s", dir, subdir);
 		if (mkdir(path, 0755) < 0 && errno != EEXIST)
@@ -57,6 +59,23 @@ static inline void unit_write_file(const char *dir, const char *subdir, const ch
 	if (write(fd, data, len) != (ssize_t)len)
 		fail_msg("write %s: %s", path, strerror(errno));
 	close(fd);
+}
+
+/* Make the directory @dir/@rel (its parent must exist). */
+static inline void unit_mkdir(const char *dir, const char *rel)
+{
+	char path[PATH_MAX];
+
+	if (snprintf(path, sizeof(path), "%s/%s", dir, rel) >= (int)sizeof(path))
+		fail_msg("path too long: %s/%s", dir, rel);
+	if (mkdir(path, 0755) < 0)
+		fail_msg("mkdir %s: %s", path, strerror(errno));
+}
+
+/* Write the string @text to @dir/@rel. */
+static inline void unit_put(const char *dir, const char *rel, const char *text)
+{
+	unit_write_file(dir, NULL, rel, text, strlen(text));
 }
 
 static inline int unit_remove_entry(const char *path, const struct stat *st, int type,

@@ -9,7 +9,8 @@
  *
  * and check what the kernel shows for them: module parameters in sysfs,
  * the printk of their init, a whole livepatch cycle on cmdline_proc_show()
- * with its transitions, and the ftrace site the livepatch uses.
+ * with its transitions, and the ftrace site the livepatch uses; then what
+ * kvmscoped shows of the same cycle (livepatch.list, ftrace.sites).
  *
  * Where this machine cannot build modules for the lab kernel at all (sid's
  * headers want gcc 16), tests/vm/run builds none and says why in
@@ -28,6 +29,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -36,6 +38,9 @@
 #include <sys/syscall.h>
 #include <time.h>
 #include <unistd.h>
+#include <jansson.h>
+
+#include "kvmscoped.h"
 
 #define LABTEST_NAME "kvmscope_labtest"
 #define LABTEST_SYSFS "/sys/module/" LABTEST_NAME
@@ -643,12 +648,169 @@ static void test_livepatch_ftrace_site(void **state)
 			 PATCHED_FUNCTION, site);
 }
 
+/* ---- kvmscoped's view ---- */
+
+#define LAB_SOCKET "/tmp/kvmscope-lab.sock"
+#define LAB_DAEMON_LOG "/tmp/kvmscope-lab.log"
+
+static pid_t lab_daemon = -1;
+
+/* One JSON-RPC call to the lab's daemon: its whole answer (result or error). */
+static json_t *lab_rpc(const char *method)
+{
+	char req[256], buf[1 << 20];
+	size_t len = 0;
+	json_error_t jerr;
+	json_t *v;
+	int fd = test_connect_unix(LAB_SOCKET);
+
+	if (fd < 0)
+		fail_msg("cannot connect to kvmscoped at %s: %s", LAB_SOCKET, strerror(-fd));
+	snprintf(req, sizeof(req), "{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"%s\"}\n", method);
+	if (write(fd, req, strlen(req)) != (ssize_t)strlen(req))
+		fail_msg("cannot send %s", method);
+	while (len + 1 < sizeof(buf) && !memchr(buf, '\n', len)) {
+		ssize_t n = read(fd, buf + len, sizeof(buf) - 1 - len);
+
+		if (n <= 0)
+			break;
+		len += (size_t)n;
+	}
+	close(fd);
+	buf[len] = '\0';
+	v = json_loads(buf, JSON_DISABLE_EOF_CHECK, &jerr);
+	if (!v)
+		fail_msg("%s: not JSON (%s): %.200s", method, jerr.text, buf);
+	return v;
+}
+
+/* The patch named LIVEPATCH_NAME in livepatch.list (a new reference), or NULL. */
+static json_t *listed_patch(void)
+{
+	json_t *resp = lab_rpc("livepatch.list"), *p, *found = NULL;
+	json_t *res = json_object_get(resp, "result");
+	size_t i;
+
+	if (!res)
+		fail_msg("livepatch.list: %s", json_dumps(resp, JSON_COMPACT));
+	json_array_foreach(json_object_get(res, "patches"), i, p)
+		if (!strcmp(json_string_value(json_object_get(p, "name")), LIVEPATCH_NAME))
+			found = json_incref(p);
+	json_decref(resp);
+	return found;
+}
+
+/* The owners of PATCHED_FUNCTION's ftrace site, compact, or NULL when it has none. */
+static char *site_owners(void)
+{
+	json_t *resp = lab_rpc("ftrace.sites"), *s;
+	json_t *res = json_object_get(resp, "result");
+	char *owners = NULL;
+	size_t i;
+
+	if (!res)
+		fail_msg("ftrace.sites: %s", json_dumps(resp, JSON_COMPACT));
+	assert_int_equal(json_integer_value(json_object_get(res, "unparsed_lines")), 0);
+	json_array_foreach(json_object_get(res, "sites"), i, s)
+		if (!strcmp(json_string_value(json_object_get(s, "function")), PATCHED_FUNCTION))
+			owners = json_dumps(json_object_get(s, "owners"), JSON_COMPACT);
+	json_decref(resp);
+	return owners;
+}
+
+static int daemon_teardown(void **state)
+{
+	int ret = remove_livepatch() ? -1 : 0;
+
+	test_process_stop(&lab_daemon, SIGTERM);
+	return ret;
+}
+
+/*
+ * kvmscoped beside the same cycle: the patch listed, enabled, with its
+ * function; its ftrace site owned by the patch by name; both gone after
+ * the unload.  Seen on the daemon's 1 s tick: each waited for up to 5 s.
+ */
+static void test_livepatch_seen_by_kvmscoped(void **state)
+{
+	const char *build = getenv("KVMSCOPE_BUILD");
+	char daemon_path[PATH_MAX];
+	char *args[] = { "--socket", LAB_SOCKET, "--metrics", "off", "--pin-dir", "none", NULL };
+	json_t *p = NULL;
+	char *owners = NULL;
+	int ret, i;
+
+	skip_unless_modules_built();
+	if (!path_exists("/sys/kernel/livepatch"))
+		fail_msg("no /sys/kernel/livepatch: this kernel has no CONFIG_LIVEPATCH");
+	snprintf(daemon_path, sizeof(daemon_path), "%s/kvmscoped", build && *build ? build : "build");
+	unlink(LAB_SOCKET);
+	lab_daemon = test_kvmscoped_start(daemon_path, LAB_DAEMON_LOG, args);
+	ret = test_kvmscoped_wait(LAB_SOCKET, lab_daemon, 20000);
+	if (ret)
+		fail_msg("kvmscoped did not come up (%s): see %s", strerror(-ret), LAB_DAEMON_LOG);
+	assert_null(listed_patch());
+
+	enable_livepatch();
+	for (i = 0; i < 50; i++) {
+		json_decref(p);
+		p = listed_patch();
+		if (p && json_integer_value(json_object_get(p, "enabled")) == 1 &&
+		    json_integer_value(json_object_get(p, "transition")) == 0)
+			break;
+		usleep(100 * 1000);
+	}
+	if (!p)
+		fail_msg("livepatch.list does not list %s 5 s after it was enabled", LIVEPATCH_NAME);
+	print_message("[   INFO   ] livepatch.list: %s\n", json_dumps(p, JSON_COMPACT));
+	assert_int_equal(json_integer_value(json_object_get(p, "enabled")), 1);
+	assert_int_equal(json_integer_value(json_object_get(p, "transition")), 0);
+	{
+		json_t *obj = json_array_get(json_object_get(p, "objects"), 0);
+		json_t *fn = json_array_get(json_object_get(obj, "functions"), 0);
+
+		assert_string_equal(json_string_value(json_object_get(obj, "name")), "vmlinux");
+		assert_int_equal(json_integer_value(json_object_get(obj, "patched")), 1);
+		assert_string_equal(json_string_value(json_object_get(fn, "name")), PATCHED_FUNCTION);
+	}
+	json_decref(p);
+	for (i = 0; i < 50; i++) {
+		free(owners);
+		owners = site_owners();
+		if (owners && strstr(owners, "livepatch " LIVEPATCH_NAME))
+			break;
+		usleep(100 * 1000);
+	}
+	print_message("[   INFO   ] ftrace.sites: %s is owned by %s\n", PATCHED_FUNCTION,
+		      owners ? owners : "nobody");
+	if (!owners)
+		fail_msg("ftrace.sites has no site for %s while the patch is enabled", PATCHED_FUNCTION);
+	assert_string_equal(owners, "[{\"kind\":\"livepatch\",\"by\":\"livepatch " LIVEPATCH_NAME "\"}]");
+	free(owners);
+
+	disable_and_unload_livepatch();
+	for (i = 0; i < 50 && (p = listed_patch()); i++) {
+		json_decref(p);
+		usleep(100 * 1000);
+	}
+	if (p)
+		fail_msg("livepatch.list still lists %s 5 s after its unload", LIVEPATCH_NAME);
+	for (i = 0; i < 50 && (owners = site_owners()); i++) {
+		free(owners);
+		usleep(100 * 1000);
+	}
+	if (owners)
+		fail_msg("ftrace.sites still lists %s 5 s after the unload: %s", PATCHED_FUNCTION, owners);
+	test_process_stop(&lab_daemon, SIGTERM);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_teardown(test_module_load_unload, labtest_teardown),
 		cmocka_unit_test_teardown(test_livepatch_cycle, livepatch_teardown),
 		cmocka_unit_test_teardown(test_livepatch_ftrace_site, livepatch_teardown),
+		cmocka_unit_test_teardown(test_livepatch_seen_by_kvmscoped, daemon_teardown),
 	};
 
 	return cmocka_run_group_tests_name("lab", tests, group_setup, group_teardown);
