@@ -38,7 +38,8 @@ void events_usage(FILE *f)
 		"                    exit (KVM exits), launch (launch steps: CREATE_VM,\n"
 		"                    SEV/TDX/PV commands, ARM_VCPU_INIT), ioctl (every KVM\n"
 		"                    ioctl, only when named), livepatch (patches loaded and\n"
-		"                    unloaded, transitions); default: vm, exit, launch and\n"
+		"                    unloaded, transitions), textpoke (every change to kernel\n"
+		"                    text, only when named); default: vm, exit, launch and\n"
 		"                    livepatch, or vm and exit with --vcpu, --reason or --sample\n"
 		"  --count N         stop after N events (default 20)\n"
 		"  -f, --follow      print until interrupted (Ctrl-C)\n");
@@ -67,7 +68,8 @@ static const struct {
  * The daemon's topics (manager_topic()), so that a typo is a usage error
  * before anything connects; the daemon refuses unknown names too.
  */
-static const char *const known_topics[] = { "vm", "exit", "launch", "ioctl", "livepatch" };
+static const char *const known_topics[] = { "vm", "exit", "launch", "ioctl", "livepatch",
+						"textpoke" };
 
 static bool topic_known(const char *name)
 {
@@ -221,6 +223,18 @@ static void print_event(json_t *n)
 		       obj_text(p, "step", step, sizeof(step)), obj_text(p, "result", result, sizeof(result)),
 		       obj_text(p, "protection", prot, sizeof(prot)), obj_text(p, "state", state, sizeof(state)),
 		       (long long)json_integer_value(json_object_get(p, "duration_ns")));
+	} else if (!strcmp(method, "events.textpoke")) {
+		char addr[32], fn[TEXT_CELL_MAX], kind[16], patch[TEXT_CELL_MAX];
+		bool in_tr = json_is_string(json_object_get(p, "transition"));
+
+		printf("textpoke %s  %s+0x%llx  %s  %lld->%lld bytes%s%s\n",
+		       obj_text(p, "addr", addr, sizeof(addr)), obj_text(p, "function", fn, sizeof(fn)),
+		       (unsigned long long)json_integer_value(json_object_get(p, "offset")),
+		       obj_text(p, "kind", kind, sizeof(kind)),
+		       (long long)json_integer_value(json_object_get(p, "old_len")),
+		       (long long)json_integer_value(json_object_get(p, "new_len")),
+		       in_tr ? "  during the transition of " : "",
+		       in_tr ? obj_text(p, "transition", patch, sizeof(patch)) : "");
 	} else if (!strcmp(method, "events.livepatch")) {
 		char event[64], patch[TEXT_CELL_MAX], target[32], result[32];
 		json_t *d = json_object_get(p, "duration_ns");

@@ -283,3 +283,20 @@ char *text_escape_dup(const char *src)
 		text_escape(dst, len, src);
 	return dst;
 }
+
+int array_reserve(void **v, size_t *cap, size_t n, size_t size, size_t first)
+{
+	size_t c = *cap ? *cap : first;
+	void *nv;
+
+	if (n <= *cap)
+		return 0;
+	while (c < n)
+		c *= 2;
+	nv = realloc(*v, c * size);
+	if (!nv)
+		return -ENOMEM;
+	*v = nv;
+	*cap = c;
+	return 0;
+}

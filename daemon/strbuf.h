@@ -64,4 +64,10 @@ size_t text_escape_ascii(char *dst, size_t len, const char *src);
 /* text_escape() into a new string, whole; NULL without memory. */
 char *text_escape_dup(const char *src);
 
+/*
+ * Room in the array *@v of *@cap elements of @size bytes for @n: doubled
+ * from @first when it grows.  0, or -ENOMEM with the array unchanged.
+ */
+int array_reserve(void **v, size_t *cap, size_t n, size_t size, size_t first);
+
 #endif

@@ -21,6 +21,7 @@
 #include "events.h"
 #include "livepatch/patches.h"
 #include "livepatch/sites.h"
+#include "livepatch/textpoke.h"
 #include "log.h"
 #include "manager.h"
 #include "metrics.h"
@@ -80,6 +81,7 @@ struct livepatch_state {
 	struct pending_task pending[PENDING_MAX];
 	size_t n_pending, n_pending_all;
 	uint64_t pending_since_mono;	/* when the current transition's scan began */
+	struct textpoke tp;		/* every change to kernel text */
 };
 
 static uint64_t now_usec(clockid_t clk)
@@ -403,6 +405,7 @@ static void livepatch_collect(void *state)
 	struct klp_patches next;
 	int r;
 
+	textpoke_drain(&st->tp);
 	if (!st->available) {
 		if (!st->sites_why[0])
 			read_sites(st);
@@ -450,9 +453,46 @@ static int livepatch_probe(struct manager *m, void **state)
 	return 0;
 }
 
+/* The patch in transition that patches @fn, or NULL. */
+static const char *transition_of(struct livepatch_state *st, const char *fn)
+{
+	for (size_t i = st->n_tr; i-- > 0;) {
+		const struct klp_patch *p;
+
+		if (st->tr[i].result)
+			continue;
+		p = klp_find(&st->snap, st->tr[i].patch);
+		for (size_t o = 0; p && o < p->n_objs; o++)
+			for (size_t f = 0; f < p->objs[o].n_funcs; f++)
+				if (!strcmp(p->objs[o].funcs[f].name, fn))
+					return p->name;
+	}
+	return NULL;
+}
+
+static void on_poke(void *ctx, uint64_t addr, const struct ksym *sym, uint64_t offset,
+		    enum poke_kind kind, uint16_t old_len, uint16_t new_len)
+{
+	struct livepatch_state *st = ctx;
+	char a[24];
+
+	snprintf(a, sizeof(a), "0x%llx", (unsigned long long)addr);
+	events_hub_publish(manager_events(st->m), "textpoke", 0,
+		json_pack("{s:s, s:s?, s:s?, s:I, s:s, s:i, s:i, s:s?}", "addr", a, "function",
+			  sym ? sym->name : NULL, "module", sym && sym->module[0] ? sym->module : NULL,
+			  "offset", (json_int_t)offset, "kind", poke_kind_names[kind], "old_len", old_len,
+			  "new_len", new_len, "transition",
+			  sym && kind == POKE_FTRACE ? transition_of(st, sym->name) : NULL));
+}
+
 static int livepatch_attach(void *state)
 {
 	struct livepatch_state *st = state;
+
+	st->tp.on_poke = on_poke;
+	st->tp.ctx = st;
+	if (textpoke_open(&st->tp, manager_event(st->m)) < 0)
+		log_info("livepatch: kernel text changes are not observed: %s", st->tp.why);
 
 	read_sites(st);
 	if (!st->available)
@@ -471,6 +511,7 @@ static void livepatch_free(void *state)
 
 	if (!st)
 		return;
+	textpoke_close(&st->tp);
 	klp_patches_free(&st->snap);
 	ftrace_sites_free(&st->sites);
 	free(st->tr);
@@ -482,11 +523,12 @@ static json_t *livepatch_describe(void *state)
 {
 	struct livepatch_state *st = state;
 
-	return json_pack("{s:b, s:s?, s:s, s:b, s:s?}", "available", st->available, "why",
+	return json_pack("{s:b, s:s?, s:s, s:b, s:s?, s:b, s:s?}", "available", st->available, "why",
 			 st->available ? NULL : st->why, "source",
 			 "sysfs, /proc and tracefs on the tick (transitions to the second)",
 			 "ftrace_sites", !st->sites_why[0], "ftrace_sites_why",
-			 st->sites_why[0] ? st->sites_why : NULL);
+			 st->sites_why[0] ? st->sites_why : NULL, "text_pokes", st->tp.open,
+			 "text_pokes_why", st->tp.open ? NULL : st->tp.why);
 }
 
 /* ---- methods ---- */
@@ -632,6 +674,18 @@ static json_t *method_sites(void *userdata, json_t *params, struct rpc_error *er
 			 (json_int_t)st->sites.unparsed);
 }
 
+static json_t *method_textpoke(void *userdata, json_t *params, struct rpc_error *err)
+{
+	struct livepatch_state *st = userdata;
+
+	if (!st->tp.open) {
+		rpc_error_set(err, RPC_UNAVAILABLE, "text pokes not observed: %s", st->tp.why);
+		return NULL;
+	}
+	textpoke_drain(&st->tp);
+	return textpoke_json(&st->tp);
+}
+
 static const char *const get_params[] = { "name", NULL };
 static const char *const no_params[] = { NULL };
 
@@ -639,6 +693,7 @@ static const struct rpc_method livepatch_methods[] = {
 	{ .name = "livepatch.list", .handler = method_list, .params = no_params },
 	{ .name = "livepatch.get", .handler = method_get, .params = get_params },
 	{ .name = "ftrace.sites", .handler = method_sites, .params = no_params },
+	{ .name = "textpoke.get", .handler = method_textpoke, .params = no_params },
 	{ NULL },
 };
 
@@ -692,6 +747,17 @@ static int livepatch_metrics(void *state, struct strbuf *sb)
 			r = metrics_sample(sb, "kvmscope_livepatch_pending_tasks", &l, 1, st->n_pending_all);
 			break;
 		}
+	if (r >= 0 && st->tp.open) {
+		r = metrics_family(sb, "kvmscope_text_pokes_total", "counter",
+				   "Changes the kernel made to its own text (PERF_RECORD_TEXT_POKE), by "
+				   "kind: ftrace (a function's call site), bpf, text (static keys and "
+				   "calls), unknown.");
+		for (size_t k = 0; k < POKE_KINDS && r >= 0; k++) {
+			struct metrics_label l = { "owner_kind", poke_kind_names[k] };
+
+			r = metrics_sample(sb, "kvmscope_text_pokes_total", &l, 1, st->tp.by_kind[k]);
+		}
+	}
 	for (size_t i = 0; i < st->sites.n; i++)
 		for (size_t k = 0; k < st->sites.v[i].n_owners; k++)
 			kinds[st->sites.v[i].owners[k].kind]++;
@@ -716,6 +782,8 @@ const struct capability_ops livepatch_capability = {
 	.describe = livepatch_describe,
 	.metrics = livepatch_metrics,
 	.free = livepatch_free,
-	.topics = (const char *const[]){ "livepatch", NULL },
+	.topics = (const char *const[]){ "livepatch", "textpoke", NULL },
+	/* Every change to kernel text: a subscriber names it. */
+	.topics_on_request = (const char *const[]){ "textpoke", NULL },
 	.methods = livepatch_methods,
 };

@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "livepatch/sites.h"
+#include "strbuf.h"
 
 const char *const ftrace_owner_kind_names[OWNER_KINDS] = {
 	"livepatch", "bpf", "kprobe", "fprobe", "tracer", "shared", "other",
@@ -110,15 +111,8 @@ static void note_direct(struct ftrace_site *site)
 
 static struct ftrace_site *new_site(struct ftrace_sites *s)
 {
-	if (s->n == s->cap) {
-		size_t cap = s->cap ? s->cap * 2 : 64;
-		struct ftrace_site *v = realloc(s->v, cap * sizeof(*v));
-
-		if (!v)
-			return NULL;
-		s->v = v;
-		s->cap = cap;
-	}
+	if (array_reserve((void **)&s->v, &s->cap, s->n + 1, sizeof(*s->v), 64) < 0)
+		return NULL;
 	memset(&s->v[s->n], 0, sizeof(s->v[0]));
 	return &s->v[s->n++];
 }

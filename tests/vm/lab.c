@@ -718,6 +718,24 @@ static char *site_owners(void)
 	return owners;
 }
 
+/* Text pokes kvmscoped saw at PATCHED_FUNCTION's ftrace site (kind "ftrace"). */
+static long long site_pokes(void)
+{
+	json_t *resp = lab_rpc("textpoke.get"), *f;
+	json_t *res = json_object_get(resp, "result");
+	long long n = 0;
+	size_t i;
+
+	if (!res)
+		fail_msg("textpoke.get: %s", json_dumps(resp, JSON_COMPACT));
+	json_array_foreach(json_object_get(res, "functions"), i, f)
+		if (!strcmp(json_string_value(json_object_get(f, "function")), PATCHED_FUNCTION) &&
+		    !strcmp(json_string_value(json_object_get(f, "kind")), "ftrace"))
+			n += json_integer_value(json_object_get(f, "count"));
+	json_decref(resp);
+	return n;
+}
+
 static int daemon_teardown(void **state)
 {
 	int ret = remove_livepatch() ? -1 : 0;
@@ -728,8 +746,10 @@ static int daemon_teardown(void **state)
 
 /*
  * kvmscoped beside the same cycle: the patch listed, enabled, with its
- * function; its ftrace site owned by the patch by name; both gone after
- * the unload.  Seen on the daemon's 1 s tick: each waited for up to 5 s.
+ * function; its ftrace site owned by the patch by name; one text poke at
+ * that site for the patch and one for the unpatch (6.1 and 6.12); both
+ * gone after the unload.  Seen on the daemon's 1 s tick: each waited for
+ * up to 5 s.
  */
 static void test_livepatch_seen_by_kvmscoped(void **state)
 {
@@ -738,6 +758,7 @@ static void test_livepatch_seen_by_kvmscoped(void **state)
 	char *args[] = { "--socket", LAB_SOCKET, "--metrics", "off", "--pin-dir", "none", NULL };
 	json_t *p = NULL;
 	char *owners = NULL;
+	long long pokes_enabled;
 	int ret, i;
 
 	skip_unless_modules_built();
@@ -787,6 +808,11 @@ static void test_livepatch_seen_by_kvmscoped(void **state)
 		fail_msg("ftrace.sites has no site for %s while the patch is enabled", PATCHED_FUNCTION);
 	assert_string_equal(owners, "[{\"kind\":\"livepatch\",\"by\":\"livepatch " LIVEPATCH_NAME "\"}]");
 	free(owners);
+	/* Enabling the site rewrote its call (nop to call): one text poke there, symbolized. */
+	pokes_enabled = site_pokes();
+	print_message("[   INFO   ] text pokes at %s's ftrace site after the patch: %lld\n",
+		      PATCHED_FUNCTION, pokes_enabled);
+	assert_int_equal(pokes_enabled, 1);
 
 	disable_and_unload_livepatch();
 	for (i = 0; i < 50 && (p = listed_patch()); i++) {
@@ -801,6 +827,10 @@ static void test_livepatch_seen_by_kvmscoped(void **state)
 	}
 	if (owners)
 		fail_msg("ftrace.sites still lists %s 5 s after the unload: %s", PATCHED_FUNCTION, owners);
+	/* And disabling it rewrote it back (call to nop): one more. */
+	print_message("[   INFO   ] text pokes at %s's ftrace site after the unload: %lld\n",
+		      PATCHED_FUNCTION, site_pokes());
+	assert_int_equal(site_pokes(), 2);
 	test_process_stop(&lab_daemon, SIGTERM);
 }
 
