@@ -554,18 +554,6 @@ static int open_and_load_variant(struct ioctls_state *st, enum ioctl_hooks hooks
 	return r;
 }
 
-/* libbpf's complaints while trying what may well fail: the daemon's debug log only. */
-static int print_as_debug(enum libbpf_print_level level, const char *fmt, va_list ap)
-{
-	char *msg = NULL;
-
-	if (log_get_max_level() < LOG_DEBUG || vasprintf(&msg, fmt, ap) < 0)
-		return 0;
-	log_debug("libbpf: %s", msg);
-	free(msg);
-	return 0;
-}
-
 static const char *const *probe_names(enum ioctl_hooks h)
 {
 	return h == HOOKS_FENTRY ? fentry_names : h == HOOKS_KPROBE ? kprobe_names :
@@ -586,7 +574,7 @@ static const char *const *prog_names(const struct ioctls_state *st)
 static int load_hooks(struct ioctls_state *st, enum ioctl_hooks hooks, bool quiet)
 {
 	const char *const *names = probe_names(hooks);
-	libbpf_print_fn_t outer_print = quiet ? libbpf_set_print(print_as_debug) : NULL;
+	libbpf_print_fn_t outer_print = quiet ? libbpf_set_print((libbpf_print_fn_t)log_libbpf_debug) : NULL;
 	int r = open_and_load(st, hooks);
 
 	if (quiet)

@@ -9,13 +9,17 @@
  * else changes.
  */
 #include <dirent.h>
+#include <stdarg.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/epoll.h>
 #include <time.h>
 #include <unistd.h>
+
+#include <bpf/libbpf.h>
 
 #include "capability.h"
 #include "events.h"
@@ -28,6 +32,8 @@
 #include "rpc.h"
 #include "strbuf.h"
 #include "tracefs.h"
+#include "kvmscope/livepatch.h"
+#include "livepatch.skel.h"
 
 #define LIVEPATCH_DIR "/sys/kernel/livepatch"
 #define MODULE_DIR "/sys/module"
@@ -45,8 +51,11 @@ struct transition {
 	bool unpatch;			/* target: 0 (unpatched), else 1 (patched) */
 	uint64_t start_usec, end_usec;	/* CLOCK_REALTIME; end 0 while in progress */
 	uint64_t start_mono, end_mono;	/* CLOCK_MONOTONIC */
-	const char *result;		/* NULL while in progress: "completed", "reversed", "unloaded" */
+	/* NULL while in progress: "completed", "reversed", "cancelled", "forced", "unloaded" */
+	const char *result;
 	bool seen_start;		/* false: it began before the daemon looked */
+	bool forced;			/* klp_force_transition() during it */
+	uint64_t attempts;		/* klp_try_complete_transition() calls that failed */
 	size_t pending_max;		/* most tasks seen pending at once */
 };
 
@@ -82,6 +91,12 @@ struct livepatch_state {
 	size_t n_pending, n_pending_all;
 	uint64_t pending_since_mono;	/* when the current transition's scan began */
 	struct textpoke tp;		/* every change to kernel text */
+	/* The transition functions hooked (bpf/livepatch.bpf.c): exact transitions. */
+	struct livepatch_bpf *skel;
+	struct ring_buffer *rb;
+	sd_event_source *rb_source;
+	bool hooked;
+	char hooks_why[240];		/* why transitions come from the tick, or "" */
 };
 
 static uint64_t now_usec(clockid_t clk)
@@ -139,13 +154,13 @@ static json_t *transition_json(const struct transition *t)
 {
 	uint64_t end = t->result ? t->end_mono : now_usec(CLOCK_MONOTONIC);
 
-	return json_pack("{s:s, s:s, s:f, s:o, s:o, s:b, s:s?, s:I}", "patch", t->patch, "target",
+	return json_pack("{s:s, s:s, s:f, s:o, s:o, s:b, s:s?, s:I, s:I}", "patch", t->patch, "target",
 			 t->unpatch ? "unpatch" : "patch", "start", t->start_usec / 1e6, "end",
 			 t->result ? json_real(t->end_usec / 1e6) : json_null(), "duration_ns",
 			 t->seen_start ? json_integer((json_int_t)(end - t->start_mono) * 1000) :
 					 json_null(),
 			 "seen_start", t->seen_start, "result", t->result, "pending_tasks_max",
-			 (json_int_t)t->pending_max);
+			 (json_int_t)t->pending_max, "failed_attempts", (json_int_t)t->attempts);
 }
 
 static void publish(struct livepatch_state *st, const char *event, const struct transition *t,
@@ -159,31 +174,111 @@ static void publish(struct livepatch_state *st, const char *event, const struct 
 	events_hub_publish(manager_events(st->m), "livepatch", 0, p);
 }
 
-static void begin(struct livepatch_state *st, const struct klp_patch *p, bool seen_start)
+/* @mono_usec (CLOCK_MONOTONIC) as CLOCK_REALTIME microseconds. */
+static uint64_t realtime_of(uint64_t mono_usec)
+{
+	uint64_t real = now_usec(CLOCK_REALTIME), mono = now_usec(CLOCK_MONOTONIC);
+
+	return mono >= mono_usec ? real - (mono - mono_usec) : real;
+}
+
+/* A transition of @patch toward @unpatch began at @mono_usec (0: now). */
+static void begin_at(struct livepatch_state *st, const char *patch, bool unpatch, bool seen_start,
+		     uint64_t mono_usec)
 {
 	struct transition *t = add_transition(st);
 
-	snprintf(t->patch, sizeof(t->patch), "%s", p->name);
-	t->unpatch = p->enabled == 0;
-	t->start_usec = now_usec(CLOCK_REALTIME);
-	t->start_mono = now_usec(CLOCK_MONOTONIC);
+	snprintf(t->patch, sizeof(t->patch), "%s", patch);
+	t->unpatch = unpatch;
+	t->start_mono = mono_usec ? mono_usec : now_usec(CLOCK_MONOTONIC);
+	t->start_usec = realtime_of(t->start_mono);
 	t->seen_start = seen_start;
 	st->pending_since_mono = t->start_mono;
-	log_info("livepatch: %s: %s transition %s", p->name, t->unpatch ? "unpatching" : "patching",
+	log_info("livepatch: %s: %s transition %s", patch, t->unpatch ? "unpatching" : "patching",
 		 seen_start ? "started" : "in progress");
 	publish(st, "transition_start", t, NULL);
 }
 
-static void end(struct livepatch_state *st, struct transition *t, const char *result)
+static void begin(struct livepatch_state *st, const struct klp_patch *p, bool seen_start)
+{
+	begin_at(st, p->name, p->enabled == 0, seen_start, 0);
+}
+
+static void end_at(struct livepatch_state *st, struct transition *t, const char *result,
+		   uint64_t mono_usec)
 {
 	t->result = result;
-	t->end_usec = now_usec(CLOCK_REALTIME);
-	t->end_mono = now_usec(CLOCK_MONOTONIC);
+	t->end_mono = mono_usec ? mono_usec : now_usec(CLOCK_MONOTONIC);
+	t->end_usec = realtime_of(t->end_mono);
 	count_transition(st, t);
 	log_info("livepatch: %s: %s transition %s after %.3f s", t->patch,
 		 t->unpatch ? "unpatching" : "patching", result,
 		 (t->end_mono - t->start_mono) / 1e6);
 	publish(st, "transition_end", t, NULL);
+}
+
+static void end(struct livepatch_state *st, struct transition *t, const char *result)
+{
+	end_at(st, t, result, 0);
+}
+
+/* The transition in progress, whichever patch (the kernel runs one at a time). */
+static struct transition *current_transition(struct livepatch_state *st)
+{
+	for (size_t i = st->n_tr; i-- > 0;)
+		if (!st->tr[i].result)
+			return &st->tr[i];
+	return NULL;
+}
+
+/* One step of a transition from the kernel (bpf/livepatch.bpf.c). */
+static int on_klp_event(void *ctx, void *data, size_t len)
+{
+	struct livepatch_state *st = ctx;
+	const struct kvmscope_klp_event *ev = data;
+	struct transition *t;
+	uint64_t at = ev->ts_ns / 1000;
+	char patch[64];
+
+	if (len < sizeof(*ev))
+		return 0;
+	t = current_transition(st);
+	switch (ev->step) {
+	case KVMSCOPE_KLP_INIT:
+		memcpy(patch, ev->patch, sizeof(ev->patch));
+		patch[sizeof(ev->patch)] = '\0';
+		if (t)
+			end_at(st, t, "cancelled", at);
+		begin_at(st, patch, ev->target == 0, true, at);
+		break;
+	case KVMSCOPE_KLP_TRY_FAILED:
+		if (t)
+			t->attempts++;
+		break;
+	case KVMSCOPE_KLP_COMPLETED:
+		if (t)
+			end_at(st, t, t->forced ? "forced" : "completed", at);
+		break;
+	case KVMSCOPE_KLP_REVERSE:
+		if (t) {
+			snprintf(patch, sizeof(patch), "%s", t->patch);
+			end_at(st, t, "reversed", at);
+			begin_at(st, patch, !t->unpatch, true, at);
+		}
+		break;
+	case KVMSCOPE_KLP_CANCEL:
+		if (t)
+			end_at(st, t, "cancelled", at);
+		break;
+	case KVMSCOPE_KLP_FORCE:
+		if (t) {
+			t->forced = true;
+			log_warning("livepatch: %s: transition forced: the consistency model no "
+				    "longer holds for it", t->patch);
+		}
+		break;
+	}
+	return 0;
 }
 
 /* What changed between the last reading and @next: transitions begun and ended. */
@@ -195,6 +290,9 @@ static void follow(struct livepatch_state *st, const struct klp_patches *next)
 
 		if (!prev)
 			publish(st, "loaded", NULL, p->name);
+		/* Hooked: the kernel says when each transition begins and ends. */
+		if (st->hooked)
+			continue;
 		if (p->transition == 1 && !t) {
 			begin(st, p, true);
 		} else if (p->transition == 1 && t && t->unpatch != (p->enabled == 0)) {
@@ -212,7 +310,7 @@ static void follow(struct livepatch_state *st, const struct klp_patches *next)
 
 		if (klp_find(next, p->name))
 			continue;
-		t = open_transition(st, p->name);
+		t = st->hooked ? NULL : open_transition(st, p->name);
 		if (t)
 			end(st, t, t->unpatch ? "completed" : "unloaded");
 		publish(st, "unloaded", NULL, p->name);
@@ -406,6 +504,8 @@ static void livepatch_collect(void *state)
 	int r;
 
 	textpoke_drain(&st->tp);
+	if (st->rb)
+		ring_buffer__consume(st->rb);
 	if (!st->available) {
 		if (!st->sites_why[0])
 			read_sites(st);
@@ -485,6 +585,42 @@ static void on_poke(void *ctx, uint64_t addr, const struct ksym *sym, uint64_t o
 			  sym && kind == POKE_FTRACE ? transition_of(st, sym->name) : NULL));
 }
 
+static int on_klp_ring(sd_event_source *s, int fd, uint32_t revents, void *userdata)
+{
+	struct livepatch_state *st = userdata;
+
+	ring_buffer__consume(st->rb);
+	return 0;
+}
+
+/*
+ * fentry/fexit on the transition functions: every transition, timed by
+ * the kernel.  Where they do not attach, the tick's reading of sysfs.
+ */
+static void hook_transitions(struct livepatch_state *st)
+{
+	libbpf_print_fn_t outer = libbpf_set_print((libbpf_print_fn_t)log_libbpf_debug);
+	int r;
+
+	st->skel = livepatch_bpf__open_and_load();
+	r = st->skel ? livepatch_bpf__attach(st->skel) : -errno;
+	libbpf_set_print(outer);
+	if (!st->skel || r < 0) {
+		snprintf(st->hooks_why, sizeof(st->hooks_why), "fentry on klp_init_transition and "
+			 "the other transition functions: %s; transitions come from sysfs on the "
+			 "tick, to the second", strerror(r < 0 ? -r : errno));
+		log_info("livepatch: %s", st->hooks_why);
+		livepatch_bpf__destroy(st->skel);
+		st->skel = NULL;
+		return;
+	}
+	st->rb = ring_buffer__new(bpf_map__fd(st->skel->maps.klp_events), on_klp_event, st, NULL);
+	if (!st->rb || sd_event_add_io(manager_event(st->m), &st->rb_source,
+				       ring_buffer__epoll_fd(st->rb), EPOLLIN, on_klp_ring, st) < 0)
+		log_warning("livepatch: transition steps are read on the tick only");
+	st->hooked = st->rb != NULL;
+}
+
 static int livepatch_attach(void *state)
 {
 	struct livepatch_state *st = state;
@@ -497,6 +633,7 @@ static int livepatch_attach(void *state)
 	read_sites(st);
 	if (!st->available)
 		return 0;
+	hook_transitions(st);
 	/* What was there before us: a transition in progress began before we looked. */
 	if (klp_read(LIVEPATCH_DIR, MODULE_DIR, &st->snap) == 0)
 		for (size_t i = 0; i < st->snap.n; i++)
@@ -512,6 +649,9 @@ static void livepatch_free(void *state)
 	if (!st)
 		return;
 	textpoke_close(&st->tp);
+	sd_event_source_disable_unref(st->rb_source);
+	ring_buffer__free(st->rb);
+	livepatch_bpf__destroy(st->skel);
 	klp_patches_free(&st->snap);
 	ftrace_sites_free(&st->sites);
 	free(st->tr);
@@ -523,9 +663,10 @@ static json_t *livepatch_describe(void *state)
 {
 	struct livepatch_state *st = state;
 
-	return json_pack("{s:b, s:s?, s:s, s:b, s:s?, s:b, s:s?}", "available", st->available, "why",
-			 st->available ? NULL : st->why, "source",
-			 "sysfs, /proc and tracefs on the tick (transitions to the second)",
+	return json_pack("{s:b, s:s?, s:s, s:s?, s:b, s:s?, s:b, s:s?}", "available", st->available,
+			 "why", st->available ? NULL : st->why, "transitions_from",
+			 st->hooked ? "fentry" : "sysfs", "transitions_note",
+			 st->hooks_why[0] ? st->hooks_why : NULL,
 			 "ftrace_sites", !st->sites_why[0], "ftrace_sites_why",
 			 st->sites_why[0] ? st->sites_why : NULL, "text_pokes", st->tp.open,
 			 "text_pokes_why", st->tp.open ? NULL : st->tp.why);

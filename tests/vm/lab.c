@@ -747,8 +747,8 @@ static int daemon_teardown(void **state)
 /*
  * kvmscoped beside the same cycle: the patch listed, enabled, with its
  * function; its ftrace site owned by the patch by name; one text poke at
- * that site for the patch and one for the unpatch (6.1 and 6.12); both
- * gone after the unload.  Seen on the daemon's 1 s tick: each waited for
+ * that site for the patch and one for the unpatch (6.1 and 6.12); the two
+ * transitions, from fentry, each completed; both gone after the unload.  Seen on the daemon's 1 s tick: each waited for
  * up to 5 s.
  */
 static void test_livepatch_seen_by_kvmscoped(void **state)
@@ -827,6 +827,39 @@ static void test_livepatch_seen_by_kvmscoped(void **state)
 	}
 	if (owners)
 		fail_msg("ftrace.sites still lists %s 5 s after the unload: %s", PATCHED_FUNCTION, owners);
+	/*
+	 * Every transition, from fentry on the kernel's transition functions:
+	 * exactly the patching and the unpatching, each completed.
+	 */
+	{
+		json_t *resp = lab_rpc("livepatch.list"), *tr, *st = lab_rpc("status"), *cap;
+		json_t *mine = json_array();
+		size_t k;
+
+		json_array_foreach(json_object_get(json_object_get(st, "result"), "capabilities"), k, cap)
+			if (!strcmp(json_string_value(json_object_get(cap, "name")), "livepatch"))
+				assert_string_equal(json_string_value(json_object_get(cap,
+						    "transitions_from")), "fentry");
+		json_array_foreach(json_object_get(json_object_get(resp, "result"), "transitions"), k, tr)
+			if (!strcmp(json_string_value(json_object_get(tr, "patch")), LIVEPATCH_NAME))
+				json_array_append(mine, tr);
+		print_message("[   INFO   ] transitions: %s\n", json_dumps(mine, JSON_COMPACT));
+		assert_int_equal(json_array_size(mine), 2);
+		assert_string_equal(json_string_value(json_object_get(json_array_get(mine, 0), "target")),
+				    "patch");
+		assert_string_equal(json_string_value(json_object_get(json_array_get(mine, 1), "target")),
+				    "unpatch");
+		for (k = 0; k < 2; k++) {
+			json_t *t = json_array_get(mine, k);
+
+			assert_string_equal(json_string_value(json_object_get(t, "result")), "completed");
+			assert_true(json_is_true(json_object_get(t, "seen_start")));
+			assert_true(json_integer_value(json_object_get(t, "duration_ns")) > 0);
+		}
+		json_decref(mine);
+		json_decref(resp);
+		json_decref(st);
+	}
 	/* And disabling it rewrote it back (call to nop): one more. */
 	print_message("[   INFO   ] text pokes at %s's ftrace site after the unload: %lld\n",
 		      PATCHED_FUNCTION, site_pokes());
