@@ -794,6 +794,26 @@ static void unload(struct ioctls_state *st)
 	st->loaded = st->backups = false;
 }
 
+/*
+ * Attach @prog.  kprobe.multi by its function's name, not as a pattern:
+ * libbpf would read all of /proc/kallsyms for each program (seconds in
+ * the TCG lab); the kernel resolves a name itself.
+ */
+static struct bpf_link *attach_program(struct ioctls_state *st, struct bpf_program *prog)
+{
+	const char *sec = bpf_program__section_name(prog), *fn = strchr(sec, '/');
+
+	if (st->hooks != HOOKS_KPROBE || !fn)
+		return bpf_program__attach(prog);
+	fn++;
+	{
+		LIBBPF_OPTS(bpf_kprobe_multi_opts, o, .syms = &fn, .cnt = 1,
+			    .retprobe = !strncmp(sec, "kretprobe", 9));
+
+		return bpf_program__attach_kprobe_multi_opts(prog, NULL, &o);
+	}
+}
+
 static int attach_loaded(struct ioctls_state *st)
 {
 	const char *const *progs = prog_names(st);
@@ -826,7 +846,7 @@ static int attach_loaded(struct ioctls_state *st)
 					    "kernel skips is a call lost", st->probes[i].name,
 					    strerror(errno));
 		}
-		st->probes[i].link = prog ? bpf_program__attach(prog) : NULL;
+		st->probes[i].link = prog ? attach_program(st, prog) : NULL;
 		if (!st->probes[i].link) {
 			bpf_link__destroy(st->probes[i].backup_link);
 			st->probes[i].backup_link = NULL;

@@ -204,6 +204,25 @@ static void count_function(struct textpoke *tp, const struct ksym *sym, enum pok
 	tp->fns[lo].count = 1;
 }
 
+static int read_kallsyms(struct ksym_table *t);
+
+/*
+ * /proc/kallsyms is read at the first poke, not at start: 100,000 lines
+ * and more, and most hosts change their text rarely.
+ */
+static void load_symbols(struct textpoke *tp)
+{
+	int r;
+
+	if (tp->syms_loaded || !tp->open)
+		return;
+	tp->syms_loaded = true;
+	r = read_kallsyms(&tp->syms);
+	if (r < 0)
+		log_warning("livepatch: text pokes are not symbolized: /proc/kallsyms: %s",
+			    strerror(-r));
+}
+
 int textpoke_record(struct textpoke *tp, const void *rec, size_t len)
 {
 	const struct perf_event_header *h = rec;
@@ -220,6 +239,7 @@ int textpoke_record(struct textpoke *tp, const void *rec, size_t len)
 		memcpy(&addr, b + 8, 8);
 		memcpy(&old_len, b + 16, 2);
 		memcpy(&new_len, b + 18, 2);
+		load_symbols(tp);
 		sym = ksym_table_find(&tp->syms, addr, &offset);
 		kind = poke_kind_of(sym, offset);
 		tp->total++;
@@ -332,13 +352,19 @@ int textpoke_open(struct textpoke *tp, sd_event *e)
 		.exclude_kernel = 0,
 	};
 	size_t page = (size_t)sysconf(_SC_PAGESIZE);
-	int r = read_kallsyms(&tp->syms);
+	char line[128] = "";
+	int r, fd = open("/proc/kallsyms", O_RDONLY | O_CLOEXEC);
 
-	if (r < 0) {
+	/* Its first line: the addresses are there (kptr_restrict lets root see them). */
+	if (fd < 0 || read(fd, line, sizeof(line) - 1) <= 0) {
+		r = fd < 0 ? -errno : -EIO;
+		if (fd >= 0)
+			close(fd);
 		snprintf(tp->why, sizeof(tp->why), "/proc/kallsyms: %s", strerror(-r));
 		return r;
 	}
-	if (!tp->syms.n || !tp->syms.v[tp->syms.n - 1].addr) {
+	close(fd);
+	if (!strtoull(line, NULL, 16)) {
 		snprintf(tp->why, sizeof(tp->why), "/proc/kallsyms shows no addresses (kptr_restrict)");
 		return -EPERM;
 	}
@@ -399,7 +425,7 @@ void textpoke_close(struct textpoke *tp)
 	tp->sources = NULL;
 	tp->fns = NULL;
 	tp->n_fns = tp->cap_fns = 0;
-	tp->open = false;
+	tp->open = tp->syms_loaded = false;
 }
 
 json_t *textpoke_json(const struct textpoke *tp)

@@ -64,6 +64,7 @@ struct textpoke {
 	void **rings;			/* each 1 + RING_PAGES pages */
 	sd_event_source **sources;
 	struct ksym_table syms;
+	bool syms_loaded;		/* /proc/kallsyms read (at the first poke) */
 	uint64_t total, by_kind[POKE_KINDS], lost, ksymbols;
 	struct poke_fn *fns;		/* sorted by (name, module); at most TEXTPOKE_FNS_MAX */
 	size_t n_fns, cap_fns;
