@@ -227,6 +227,8 @@ struct guest {
 	bool gp_mode;		/* ends in ring 3: --vmware-backdoor-gp */
 	uint64_t start_delay_ms;
 	uint64_t linger_ms;
+	uint64_t get_regs;	/* --get-regs: KVM_GET_REGS calls on vCPU 0 before the run */
+	uint64_t get_regs_ns;	/* how long they took, all of them */
 	uint64_t immediate_exits;	/* --immediate-exit N */
 	uint64_t run_seconds;	/* --seconds: repeat the operations this long */
 	struct timespec run_until;
@@ -334,6 +336,9 @@ static void usage(FILE *f)
 		"                              (CMD >> 8) & 0xff, must be 0xae) on the VM with\n"
 		"                              a zeroed 4096-byte buffer as argument; meant to\n"
 		"                              fail (ENOTTY), so pick an unused CMD; repeatable\n"
+		"  --get-regs COUNT            COUNT KVM_GET_REGS on vCPU 0 once it is set\n"
+		"                              up, before the run, timed: \"get_regs_ns\" in\n"
+		"                              the JSON (what an ioctl costs, make bench)\n"
 		"  --help                      show this help\n"
 		"\n"
 		"--check-cap, --try-vm-type, --encrypt-op and --bad-ioctl run on the main\n"
@@ -607,6 +612,7 @@ enum {
 	OPT_TRY_VM_TYPE,
 	OPT_CHECK_CAP,
 	OPT_BAD_IOCTL,
+	OPT_GET_REGS,
 };
 
 /*
@@ -637,6 +643,7 @@ static int parse_args(struct guest *g, int argc, char **argv)
 		{ "try-vm-type", required_argument, NULL, OPT_TRY_VM_TYPE },
 		{ "check-cap", required_argument, NULL, OPT_CHECK_CAP },
 		{ "bad-ioctl", required_argument, NULL, OPT_BAD_IOCTL },
+		{ "get-regs", required_argument, NULL, OPT_GET_REGS },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -713,6 +720,9 @@ static int parse_args(struct guest *g, int argc, char **argv)
 		case OPT_BAD_IOCTL:
 			ret = parse_extra(g, "bad-ioctl", optarg,
 					  EXTRA_BAD_IOCTL, "CMD");
+			break;
+		case OPT_GET_REGS:
+			ret = parse_single("get-regs", optarg, 1, 100000000, &g->get_regs);
 			break;
 		case 'h':
 			return 1;
@@ -1829,6 +1839,9 @@ static int print_json(const struct guest *g)
 	fprintf(f, "{\"pid\": %d, \"vcpus\": %d, \"elapsed_ns\": %" PRIu64 ", \"done_port\": %d,\n",
 		(int)getpid(), g->nr_vcpus, end - start, g->gp_mode ? BDOOR_PORT_HB : DONE_PORT);
 	fprintf(f, " \"immediate_exits\": %" PRIu64 ",\n", kicks);
+	if (g->get_regs)
+		fprintf(f, " \"get_regs\": %" PRIu64 ", \"get_regs_ns\": %" PRIu64 ",\n", g->get_regs,
+			g->get_regs_ns);
 	fputs(" \"userspace_exits\": ", f);
 	print_exits(f, io, hlt, mmio, intr);
 	fputs(",\n \"pio\": ", f);
@@ -1939,6 +1952,19 @@ int main(int argc, char **argv)
 	for (i = 0; i < g->nr_vcpus; i++)
 		if (setup_vcpu(g, &g->vcpus[i]))
 			return 1;
+	if (g->get_regs) {
+		struct kvm_regs regs;
+		struct timespec t0, t1;
+
+		clock_gettime(CLOCK_MONOTONIC, &t0);
+		for (uint64_t n = 0; n < g->get_regs; n++)
+			if (vcpu_ioctl(&g->vcpus[0], KVM_GET_REGS, (unsigned long)&regs) < 0) {
+				fprintf(stderr, PROG ": KVM_GET_REGS: %s\n", strerror(errno));
+				return 1;
+			}
+		clock_gettime(CLOCK_MONOTONIC, &t1);
+		g->get_regs_ns = ts_ns(&t1) - ts_ns(&t0);
+	}
 
 	pthread_barrier_init(&g->start_barrier, NULL, g->nr_vcpus + 1);
 	pthread_barrier_init(&g->done_barrier, NULL, g->nr_vcpus + 1);
