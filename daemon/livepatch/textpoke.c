@@ -339,6 +339,35 @@ static int read_kallsyms(struct ksym_table *t)
 	return r;
 }
 
+/*
+ * Whether /proc/kallsyms shows addresses (kptr_restrict lets root see
+ * them): the first text symbol among its first 64 KiB has one not 0.
+ * Per-CPU symbols come first and are at 0 anyway.  1, 0, or -errno.
+ */
+static int kallsyms_shows_addresses(void)
+{
+	char buf[65536];
+	ssize_t n;
+	int fd = open("/proc/kallsyms", O_RDONLY | O_CLOEXEC);
+
+	if (fd < 0)
+		return -errno;
+	n = read(fd, buf, sizeof(buf) - 1);
+	close(fd);
+	if (n < 0)
+		return -errno;
+	buf[n] = '\0';
+	for (char *p = buf; p && *p; p = strchr(p, '\n'), p = p ? p + 1 : NULL) {
+		char *after;
+		uint64_t addr = strtoull(p, &after, 16);
+
+		if (after[0] == ' ' && (after[1] == 't' || after[1] == 'T') && after[2] == ' ')
+			return addr != 0;
+	}
+	/* No text symbol that early: try, and let the first poke say. */
+	return 1;
+}
+
 int textpoke_open(struct textpoke *tp, sd_event *e)
 {
 	struct perf_event_attr attr = {
@@ -352,19 +381,13 @@ int textpoke_open(struct textpoke *tp, sd_event *e)
 		.exclude_kernel = 0,
 	};
 	size_t page = (size_t)sysconf(_SC_PAGESIZE);
-	char line[128] = "";
-	int r, fd = open("/proc/kallsyms", O_RDONLY | O_CLOEXEC);
+	int r = kallsyms_shows_addresses();
 
-	/* Its first line: the addresses are there (kptr_restrict lets root see them). */
-	if (fd < 0 || read(fd, line, sizeof(line) - 1) <= 0) {
-		r = fd < 0 ? -errno : -EIO;
-		if (fd >= 0)
-			close(fd);
+	if (r < 0) {
 		snprintf(tp->why, sizeof(tp->why), "/proc/kallsyms: %s", strerror(-r));
 		return r;
 	}
-	close(fd);
-	if (!strtoull(line, NULL, 16)) {
+	if (!r) {
 		snprintf(tp->why, sizeof(tp->why), "/proc/kallsyms shows no addresses (kptr_restrict)");
 		return -EPERM;
 	}
