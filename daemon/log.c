@@ -62,14 +62,3 @@ int log_internal(int level, int error, const char *fmt, ...)
 	errno = saved;
 	return -error;
 }
-
-int log_libbpf_debug(int level, const char *fmt, va_list ap)
-{
-	char *msg = NULL;
-
-	if (log_get_max_level() < LOG_DEBUG || vasprintf(&msg, fmt, ap) < 0)
-		return 0;
-	log_debug("libbpf: %s", msg);
-	free(msg);
-	return 0;
-}

@@ -7,18 +7,11 @@
 #ifndef KVMSCOPE_LOG_H
 #define KVMSCOPE_LOG_H
 
-#include <stdarg.h>
-
 #include <syslog.h>
 
 void log_setup(int max_level, int force_journal);
 void log_set_max_level(int level);
 int log_get_max_level(void);
-/*
- * A libbpf print function for what may well fail and has a fallback (a
- * program type the kernel lacks): into the debug log only.
- */
-int log_libbpf_debug(int level, const char *fmt, va_list ap);
 int log_internal(int level, int error, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
 

@@ -726,6 +726,7 @@ int manager_start(struct manager *m)
 	/* KVM's own statistics (kvm_stat's debugfs mode). */
 	ensure_mounted("debugfs", "/sys/kernel/debug", DEBUGFS_MAGIC);
 
+	progprobe_libbpf_log_install();
 	m->n_caps = sizeof(capability_table) / sizeof(capability_table[0]);
 	m->caps = calloc(m->n_caps, sizeof(*m->caps));
 	if (!m->caps)

@@ -7,6 +7,7 @@
 #include <sys/utsname.h>
 
 #include "preempt.h"
+#include "strbuf.h"
 
 #define DEBUGFS_PREEMPT "/sys/kernel/debug/sched/preempt"
 
@@ -45,44 +46,41 @@ int preempt_from_cmdline(const char *cmdline)
 	return found;
 }
 
-/* The first line of @path into @buf, or -1. */
-static int read_line(const char *path, char *buf, size_t len)
-{
-	FILE *f = fopen(path, "re");
-	int r = -1;
-
-	if (!f)
-		return -1;
-	if (fgets(buf, (int)len, f))
-		r = 0;
-	fclose(f);
-	return r;
-}
-
 int kernel_preempts_anywhere(char *how, size_t len)
 {
 	char buf[4096];
 	struct utsname u;
-	int major = 0, minor = 0, r;
+	int r;
 
-	if (read_line(DEBUGFS_PREEMPT, buf, sizeof(buf)) == 0 &&
+	if (read_first_line(DEBUGFS_PREEMPT, buf, sizeof(buf)) == 0 &&
 	    (r = preempt_from_debugfs(buf)) >= 0) {
 		snprintf(how, len, "%s", DEBUGFS_PREEMPT);
 		return r;
 	}
-	if (read_line("/proc/cmdline", buf, sizeof(buf)) == 0 && (r = preempt_from_cmdline(buf)) >= 0) {
+	if (read_first_line("/proc/cmdline", buf, sizeof(buf)) == 0 && (r = preempt_from_cmdline(buf)) >= 0) {
 		snprintf(how, len, "preempt= on the kernel command line");
 		return r;
 	}
-	if (read_line("/sys/kernel/realtime", buf, sizeof(buf)) == 0 && buf[0] == '1') {
+	if (read_first_line("/sys/kernel/realtime", buf, sizeof(buf)) == 0 && buf[0] == '1') {
 		snprintf(how, len, "/sys/kernel/realtime");
 		return 1;
 	}
-	if (uname(&u) < 0 || sscanf(u.release, "%d.%d", &major, &minor) != 2) {
+	r = kernel_version_at_least(6, 19);
+	if (r < 0) {
 		snprintf(how, len, "unknown kernel version: assumed preemptible");
 		return 1;
 	}
-	snprintf(how, len, "assumed from the kernel version (%s; %s not readable)", u.release,
-		 DEBUGFS_PREEMPT);
-	return major > 6 || (major == 6 && minor > 18);
+	snprintf(how, len, "assumed from the kernel version (%s; %s not readable)",
+		 uname(&u) == 0 ? u.release : "?", DEBUGFS_PREEMPT);
+	return r;
+}
+
+int kernel_version_at_least(int major, int minor)
+{
+	struct utsname u;
+	int ma, mi;
+
+	if (uname(&u) < 0 || sscanf(u.release, "%d.%d", &ma, &mi) != 2)
+		return -1;
+	return ma > major || (ma == major && mi >= minor);
 }

@@ -28,4 +28,7 @@ int preempt_from_cmdline(const char *cmdline);
  */
 int kernel_preempts_anywhere(char *how, size_t len);
 
+/* Whether the running kernel is @major.@minor or newer: 1, 0, -1 unknown. */
+int kernel_version_at_least(int major, int minor);
+
 #endif

@@ -9,8 +9,10 @@
 #include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <bpf/btf.h>
 #include <bpf/libbpf.h>
 
 #include "log.h"
@@ -140,4 +142,43 @@ int progprobe_run(json_t **ret)
 		 elapsed_ms(&start));
 	*ret = types;
 	return 0;
+}
+
+bool progprobe_kernel_has_func(const char *name)
+{
+	struct btf *vmlinux = btf__load_vmlinux_btf();
+	bool found = vmlinux && btf__find_by_name_kind(vmlinux, name, BTF_KIND_FUNC) > 0;
+
+	btf__free(vmlinux);
+	return found;
+}
+
+static bool libbpf_quiet;
+
+static int libbpf_log(enum libbpf_print_level level, const char *fmt, va_list ap)
+{
+	int prio = level == LIBBPF_WARN && !libbpf_quiet ? LOG_WARNING : LOG_DEBUG;
+	char *msg = NULL, *line, *save = NULL;
+
+	if (prio == LOG_DEBUG && log_get_max_level() < LOG_DEBUG)
+		return 0;
+	if (vasprintf(&msg, fmt, ap) < 0)
+		return 0;
+	for (line = strtok_r(msg, "\n", &save); line; line = strtok_r(NULL, "\n", &save))
+		log_internal(prio, 0, "%s", line);
+	free(msg);
+	return 0;
+}
+
+void progprobe_libbpf_log_install(void)
+{
+	libbpf_set_print(libbpf_log);
+}
+
+bool progprobe_libbpf_quiet(bool quiet)
+{
+	bool was = libbpf_quiet;
+
+	libbpf_quiet = quiet;
+	return was;
 }

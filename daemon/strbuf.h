@@ -65,6 +65,13 @@ size_t text_escape_ascii(char *dst, size_t len, const char *src);
 char *text_escape_dup(const char *src);
 
 /*
+ * The first line of the (small) file @path into @buf of @len bytes,
+ * without its newline: 0, or -errno.  For sysfs, procfs and debugfs
+ * attributes.
+ */
+int read_first_line(const char *path, char *buf, size_t len);
+
+/*
  * Room in the array *@v of *@cap elements of @size bytes for @n: doubled
  * from @first when it grows.  0, or -ENOMEM with the array unchanged.
  */

@@ -20,6 +20,7 @@
 #include "exits/exits.h"
 #include "log.h"
 #include "preempt.h"
+#include "progprobe.h"
 #include "manager.h"
 #include "options.h"
 #include "pin.h"
@@ -412,9 +413,6 @@ static void prepare_pins(struct exits_state *st)
 		 why[0] ? why : "");
 }
 
-/* While the fast-reads object is tried: its verifier log is not a warning. */
-static bool libbpf_quiet;
-
 /*
  * The exits object as built (@fast: exits_fast.bpf.o, the same maps and
  * programs reading kernel memory through bpf_rdonly_cast()).  One
@@ -445,16 +443,6 @@ static struct exits_bpf *exits_open(bool fast)
 	return obj;
 }
 
-/* Does the kernel have bpf_rdonly_cast() at all (Linux 6.2+; to void: 6.17+)? */
-static bool kernel_has_rdonly_cast(void)
-{
-	struct btf *vmlinux = btf__load_vmlinux_btf();
-	bool found = vmlinux && btf__find_by_name_kind(vmlinux, "bpf_rdonly_cast", BTF_KIND_FUNC) > 0;
-
-	btf__free(vmlinux);
-	return found;
-}
-
 static int open_and_load_variant(struct exits_state *st);
 
 static int open_and_load(struct exits_state *st)
@@ -463,9 +451,10 @@ static int open_and_load(struct exits_state *st)
 
 	if (!st->fast_reads)
 		return open_and_load_variant(st);
-	libbpf_quiet = true;
+	/* While the fast-reads object is tried: its verifier log is not a warning. */
+	progprobe_libbpf_quiet(true);
 	r = open_and_load_variant(st);
-	libbpf_quiet = false;
+	progprobe_libbpf_quiet(false);
 	if (r >= 0)
 		return r;
 	snprintf(st->reads_note, sizeof(st->reads_note),
@@ -590,25 +579,6 @@ void exits_free(void *state)
 	free(st);
 }
 
-/*
- * libbpf's messages, one log line per line: a failed load hands over the
- * whole verifier log in one message, and that log is what explains it.
- */
-static int libbpf_log(enum libbpf_print_level level, const char *fmt, va_list ap)
-{
-	int prio = level == LIBBPF_WARN && !libbpf_quiet ? LOG_WARNING : LOG_DEBUG;
-	char *msg = NULL, *line, *save = NULL;
-
-	if (prio == LOG_DEBUG && log_get_max_level() < LOG_DEBUG)
-		return 0;
-	if (vasprintf(&msg, fmt, ap) < 0)
-		return 0;
-	for (line = strtok_r(msg, "\n", &save); line; line = strtok_r(NULL, "\n", &save))
-		log_internal(prio, 0, "%s", line);
-	free(msg);
-	return 0;
-}
-
 int exits_probe(struct manager *m, void **state)
 {
 	struct exits_state *st;
@@ -620,14 +590,14 @@ int exits_probe(struct manager *m, void **state)
 	st->m = m;
 	st->pin_lock_fd = -1;
 	memcpy(st->probes, probe_templates, sizeof(probe_templates));
-	libbpf_set_print(libbpf_log);
 	st->ncpus = libbpf_num_possible_cpus();
 	if (st->ncpus <= 0) {
 		exits_free(st);
 		return -EINVAL;
 	}
 	st->vcpu_btf = kernel_has_kvm_vcpu_btf();
-	st->fast_reads = kernel_has_rdonly_cast();
+	/* bpf_rdonly_cast() at all (Linux 6.2+; to void: 6.17+, which the load tells). */
+	st->fast_reads = progprobe_kernel_has_func("bpf_rdonly_cast");
 	if (st->fast_reads)
 		snprintf(st->reads_note, sizeof(st->reads_note),
 			 "bpf_rdonly_cast() to void: plain loads, no helper call");

@@ -12,26 +12,16 @@
 #include <unistd.h>
 
 #include "livepatch/patches.h"
+#include "strbuf.h"
 
 /* The first line of @dir/@name into @buf without its newline; -errno. */
 static int read_attr(const char *dir, const char *name, char *buf, size_t len)
 {
 	char path[4096];
-	ssize_t n;
-	int fd;
 
 	if (snprintf(path, sizeof(path), "%s/%s", dir, name) >= (int)sizeof(path))
 		return -ENAMETOOLONG;
-	fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
-		return -errno;
-	n = read(fd, buf, len - 1);
-	close(fd);
-	if (n < 0)
-		return -errno;
-	buf[n] = '\0';
-	buf[strcspn(buf, "\n")] = '\0';
-	return 0;
+	return read_first_line(path, buf, len);
 }
 
 /* An integer attribute; -1 when absent or not a number. */
