@@ -4,8 +4,9 @@
  * how long it took, and the argument details that tell a confidential or
  * paravirtual guest's launch apart (kvm-decode.md §1, §2).
  *
- * Where fentry works, fentry/fexit on kvm_dev_ioctl, kvm_vm_ioctl and
- * kvm_vcpu_ioctl (the daemon loads one set or the other); elsewhere:
+ * The daemon loads one set of programs: fentry/fexit on kvm_dev_ioctl,
+ * kvm_vm_ioctl and kvm_vcpu_ioctl where fentry works; kprobe.multi on the
+ * same functions where the kernel preempts anywhere (below); elsewhere:
  *
  * sys_enter_ioctl keeps requests of type KVMIO (0xAE) sent to a KVM file
  * (/dev/kvm, a VM, a vCPU, a device or a guest_memfd), notes the call in
@@ -22,7 +23,9 @@
  * with KVMSCOPE_PREEMPT_OFF, Linux 6.10+) turns preemption off for each
  * body, which leaves the trampoline's own window, and the daemon
  * attaches a *_backup beside each program that does the work only when
- * its first program was skipped.
+ * its first program was skipped.  Where the kernel preempts anywhere even
+ * both can be skipped; kprobes run with preemption off, so that is where
+ * the daemon uses kprobe.multi.
  */
 #include "vmlinux.h"
 #include <bpf/bpf_helpers.h>
@@ -32,7 +35,6 @@
 #include "common.bpf.h"
 
 char LICENSE[] SEC("license") = "Dual BSD/GPL";
-
 
 /*
  * Request numbers with an argument worth reading, for the host's arch:
@@ -282,8 +284,10 @@ static __always_inline int ioctl_begin(__u32 cmd, __u64 arg, __u8 kind, __u32 vc
 }
 
 /*
- * The syscall tracepoints run their programs with preemption off and
- * skip them all at once when any is running on the CPU: no backups.
+ * The syscall tracepoints' programs share one per-CPU guard (a run is
+ * skipped while any of them runs on that CPU), so a backup would be
+ * skipped with its program: none here.  On a kernel that preempts
+ * anywhere they lose calls too (27 % on 7.2); kprobe.multi serves there.
  */
 SEC("tracepoint/syscalls/sys_enter_ioctl")
 int kvmscope_ioctls_enter(struct kvmscope_tp_sys_enter_ioctl *ctx)
@@ -306,7 +310,6 @@ int kvmscope_ioctls_enter(struct kvmscope_tp_sys_enter_ioctl *ctx)
 	PREEMPT_ON();
 	return 0;
 }
-
 
 static __always_inline bool is_launch_step(__u32 cmd)
 {
@@ -485,10 +488,6 @@ int kvmscope_ioctls_exit(struct kvmscope_tp_sys_exit *ctx)
 	return 0;
 }
 
-/*
- * Where fentry works (the lab's kernels), KVM's own three ioctl entry
- * points instead: only KVM's ioctls pay, and the fd kind is the function.
- */
 /* One fentry/fexit pair and its backups on KVM function @fn, the fd kind @kind. */
 #define IOCTL_HOOKS(fn, name, kind)							\
 SEC("fentry/" #fn)									\

@@ -13,10 +13,8 @@
 #include <fcntl.h>
 #include <sys/epoll.h>
 #include <sys/ioctl.h>
-#include <sys/utsname.h>
 #include <unistd.h>
 #include <bpf/bpf.h>
-#include <bpf/btf.h>
 #include <bpf/libbpf.h>
 
 #include "events.h"
@@ -26,6 +24,7 @@
 #include "log.h"
 #include "manager.h"
 #include "preempt.h"
+#include "progprobe.h"
 
 #define BATCH 1024
 
@@ -489,17 +488,6 @@ static struct ioctls_bpf *ioctls_open(bool preempt_off)
 	return obj;
 }
 
-/* Does the kernel have bpf_preempt_disable() (Linux 6.10+)? */
-static bool kernel_has_preempt_kfunc(void)
-{
-	struct btf *vmlinux = btf__load_vmlinux_btf();
-	bool found = vmlinux &&
-		btf__find_by_name_kind(vmlinux, "bpf_preempt_disable", BTF_KIND_FUNC) > 0;
-
-	btf__free(vmlinux);
-	return found;
-}
-
 static int open_and_load_variant(struct ioctls_state *st, enum ioctl_hooks hooks);
 
 /*
@@ -574,11 +562,10 @@ static const char *const *prog_names(const struct ioctls_state *st)
 static int load_hooks(struct ioctls_state *st, enum ioctl_hooks hooks, bool quiet)
 {
 	const char *const *names = probe_names(hooks);
-	libbpf_print_fn_t outer_print = quiet ? libbpf_set_print((libbpf_print_fn_t)log_libbpf_debug) : NULL;
+	bool was_quiet = progprobe_libbpf_quiet(quiet);
 	int r = open_and_load(st, hooks);
 
-	if (quiet)
-		libbpf_set_print(outer_print);
+	progprobe_libbpf_quiet(was_quiet);
 	st->hooks = hooks;
 	st->n_probes = hooks == HOOKS_SYSCALL ? 2 : 6;
 	for (size_t i = 0; i < st->n_probes; i++)
@@ -606,17 +593,6 @@ static int load_hooks(struct ioctls_state *st, enum ioctl_hooks hooks, bool quie
 	return 0;
 }
 
-/* Is this kernel 6.15 or newer, whose kretprobe.multi keeps returns on each thread's stack? */
-static bool kernel_fprobe_on_fgraph(void)
-{
-	struct utsname u;
-	int major = 0, minor = 0;
-
-	if (uname(&u) < 0 || sscanf(u.release, "%d.%d", &major, &minor) != 2)
-		return false;
-	return major > 6 || (major == 6 && minor >= 15);
-}
-
 /*
  * The first way of hooking the ioctls to try.  KVM's own functions,
  * where only KVM's ioctls pay: fentry/fexit, or on a kernel that
@@ -628,7 +604,8 @@ static void choose_hooks(struct ioctls_state *st)
 	char how[160];
 
 	st->preempts = kernel_preempts_anywhere(how, sizeof(how)) == 1;
-	if (st->preempts && kernel_fprobe_on_fgraph()) {
+	/* From 6.15, kretprobe.multi keeps each call's return on its thread's stack. */
+	if (st->preempts && kernel_version_at_least(6, 15) == 1) {
 		if (load_hooks(st, HOOKS_KPROBE, true) == 0) {
 			snprintf(st->hooks_note, sizeof(st->hooks_note),
 				 "this kernel preempts anywhere (%s), where fentry programs lose calls: "
@@ -657,7 +634,8 @@ static int ioctls_probe(struct manager *m, void **state)
 	st->m = m;
 	ioctl_cmds_for(&st->cmds, ioctl_arch_host());
 	*state = st;
-	st->preempt_kfunc = kernel_has_preempt_kfunc();
+	/* Linux 6.10+ */
+	st->preempt_kfunc = progprobe_kernel_has_func("bpf_preempt_disable");
 	if (!manager_options(m)->ioctls) {
 		snprintf(st->load_error, sizeof(st->load_error), "off (--ioctls off)");
 		log_info("ioctls: %s", st->load_error);

@@ -1,12 +1,14 @@
 // SPDX-License-Identifier: GPL-2.0-only
 /*
  * The livepatch capability: the kernel's livepatches and their
- * transitions, the tasks a transition waits on, and the ftrace sites in
- * use with their owners.  Read from sysfs, /proc and tracefs on the tick
- * (transitions are seen to the second); kprobes and fentry on the klp_*
- * functions, and loading patches, come later.  Where the kernel has no
- * livepatch (this project's sandbox), its methods say so and nothing
- * else changes.
+ * transitions, the tasks a transition waits on, the ftrace sites in use
+ * with their owners, and every change to kernel text.  Patches, pending
+ * tasks and sites are read from sysfs, /proc and tracefs on the tick;
+ * transitions come from fentry on the kernel's transition functions
+ * (bpf/livepatch.bpf.c), else from sysfs on the tick (to the second);
+ * text changes from perf (textpoke.c).  Loading patches comes later.
+ * Where the kernel has no livepatch (this project's sandbox), its
+ * methods say so and nothing else changes.
  */
 #include <dirent.h>
 #include <stdarg.h>
@@ -29,6 +31,7 @@
 #include "log.h"
 #include "manager.h"
 #include "metrics.h"
+#include "progprobe.h"
 #include "rpc.h"
 #include "strbuf.h"
 #include "tracefs.h"
@@ -81,7 +84,6 @@ struct livepatch_state {
 	char sites_why[400];		/* why no ftrace sites, or "" */
 	struct klp_patches snap;
 	struct ftrace_sites sites;
-	uint64_t sites_read_mono;
 	struct transition *tr;		/* ring of TRANSITIONS_MAX, oldest first */
 	size_t n_tr;
 	uint64_t dropped_tr;
@@ -89,7 +91,6 @@ struct livepatch_state {
 	size_t n_counters;
 	struct pending_task pending[PENDING_MAX];
 	size_t n_pending, n_pending_all;
-	uint64_t pending_since_mono;	/* when the current transition's scan began */
 	struct textpoke tp;		/* every change to kernel text */
 	/* The transition functions hooked (bpf/livepatch.bpf.c): exact transitions. */
 	struct livepatch_bpf *skel;
@@ -109,12 +110,21 @@ static uint64_t now_usec(clockid_t clk)
 
 /* ---- transitions ---- */
 
-static struct transition *open_transition(struct livepatch_state *st, const char *patch)
+/* The transition in progress, whichever patch (the kernel runs one at a time). */
+static struct transition *current_transition(struct livepatch_state *st)
 {
 	for (size_t i = st->n_tr; i-- > 0;)
-		if (!st->tr[i].result && !strcmp(st->tr[i].patch, patch))
+		if (!st->tr[i].result)
 			return &st->tr[i];
 	return NULL;
+}
+
+/* The transition in progress if it is @patch's. */
+static struct transition *open_transition(struct livepatch_state *st, const char *patch)
+{
+	struct transition *t = current_transition(st);
+
+	return t && !strcmp(t->patch, patch) ? t : NULL;
 }
 
 static struct transition *add_transition(struct livepatch_state *st)
@@ -193,7 +203,6 @@ static void begin_at(struct livepatch_state *st, const char *patch, bool unpatch
 	t->start_mono = mono_usec ? mono_usec : now_usec(CLOCK_MONOTONIC);
 	t->start_usec = realtime_of(t->start_mono);
 	t->seen_start = seen_start;
-	st->pending_since_mono = t->start_mono;
 	log_info("livepatch: %s: %s transition %s", patch, t->unpatch ? "unpatching" : "patching",
 		 seen_start ? "started" : "in progress");
 	publish(st, "transition_start", t, NULL);
@@ -220,15 +229,6 @@ static void end_at(struct livepatch_state *st, struct transition *t, const char 
 static void end(struct livepatch_state *st, struct transition *t, const char *result)
 {
 	end_at(st, t, result, 0);
-}
-
-/* The transition in progress, whichever patch (the kernel runs one at a time). */
-static struct transition *current_transition(struct livepatch_state *st)
-{
-	for (size_t i = st->n_tr; i-- > 0;)
-		if (!st->tr[i].result)
-			return &st->tr[i];
-	return NULL;
 }
 
 /* One step of a transition from the kernel (bpf/livepatch.bpf.c). */
@@ -319,23 +319,6 @@ static void follow(struct livepatch_state *st, const struct klp_patches *next)
 
 /* ---- pending tasks ---- */
 
-/* The first line of @path, newline cut, into @buf; -1 if unreadable. */
-static int read_line(const char *path, char *buf, size_t len)
-{
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
-	ssize_t n;
-
-	if (fd < 0)
-		return -1;
-	n = read(fd, buf, len - 1);
-	close(fd);
-	if (n < 0)
-		return -1;
-	buf[n] = '\0';
-	buf[strcspn(buf, "\n")] = '\0';
-	return 0;
-}
-
 /* The function of @p patched in the stack text @stack, or NULL. */
 static const char *blocking_function(const struct klp_patch *p, const char *stack)
 {
@@ -359,7 +342,7 @@ static void scan_pending(struct livepatch_state *st, const struct transition *t,
 			 const struct klp_patch *p)
 {
 	int target = t->unpatch ? 0 : 1;
-	bool read_stacks = now_usec(CLOCK_MONOTONIC) - st->pending_since_mono >= PENDING_STACK_AFTER_USEC;
+	bool read_stacks = now_usec(CLOCK_MONOTONIC) - t->start_mono >= PENDING_STACK_AFTER_USEC;
 	DIR *proc = opendir("/proc");
 	struct dirent *de;
 
@@ -387,7 +370,7 @@ static void scan_pending(struct livepatch_state *st, const struct transition *t,
 			if (*end || !tid)
 				continue;
 			snprintf(file, sizeof(file), "/proc/%lu/task/%lu/patch_state", pid, tid);
-			if (read_line(file, buf, sizeof(buf)) < 0)
+			if (read_first_line(file, buf, sizeof(buf)) < 0)
 				continue;
 			state = strtol(buf, NULL, 10);
 			/* -1: no transition for it (KLP_TRANSITION_IDLE). */
@@ -403,7 +386,7 @@ static void scan_pending(struct livepatch_state *st, const struct transition *t,
 				pt->tid = (uint32_t)tid;
 				pt->state = (int)state;
 				snprintf(file, sizeof(file), "/proc/%lu/task/%lu/comm", pid, tid);
-				read_line(file, pt->comm, sizeof(pt->comm));
+				read_first_line(file, pt->comm, sizeof(pt->comm));
 				snprintf(file, sizeof(file), "/proc/%lu/task/%lu/stack", pid, tid);
 				if (read_stacks) {
 					int fd = open(file, O_RDONLY | O_CLOEXEC);
@@ -434,7 +417,8 @@ static void read_sites(struct livepatch_state *st)
 	const char *root = tracefs_root();
 	char path[256];
 	char *text;
-	ssize_t n = 0, r;
+	size_t cap;
+	ssize_t n = 0, r = 0;
 	int fd;
 
 	ftrace_sites_free(&st->sites);
@@ -449,15 +433,20 @@ static void read_sites(struct livepatch_state *st)
 			 "and root)", path, strerror(errno));
 		return;
 	}
-	text = malloc(ENABLED_FUNCTIONS_MAX);
-	if (!text) {
-		close(fd);
-		return;
-	}
-	while (n < (ssize_t)ENABLED_FUNCTIONS_MAX &&
-	       (r = read(fd, text + n, ENABLED_FUNCTIONS_MAX - (size_t)n)) > 0)
-		n += r;
+	/* As big as the file, which is short unless many sites are in use. */
+	text = NULL;
+	cap = 0;
+	do {
+		if (array_reserve((void **)&text, &cap, (size_t)n + 65536, 1, 65536) < 0)
+			break;
+		r = read(fd, text + n, (cap < ENABLED_FUNCTIONS_MAX ? cap : ENABLED_FUNCTIONS_MAX) -
+			 (size_t)n);
+		if (r > 0)
+			n += r;
+	} while (r > 0 && (size_t)n < ENABLED_FUNCTIONS_MAX);
 	close(fd);
+	if (!text)
+		return;
 	st->sites_why[0] = '\0';
 	if (ftrace_sites_parse(text, (size_t)n, &st->sites) < 0)
 		log_warning("livepatch: out of memory parsing %s", path);
@@ -477,7 +466,6 @@ static void read_sites(struct livepatch_state *st)
 				for (size_t f = 0; same_obj && f < obj->n_funcs; f++)
 					if (!strcmp(obj->funcs[f].name, s->func) && p->enabled == 1) {
 						char owner[96];
-
 						size_t o2 = 0;
 
 						snprintf(owner, sizeof(owner), "livepatch %s", p->name);
@@ -494,13 +482,13 @@ static void read_sites(struct livepatch_state *st)
 			}
 		}
 	}
-	st->sites_read_mono = now_usec(CLOCK_MONOTONIC);
 }
 
 static void livepatch_collect(void *state)
 {
 	struct livepatch_state *st = state;
 	struct klp_patches next;
+	struct transition *t;
 	int r;
 
 	textpoke_drain(&st->tp);
@@ -520,13 +508,12 @@ static void livepatch_collect(void *state)
 	klp_patches_free(&st->snap);
 	st->snap = next;
 	st->n_pending = st->n_pending_all = 0;
-	for (size_t i = st->n_tr; i-- > 0;)
-		if (!st->tr[i].result) {
-			scan_pending(st, &st->tr[i], klp_find(&st->snap, st->tr[i].patch));
-			if (st->n_pending_all > st->tr[i].pending_max)
-				st->tr[i].pending_max = st->n_pending_all;
-			break;
-		}
+	t = current_transition(st);
+	if (t) {
+		scan_pending(st, t, klp_find(&st->snap, t->patch));
+		if (st->n_pending_all > t->pending_max)
+			t->pending_max = st->n_pending_all;
+	}
 	read_sites(st);
 }
 
@@ -556,17 +543,13 @@ static int livepatch_probe(struct manager *m, void **state)
 /* The patch in transition that patches @fn, or NULL. */
 static const char *transition_of(struct livepatch_state *st, const char *fn)
 {
-	for (size_t i = st->n_tr; i-- > 0;) {
-		const struct klp_patch *p;
+	const struct transition *t = current_transition(st);
+	const struct klp_patch *p = t ? klp_find(&st->snap, t->patch) : NULL;
 
-		if (st->tr[i].result)
-			continue;
-		p = klp_find(&st->snap, st->tr[i].patch);
-		for (size_t o = 0; p && o < p->n_objs; o++)
-			for (size_t f = 0; f < p->objs[o].n_funcs; f++)
-				if (!strcmp(p->objs[o].funcs[f].name, fn))
-					return p->name;
-	}
+	for (size_t o = 0; p && o < p->n_objs; o++)
+		for (size_t f = 0; f < p->objs[o].n_funcs; f++)
+			if (!strcmp(p->objs[o].funcs[f].name, fn))
+				return p->name;
 	return NULL;
 }
 
@@ -599,12 +582,12 @@ static int on_klp_ring(sd_event_source *s, int fd, uint32_t revents, void *userd
  */
 static void hook_transitions(struct livepatch_state *st)
 {
-	libbpf_print_fn_t outer = libbpf_set_print((libbpf_print_fn_t)log_libbpf_debug);
+	bool was_quiet = progprobe_libbpf_quiet(true);
 	int r;
 
 	st->skel = livepatch_bpf__open_and_load();
 	r = st->skel ? livepatch_bpf__attach(st->skel) : -errno;
-	libbpf_set_print(outer);
+	progprobe_libbpf_quiet(was_quiet);
 	if (!st->skel || r < 0) {
 		snprintf(st->hooks_why, sizeof(st->hooks_why), "fentry on klp_init_transition and "
 			 "the other transition functions: %s; transitions come from sysfs on the "
@@ -881,13 +864,11 @@ static int livepatch_metrics(void *state, struct strbuf *sb)
 	if (r >= 0)
 		r = metrics_family(sb, "kvmscope_livepatch_pending_tasks", "gauge",
 				   "Tasks the transition in progress waits on.");
-	for (size_t i = st->n_tr; i-- > 0 && r >= 0;)
-		if (!st->tr[i].result) {
-			struct metrics_label l = { "patch", st->tr[i].patch };
+	if (r >= 0 && current_transition(st)) {
+		struct metrics_label l = { "patch", current_transition(st)->patch };
 
-			r = metrics_sample(sb, "kvmscope_livepatch_pending_tasks", &l, 1, st->n_pending_all);
-			break;
-		}
+		r = metrics_sample(sb, "kvmscope_livepatch_pending_tasks", &l, 1, st->n_pending_all);
+	}
 	if (r >= 0 && st->tp.open) {
 		r = metrics_family(sb, "kvmscope_text_pokes_total", "counter",
 				   "Changes the kernel made to its own text (PERF_RECORD_TEXT_POKE), by "
