@@ -43,7 +43,8 @@ SKELS := $(patsubst bpf/%.bpf.c,$(BUILD)/%.skel.h,$(BPF_SRCS)) $(BUILD)/exits_fa
 CORE_SRCS := daemon/hist.c daemon/preempt.c daemon/decode.c daemon/rpc.c daemon/metrics.c daemon/vm_identity.c \
 	daemon/strbuf.c daemon/options.c daemon/log.c daemon/tracefs.c daemon/linebuf.c daemon/traceline.c daemon/kvm_stats.c \
 	daemon/exits/model.c daemon/ioctls/names.c daemon/ioctls/model.c daemon/pin.c daemon/pidns.c daemon/bpfstats.c \
-	daemon/livepatch/sites.c daemon/livepatch/patches.c daemon/livepatch/textpoke.c
+	daemon/livepatch/sites.c daemon/livepatch/patches.c daemon/livepatch/textpoke.c \
+	daemon/livepatch/modfile.c daemon/livepatch/manage.c
 CORE_OBJS := $(patsubst %.c,$(BUILD)/%.o,$(CORE_SRCS))
 # The core in daemon/, each capability in its own folder (daemon/exits/, ...).
 DAEMON_SRCS := $(filter-out $(CORE_SRCS),$(wildcard daemon/*.c daemon/*/*.c))

@@ -55,6 +55,20 @@ static void usage(FILE *f)
 		   "  histograms, VMM-* is the time from the exit to the VMM to the next KVM_RUN.\n"
 		   "  With --json the daemon's answer is printed as JSON, non-ASCII as \\uXXXX.\n",
 		KVMSCOPE_DEFAULT_SOCKET, RPC_DEFAULT_TIMEOUT_SECONDS);
+	fprintf(f, "\nPatch actions (load, enable, disable, unload, force: root only):\n"
+		   "  list, info NAME, sites   patches; one patch with its transitions and the tasks\n"
+		   "                           they wait on; the ftrace sites in use and their owners\n"
+		   "  load FILE|NAME           load a livepatch module: FILE (a path, or a file here)\n"
+		   "                           is opened by kvmscopectl and passed to the daemon;\n"
+		   "                           NAME is a file in the daemon's patch directory\n"
+		   "  enable NAME, disable NAME  (a transition in progress is reversed)\n"
+		   "  unload NAME              unload a disabled patch's module\n"
+		   "  force NAME --yes         end a transition now; voids the consistency guarantee\n"
+		   "  wait NAME                follow NAME's transition until it ends\n"
+		   "  --wait SECS              follow the transition at most SECS (default 15; 0: do\n"
+		   "                           not wait); a load that finds the kernel busy with\n"
+		   "                           another transition is retried for as long\n"
+		   "  --reverse-on-stall       a transition still running at --wait is reversed\n");
 	top_usage(f);
 	events_usage(f);
 	fprintf(f, "\nExit status: 0 ok, 1 error reported by the daemon, 2 usage error, 3 daemon unreachable.\n");
@@ -362,7 +376,8 @@ static const struct verb verbs[] = {
 	{ "ioctls", "[--pid PID] [--vcpu N]", "KVM ioctls per VM: sub-command, result, count, time",
 	  verb_ioctls, false },
 	{ "launch", "--pid PID", "a VM's protection type, launch state and steps", verb_launch, false },
-	{ "patch", "list|info NAME|sites", "livepatches, transitions, pending tasks; ftrace sites",
+	{ "patch", "ACTION [NAME|FILE]", "livepatches, transitions, pending tasks, ftrace sites;\n"
+	  "                                  load and manage them (see Patch actions)",
 	  verb_patch, false },
 	{ "events", "[EVENTS-OPTIONS]", "stream exits and VM starts/exits (--follow)", verb_events, true },
 	{ "top", "[TOP-OPTIONS]", "live exit rates per VM; --once for plain text", verb_top, true },
@@ -443,8 +458,16 @@ int main(int argc, char **argv)
 			c.detail = true;
 			continue;
 		}
+		if (!strcmp(name, "--reverse-on-stall")) {
+			c.reverse_on_stall = true;
+			continue;
+		}
+		if (!strcmp(name, "--yes")) {
+			c.yes = true;
+			continue;
+		}
 		if (strcmp(name, "--socket") && strcmp(name, "--pid") && strcmp(name, "--vcpu") &&
-		    strcmp(name, "--hist") && strcmp(name, "--timeout"))
+		    strcmp(name, "--hist") && strcmp(name, "--timeout") && strcmp(name, "--wait"))
 			return cli_usage_error("unknown option '%s'", a);
 		if (eq) {
 			val = eq + 1;
@@ -466,6 +489,16 @@ int main(int argc, char **argv)
 			    c.timeout > 86400)
 				return cli_usage_error("--timeout: '%s' is not a number of seconds from 0.1 to 86400",
 						       val);
+		} else if (!strcmp(name, "--wait")) {
+			char *end;
+
+			errno = 0;
+			c.wait = strtod(val, &end);
+			if (errno || end == val || *end || !isfinite(c.wait) || c.wait < 0 ||
+			    c.wait > 86400)
+				return cli_usage_error("--wait: '%s' is not a number of seconds from 0 to 86400",
+						       val);
+			c.has_wait = true;
 		} else if (!strcmp(name, "--hist")) {
 			if (!*val || val[0] == '-')
 				return cli_usage_error("--hist needs a REASON (io, hlt, user:IO, ...), got '%s'",
@@ -495,6 +528,10 @@ int main(int argc, char **argv)
 	    !(!strcmp(verb->name, "ioctls") && !c.detail && !c.hist) &&
 	    !(!strcmp(verb->name, "launch") && !c.detail && !c.hist && !c.has_vcpu))
 		return cli_usage_error("%s goes with 'exits', not '%s'", exits_option(&c), verb->name);
+	if (strcmp(verb->name, "patch") && (c.has_wait || c.reverse_on_stall || c.yes))
+		return cli_usage_error("%s goes with 'patch', not '%s'",
+				       c.has_wait ? "--wait" : c.reverse_on_stall ? "--reverse-on-stall" : "--yes",
+				       verb->name);
 	if (npos > 1 && strcmp(verb->name, "call") && strcmp(verb->name, "patch") && !verb->own_options)
 		return cli_usage_error("unexpected argument '%s'", pos[1]);
 	c.argc = npos - 1;

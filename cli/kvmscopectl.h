@@ -24,6 +24,10 @@ struct cli {
 	uint64_t pid, vcpu;
 	bool detail;		/* exits --detail */
 	const char *hist;	/* exits --hist REASON, or NULL */
+	double wait;		/* patch: seconds to follow a transition (--wait) */
+	bool has_wait;
+	bool reverse_on_stall;	/* patch: reverse a transition still running at --wait */
+	bool yes;		/* patch force: the consistency guarantee may go */
 	int argc;		/* positional arguments after the verb */
 	char **argv;
 };

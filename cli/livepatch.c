@@ -3,10 +3,19 @@
  * kvmscopectl patch list | info NAME | sites: the kernel's livepatches,
  * one patch with its functions, transitions and the tasks a transition
  * waits on, and the ftrace sites in use with their owners.
+ *
+ * kvmscopectl patch load | enable | disable | unload | force | wait: the
+ * daemon acts (root only, audited), and the CLI follows the transition
+ * over livepatch.get, as kpatch waits for its own, so that the daemon
+ * never blocks on one.
  */
+#include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
+#include <unistd.h>
 
 #include "kvmscopectl.h"
 #include "table.h"
@@ -141,12 +150,325 @@ static int patch_sites(struct cli *c)
 	return EXIT_OK;
 }
 
+/* The daemon's codes the CLI acts on (daemon/rpc.h). */
+#define CODE_NOT_FOUND (-32004)
+#define CODE_BUSY (-32006)
+#define DEFAULT_WAIT_SECONDS 15.0
+#define POLL_MS 200
+
+static double now_seconds(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + ts.tv_nsec / 1e9;
+}
+
+static void sleep_ms(long ms)
+{
+	struct timespec ts = { ms / 1000, (ms % 1000) * 1000000L };
+
+	while (nanosleep(&ts, &ts) < 0 && errno == EINTR)
+		;
+}
+
+static double wait_seconds(const struct cli *c)
+{
+	return c->has_wait ? c->wait : DEFAULT_WAIT_SECONDS;
+}
+
+/* The last transition of @name in @trs (an array), or NULL. */
+static json_t *last_transition(json_t *trs, const char *name)
+{
+	json_t *t, *last = NULL;
+	size_t i;
+
+	json_array_foreach(trs, i, t) {
+		json_t *p = json_object_get(t, "patch");
+
+		if (!p || (json_is_string(p) && !strcmp(json_string_value(p), name)))
+			last = t;
+	}
+	return last;
+}
+
+static void print_pending(json_t *res, const char *indent)
+{
+	json_t *v;
+	size_t i;
+
+	json_array_foreach(json_object_get(res, "pending_tasks"), i, v) {
+		char comm[TEXT_CELL_MAX], vm[TEXT_CELL_MAX], blk[TEXT_CELL_MAX], pid[24], tid[24];
+
+		printf("%spid %s tid %s %s%s%s: blocking function %s\n", indent,
+		       fmt_int(json_object_get(v, "pid"), pid, sizeof(pid)),
+		       fmt_int(json_object_get(v, "tid"), tid, sizeof(tid)),
+		       obj_text(v, "comm", comm, sizeof(comm)),
+		       json_is_string(json_object_get(v, "vm")) ? ", VM " : "",
+		       json_is_string(json_object_get(v, "vm")) ? obj_text(v, "vm", vm, sizeof(vm)) : "",
+		       json_is_string(json_object_get(v, "blocking_function")) ?
+			       obj_text(v, "blocking_function", blk, sizeof(blk)) :
+			       "(not known yet: pending under 1 s)");
+	}
+}
+
+/* How a transition ended, for people: "completed in 0.012 s". */
+static void describe_end(json_t *t, char *out, size_t len)
+{
+	json_t *d = json_object_get(t, "duration_ns");
+
+	if (json_is_integer(d))
+		snprintf(out, len, "%s in %.3f s", obj_str(t, "result"), json_integer_value(d) / 1e9);
+	else
+		snprintf(out, len, "%s", obj_str(t, "result"));
+}
+
+/*
+ * Follow @name's transition until it ends or @wait seconds pass.
+ * Returns EXIT_OK when it ended completed, EXIT_DAEMON_ERROR when it
+ * ended otherwise or stalled (*stalled), another code when the daemon
+ * went.  *final is the patch's last answer, *tr its last transition.
+ */
+static int follow_transition(struct cli *c, const char *name, double wait, bool *stalled,
+			     json_t **final, json_t **tr)
+{
+	double deadline = now_seconds() + wait, last_print = 0;
+	json_int_t last_pending = -1;
+
+	*stalled = false;
+	*final = *tr = NULL;
+	for (;;) {
+		json_t *res = NULL;
+		int r = rpc_client_call(&c->rpc, "livepatch.get", json_pack("{s:s}", "name", name), &res);
+
+		if (r == EXIT_DAEMON_ERROR && c->rpc.error_code == CODE_NOT_FOUND) {
+			/* Gone: an unpatch that ended, or a patch reversed and freed. */
+			json_t *list = NULL;
+
+			r = rpc_client_call(&c->rpc, "livepatch.list", NULL, &list);
+			if (r)
+				return rpc_client_report(&c->rpc, r);
+			*tr = json_incref(last_transition(json_object_get(list, "transitions"), name));
+			json_decref(list);
+			break;
+		}
+		if (r)
+			return rpc_client_report(&c->rpc, r);
+		json_decref(*final);
+		*final = res;
+		if (json_integer_value(json_object_get(res, "transition")) != 1) {
+			*tr = json_incref(last_transition(json_object_get(res, "transitions"), name));
+			break;
+		}
+		if (now_seconds() >= deadline) {
+			*stalled = true;
+			*tr = json_incref(last_transition(json_object_get(res, "transitions"), name));
+			return EXIT_DAEMON_ERROR;
+		}
+		if (!c->json && (json_integer_value(json_object_get(res, "pending_tasks_total")) !=
+				 last_pending || now_seconds() - last_print >= 5)) {
+			last_pending = json_integer_value(json_object_get(res, "pending_tasks_total"));
+			last_print = now_seconds();
+			if (last_pending > 0) {
+				printf("Waiting on %" JSON_INTEGER_FORMAT " tasks:\n", last_pending);
+				print_pending(res, "  ");
+			}
+			fflush(stdout);
+		}
+		sleep_ms(POLL_MS);
+	}
+	if (!*tr || !json_is_string(json_object_get(*tr, "result")))
+		return EXIT_OK;	/* no transition known to the daemon: nothing left to wait for */
+	return !strcmp(obj_str(*tr, "result"), "completed") ? EXIT_OK : EXIT_DAEMON_ERROR;
+}
+
+/*
+ * After an action on @name: follow its transition (--wait), report how it
+ * ended or that it stalled, and reverse a stalled one on request.
+ */
+static int after_action(struct cli *c, const char *action, const char *name, json_t *answer)
+{
+	json_t *final = NULL, *tr = NULL, *out;
+	bool stalled = false, reversed = false;
+	int r = EXIT_OK;
+	char text[128], esc[TEXT_CELL_MAX];
+
+	if (wait_seconds(c) > 0) {
+		r = follow_transition(c, name, wait_seconds(c), &stalled, &final, &tr);
+		if (r != EXIT_OK && r != EXIT_DAEMON_ERROR) {
+			json_decref(answer);
+			return r;
+		}
+	}
+	text_escape(esc, sizeof(esc), name);
+	if (stalled && !c->json) {
+		printf("Livepatch %s: the transition to %s is still running after %g s; %" JSON_INTEGER_FORMAT
+		       " tasks pending:\n", esc, tr ? obj_str(tr, "target") : "?", wait_seconds(c),
+		       json_integer_value(json_object_get(final, "pending_tasks_total")));
+		print_pending(final, "  ");
+	}
+	if (stalled && c->reverse_on_stall) {
+		bool to_patch = tr && !strcmp(obj_str(tr, "target"), "unpatch");
+		json_t *res = NULL;
+		int rr = rpc_client_call(&c->rpc, to_patch ? "livepatch.enable" : "livepatch.disable",
+					 json_pack("{s:s}", "name", name), &res);
+
+		if (rr)
+			rpc_client_report(&c->rpc, rr);
+		json_decref(res);
+		if (!rr) {
+			bool again;
+
+			reversed = true;
+			if (!c->json)
+				printf("Reversing it (--reverse-on-stall)...\n");
+			json_decref(final);
+			json_decref(tr);
+			follow_transition(c, name, wait_seconds(c), &again, &final, &tr);
+			stalled = again;
+		}
+		r = EXIT_DAEMON_ERROR;	/* what was asked did not happen */
+	}
+	if (c->json) {
+		out = json_pack("{s:s, s:s, s:o, s:O?, s:b, s:b, s:O?}", "action", action, "name", name,
+				"answer", answer, "transition", tr, "stalled", stalled, "reversed",
+				reversed, "pending_tasks",
+				stalled ? json_object_get(final, "pending_tasks") : NULL);
+		cli_print_json(out, JSON_INDENT(2));
+		json_decref(out);
+	} else if (wait_seconds(c) <= 0) {
+		printf("Livepatch %s: %s done; not waiting for its transition (--wait 0)\n", esc, action);
+		json_decref(answer);
+	} else if (stalled) {
+		printf("Livepatch %s: %s; follow it with 'kvmscopectl patch wait %s', or end it with "
+		       "'kvmscopectl patch force %s --yes' (voids the consistency guarantee)\n", esc,
+		       reversed ? "the reversal is still running too" : "not finished", esc, esc);
+		json_decref(answer);
+	} else {
+		if (tr)
+			describe_end(tr, text, sizeof(text));
+		printf("Livepatch %s: %s; transition to %s %s\n", esc, action,
+		       tr ? obj_str(tr, "target") : "?", tr ? text : "not seen");
+		json_decref(answer);
+	}
+	json_decref(final);
+	json_decref(tr);
+	return stalled ? EXIT_DAEMON_ERROR : r;
+}
+
+static int patch_load(struct cli *c, const char *file)
+{
+	double deadline = now_seconds() + wait_seconds(c);
+	bool by_fd = strchr(file, '/') || access(file, F_OK) == 0, told = false;
+	json_t *res = NULL;
+	int r;
+
+	for (;;) {
+		int fd = -1;
+
+		if (by_fd) {
+			fd = open(file, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
+			if (fd < 0) {
+				char esc[TEXT_CELL_MAX];
+
+				text_escape(esc, sizeof(esc), file);
+				fprintf(stderr, "kvmscopectl: cannot open %s: %s\n", esc, strerror(errno));
+				return EXIT_USAGE;
+			}
+		}
+		r = rpc_client_call_fd(&c->rpc, "livepatch.load",
+				       by_fd ? json_pack("{s:b}", "fd", 1) : json_pack("{s:s}", "path", file),
+				       fd, &res);
+		if (fd >= 0)
+			close(fd);
+		/* The kernel runs one transition at a time: kpatch retries, so do we. */
+		if (r != EXIT_DAEMON_ERROR || c->rpc.error_code != CODE_BUSY || now_seconds() >= deadline)
+			break;
+		if (!told && !c->json)
+			fprintf(stderr, "kvmscopectl: %s; retrying for up to %g s\n", c->rpc.error,
+				wait_seconds(c));
+		told = true;
+		sleep_ms(1000);
+	}
+	if (r)
+		return rpc_client_report(&c->rpc, r);
+	{
+		char name[64];
+
+		snprintf(name, sizeof(name), "%s", obj_str(res, "name"));
+		return after_action(c, "loaded", name, res);
+	}
+}
+
+static int patch_action(struct cli *c, const char *what, const char *name)
+{
+	char method[32];
+	json_t *params = json_pack("{s:s}", "name", name), *res = NULL;
+	int r;
+
+	if (!strcmp(what, "force")) {
+		if (!c->yes)
+			return cli_usage_error("%s",
+					       "patch force ends a transition without the consistency guarantee "
+					       "(tasks may run old and new code together): add --yes to mean it");
+		json_object_set_new(params, "confirm", json_true());
+	}
+	snprintf(method, sizeof(method), "livepatch.%s", what);
+	r = rpc_client_call(&c->rpc, method, params, &res);
+	if (r)
+		return rpc_client_report(&c->rpc, r);
+	if (!strcmp(what, "unload")) {
+		char esc[TEXT_CELL_MAX];
+
+		text_escape(esc, sizeof(esc), name);
+		if (c->json)
+			cli_print_json(res, JSON_INDENT(2));
+		else
+			printf("Livepatch module %s unloaded\n", esc);
+		json_decref(res);
+		return EXIT_OK;
+	}
+	return after_action(c, !strcmp(what, "enable") ? "enabled" :
+			       !strcmp(what, "disable") ? "disabled" : "forced", name, res);
+}
+
+static int patch_wait(struct cli *c, const char *name)
+{
+	json_t *res = NULL;
+	int r = rpc_client_call(&c->rpc, "livepatch.get", json_pack("{s:s}", "name", name), &res);
+
+	if (r)
+		return rpc_client_report(&c->rpc, r);
+	return after_action(c, "followed", name, res);
+}
+
 int verb_patch(struct cli *c)
 {
 	const char *what = c->argc ? c->argv[0] : NULL;
+	static const char *const named[] = { "enable", "disable", "unload", "force", "wait", NULL };
 
 	if (!what)
-		return cli_usage_error("%s", "patch needs list, info NAME or sites");
+		return cli_usage_error("%s", "patch needs an action: list, info, sites, load, enable, "
+					     "disable, unload, force or wait");
+	if ((c->has_wait || c->reverse_on_stall) &&
+	    (!strcmp(what, "list") || !strcmp(what, "info") || !strcmp(what, "sites") ||
+	     !strcmp(what, "unload")))
+		return cli_usage_error("%s goes with patch load, enable, disable, force or wait, not %s",
+				       c->has_wait ? "--wait" : "--reverse-on-stall", what);
+	if (c->yes && strcmp(what, "force"))
+		return cli_usage_error("--yes goes with patch force, not %s", what);
+	if (!strcmp(what, "load")) {
+		if (c->argc != 2 || !c->argv[1][0])
+			return cli_usage_error("%s", "patch load needs a FILE (or a NAME in the daemon's patch directory)");
+		return patch_load(c, c->argv[1]);
+	}
+	for (const char *const *n = named; *n; n++) {
+		if (strcmp(what, *n))
+			continue;
+		if (c->argc != 2 || !c->argv[1][0])
+			return cli_usage_error("patch %s needs the patch's NAME (patch list lists them)", what);
+		return !strcmp(what, "wait") ? patch_wait(c, c->argv[1]) : patch_action(c, what, c->argv[1]);
+	}
 	if (!strcmp(what, "list") || !strcmp(what, "sites")) {
 		if (c->argc != 1)
 			return cli_usage_error("patch %s takes no argument, got '%s'", what, c->argv[1]);
@@ -157,5 +479,6 @@ int verb_patch(struct cli *c)
 			return cli_usage_error("%s", "patch info needs the patch's NAME (patch list lists them)");
 		return patch_info(c, c->argv[1]);
 	}
-	return cli_usage_error("patch: unknown action '%s' (list, info NAME or sites)", what);
+	return cli_usage_error("patch: unknown action '%s' (list, info, sites, load, enable, disable, "
+			       "unload, force or wait)", what);
 }

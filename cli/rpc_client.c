@@ -95,7 +95,12 @@ int rpc_client_connect(struct rpc_client *rc)
 	return EXIT_OK;
 }
 
-static int send_all(struct rpc_client *rc, const char *text, size_t n, double deadline)
+/*
+ * Send @n bytes of @text; with @pass_fd >= 0 the first bytes carry that
+ * descriptor (SCM_RIGHTS), so that the daemon has it when it reads the
+ * request's start.
+ */
+static int send_all(struct rpc_client *rc, const char *text, size_t n, double deadline, int pass_fd)
 {
 	size_t done = 0;
 
@@ -110,11 +115,31 @@ static int send_all(struct rpc_client *rc, const char *text, size_t n, double de
 			return fail(rc, RPC_TIMEOUT, ETIMEDOUT, "request not taken within %g s",
 				    rc->timeout);
 		/* MSG_NOSIGNAL: a daemon that went away is an error to show, not SIGPIPE. */
-		w = send(rc->fd, text + done, n - done, MSG_NOSIGNAL | MSG_DONTWAIT);
+		if (pass_fd >= 0) {
+			union {
+				char space[CMSG_SPACE(sizeof(int))];
+				struct cmsghdr align;
+			} control;
+			struct iovec iov = { .iov_base = (char *)text + done, .iov_len = n - done };
+			struct msghdr msg = { .msg_iov = &iov, .msg_iovlen = 1,
+					      .msg_control = control.space,
+					      .msg_controllen = sizeof(control.space) };
+			struct cmsghdr *cm = CMSG_FIRSTHDR(&msg);
+
+			cm->cmsg_level = SOL_SOCKET;
+			cm->cmsg_type = SCM_RIGHTS;
+			cm->cmsg_len = CMSG_LEN(sizeof(int));
+			memcpy(CMSG_DATA(cm), &pass_fd, sizeof(int));
+			w = sendmsg(rc->fd, &msg, MSG_NOSIGNAL | MSG_DONTWAIT);
+		} else {
+			w = send(rc->fd, text + done, n - done, MSG_NOSIGNAL | MSG_DONTWAIT);
+		}
 		if (w < 0 && (errno == EINTR || errno == EAGAIN))
 			continue;
 		if (w < 0)
 			return fail(rc, RPC_BROKEN, errno, "cannot send: %s", strerror(errno));
+		if (w > 0)
+			pass_fd = -1;
 		done += (size_t)w;
 	}
 	return 0;
@@ -170,6 +195,12 @@ int rpc_client_read_line(struct rpc_client *rc, char **line, int timeout_ms)
 
 int rpc_client_call(struct rpc_client *rc, const char *method, json_t *params, json_t **result)
 {
+	return rpc_client_call_fd(rc, method, params, -1, result);
+}
+
+int rpc_client_call_fd(struct rpc_client *rc, const char *method, json_t *params, int pass_fd,
+		       json_t **result)
+{
 	double deadline = monotonic_seconds() + rc->timeout;
 	json_int_t id = ++rc->next_id;
 	json_t *req, *resp, *e;
@@ -191,10 +222,10 @@ int rpc_client_call(struct rpc_client *rc, const char *method, json_t *params, j
 		fail(rc, RPC_BROKEN, ENOMEM, "%s: out of memory", method);
 		return EXIT_UNREACHABLE;
 	}
-	r = send_all(rc, text, strlen(text), deadline);
+	r = send_all(rc, text, strlen(text), deadline, pass_fd);
 	free(text);
 	if (!r)
-		r = send_all(rc, "\n", 1, deadline);
+		r = send_all(rc, "\n", 1, deadline, -1);
 	while (!r && (r = read_line_until(rc, &line, deadline, true)) == -EINTR)
 		;
 	if (r)
@@ -218,6 +249,7 @@ int rpc_client_call(struct rpc_client *rc, const char *method, json_t *params, j
 				 json_string_value(json_object_get(e, "message")) : "no message",
 			 json_integer_value(json_object_get(e, "code")));
 		rc->failure = RPC_DAEMON_ERROR;
+		rc->error_code = (int)json_integer_value(json_object_get(e, "code"));
 		json_decref(resp);
 		return EXIT_DAEMON_ERROR;
 	}

@@ -33,6 +33,7 @@ struct rpc_client {
 	json_int_t next_id;
 	enum rpc_failure failure;	/* of the last call */
 	char error[256];	/* why, short: "Connection refused", "no answer within 10 s" */
+	int error_code;		/* the daemon's error code, with RPC_DAEMON_ERROR */
 };
 
 void rpc_client_init(struct rpc_client *rc, const char *socket_path, double timeout);
@@ -48,6 +49,10 @@ int rpc_client_connect(struct rpc_client *rc);
  * connection closed.
  */
 int rpc_client_call(struct rpc_client *rc, const char *method, json_t *params, json_t **result);
+
+/* The same, passing descriptor @pass_fd with the request (SCM_RIGHTS); -1: none. */
+int rpc_client_call_fd(struct rpc_client *rc, const char *method, json_t *params, int pass_fd,
+		       json_t **result);
 
 /*
  * The next line the daemon sends on a subscribed connection, waiting at

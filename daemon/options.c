@@ -46,6 +46,11 @@ const char daemon_usage[] =
 	"                           crash or restart (default " KVMSCOPE_DEFAULT_PIN_DIR ")\n"
 	"  --keep-pinned            keep counting after a clean stop too (for restarts)\n"
 	"  --cleanup                remove the pinned state of --pin-dir and exit\n"
+	"  --patch-dir PATH         livepatch modules that livepatch.load may name; it\n"
+	"                           and they must be root's, not writable by others\n"
+	"                           (default " KVMSCOPE_DEFAULT_PATCH_DIR ")\n"
+	"  --patch-autoload         load every *.ko of --patch-dir at start, in name\n"
+	"                           order, one transition at a time (kpatch load --all)\n"
 	"  -h, --help               show this help\n"
 	"  -V, --version            show the version\n";
 
@@ -65,6 +70,7 @@ void daemon_options_init(struct daemon_options *o)
 	o->collect = COLLECT_ALL;
 	o->log_level = LOG_INFO;
 	snprintf(o->pin_dir, sizeof(o->pin_dir), "%s", KVMSCOPE_DEFAULT_PIN_DIR);
+	snprintf(o->patch_dir, sizeof(o->patch_dir), "%s", KVMSCOPE_DEFAULT_PATCH_DIR);
 	o->tick_ms = KVMSCOPE_DEFAULT_TICK_MS;
 	o->retain_exited_max = KVMSCOPE_DEFAULT_RETAIN_MAX;
 	o->max_vms = KVMSCOPE_DEFAULT_MAX_VMS;
@@ -208,7 +214,7 @@ int daemon_options_parse(struct daemon_options *o, int argc, char **argv, char *
 	enum { OPT_SOCKET = 256, OPT_METRICS, OPT_RETAIN, OPT_LOG_LEVEL, OPT_LATENCY_LABELS,
 	       OPT_DETAIL_TOP, OPT_COLLECT, OPT_PIN_DIR, OPT_KEEP_PINNED, OPT_CLEANUP, OPT_TICK_MS,
 	       OPT_RETAIN_MAX, OPT_MAX_VMS, OPT_MAX_THREADS, OPT_MAX_KEYS, OPT_GROUP, OPT_CLIENT_TIMEOUT,
-	       OPT_MAX_KEYS_PER_VM, OPT_IOCTLS };
+	       OPT_MAX_KEYS_PER_VM, OPT_IOCTLS, OPT_PATCH_DIR, OPT_PATCH_AUTOLOAD };
 	static const struct option longopts[] = {
 		{ "socket", required_argument, NULL, OPT_SOCKET },
 		{ "metrics", required_argument, NULL, OPT_METRICS },
@@ -229,6 +235,8 @@ int daemon_options_parse(struct daemon_options *o, int argc, char **argv, char *
 		{ "group", required_argument, NULL, OPT_GROUP },
 		{ "client-timeout", required_argument, NULL, OPT_CLIENT_TIMEOUT },
 		{ "ioctls", required_argument, NULL, OPT_IOCTLS },
+		{ "patch-dir", required_argument, NULL, OPT_PATCH_DIR },
+		{ "patch-autoload", no_argument, NULL, OPT_PATCH_AUTOLOAD },
 		{ "help", no_argument, NULL, 'h' },
 		{ "version", no_argument, NULL, 'V' },
 		{}
@@ -341,6 +349,19 @@ int daemon_options_parse(struct daemon_options *o, int argc, char **argv, char *
 				return -EINVAL;
 			}
 			snprintf(o->pin_dir, sizeof(o->pin_dir), "%s", optarg);
+			break;
+		case OPT_PATCH_DIR:
+			if (optarg[0] != '/' || strlen(optarg) >= sizeof(o->patch_dir) ||
+			    strstr(optarg, "/../") || strstr(optarg, "//") || !strcmp(optarg, "/")) {
+				snprintf(err, errlen,
+					 "--patch-dir: '%s' is not an absolute directory path of at most %zu bytes",
+					 optarg, sizeof(o->patch_dir) - 1);
+				return -EINVAL;
+			}
+			snprintf(o->patch_dir, sizeof(o->patch_dir), "%s", optarg);
+			break;
+		case OPT_PATCH_AUTOLOAD:
+			o->patch_autoload = true;
 			break;
 		case OPT_KEEP_PINNED:
 			o->keep_pinned = true;

@@ -12,6 +12,7 @@
 #define KVMSCOPE_DEFAULT_RETAIN_EXITED 600
 #define KVMSCOPE_DEFAULT_DETAIL_TOP 20
 #define KVMSCOPE_DEFAULT_PIN_DIR "/sys/fs/bpf/kvmscope"
+#define KVMSCOPE_DEFAULT_PATCH_DIR "/var/lib/kvmscope/patches"
 #define KVMSCOPE_DEFAULT_TICK_MS 1000
 #define KVMSCOPE_DEFAULT_RETAIN_MAX 1000
 /* Map sizes (--max-vms, --max-threads, --max-keys). */
@@ -57,6 +58,8 @@ struct daemon_options {
 	unsigned int max_vms, max_threads, max_keys;	/* BPF map sizes */
 	unsigned int max_keys_per_vm;	/* keys one VM may hold in each counting map */
 	bool ioctls;			/* the ioctls capability (--ioctls on|off) */
+	char patch_dir[200];		/* livepatch modules loadable by path */
+	bool patch_autoload;		/* load every patch_dir/ *.ko at start */
 	bool help;
 	bool version;
 };

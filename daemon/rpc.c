@@ -212,6 +212,8 @@ static char *handle_request(const struct rpc_registry *reg, const struct rpc_cal
 				  !sb.overflow;
 			if (!written)
 				strbuf_free(&sb);
+		} else if (e->method->caller_handler) {
+			result = e->method->caller_handler(e->userdata, caller, params, &err);
 		} else {
 			result = e->method->handler(e->userdata, params, &err);
 		}

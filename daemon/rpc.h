@@ -35,6 +35,8 @@ enum {
 	RPC_UNAVAILABLE = -32005,
 	/* The caller's credentials do not allow the method. */
 	RPC_PERMISSION_DENIED = -32001,
+	/* The request is valid but the state forbids it now (another livepatch transition). */
+	RPC_BUSY = -32006,
 };
 
 struct rpc_error {
@@ -60,6 +62,11 @@ struct rpc_caller {
 	uid_t uid;
 	pid_t pid;
 	const char *group;	/* the group that may read, for messages; NULL: none */
+	/*
+	 * A descriptor the client passed with SCM_RIGHTS (only root's are
+	 * kept), or -1.  A handler that takes it sets it to -1 and closes it.
+	 */
+	int *passed_fd;
 	/* Bound on a batch's response text; 0 means RPC_BATCH_OUTPUT_MAX. */
 	size_t batch_output_max;
 };
@@ -81,6 +88,7 @@ typedef json_t *(*rpc_handler_t)(void *userdata, json_t *params, struct rpc_erro
  * capability keeps.
  */
 struct strbuf;
+struct rpc_caller;
 typedef int (*rpc_text_handler_t)(void *userdata, json_t *params, struct rpc_error *err,
 				  struct strbuf *out);
 
@@ -90,6 +98,12 @@ struct rpc_method {
 	const char *const *params;	/* NULL-terminated names accepted, or NULL for none */
 	enum rpc_access access;
 	rpc_text_handler_t text_handler;	/* instead of @handler */
+	/*
+	 * Instead of @handler, for a method that must know who calls: one
+	 * that changes the kernel's state audits the caller's uid and pid.
+	 */
+	json_t *(*caller_handler)(void *userdata, const struct rpc_caller *caller, json_t *params,
+				  struct rpc_error *err);
 };
 
 struct rpc_entry {

@@ -11,6 +11,11 @@
  * Who may do what is decided once, at accept, from the peer's credentials
  * (SO_PEERCRED, SO_PEERGROUPS): root reads and changes, members of the
  * configured group read, anybody else is refused every method.
+ *
+ * A root client may pass one file descriptor with its request (SCM_RIGHTS,
+ * livepatch.load's module): the last one received is kept until a method
+ * takes it or the client goes; any other passed descriptor is closed at
+ * once, so a client holds at most one open file in the daemon.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -32,6 +37,8 @@
 #include "strbuf.h"
 
 #define RECV_CHUNK 16384
+/* Descriptors read with one chunk; more are closed by the kernel (MSG_CTRUNC). */
+#define SERVER_PASSED_FDS_MAX 4
 
 struct client {
 	struct server *server;
@@ -46,6 +53,7 @@ struct client {
 	unsigned int subscriptions;
 	uint64_t active_usec;	/* last byte received or sent */
 	uint64_t partial_usec;	/* since when part of a line is held; 0: none */
+	int passed_fd;		/* SCM_RIGHTS from a root client, not yet taken; -1: none */
 	struct client *next;
 };
 
@@ -118,6 +126,8 @@ static void client_free(struct client *c)
 	s->n_clients--;
 	sd_event_source_disable_unref(c->source);
 	close(c->fd);
+	if (c->passed_fd >= 0)
+		close(c->passed_fd);
 	linebuf_free(&c->in);
 	strbuf_free(&c->backlog);
 	strbuf_free(&c->out);
@@ -273,6 +283,37 @@ static int client_flush(struct client *c)
 	return 0;
 }
 
+/*
+ * Keep the descriptors that came with a read: root's last one, nothing
+ * from anybody else (their requests that would use it are refused anyway).
+ */
+static void client_take_fds(struct client *c, struct msghdr *msg)
+{
+	for (struct cmsghdr *cm = CMSG_FIRSTHDR(msg); cm; cm = CMSG_NXTHDR(msg, cm)) {
+		size_t n;
+		int fds[SERVER_PASSED_FDS_MAX];
+
+		if (cm->cmsg_level != SOL_SOCKET || cm->cmsg_type != SCM_RIGHTS)
+			continue;
+		n = (cm->cmsg_len - CMSG_LEN(0)) / sizeof(int);
+		if (n > SERVER_PASSED_FDS_MAX)
+			n = SERVER_PASSED_FDS_MAX;
+		memcpy(fds, CMSG_DATA(cm), n * sizeof(int));
+		for (size_t i = 0; i < n; i++) {
+			if (!c->caller.may_write) {
+				close(fds[i]);
+				continue;
+			}
+			if (c->passed_fd >= 0)
+				close(c->passed_fd);
+			c->passed_fd = fds[i];
+		}
+	}
+	if (msg->msg_flags & MSG_CTRUNC)
+		log_info("Client pid %d uid %u passed more than %d descriptors at once: the rest were closed",
+			 (int)c->caller.pid, (unsigned int)c->caller.uid, SERVER_PASSED_FDS_MAX);
+}
+
 static int on_client(sd_event_source *src, int fd, uint32_t revents, void *userdata)
 {
 	struct client *c = userdata;
@@ -280,7 +321,17 @@ static int on_client(sd_event_source *src, int fd, uint32_t revents, void *userd
 	if ((revents & EPOLLIN) && !c->backlog.len) {
 		/* One bounded read per wakeup keeps every client's turn short. */
 		char buf[RECV_CHUNK];
-		ssize_t n = recv(fd, buf, sizeof(buf), MSG_DONTWAIT);
+		union {
+			char space[CMSG_SPACE(SERVER_PASSED_FDS_MAX * sizeof(int))];
+			struct cmsghdr align;
+		} control;
+		struct iovec iov = { .iov_base = buf, .iov_len = sizeof(buf) };
+		struct msghdr msg = { .msg_iov = &iov, .msg_iovlen = 1, .msg_control = control.space,
+				      .msg_controllen = sizeof(control.space) };
+		ssize_t n = recvmsg(fd, &msg, MSG_DONTWAIT | MSG_CMSG_CLOEXEC);
+
+		if (n >= 0)
+			client_take_fds(c, &msg);
 
 		if (n > 0) {
 			c->active_usec = now_usec();
@@ -449,6 +500,8 @@ static int on_accept(sd_event_source *src, int fd, uint32_t revents, void *userd
 	}
 	c->server = s;
 	c->fd = cfd;
+	c->passed_fd = -1;
+	c->caller.passed_fd = &c->passed_fd;
 	c->active_usec = now_usec();
 	linebuf_init(&c->in, RPC_LINE_MAX);
 	strbuf_init(&c->backlog, 0);

@@ -6,7 +6,8 @@
  * tasks and sites are read from sysfs, /proc and tracefs on the tick;
  * transitions come from fentry on the kernel's transition functions
  * (bpf/livepatch.bpf.c), else from sysfs on the tick (to the second);
- * text changes from perf (textpoke.c).  Loading patches comes later.
+ * text changes from perf (textpoke.c).  Patches are loaded, enabled,
+ * disabled, unloaded and forced through manage.c, root only, audited.
  * Where the kernel has no livepatch (this project's sandbox), its
  * methods say so and nothing else changes.
  */
@@ -25,6 +26,7 @@
 
 #include "capability.h"
 #include "events.h"
+#include "livepatch/manage.h"
 #include "livepatch/patches.h"
 #include "livepatch/sites.h"
 #include "livepatch/textpoke.h"
@@ -98,6 +100,10 @@ struct livepatch_state {
 	sd_event_source *rb_source;
 	bool hooked;
 	char hooks_why[240];		/* why transitions come from the tick, or "" */
+	struct klp_manage manage;
+	/* --patch-autoload: the patch directory's modules still to load, in order. */
+	char **autoload;
+	size_t n_autoload, next_autoload;
 };
 
 static uint64_t now_usec(clockid_t clk)
@@ -484,6 +490,34 @@ static void read_sites(struct livepatch_state *st)
 	}
 }
 
+/*
+ * --patch-autoload: the next module of the patch directory, once no
+ * transition is in progress (the kernel runs one at a time); a busy
+ * kernel is tried again on the next tick, any other refusal is logged
+ * and the next file comes.
+ */
+static void autoload_next(struct livepatch_state *st)
+{
+	struct rpc_caller self = { .may_read = true, .may_write = true, .uid = 0,
+				   .pid = getpid() };
+	struct rpc_error err = { 0 };
+	json_t *params, *res;
+
+	if (st->next_autoload >= st->n_autoload || current_transition(st))
+		return;
+	for (size_t i = 0; i < st->snap.n; i++)
+		if (st->snap.v[i].transition == 1)
+			return;
+	params = json_pack("{s:s}", "path", st->autoload[st->next_autoload]);
+	res = klp_manage_load(&st->manage, &self, params, &err);
+	json_decref(params);
+	json_decref(res);
+	json_decref(err.data);
+	if (!res && err.code == RPC_BUSY)
+		return;
+	st->next_autoload++;
+}
+
 static void livepatch_collect(void *state)
 {
 	struct livepatch_state *st = state;
@@ -515,6 +549,7 @@ static void livepatch_collect(void *state)
 			t->pending_max = st->n_pending_all;
 	}
 	read_sites(st);
+	autoload_next(st);
 }
 
 /* ---- lifecycle ---- */
@@ -527,6 +562,8 @@ static int livepatch_probe(struct manager *m, void **state)
 		return -ENOMEM;
 	st->m = m;
 	*state = st;
+	st->manage = (struct klp_manage){ .patch_dir = manager_options(m)->patch_dir,
+					  .livepatch_dir = LIVEPATCH_DIR, .module_dir = MODULE_DIR };
 	st->tr = calloc(TRANSITIONS_MAX, sizeof(*st->tr));
 	if (!st->tr)
 		return -ENOMEM;
@@ -617,6 +654,16 @@ static int livepatch_attach(void *state)
 	if (!st->available)
 		return 0;
 	hook_transitions(st);
+	if (manager_options(st->m)->patch_autoload) {
+		int r = klp_manage_list_dir(st->manage.patch_dir, &st->autoload, &st->n_autoload);
+
+		if (r < 0)
+			log_warning("livepatch: --patch-autoload: cannot list %s: %s",
+				    st->manage.patch_dir, strerror(-r));
+		else
+			log_info("livepatch: --patch-autoload: %zu modules in %s to load",
+				 st->n_autoload, st->manage.patch_dir);
+	}
 	/* What was there before us: a transition in progress began before we looked. */
 	if (klp_read(LIVEPATCH_DIR, MODULE_DIR, &st->snap) == 0)
 		for (size_t i = 0; i < st->snap.n; i++)
@@ -639,6 +686,9 @@ static void livepatch_free(void *state)
 	ftrace_sites_free(&st->sites);
 	free(st->tr);
 	free(st->counters);
+	for (size_t i = 0; i < st->n_autoload; i++)
+		free(st->autoload[i]);
+	free(st->autoload);
 	free(st);
 }
 
@@ -810,12 +860,86 @@ static json_t *method_textpoke(void *userdata, json_t *params, struct rpc_error 
 	return textpoke_json(&st->tp);
 }
 
+/*
+ * The management methods: each answers what the kernel says right after
+ * the action, and the snapshot is read again at once, so that the next
+ * livepatch.get already shows the new state.
+ */
+static json_t *managed(struct livepatch_state *st, json_t *res)
+{
+	if (res)
+		livepatch_collect(st);
+	return res;
+}
+
+static json_t *method_load(void *userdata, const struct rpc_caller *caller, json_t *params,
+			   struct rpc_error *err)
+{
+	struct livepatch_state *st = userdata;
+
+	if (!check_available(st, err))
+		return NULL;
+	return managed(st, klp_manage_load(&st->manage, caller, params, err));
+}
+
+static json_t *method_enable(void *userdata, const struct rpc_caller *caller, json_t *params,
+			     struct rpc_error *err)
+{
+	struct livepatch_state *st = userdata;
+
+	if (!check_available(st, err))
+		return NULL;
+	return managed(st, klp_manage_enable(&st->manage, caller, params, err, true));
+}
+
+static json_t *method_disable(void *userdata, const struct rpc_caller *caller, json_t *params,
+			      struct rpc_error *err)
+{
+	struct livepatch_state *st = userdata;
+
+	if (!check_available(st, err))
+		return NULL;
+	return managed(st, klp_manage_enable(&st->manage, caller, params, err, false));
+}
+
+static json_t *method_unload(void *userdata, const struct rpc_caller *caller, json_t *params,
+			     struct rpc_error *err)
+{
+	struct livepatch_state *st = userdata;
+
+	if (!check_available(st, err))
+		return NULL;
+	return managed(st, klp_manage_unload(&st->manage, caller, params, err));
+}
+
+static json_t *method_force(void *userdata, const struct rpc_caller *caller, json_t *params,
+			    struct rpc_error *err)
+{
+	struct livepatch_state *st = userdata;
+
+	if (!check_available(st, err))
+		return NULL;
+	return managed(st, klp_manage_force(&st->manage, caller, params, err));
+}
+
 static const char *const get_params[] = { "name", NULL };
 static const char *const no_params[] = { NULL };
+static const char *const load_params[] = { "path", "fd", NULL };
+static const char *const force_params[] = { "name", "confirm", NULL };
 
 static const struct rpc_method livepatch_methods[] = {
 	{ .name = "livepatch.list", .handler = method_list, .params = no_params },
 	{ .name = "livepatch.get", .handler = method_get, .params = get_params },
+	{ .name = "livepatch.load", .caller_handler = method_load, .params = load_params,
+	  .access = RPC_WRITE },
+	{ .name = "livepatch.enable", .caller_handler = method_enable, .params = get_params,
+	  .access = RPC_WRITE },
+	{ .name = "livepatch.disable", .caller_handler = method_disable, .params = get_params,
+	  .access = RPC_WRITE },
+	{ .name = "livepatch.unload", .caller_handler = method_unload, .params = get_params,
+	  .access = RPC_WRITE },
+	{ .name = "livepatch.force", .caller_handler = method_force, .params = force_params,
+	  .access = RPC_WRITE },
 	{ .name = "ftrace.sites", .handler = method_sites, .params = no_params },
 	{ .name = "textpoke.get", .handler = method_textpoke, .params = no_params },
 	{ NULL },

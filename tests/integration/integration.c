@@ -1729,6 +1729,23 @@ static void test_livepatch_methods(void **state)
 		r = ctl("patch", "list", NULL, NULL, NULL, NULL);
 		assert_int_equal(r.status, 1);
 		assert_contains(r.err, "livepatch not available");
+		/* Managing: the same answer, nothing loaded or written. */
+		expect_error("{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"livepatch.load\","
+			     "\"params\":{\"path\":\"x.ko\"}}", -32005, "livepatch not available");
+		expect_error("{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"livepatch.enable\","
+			     "\"params\":{\"name\":\"x\"}}", -32005, "livepatch not available");
+		expect_error("{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"livepatch.disable\","
+			     "\"params\":{\"name\":\"x\"}}", -32005, "livepatch not available");
+		expect_error("{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"livepatch.unload\","
+			     "\"params\":{\"name\":\"x\"}}", -32005, "livepatch not available");
+		expect_error("{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"livepatch.force\","
+			     "\"params\":{\"name\":\"x\",\"confirm\":true}}", -32005,
+			     "livepatch not available");
+		proc_result_free(&r);
+		/* The file goes to the daemon as a descriptor, and the answer comes back. */
+		r = ctl("patch", "load", "/etc/hostname", NULL, NULL, NULL);
+		assert_int_equal(r.status, 1);
+		assert_contains(r.err, "livepatch.load: livepatch not available");
 	}
 	proc_result_free(&r);
 	expect_error("{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"livepatch.get\",\"params\":{}}",
@@ -1758,7 +1775,31 @@ static void test_livepatch_methods(void **state)
 	/* Usage: each refused with what is wrong, exit 2. */
 	r = ctl("patch", NULL, NULL, NULL, NULL, NULL);
 	assert_int_equal(r.status, 2);
-	assert_contains(r.err, "patch needs list, info NAME or sites");
+	assert_contains(r.err, "patch needs an action: list, info, sites, load, enable, disable, unload, force or wait");
+	proc_result_free(&r);
+	r = ctl("patch", "force", "x", NULL, NULL, NULL);
+	assert_int_equal(r.status, 2);
+	assert_contains(r.err, "add --yes to mean it");
+	proc_result_free(&r);
+	r = ctl("status", "--wait", "5", NULL, NULL, NULL);
+	assert_int_equal(r.status, 2);
+	assert_contains(r.err, "--wait goes with 'patch', not 'status'");
+	proc_result_free(&r);
+	r = ctl("patch", "list", "--wait", "5", NULL, NULL);
+	assert_int_equal(r.status, 2);
+	assert_contains(r.err, "--wait goes with patch load, enable, disable, force or wait, not list");
+	proc_result_free(&r);
+	r = ctl("patch", "enable", "x", "--wait", "-1", NULL);
+	assert_int_equal(r.status, 2);
+	assert_contains(r.err, "--wait: '-1' is not a number of seconds from 0 to 86400");
+	proc_result_free(&r);
+	r = ctl("patch", "load", "/nonexistent/kvmscope.ko", NULL, NULL, NULL);
+	assert_int_equal(r.status, 2);
+	assert_contains(r.err, "cannot open /nonexistent/kvmscope.ko: No such file or directory");
+	proc_result_free(&r);
+	r = ctl("patch", "load", NULL, NULL, NULL, NULL);
+	assert_int_equal(r.status, 2);
+	assert_contains(r.err, "patch load needs a FILE");
 	proc_result_free(&r);
 	r = ctl("patch", "bogus", NULL, NULL, NULL, NULL);
 	assert_int_equal(r.status, 2);

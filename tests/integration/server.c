@@ -16,6 +16,7 @@
 #include <stdbool.h>
 
 #include <arpa/inet.h>
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <grp.h>
@@ -917,6 +918,115 @@ static void test_access_by_credentials(void **state)
 	close(fd);
 }
 
+static int daemon_fd_count(void)
+{
+	char path[64];
+	struct dirent *de;
+	DIR *d;
+	int n = 0;
+
+	snprintf(path, sizeof(path), "/proc/%d/fd", (int)daemon_pid);
+	d = opendir(path);
+	assert_non_null(d);
+	while ((de = readdir(d)))
+		n += de->d_name[0] != '.';
+	closedir(d);
+	return n;
+}
+
+/* @text with descriptor @pass attached (SCM_RIGHTS), as kvmscopectl patch load sends. */
+static int send_with_fd(int sock, const char *text, int pass)
+{
+	union {
+		char space[CMSG_SPACE(sizeof(int))];
+		struct cmsghdr align;
+	} control;
+	struct iovec iov = { .iov_base = (char *)text, .iov_len = strlen(text) };
+	struct msghdr msg = { .msg_iov = &iov, .msg_iovlen = 1, .msg_control = control.space,
+			      .msg_controllen = sizeof(control.space) };
+	struct cmsghdr *cm = CMSG_FIRSTHDR(&msg);
+
+	cm->cmsg_level = SOL_SOCKET;
+	cm->cmsg_type = SCM_RIGHTS;
+	cm->cmsg_len = CMSG_LEN(sizeof(int));
+	memcpy(CMSG_DATA(cm), &pass, sizeof(int));
+	return sendmsg(sock, &msg, MSG_NOSIGNAL) == (ssize_t)strlen(text) ? 0 : -1;
+}
+
+/*
+ * Descriptors passed with requests (SCM_RIGHTS, for livepatch.load): a
+ * root client leaves at most its last one in the daemon, however many it
+ * sends; a reader's are closed at once; all go with the client.
+ */
+static void test_passed_descriptors_are_bounded(void **state)
+{
+	static const char req[] = "{\"jsonrpc\":\"2.0\",\"method\":\"status\",\"id\":1}\n";
+	int sock = connect_or_fail(), i, with_client;
+	int devnull = open("/dev/null", O_RDONLY | O_CLOEXEC), to_child[2], from_child[2];
+	char *line, c;
+	pid_t pid;
+
+	assert_true(devnull >= 0);
+	/* Counted with this client connected and served (earlier tests' clients may still be closing). */
+	json_decref(call(sock, "{\"jsonrpc\":\"2.0\",\"method\":\"status\",\"id\":0}", 5000));
+	usleep(200 * 1000);
+	with_client = daemon_fd_count();
+	for (i = 0; i < 100; i++) {
+		assert_int_equal(send_with_fd(sock, req, devnull), 0);
+		line = read_line(sock, 5000);
+		if (!line || !strstr(line, "\"result\""))
+			fail_msg("status %d with a descriptor: %.200s", i, line ? line : "no answer");
+		free(line);
+	}
+	/* The last descriptor: nothing more. */
+	assert_int_equal(daemon_fd_count(), with_client + 1);
+	close(sock);
+	for (i = 0; i < 100 && daemon_fd_count() != with_client - 1; i++)
+		usleep(20 * 1000);
+	assert_int_equal(daemon_fd_count(), with_client - 1);
+
+	/* A member of the group may read, and keeps no descriptor in the daemon. */
+	assert_int_equal(pipe(to_child), 0);
+	assert_int_equal(pipe(from_child), 0);
+	pid = fork();
+	assert_true(pid >= 0);
+	if (pid == 0) {
+		gid_t g = test_gid;
+
+		if (setgroups(1, &g) < 0 || setgid(NOBODY) < 0 || setuid(NOBODY) < 0)
+			_exit(2);
+		sock = test_connect_unix(sock_path);
+		if (sock < 0)
+			_exit(3);
+		for (i = 0; i < 20; i++) {
+			if (send_with_fd(sock, req, devnull) < 0)
+				_exit(4);
+			line = read_line(sock, 5000);
+			if (!line || !strstr(line, "\"result\""))
+				_exit(5);
+			free(line);
+		}
+		(void)!write(from_child[1], "r", 1);
+		(void)!read(to_child[0], &c, 1);
+		_exit(0);
+	}
+	if (read(from_child[0], &c, 1) != 1) {
+		int status;
+
+		waitpid(pid, &status, 0);
+		fail_msg("the member's child failed: status %d", WEXITSTATUS(status));
+	}
+	/* Its socket only. */
+	assert_int_equal(daemon_fd_count(), with_client);
+	(void)!write(to_child[1], "x", 1);
+	waitpid(pid, NULL, 0);
+	close(devnull);
+	close(to_child[0]);
+	close(to_child[1]);
+	close(from_child[0]);
+	close(from_child[1]);
+}
+
 /* A daemon killed with SIGKILL leaves its socket and lock: the next one starts anyway. */
 static void test_restart_after_kill9(void **state)
 {
@@ -987,6 +1097,7 @@ int main(void)
 		cmocka_unit_test(test_full_table_of_busy_clients_refuses),
 		cmocka_unit_test(test_subscription_limits),
 		cmocka_unit_test(test_access_by_credentials),
+		cmocka_unit_test(test_passed_descriptors_are_bounded),
 		cmocka_unit_test(test_idle_and_partial_clients_time_out),
 		cmocka_unit_test_teardown(test_restart_after_kill9, second_daemon_teardown),
 		cmocka_unit_test_teardown(test_refuses_non_socket_path, second_daemon_teardown),
