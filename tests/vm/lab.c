@@ -35,12 +35,16 @@
 #include <string.h>
 #include <sys/mount.h>
 #include <sys/stat.h>
+#include <grp.h>
 #include <sys/syscall.h>
+#include <sys/utsname.h>
+#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 #include <jansson.h>
 
 #include "kvmscoped.h"
+#include "proc.h"
 
 #define LABTEST_NAME "kvmscope_labtest"
 #define LABTEST_SYSFS "/sys/module/" LABTEST_NAME
@@ -655,10 +659,10 @@ static void test_livepatch_ftrace_site(void **state)
 
 static pid_t lab_daemon = -1;
 
-/* One JSON-RPC call to the lab's daemon: its whole answer (result or error). */
-static json_t *lab_rpc(const char *method)
+/* One JSON-RPC call with @params (JSON text or NULL): the daemon's whole answer. */
+static json_t *lab_call(const char *method, const char *params)
 {
-	char req[256], buf[1 << 20];
+	char req[1024], buf[1 << 20];
 	size_t len = 0;
 	json_error_t jerr;
 	json_t *v;
@@ -666,7 +670,8 @@ static json_t *lab_rpc(const char *method)
 
 	if (fd < 0)
 		fail_msg("cannot connect to kvmscoped at %s: %s", LAB_SOCKET, strerror(-fd));
-	snprintf(req, sizeof(req), "{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"%s\"}\n", method);
+	snprintf(req, sizeof(req), "{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"%s\"%s%s}\n", method,
+		 params ? ",\"params\":" : "", params ? params : "");
 	if (write(fd, req, strlen(req)) != (ssize_t)strlen(req))
 		fail_msg("cannot send %s", method);
 	while (len + 1 < sizeof(buf) && !memchr(buf, '\n', len)) {
@@ -682,6 +687,11 @@ static json_t *lab_rpc(const char *method)
 	if (!v)
 		fail_msg("%s: not JSON (%s): %.200s", method, jerr.text, buf);
 	return v;
+}
+
+static json_t *lab_rpc(const char *method)
+{
+	return lab_call(method, NULL);
 }
 
 /* The patch named LIVEPATCH_NAME in livepatch.list (a new reference), or NULL. */
@@ -867,6 +877,274 @@ static void test_livepatch_seen_by_kvmscoped(void **state)
 	test_process_stop(&lab_daemon, SIGTERM);
 }
 
+/* ---- managing patches through kvmscoped ---- */
+
+#define LAB_PATCH_DIR "/tmp/kvmscope-lab-patches"
+#define OTHER_KERNEL_KO "/tmp/kvmscope-other-kernel.ko"
+
+static const char *build_path(char *out, const char *name)
+{
+	const char *build = getenv("KVMSCOPE_BUILD");
+
+	snprintf(out, PATH_MAX, "%s/%s", build && *build ? build : "build", name);
+	return out;
+}
+
+/* kvmscopectl --socket LAB_SOCKET a1...; the arguments end at the first NULL. */
+static struct proc_result lab_ctl(const char *a1, const char *a2, const char *a3, const char *a4,
+				  const char *a5, const char *a6)
+{
+	char ctl[PATH_MAX];
+	char *argv[10] = { (char *)build_path(ctl, "kvmscopectl"), "--socket", LAB_SOCKET };
+	const char *args[] = { a1, a2, a3, a4, a5, a6 };
+	int n = 3;
+
+	for (size_t i = 0; i < ARRAY_SIZE(args) && args[i]; i++)
+		argv[n++] = (char *)args[i];
+	argv[n] = NULL;
+	return proc_run(argv);
+}
+
+/* Copy @from to @to with mode @mode; with @old, the first @old in it becomes @new (same length). */
+static void copy_file(const char *from, const char *to, mode_t mode, const char *old, const char *new)
+{
+	static char buf[16 << 20];
+	int fd = open(from, O_RDONLY | O_CLOEXEC);
+	ssize_t len;
+
+	if (fd < 0)
+		fail_msg("open %s: %s", from, strerror(errno));
+	len = read(fd, buf, sizeof(buf));
+	close(fd);
+	if (len <= 0 || len == (ssize_t)sizeof(buf))
+		fail_msg("read %s: %zd bytes", from, len);
+	if (old) {
+		char *at = memmem(buf, (size_t)len, old, strlen(old));
+
+		if (!at || strlen(new) != strlen(old))
+			fail_msg("%s has no '%s' to change", from, old);
+		memcpy(at, new, strlen(new));
+	}
+	unlink(to);
+	fd = open(to, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+	if (fd < 0 || write(fd, buf, (size_t)len) != len)
+		fail_msg("write %s: %s", to, strerror(errno));
+	close(fd);
+	if (chmod(to, mode) < 0)
+		fail_msg("chmod %s: %s", to, strerror(errno));
+}
+
+/* kvmscopectl patch load @file: refused with @want, exit 1, nothing loaded. */
+static void expect_load_refused(const char *file, const char *want)
+{
+	struct proc_result r = lab_ctl("patch", "load", file, NULL, NULL, NULL);
+
+	print_message("[   INFO   ] patch load %s: exit %d, %s", file, r.status, r.err);
+	if (r.status != 1 || !strstr(r.err, want))
+		fail_msg("patch load %s: exit %d, '%s'; expected exit 1 and '%s'", file, r.status,
+			 r.err, want);
+	proc_result_free(&r);
+	if (path_exists(LIVEPATCH_MODULE_SYSFS))
+		fail_msg("patch load %s was refused, yet %s is loaded", file, LIVEPATCH_NAME);
+}
+
+/* kvmscopectl @action @name...: exit 0 with @want in its output. */
+static void expect_ctl(const char *want, const char *a1, const char *a2, const char *a3,
+		       const char *a4, const char *a5, const char *a6)
+{
+	struct proc_result r = lab_ctl(a1, a2, a3, a4, a5, a6);
+
+	print_message("[   INFO   ] kvmscopectl %s %s %s: exit %d: %s", a1, a2, a3 ? a3 : "",
+		      r.status, r.out);
+	if (r.status != 0 || !strstr(r.out, want))
+		fail_msg("kvmscopectl %s %s %s: exit %d, stdout '%s', stderr '%s'; expected '%s'", a1,
+			 a2, a3 ? a3 : "", r.status, r.out, r.err, want);
+	proc_result_free(&r);
+}
+
+/* The answer a client of uid nobody gets to @request (one line). */
+static char *as_nobody(const char *request)
+{
+	char *out = calloc(1, 4096);
+	int pipefd[2];
+	size_t len = 0;
+	pid_t pid;
+
+	assert_non_null(out);
+	assert_int_equal(pipe(pipefd), 0);
+	pid = fork();
+	assert_true(pid >= 0);
+	if (pid == 0) {
+		char buf[4096];
+		ssize_t n;
+		int fd;
+
+		close(pipefd[0]);
+		if (setgroups(0, NULL) < 0 || setgid(65534) < 0 || setuid(65534) < 0)
+			_exit(2);
+		fd = test_connect_unix(LAB_SOCKET);
+		if (fd < 0) {
+			dprintf(pipefd[1], "connect: %s", strerror(-fd));
+			_exit(0);
+		}
+		if (write(fd, request, strlen(request)) < 0)
+			_exit(3);
+		n = read(fd, buf, sizeof(buf) - 1);
+		if (n > 0)
+			(void)!write(pipefd[1], buf, (size_t)n);
+		_exit(0);
+	}
+	close(pipefd[1]);
+	for (ssize_t n; len + 1 < 4096 && (n = read(pipefd[0], out + len, 4095 - len)) > 0;)
+		len += (size_t)n;
+	close(pipefd[0]);
+	waitpid(pid, NULL, 0);
+	return out;
+}
+
+static int managed_teardown(void **state)
+{
+	unlink(OTHER_KERNEL_KO);
+	unlink(LAB_PATCH_DIR "/lp.ko");
+	unlink(LAB_PATCH_DIR "/ww.ko");
+	unlink(LAB_PATCH_DIR "/link.ko");
+	rmdir(LAB_PATCH_DIR);
+	return daemon_teardown(state);
+}
+
+/*
+ * kvmscope as the patching service: kvmscopectl loads the lab's livepatch
+ * (a file of its own, passed as a descriptor; then by name from the patch
+ * directory), follows each transition to its end, disables and unloads
+ * it; /proc/cmdline shows the patch and its removal.  Every wrong file is
+ * refused with its reason and nothing loaded: a world-writable one, a link,
+ * a path outside the directory, another kernel's module, a module that is
+ * no livepatch, a file that is no module, a client that is not root.
+ * Exactly four transitions, each completed, and every action in the log
+ * with the caller's uid and pid.
+ */
+static void test_livepatch_managed_by_kvmscopectl(void **state)
+{
+	static char log[4 << 20];
+	char daemon_path[PATH_MAX], cmdline[256];
+	char *args[] = { "--socket", LAB_SOCKET, "--metrics", "off", "--pin-dir", "none",
+			 "--patch-dir", LAB_PATCH_DIR, NULL };
+	struct utsname uts;
+	char vermagic[sizeof(uts.release) + 16], other[sizeof(vermagic)];
+	json_t *resp, *tr, *mine;
+	struct proc_result r;
+	char *answer;
+	size_t k;
+	int ret;
+
+	skip_unless_modules_built();
+	if (!path_exists("/sys/kernel/livepatch"))
+		fail_msg("no /sys/kernel/livepatch: this kernel has no CONFIG_LIVEPATCH");
+	managed_teardown(state);
+	if (mkdir(LAB_PATCH_DIR, 0700) < 0)
+		fail_msg("mkdir %s: %s", LAB_PATCH_DIR, strerror(errno));
+	unlink(LAB_SOCKET);
+	unlink(LAB_DAEMON_LOG);
+	lab_daemon = test_kvmscoped_start(build_path(daemon_path, "kvmscoped"), LAB_DAEMON_LOG, args);
+	ret = test_kvmscoped_wait(LAB_SOCKET, lab_daemon, 20000);
+	if (ret)
+		fail_msg("kvmscoped did not come up (%s): see %s", strerror(-ret), LAB_DAEMON_LOG);
+
+	/* A file of the CLI's: passed as a descriptor; the transition followed to its end. */
+	expect_ctl("Livepatch " LIVEPATCH_NAME ": loaded; transition to patch completed in ", "patch",
+		   "load", livepatch_ko, "--wait", "60", NULL);
+	assert_true(read_file_text("/proc/cmdline", cmdline, sizeof(cmdline)) > 0);
+	assert_string_equal(cmdline, PATCHED_CMDLINE);
+	expect_ctl("Livepatch " LIVEPATCH_NAME ": disabled; transition to unpatch completed in ",
+		   "patch", "disable", LIVEPATCH_NAME, "--wait", "60", NULL);
+	assert_true(read_file_text("/proc/cmdline", cmdline, sizeof(cmdline)) > 0);
+	assert_string_not_equal(cmdline, PATCHED_CMDLINE);
+	expect_ctl("Livepatch module " LIVEPATCH_NAME " unloaded", "patch", "unload", LIVEPATCH_NAME,
+		   NULL, NULL, NULL);
+	assert_false(path_exists(LIVEPATCH_MODULE_SYSFS));
+
+	/* By name, from the patch directory; the outcome as JSON. */
+	copy_file(livepatch_ko, LAB_PATCH_DIR "/lp.ko", 0600, NULL, NULL);
+	expect_ctl("\"result\": \"completed\"", "--json", "patch", "load", "lp.ko", "--wait", "60");
+	assert_true(read_file_text("/proc/cmdline", cmdline, sizeof(cmdline)) > 0);
+	assert_string_equal(cmdline, PATCHED_CMDLINE);
+	expect_ctl("\"target\": \"unpatch\"", "--json", "patch", "disable", LIVEPATCH_NAME, "--wait",
+		   "60");
+	expect_ctl("\"unloaded\": true", "--json", "patch", "unload", LIVEPATCH_NAME, NULL, NULL);
+	assert_false(path_exists(LIVEPATCH_MODULE_SYSFS));
+
+	/* Refused, each with its reason, nothing loaded. */
+	copy_file(livepatch_ko, LAB_PATCH_DIR "/ww.ko", 0666, NULL, NULL);
+	expect_load_refused("ww.ko", "'ww.ko' is writable by others (mode 0666, uid 0)");
+	assert_int_equal(symlink(livepatch_ko, LAB_PATCH_DIR "/link.ko"), 0);
+	expect_load_refused("link.ko", "goes through the symbolic link 'link.ko'");
+	resp = lab_call("livepatch.load", "{\"path\":\"/etc/passwd\"}");
+	print_message("[   INFO   ] livepatch.load of /etc/passwd: %s\n", json_dumps(resp, JSON_COMPACT));
+	assert_int_equal(json_integer_value(json_object_get(json_object_get(resp, "error"), "code")), -32602);
+	assert_non_null(strstr(json_string_value(json_object_get(json_object_get(resp, "error"), "message")),
+			       "'/etc/passwd' is not under the patch directory " LAB_PATCH_DIR));
+	json_decref(resp);
+	assert_int_equal(uname(&uts), 0);
+	snprintf(vermagic, sizeof(vermagic), "vermagic=%s", uts.release);
+	snprintf(other, sizeof(other), "vermagic=%c%.63s", uts.release[0] == '9' ? '8' : '9', uts.release + 1);
+	copy_file(livepatch_ko, OTHER_KERNEL_KO, 0600, vermagic, other);
+	{
+		char want[700];
+
+		snprintf(want, sizeof(want), "module %s was built for kernel %s, this kernel is %s",
+			 LIVEPATCH_NAME, other + 9, uts.release);
+		expect_load_refused(OTHER_KERNEL_KO, want);
+	}
+	expect_load_refused(labtest_ko, "module " LABTEST_NAME " is not a livepatch (its .modinfo has no livepatch=Y)");
+	assert_false(path_exists(LABTEST_SYSFS));
+	expect_load_refused("/etc/os-release", "not a module: no ELF header");
+	chmod(LAB_SOCKET, 0666);
+	answer = as_nobody("{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"livepatch.load\",\"params\":{\"path\":\"lp.ko\"}}\n");
+	print_message("[   INFO   ] livepatch.load as uid 65534: %s", answer);
+	assert_non_null(strstr(answer, "-32001"));
+	assert_non_null(strstr(answer, "livepatch.load changes state: root only; you are uid 65534"));
+	free(answer);
+	assert_false(path_exists(LIVEPATCH_MODULE_SYSFS));
+
+	/* Exactly the four transitions asked for, each completed. */
+	resp = lab_rpc("livepatch.list");
+	mine = json_array();
+	json_array_foreach(json_object_get(json_object_get(resp, "result"), "transitions"), k, tr)
+		if (!strcmp(json_string_value(json_object_get(tr, "patch")), LIVEPATCH_NAME))
+			json_array_append(mine, tr);
+	print_message("[   INFO   ] transitions: %s\n", json_dumps(mine, JSON_COMPACT));
+	assert_int_equal(json_array_size(mine), 4);
+	json_array_foreach(mine, k, tr) {
+		assert_string_equal(json_string_value(json_object_get(tr, "target")),
+				    k % 2 ? "unpatch" : "patch");
+		assert_string_equal(json_string_value(json_object_get(tr, "result")), "completed");
+	}
+	json_decref(mine);
+	json_decref(resp);
+
+	/* Each action in the log, with who asked. */
+	assert_true(read_file_text(LAB_DAEMON_LOG, log, sizeof(log)) > 0);
+	{
+		static const char *const lines[] = {
+			"livepatch.load: loaded livepatch " LIVEPATCH_NAME " (version '', srcversion ",
+			"livepatch.disable: disabled livepatch " LIVEPATCH_NAME " for uid 0 pid ",
+			"livepatch.unload: unloaded livepatch module " LIVEPATCH_NAME " for uid 0 pid ",
+			" from lp.ko for uid 0 pid ",
+			"livepatch.load for uid 0 pid ",
+			"refused: cannot load ww.ko: 'ww.ko' is writable by others",
+			"Refused livepatch.load to uid 65534 pid ",
+		};
+
+		for (size_t i = 0; i < ARRAY_SIZE(lines); i++)
+			if (!strstr(log, lines[i]))
+				fail_msg("the daemon's log (%s) has no '%s'", LAB_DAEMON_LOG, lines[i]);
+	}
+	r = lab_ctl("patch", "list", NULL, NULL, NULL, NULL);
+	assert_int_equal(r.status, 0);
+	proc_result_free(&r);
+	test_process_stop(&lab_daemon, SIGTERM);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -874,6 +1152,7 @@ int main(void)
 		cmocka_unit_test_teardown(test_livepatch_cycle, livepatch_teardown),
 		cmocka_unit_test_teardown(test_livepatch_ftrace_site, livepatch_teardown),
 		cmocka_unit_test_teardown(test_livepatch_seen_by_kvmscoped, daemon_teardown),
+		cmocka_unit_test_teardown(test_livepatch_managed_by_kvmscopectl, managed_teardown),
 	};
 
 	return cmocka_run_group_tests_name("lab", tests, group_setup, group_teardown);
