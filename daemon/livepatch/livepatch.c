@@ -257,13 +257,18 @@ static int on_klp_event(void *ctx, void *data, size_t len)
 			end_at(st, t, "cancelled", at);
 		begin_at(st, patch, ev->target == 0, true, at);
 		break;
-	case KVMSCOPE_KLP_TRY_FAILED:
+	case KVMSCOPE_KLP_TRY:
 		if (t)
 			t->attempts++;
 		break;
 	case KVMSCOPE_KLP_COMPLETED:
-		if (t)
+		/* After a cancel the transition has ended already. */
+		if (t) {
+			/* The attempt that completed it did not fail. */
+			if (t->attempts)
+				t->attempts--;
 			end_at(st, t, t->forced ? "forced" : "completed", at);
+		}
 		break;
 	case KVMSCOPE_KLP_REVERSE:
 		if (t) {

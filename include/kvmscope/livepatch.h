@@ -13,8 +13,8 @@
 
 enum kvmscope_klp_step {
 	KVMSCOPE_KLP_INIT = 1,		/* klp_init_transition(patch, target) */
-	KVMSCOPE_KLP_TRY_FAILED,	/* klp_try_complete_transition() returned false */
-	KVMSCOPE_KLP_COMPLETED,		/* ... returned true: every task switched */
+	KVMSCOPE_KLP_TRY,		/* klp_try_complete_transition(): an attempt */
+	KVMSCOPE_KLP_COMPLETED,		/* klp_complete_transition(): every task switched */
 	KVMSCOPE_KLP_REVERSE,		/* klp_reverse_transition(): the target flips */
 	KVMSCOPE_KLP_CANCEL,		/* klp_cancel_transition(): enabling failed */
 	KVMSCOPE_KLP_FORCE,		/* klp_force_transition(): consistency given up */
