@@ -192,12 +192,21 @@ static json_t *last_transition(json_t *trs, const char *name)
 	return last;
 }
 
+/* Tasks listed at most in each report; the rest are counted. */
+#define PENDING_SHOWN 10
+
 static void print_pending(json_t *res, const char *indent)
 {
 	json_t *v;
 	size_t i;
 
 	json_array_foreach(json_object_get(res, "pending_tasks"), i, v) {
+		if (i == PENDING_SHOWN) {
+			printf("%s... and %" JSON_INTEGER_FORMAT " more\n", indent,
+			       json_integer_value(json_object_get(res, "pending_tasks_total")) -
+				       PENDING_SHOWN);
+			break;
+		}
 		char comm[TEXT_CELL_MAX], vm[TEXT_CELL_MAX], blk[TEXT_CELL_MAX], pid[24], tid[24];
 
 		printf("%spid %s tid %s %s%s%s: blocking function %s\n", indent,
@@ -347,7 +356,8 @@ static int after_action(struct cli *c, const char *action, const char *name, jso
 	} else {
 		if (tr)
 			describe_end(tr, text, sizeof(text));
-		printf("Livepatch %s: %s; transition to %s %s\n", esc, action,
+		printf("Livepatch %s: %s%s; transition to %s %s\n", esc, action,
+		       reversed ? ", stalled, then reversed (--reverse-on-stall)" : "",
 		       tr ? obj_str(tr, "target") : "?", tr ? text : "not seen");
 		json_decref(answer);
 	}

@@ -59,6 +59,15 @@
 #define PATCHED_CMDLINE "kvmscope livepatch active\n"
 #define PATCHED_FUNCTION "cmdline_proc_show"
 
+/* tests/vm/livepatch/kvmscope_lp_park.c, and the thread it stalls on. */
+#define PARK_NAME "kvmscope_lp_park"
+#define PARK_SYSFS "/sys/kernel/livepatch/" PARK_NAME
+#define PARK_MODULE_SYSFS "/sys/module/" PARK_NAME
+#define PARK_PARAM LABTEST_SYSFS "/parameters/park"
+#define PARKED_PARAM LABTEST_SYSFS "/parameters/parked"
+#define PARKED_FUNCTION "kvmscope_labtest_park"
+#define PARKER_COMM "kvmscope_parker"
+
 #define ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
 
 #define TRANSITION_TIMEOUT_S 60.0
@@ -67,6 +76,7 @@
 
 static char labtest_ko[PATH_MAX];
 static char livepatch_ko[PATH_MAX];
+static char park_ko[PATH_MAX];
 /* Why the runner built no modules for this kernel, or NULL. */
 static const char *modules_not_built;
 
@@ -394,10 +404,34 @@ static int remove_livepatch(void)
 	return ret;
 }
 
+/* Leave no kvmscope_lp_park behind: release the thread, disable, unload. */
+static int remove_park_patch(void)
+{
+	struct timespec start = now_monotonic();
+	char value[16];
+	int ret;
+
+	if (path_exists(PARK_PARAM))
+		write_file_text(PARK_PARAM, "0");
+	if (!path_exists(PARK_MODULE_SYSFS))
+		return 0;
+	if (read_file_text(PARK_SYSFS "/enabled", value, sizeof(value)) > 0 && atoi(value) == 1 &&
+	    read_file_text(PARK_SYSFS "/transition", value, sizeof(value)) > 0 && atoi(value) == 0)
+		write_file_text(PARK_SYSFS "/enabled", "0");
+	while (path_exists(PARK_SYSFS) && seconds_since(start) < TRANSITION_TIMEOUT_S)
+		sleep_ms(POLL_INTERVAL_MS);
+	ret = unload_module_patiently(PARK_NAME, UNLOAD_TIMEOUT_S);
+	if (ret)
+		fprintf(stderr, "lab: cleanup: delete_module(%s): %s\n", PARK_NAME, strerror(-ret));
+	return ret;
+}
+
 static int remove_labtest_module(void)
 {
 	int ret;
 
+	if (remove_park_patch())
+		return -1;
 	if (!path_exists(LABTEST_SYSFS))
 		return 0;
 	ret = unload_module_patiently(LABTEST_NAME, UNLOAD_TIMEOUT_S);
@@ -488,7 +522,8 @@ static int group_setup(void **state)
 		return -1;
 	}
 	if (find_module_file(labtest_ko, dir, "module", LABTEST_NAME) ||
-	    find_module_file(livepatch_ko, dir, "livepatch", LIVEPATCH_NAME))
+	    find_module_file(livepatch_ko, dir, "livepatch", LIVEPATCH_NAME) ||
+	    find_module_file(park_ko, dir, "livepatch", PARK_NAME))
 		return -1;
 	if (geteuid() != 0) {
 		fprintf(stderr, "lab: must run as root (loads kernel modules)\n");
@@ -1145,6 +1180,134 @@ static void test_livepatch_managed_by_kvmscopectl(void **state)
 	test_process_stop(&lab_daemon, SIGTERM);
 }
 
+/* Wait up to 10 s for the lab module's parked parameter to read @want. */
+static void wait_parked(int want)
+{
+	char value[16] = "";
+
+	for (int i = 0; i < 100; i++) {
+		if (read_file_text(PARKED_PARAM, value, sizeof(value)) > 0 &&
+		    (value[0] == 'Y') == (want == 1))
+			return;
+		sleep_ms(POLL_INTERVAL_MS);
+	}
+	fail_msg("%s reads '%s' after 10 s, expected %s", PARKED_PARAM, value, want ? "Y" : "N");
+}
+
+static int stall_teardown(void **state)
+{
+	int ret = remove_labtest_module() ? -1 : 0;
+
+	test_process_stop(&lab_daemon, SIGTERM);
+	return ret;
+}
+
+/*
+ * A transition that stalls, as kvmscope shows it: the lab module's thread
+ * sleeps inside kvmscope_labtest_park(), which kvmscope_lp_park replaces.
+ * kvmscopectl patch load --wait 4 reports the stall with that thread and
+ * the parked function as the blocking one; livepatch.get says the same;
+ * released, patch wait sees the transition complete.  Parked again, a
+ * load with --reverse-on-stall is reversed.  The timeline: patch
+ * completed (after the stall), unpatch completed, patch reversed, unpatch
+ * completed.
+ */
+static void test_livepatch_stall_reported(void **state)
+{
+	char daemon_path[PATH_MAX];
+	char *args[] = { "--socket", LAB_SOCKET, "--metrics", "off", "--pin-dir", "none", NULL };
+	json_t *resp, *res, *pt, *mine, *tr;
+	struct proc_result r;
+	size_t k;
+	int ret;
+
+	skip_unless_modules_built();
+	if (!path_exists("/sys/kernel/livepatch"))
+		fail_msg("no /sys/kernel/livepatch: this kernel has no CONFIG_LIVEPATCH");
+	if (remove_labtest_module())
+		fail_msg("a %s left by an earlier test cannot be removed", LABTEST_NAME);
+	ret = load_module_file(labtest_ko, "park=1");
+	if (ret)
+		fail_msg("finit_module(%s, park=1): %s", labtest_ko, strerror(-ret));
+	wait_parked(1);
+	unlink(LAB_SOCKET);
+	lab_daemon = test_kvmscoped_start(build_path(daemon_path, "kvmscoped"), LAB_DAEMON_LOG, args);
+	ret = test_kvmscoped_wait(LAB_SOCKET, lab_daemon, 20000);
+	if (ret)
+		fail_msg("kvmscoped did not come up (%s): see %s", strerror(-ret), LAB_DAEMON_LOG);
+
+	/* Stalled: reported with the task and the function that hold it. */
+	r = lab_ctl("patch", "load", park_ko, "--wait", "4", NULL);
+	print_message("[   INFO   ] patch load %s --wait 4: exit %d:\n%s", PARK_NAME, r.status, r.out);
+	assert_int_equal(r.status, 1);
+	assert_non_null(strstr(r.out, "Livepatch " PARK_NAME ": the transition to patch is still running after 4 s; 1 tasks pending:"));
+	assert_non_null(strstr(r.out, PARKER_COMM ": blocking function " PARKED_FUNCTION "\n"));
+	assert_non_null(strstr(r.out, "kvmscopectl patch wait " PARK_NAME));
+	proc_result_free(&r);
+	resp = lab_call("livepatch.get", "{\"name\":\"" PARK_NAME "\"}");
+	res = json_object_get(resp, "result");
+	print_message("[   INFO   ] livepatch.get: %s\n", json_dumps(res, JSON_COMPACT));
+	assert_int_equal(json_integer_value(json_object_get(res, "transition")), 1);
+	assert_int_equal(json_integer_value(json_object_get(res, "pending_tasks_total")), 1);
+	pt = json_array_get(json_object_get(res, "pending_tasks"), 0);
+	assert_string_equal(json_string_value(json_object_get(pt, "comm")), PARKER_COMM);
+	assert_string_equal(json_string_value(json_object_get(pt, "blocking_function")), PARKED_FUNCTION);
+	assert_int_equal(json_integer_value(json_object_get(pt, "patch_state")), KLP_TASK_UNPATCHED);
+	assert_non_null(strstr(json_string_value(json_object_get(pt, "stack")), PARKED_FUNCTION));
+	json_decref(resp);
+
+	/* Released: the kernel's next attempt switches the thread. */
+	assert_int_equal(write_file_text(PARK_PARAM, "0"), 0);
+	expect_ctl("Livepatch " PARK_NAME ": followed; transition to patch completed in ", "patch",
+		   "wait", PARK_NAME, "--wait", "30", NULL);
+	expect_ctl("transition to unpatch completed", "patch", "disable", PARK_NAME, "--wait", "30",
+		   NULL);
+	expect_ctl("unloaded", "patch", "unload", PARK_NAME, NULL, NULL, NULL);
+
+	/* Parked again, and reversed on the stall. */
+	assert_int_equal(write_file_text(PARK_PARAM, "1"), 0);
+	wait_parked(1);
+	r = lab_ctl("patch", "load", park_ko, "--wait", "3", "--reverse-on-stall");
+	print_message("[   INFO   ] patch load %s --wait 3 --reverse-on-stall: exit %d:\n%s", PARK_NAME,
+		      r.status, r.out);
+	assert_int_equal(r.status, 1);
+	assert_non_null(strstr(r.out, "Reversing it (--reverse-on-stall)..."));
+	assert_non_null(strstr(r.out, "Livepatch " PARK_NAME ": loaded, stalled, then reversed (--reverse-on-stall); transition to unpatch completed in "));
+	proc_result_free(&r);
+	resp = lab_call("livepatch.get", "{\"name\":\"" PARK_NAME "\"}");
+	assert_int_equal(json_integer_value(json_object_get(json_object_get(resp, "error"), "code")), -32004);
+	json_decref(resp);
+	expect_ctl("unloaded", "patch", "unload", PARK_NAME, NULL, NULL, NULL);
+
+	/* The timeline, from fentry on the kernel's transition functions. */
+	resp = lab_rpc("livepatch.list");
+	mine = json_array();
+	json_array_foreach(json_object_get(json_object_get(resp, "result"), "transitions"), k, tr)
+		if (!strcmp(json_string_value(json_object_get(tr, "patch")), PARK_NAME))
+			json_array_append(mine, tr);
+	print_message("[   INFO   ] transitions: %s\n", json_dumps(mine, JSON_COMPACT));
+	assert_int_equal(json_array_size(mine), 4);
+	{
+		static const char *const want[][2] = { { "patch", "completed" }, { "unpatch", "completed" },
+						       { "patch", "reversed" }, { "unpatch", "completed" } };
+
+		json_array_foreach(mine, k, tr) {
+			assert_string_equal(json_string_value(json_object_get(tr, "target")), want[k][0]);
+			assert_string_equal(json_string_value(json_object_get(tr, "result")), want[k][1]);
+		}
+	}
+	tr = json_array_get(mine, 0);
+	/* Stalled past --wait 4: the kernel tried once a second and failed each time. */
+	assert_true(json_integer_value(json_object_get(tr, "duration_ns")) > 4000000000LL);
+	assert_true(json_integer_value(json_object_get(tr, "failed_attempts")) >= 4);
+	assert_true(json_integer_value(json_object_get(tr, "pending_tasks_max")) >= 1);
+	tr = json_array_get(mine, 2);
+	assert_true(json_integer_value(json_object_get(tr, "failed_attempts")) >= 2);
+	json_decref(mine);
+	json_decref(resp);
+	test_process_stop(&lab_daemon, SIGTERM);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -1153,6 +1316,7 @@ int main(void)
 		cmocka_unit_test_teardown(test_livepatch_ftrace_site, livepatch_teardown),
 		cmocka_unit_test_teardown(test_livepatch_seen_by_kvmscoped, daemon_teardown),
 		cmocka_unit_test_teardown(test_livepatch_managed_by_kvmscopectl, managed_teardown),
+		cmocka_unit_test_teardown(test_livepatch_stall_reported, stall_teardown),
 	};
 
 	return cmocka_run_group_tests_name("lab", tests, group_setup, group_teardown);
