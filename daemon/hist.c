@@ -84,3 +84,15 @@ json_t *hist_to_json(const struct kvmscope_hist *h, uint64_t unfinished)
 			 (json_int_t)hist_percentile_ns(h, 0.99), "max_ns", (json_int_t)h->max_ns,
 			 "hist", slots);
 }
+
+void hist_add_ns(struct kvmscope_hist *h, uint64_t ns)
+{
+	unsigned int slot = ns ? 63 - (unsigned int)__builtin_clzll(ns) : 0;
+
+	if (slot >= KVMSCOPE_HIST_SLOTS)
+		slot = KVMSCOPE_HIST_SLOTS - 1;
+	h->slots[slot]++;
+	h->sum_ns += ns;
+	if (ns > h->max_ns)
+		h->max_ns = ns;
+}

@@ -18,6 +18,8 @@ static inline uint64_t hist_slot_le_ns(unsigned int slot)
 }
 
 uint64_t hist_count(const struct kvmscope_hist *h);
+/* Count @ns in @h as the BPF programs do: slot floor(log2(ns)), the last one open. */
+void hist_add_ns(struct kvmscope_hist *h, uint64_t ns);
 void hist_merge(struct kvmscope_hist *into, const struct kvmscope_hist *h);
 
 /*

@@ -51,6 +51,8 @@ const char daemon_usage[] =
 	"                           (default " KVMSCOPE_DEFAULT_PATCH_DIR ")\n"
 	"  --patch-autoload         load every *.ko of --patch-dir at start, in name\n"
 	"                           order, one transition at a time (kpatch load --all)\n"
+	"  --patch-stall SECONDS    a livepatch transition in progress this long is\n"
+	"                           reported as stalled, with its tasks (default 10)\n"
 	"  -h, --help               show this help\n"
 	"  -V, --version            show the version\n";
 
@@ -71,6 +73,7 @@ void daemon_options_init(struct daemon_options *o)
 	o->log_level = LOG_INFO;
 	snprintf(o->pin_dir, sizeof(o->pin_dir), "%s", KVMSCOPE_DEFAULT_PIN_DIR);
 	snprintf(o->patch_dir, sizeof(o->patch_dir), "%s", KVMSCOPE_DEFAULT_PATCH_DIR);
+	o->patch_stall_sec = 10;
 	o->tick_ms = KVMSCOPE_DEFAULT_TICK_MS;
 	o->retain_exited_max = KVMSCOPE_DEFAULT_RETAIN_MAX;
 	o->max_vms = KVMSCOPE_DEFAULT_MAX_VMS;
@@ -214,7 +217,7 @@ int daemon_options_parse(struct daemon_options *o, int argc, char **argv, char *
 	enum { OPT_SOCKET = 256, OPT_METRICS, OPT_RETAIN, OPT_LOG_LEVEL, OPT_LATENCY_LABELS,
 	       OPT_DETAIL_TOP, OPT_COLLECT, OPT_PIN_DIR, OPT_KEEP_PINNED, OPT_CLEANUP, OPT_TICK_MS,
 	       OPT_RETAIN_MAX, OPT_MAX_VMS, OPT_MAX_THREADS, OPT_MAX_KEYS, OPT_GROUP, OPT_CLIENT_TIMEOUT,
-	       OPT_MAX_KEYS_PER_VM, OPT_IOCTLS, OPT_PATCH_DIR, OPT_PATCH_AUTOLOAD };
+	       OPT_MAX_KEYS_PER_VM, OPT_IOCTLS, OPT_PATCH_DIR, OPT_PATCH_AUTOLOAD, OPT_PATCH_STALL };
 	static const struct option longopts[] = {
 		{ "socket", required_argument, NULL, OPT_SOCKET },
 		{ "metrics", required_argument, NULL, OPT_METRICS },
@@ -237,6 +240,7 @@ int daemon_options_parse(struct daemon_options *o, int argc, char **argv, char *
 		{ "ioctls", required_argument, NULL, OPT_IOCTLS },
 		{ "patch-dir", required_argument, NULL, OPT_PATCH_DIR },
 		{ "patch-autoload", no_argument, NULL, OPT_PATCH_AUTOLOAD },
+		{ "patch-stall", required_argument, NULL, OPT_PATCH_STALL },
 		{ "help", no_argument, NULL, 'h' },
 		{ "version", no_argument, NULL, 'V' },
 		{}
@@ -362,6 +366,11 @@ int daemon_options_parse(struct daemon_options *o, int argc, char **argv, char *
 			break;
 		case OPT_PATCH_AUTOLOAD:
 			o->patch_autoload = true;
+			break;
+		case OPT_PATCH_STALL:
+			if (parse_uint_option("patch-stall", "a number of seconds", optarg, 1, 86400,
+					      &o->patch_stall_sec, err, errlen) < 0)
+				return -EINVAL;
 			break;
 		case OPT_KEEP_PINNED:
 			o->keep_pinned = true;

@@ -60,6 +60,7 @@ struct daemon_options {
 	bool ioctls;			/* the ioctls capability (--ioctls on|off) */
 	char patch_dir[200];		/* livepatch modules loadable by path */
 	bool patch_autoload;		/* load every patch_dir/ *.ko at start */
+	unsigned int patch_stall_sec;	/* a transition this long is reported as stalled */
 	bool help;
 	bool version;
 };

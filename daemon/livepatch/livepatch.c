@@ -26,6 +26,7 @@
 
 #include "capability.h"
 #include "events.h"
+#include "hist.h"
 #include "livepatch/manage.h"
 #include "livepatch/patches.h"
 #include "livepatch/sites.h"
@@ -50,6 +51,8 @@
 #define PENDING_MAX 64
 /* Bytes of enabled_functions read at most. */
 #define ENABLED_FUNCTIONS_MAX (8u << 20)
+/* Pending tasks named in a stall event and its log line. */
+#define STALL_TASKS_SHOWN 10
 
 struct transition {
 	char patch[64];
@@ -62,6 +65,7 @@ struct transition {
 	bool forced;			/* klp_force_transition() during it */
 	uint64_t attempts;		/* klp_try_complete_transition() calls that failed */
 	size_t pending_max;		/* most tasks seen pending at once */
+	bool stalled;			/* in progress past --patch-stall: reported */
 };
 
 struct pending_task {
@@ -91,6 +95,7 @@ struct livepatch_state {
 	uint64_t dropped_tr;
 	struct counter *counters;	/* transitions_total by (patch, target, result) */
 	size_t n_counters;
+	struct kvmscope_hist seconds[2];	/* durations of ended transitions: patch, unpatch */
 	struct pending_task pending[PENDING_MAX];
 	size_t n_pending, n_pending_all;
 	struct textpoke tp;		/* every change to kernel text */
@@ -226,9 +231,16 @@ static void end_at(struct livepatch_state *st, struct transition *t, const char 
 	t->end_mono = mono_usec ? mono_usec : now_usec(CLOCK_MONOTONIC);
 	t->end_usec = realtime_of(t->end_mono);
 	count_transition(st, t);
-	log_info("livepatch: %s: %s transition %s after %.3f s", t->patch,
-		 t->unpatch ? "unpatching" : "patching", result,
-		 (t->end_mono - t->start_mono) / 1e6);
+	if (t->seen_start)
+		hist_add_ns(&st->seconds[t->unpatch], (t->end_mono - t->start_mono) * 1000);
+	if (t->stalled)
+		log_notice("livepatch: %s: the stalled %s transition %s after %.3f s", t->patch,
+			   t->unpatch ? "unpatching" : "patching", result,
+			   (t->end_mono - t->start_mono) / 1e6);
+	else
+		log_info("livepatch: %s: %s transition %s after %.3f s", t->patch,
+			 t->unpatch ? "unpatching" : "patching", result,
+			 (t->end_mono - t->start_mono) / 1e6);
 	publish(st, "transition_end", t, NULL);
 }
 
@@ -495,6 +507,54 @@ static void read_sites(struct livepatch_state *st)
 	}
 }
 
+/* The first STALL_TASKS_SHOWN pending tasks: {"pid", "tid", "comm", "blocking_function"}. */
+static json_t *pending_json(const struct livepatch_state *st)
+{
+	json_t *a = json_array();
+
+	for (size_t i = 0; i < st->n_pending && i < STALL_TASKS_SHOWN; i++)
+		json_array_append_new(a, json_pack("{s:I, s:I, s:s, s:s?}", "pid",
+			(json_int_t)st->pending[i].pid, "tid", (json_int_t)st->pending[i].tid, "comm",
+			st->pending[i].comm, "blocking_function",
+			st->pending[i].blocking[0] ? st->pending[i].blocking : NULL));
+	return a;
+}
+
+/*
+ * Each tick of a transition in progress: a transition_progress event with
+ * the tasks it still waits on; once it has lasted --patch-stall, one
+ * transition_stall event and a warning naming those tasks.
+ */
+static void report_progress(struct livepatch_state *st, struct transition *t)
+{
+	json_t *p = transition_json(t);
+
+	json_object_set_new(p, "pending_tasks_total", json_integer((json_int_t)st->n_pending_all));
+	json_object_set_new(p, "pending_tasks", pending_json(st));
+	json_object_set_new(p, "event", json_string("transition_progress"));
+	events_hub_publish(manager_events(st->m), "livepatch", 0, json_incref(p));
+	if (!t->stalled && t->seen_start &&
+	    now_usec(CLOCK_MONOTONIC) - t->start_mono >=
+		    manager_options(st->m)->patch_stall_sec * 1000000ull) {
+		char tasks[512] = "";
+		size_t used = 0;
+
+		t->stalled = true;
+		for (size_t i = 0; i < st->n_pending && i < STALL_TASKS_SHOWN && used < sizeof(tasks); i++)
+			used += (size_t)snprintf(tasks + used, sizeof(tasks) - used, "%s%s[%u]%s%s",
+						 i ? ", " : "", st->pending[i].comm, st->pending[i].tid,
+						 st->pending[i].blocking[0] ? " in " : "",
+						 st->pending[i].blocking);
+		log_warning("livepatch: %s: the %s transition has waited %.0f s on %zu tasks: %s",
+			    t->patch, t->unpatch ? "unpatching" : "patching",
+			    (now_usec(CLOCK_MONOTONIC) - t->start_mono) / 1e6, st->n_pending_all,
+			    tasks[0] ? tasks : "(none named yet)");
+		json_object_set_new(p, "event", json_string("transition_stall"));
+		events_hub_publish(manager_events(st->m), "livepatch", 0, json_incref(p));
+	}
+	json_decref(p);
+}
+
 /*
  * --patch-autoload: the next module of the patch directory, once no
  * transition is in progress (the kernel runs one at a time); a busy
@@ -552,6 +612,7 @@ static void livepatch_collect(void *state)
 		scan_pending(st, t, klp_find(&st->snap, t->patch));
 		if (st->n_pending_all > t->pending_max)
 			t->pending_max = st->n_pending_all;
+		report_progress(st, t);
 	}
 	read_sites(st);
 	autoload_next(st);
@@ -989,6 +1050,17 @@ static int livepatch_metrics(void *state, struct strbuf *sb)
 					     { "result", st->counters[i].result } };
 
 		r = metrics_sample(sb, "kvmscope_livepatch_transitions_total", l, 3, st->counters[i].n);
+	}
+	if (r >= 0)
+		r = metrics_family(sb, "kvmscope_livepatch_transition_seconds", "histogram",
+				   "How long ended transitions took (those whose start was seen), by "
+				   "target (patch, unpatch).");
+	for (int k = 0; k < 2 && r >= 0; k++) {
+		struct metrics_histogram_names names;
+		struct metrics_label l[2] = { { "target", k ? "unpatch" : "patch" } };
+
+		metrics_histogram_names(&names, "kvmscope_livepatch_transition_seconds");
+		r = metrics_histogram(sb, &names, l, 1, &st->seconds[k]);
 	}
 	if (r >= 0)
 		r = metrics_family(sb, "kvmscope_livepatch_pending_tasks", "gauge",

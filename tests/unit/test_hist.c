@@ -92,6 +92,26 @@ static void test_merge_and_json(void **state)
 }
 
 /* The last slot takes everything longer: its bound is 2^40 ns. */
+/* Counted in the daemon as the BPF programs count: slot k holds [2^k, 2^(k+1)). */
+static void test_add_ns(void **state)
+{
+	struct kvmscope_hist h = { 0 };
+
+	hist_add_ns(&h, 0);
+	hist_add_ns(&h, 1);
+	hist_add_ns(&h, 1023);
+	hist_add_ns(&h, 1024);
+	hist_add_ns(&h, 4795431000ull);	/* a 4.8 s transition: slot 32 */
+	hist_add_ns(&h, UINT64_MAX);
+	assert_int_equal(h.slots[0], 2);
+	assert_int_equal(h.slots[9], 1);
+	assert_int_equal(h.slots[10], 1);
+	assert_int_equal(h.slots[32], 1);
+	assert_int_equal(h.slots[KVMSCOPE_HIST_SLOTS - 1], 1);
+	assert_int_equal(hist_count(&h), 6);
+	assert_true(h.max_ns == UINT64_MAX);
+}
+
 static void test_overflow_slot(void **state)
 {
 	struct kvmscope_hist h = { 0 };
@@ -105,6 +125,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_slot_bounds),
+		cmocka_unit_test(test_add_ns),
 		cmocka_unit_test(test_empty),
 		cmocka_unit_test(test_percentiles_one_slot),
 		cmocka_unit_test(test_percentiles_two_slots),

@@ -1215,7 +1215,9 @@ static int stall_teardown(void **state)
 static void test_livepatch_stall_reported(void **state)
 {
 	char daemon_path[PATH_MAX];
-	char *args[] = { "--socket", LAB_SOCKET, "--metrics", "off", "--pin-dir", "none", NULL };
+	char *args[] = { "--socket", LAB_SOCKET, "--metrics", "off", "--pin-dir", "none",
+			 "--patch-stall", "2", NULL };
+	static char log[4 << 20];
 	json_t *resp, *res, *pt, *mine, *tr;
 	struct proc_result r;
 	size_t k;
@@ -1231,6 +1233,7 @@ static void test_livepatch_stall_reported(void **state)
 		fail_msg("finit_module(%s, park=1): %s", labtest_ko, strerror(-ret));
 	wait_parked(1);
 	unlink(LAB_SOCKET);
+	unlink(LAB_DAEMON_LOG);
 	lab_daemon = test_kvmscoped_start(build_path(daemon_path, "kvmscoped"), LAB_DAEMON_LOG, args);
 	ret = test_kvmscoped_wait(LAB_SOCKET, lab_daemon, 20000);
 	if (ret)
@@ -1305,6 +1308,26 @@ static void test_livepatch_stall_reported(void **state)
 	assert_true(json_integer_value(json_object_get(tr, "failed_attempts")) >= 2);
 	json_decref(mine);
 	json_decref(resp);
+	/* Past --patch-stall 2: one warning each time, naming the task and where it sleeps. */
+	assert_true(read_file_text(LAB_DAEMON_LOG, log, sizeof(log)) > 0);
+	{
+		int stalls = 0;
+
+		for (const char *p = log; (p = strstr(p, "livepatch: " PARK_NAME ": the patching transition has waited ")); p++) {
+			char line[512];
+
+			snprintf(line, sizeof(line), "%.*s", (int)strcspn(p, "\n"), p);
+			print_message("[   INFO   ] log: %s\n", line);
+			if (!strstr(line, " on 1 tasks: " PARKER_COMM "[") ||
+			    !strstr(line, "] in " PARKED_FUNCTION))
+				fail_msg("the stall warning does not name %s in %s: %s", PARKER_COMM,
+					 PARKED_FUNCTION, line);
+			stalls++;
+		}
+		assert_int_equal(stalls, 2);
+		assert_non_null(strstr(log, "livepatch: " PARK_NAME ": the stalled patching transition completed after "));
+		assert_non_null(strstr(log, "livepatch: " PARK_NAME ": the stalled patching transition reversed after "));
+	}
 	test_process_stop(&lab_daemon, SIGTERM);
 }
 
