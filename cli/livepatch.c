@@ -209,15 +209,21 @@ static void print_pending(json_t *res, const char *indent)
 		}
 		char comm[TEXT_CELL_MAX], vm[TEXT_CELL_MAX], blk[TEXT_CELL_MAX], pid[24], tid[24];
 
-		printf("%spid %s tid %s %s%s%s: blocking function %s\n", indent,
+		char vcpu[24];
+
+		printf("%spid %s tid %s %s%s%s%s%s: blocking function %s\n", indent,
 		       fmt_int(json_object_get(v, "pid"), pid, sizeof(pid)),
 		       fmt_int(json_object_get(v, "tid"), tid, sizeof(tid)),
 		       obj_text(v, "comm", comm, sizeof(comm)),
 		       json_is_string(json_object_get(v, "vm")) ? ", VM " : "",
 		       json_is_string(json_object_get(v, "vm")) ? obj_text(v, "vm", vm, sizeof(vm)) : "",
+		       json_is_integer(json_object_get(v, "vcpu")) ? " vCPU " : "",
+		       json_is_integer(json_object_get(v, "vcpu")) ?
+			       fmt_int(json_object_get(v, "vcpu"), vcpu, sizeof(vcpu)) : "",
 		       json_is_string(json_object_get(v, "blocking_function")) ?
 			       obj_text(v, "blocking_function", blk, sizeof(blk)) :
-			       "(not known yet: pending under 1 s)");
+		       json_is_string(json_object_get(v, "stack")) ?
+			       "none of the patch's on its stack" : "not known yet");
 	}
 }
 

@@ -315,3 +315,18 @@ int vm_identity_read(const char *proc_root, pid_t pid, struct vm_identity *id)
 	utf8_sanitize(id->libvirt_domain);
 	return 0;
 }
+
+int vm_vcpu_from_comm(const char *comm)
+{
+	unsigned int n = 0;
+	size_t i = 4;
+
+	if (strncmp(comm, "CPU ", 4) || comm[4] < '0' || comm[4] > '9')
+		return -1;
+	for (; comm[i] >= '0' && comm[i] <= '9'; i++) {
+		n = n * 10 + (unsigned int)(comm[i] - '0');
+		if (n > 4096)
+			return -1;
+	}
+	return strcmp(comm + i, "/KVM") ? -1 : (int)n;
+}

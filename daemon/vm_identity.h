@@ -53,4 +53,10 @@ int vm_start_time_from_stat(const char *stat, uint64_t *start_time);
 /* Fill @id from PROC_ROOT/PID/{comm,cmdline,stat,cgroup}.  -ENOENT when the process is gone. */
 int vm_identity_read(const char *proc_root, pid_t pid, struct vm_identity *id);
 
+/*
+ * The vCPU a thread runs, from its name as QEMU sets it ("CPU 3/KVM"):
+ * the index, or -1 for any other name.
+ */
+int vm_vcpu_from_comm(const char *comm);
+
 #endif

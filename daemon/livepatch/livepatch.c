@@ -71,6 +71,7 @@ struct transition {
 struct pending_task {
 	uint32_t pid, tid;
 	char comm[17];
+	int vcpu;			/* the vCPU it runs ("CPU N/KVM"), or -1 */
 	int state;			/* /proc/.../patch_state: 0 or 1 */
 	char blocking[128];		/* the patched function on its stack, or "" */
 	char stack[512];		/* its first frames, when pending long enough */
@@ -410,6 +411,7 @@ static void scan_pending(struct livepatch_state *st, const struct transition *t,
 				pt->state = (int)state;
 				snprintf(file, sizeof(file), "/proc/%lu/task/%lu/comm", pid, tid);
 				read_first_line(file, pt->comm, sizeof(pt->comm));
+				pt->vcpu = vm_vcpu_from_comm(pt->comm);
 				snprintf(file, sizeof(file), "/proc/%lu/task/%lu/stack", pid, tid);
 				if (read_stacks) {
 					int fd = open(file, O_RDONLY | O_CLOEXEC);
@@ -512,11 +514,17 @@ static json_t *pending_json(const struct livepatch_state *st)
 {
 	json_t *a = json_array();
 
-	for (size_t i = 0; i < st->n_pending && i < STALL_TASKS_SHOWN; i++)
-		json_array_append_new(a, json_pack("{s:I, s:I, s:s, s:s?}", "pid",
-			(json_int_t)st->pending[i].pid, "tid", (json_int_t)st->pending[i].tid, "comm",
-			st->pending[i].comm, "blocking_function",
-			st->pending[i].blocking[0] ? st->pending[i].blocking : NULL));
+	for (size_t i = 0; i < st->n_pending && i < STALL_TASKS_SHOWN; i++) {
+		const struct pending_task *pt = &st->pending[i];
+		struct vm *vm = manager_vm_find_live(st->m, pt->pid);
+		char name[128];
+
+		json_array_append_new(a, json_pack("{s:I, s:I, s:s, s:s?, s:o, s:o}", "pid",
+			(json_int_t)pt->pid, "tid", (json_int_t)pt->tid, "comm", pt->comm,
+			"blocking_function", pt->blocking[0] ? pt->blocking : NULL, "vm",
+			vm ? json_string(vm_display_name(vm, name, sizeof(name))) : json_null(),
+			"vcpu", vm && pt->vcpu >= 0 ? json_integer(pt->vcpu) : json_null()));
+	}
 	return a;
 }
 
@@ -540,11 +548,18 @@ static void report_progress(struct livepatch_state *st, struct transition *t)
 		size_t used = 0;
 
 		t->stalled = true;
-		for (size_t i = 0; i < st->n_pending && i < STALL_TASKS_SHOWN && used < sizeof(tasks); i++)
-			used += (size_t)snprintf(tasks + used, sizeof(tasks) - used, "%s%s[%u]%s%s",
-						 i ? ", " : "", st->pending[i].comm, st->pending[i].tid,
-						 st->pending[i].blocking[0] ? " in " : "",
-						 st->pending[i].blocking);
+		for (size_t i = 0; i < st->n_pending && i < STALL_TASKS_SHOWN && used < sizeof(tasks); i++) {
+			const struct pending_task *pt = &st->pending[i];
+			struct vm *vm = manager_vm_find_live(st->m, pt->pid);
+			char name[128] = "";
+
+			if (vm)
+				vm_display_name(vm, name, sizeof(name));
+			used += (size_t)snprintf(tasks + used, sizeof(tasks) - used, "%s%s[%u]%s%s%s%s",
+						 i ? ", " : "", pt->comm, pt->tid,
+						 vm ? " of VM " : "", name,
+						 pt->blocking[0] ? " in " : "", pt->blocking);
+		}
 		log_warning("livepatch: %s: the %s transition has waited %.0f s on %zu tasks: %s",
 			    t->patch, t->unpatch ? "unpatching" : "patching",
 			    (now_usec(CLOCK_MONOTONIC) - t->start_mono) / 1e6, st->n_pending_all,
@@ -820,12 +835,13 @@ static json_t *patch_json(const struct livepatch_state *st, const struct klp_pat
 			struct vm *vm = manager_vm_find_live(st->m, pt->pid);
 			char name[128];
 
-			json_array_append_new(pending, json_pack("{s:I, s:I, s:s, s:i, s:s?, s:s?, s:o}",
+			json_array_append_new(pending, json_pack("{s:I, s:I, s:s, s:i, s:s?, s:s?, s:o, s:o}",
 				"pid", (json_int_t)pt->pid, "tid", (json_int_t)pt->tid, "comm", pt->comm,
 				"patch_state", pt->state, "blocking_function",
 				pt->blocking[0] ? pt->blocking : NULL, "stack",
 				pt->stack[0] ? pt->stack : NULL, "vm",
-				vm ? json_string(vm_display_name(vm, name, sizeof(name))) : json_null()));
+				vm ? json_string(vm_display_name(vm, name, sizeof(name))) : json_null(),
+				"vcpu", vm && pt->vcpu >= 0 ? json_integer(pt->vcpu) : json_null()));
 		}
 		json_object_set_new(o, "transitions", trs);
 		json_object_set_new(o, "pending_tasks", pending);

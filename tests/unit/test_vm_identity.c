@@ -336,6 +336,22 @@ static void test_cgroup_libvirt_scope(void **state)
 	assert_int_equal(vm_cgroup_parse("", path, sizeof(path), dom, sizeof(dom), &id), -EINVAL);
 }
 
+/* QEMU's vCPU thread names, and names that only look like them. */
+static void test_vcpu_from_comm(void **state)
+{
+	assert_int_equal(vm_vcpu_from_comm("CPU 0/KVM"), 0);
+	assert_int_equal(vm_vcpu_from_comm("CPU 17/KVM"), 17);
+	assert_int_equal(vm_vcpu_from_comm("CPU 4096/KVM"), 4096);
+	assert_int_equal(vm_vcpu_from_comm("CPU 4097/KVM"), -1);
+	assert_int_equal(vm_vcpu_from_comm("CPU 99999999999/KVM"), -1);
+	assert_int_equal(vm_vcpu_from_comm("CPU /KVM"), -1);
+	assert_int_equal(vm_vcpu_from_comm("CPU 1/KVMX"), -1);
+	assert_int_equal(vm_vcpu_from_comm("CPU 1"), -1);
+	assert_int_equal(vm_vcpu_from_comm("qemu-system-x86"), -1);
+	assert_int_equal(vm_vcpu_from_comm("IO mon_iothread"), -1);
+	assert_int_equal(vm_vcpu_from_comm(""), -1);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -350,6 +366,7 @@ int main(void)
 		cmocka_unit_test(test_uuid_from_cmdline),
 		cmocka_unit_test(test_cgroup_libvirt_scope),
 		cmocka_unit_test(test_start_time_malformed),
+		cmocka_unit_test(test_vcpu_from_comm),
 		PROC_TEST(test_identity_read),
 		PROC_TEST(test_identity_without_name),
 		PROC_TEST(test_identity_long_comm_is_bounded),

@@ -68,6 +68,13 @@
 #define PARKED_FUNCTION "kvmscope_labtest_park"
 #define PARKER_COMM "kvmscope_parker"
 
+/* tests/vm/livepatch/kvmscope_lp_kvmrun.c: kvm_arch_vcpu_ioctl_run() replaced. */
+#define KVMRUN_NAME "kvmscope_lp_kvmrun"
+#define KVMRUN_SYSFS "/sys/kernel/livepatch/" KVMRUN_NAME
+#define KVMRUN_MODULE_SYSFS "/sys/module/" KVMRUN_NAME
+/* CPUIDs the held guest makes in its one KVM_RUN (several seconds in the lab). */
+#define KVMRUN_CPUIDS 400000
+
 #define ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
 
 #define TRANSITION_TIMEOUT_S 60.0
@@ -77,8 +84,11 @@
 static char labtest_ko[PATH_MAX];
 static char livepatch_ko[PATH_MAX];
 static char park_ko[PATH_MAX];
+static char kvmrun_ko[PATH_MAX];
 /* Why the runner built no modules for this kernel, or NULL. */
 static const char *modules_not_built;
+
+static int remove_kvmrun_patch(void);
 
 /* ---- files ---- */
 
@@ -523,7 +533,8 @@ static int group_setup(void **state)
 	}
 	if (find_module_file(labtest_ko, dir, "module", LABTEST_NAME) ||
 	    find_module_file(livepatch_ko, dir, "livepatch", LIVEPATCH_NAME) ||
-	    find_module_file(park_ko, dir, "livepatch", PARK_NAME))
+	    find_module_file(park_ko, dir, "livepatch", PARK_NAME) ||
+	    find_module_file(kvmrun_ko, dir, "livepatch", KVMRUN_NAME))
 		return -1;
 	if (geteuid() != 0) {
 		fprintf(stderr, "lab: must run as root (loads kernel modules)\n");
@@ -540,7 +551,7 @@ static int group_setup(void **state)
 		return -1;
 	}
 	/* An earlier run that died midway must not poison this one. */
-	if (remove_labtest_module() || remove_livepatch()) {
+	if (remove_labtest_module() || remove_livepatch() || remove_kvmrun_patch()) {
 		fprintf(stderr, "lab: a module left by an earlier run cannot be removed; reboot "
 			"the lab\n");
 		return -1;
@@ -555,6 +566,8 @@ static int group_teardown(void **state)
 	if (remove_labtest_module())
 		ret = -1;
 	if (remove_livepatch())
+		ret = -1;
+	if (remove_kvmrun_patch())
 		ret = -1;
 	return ret;
 }
@@ -1180,6 +1193,119 @@ static void test_livepatch_managed_by_kvmscopectl(void **state)
 	test_process_stop(&lab_daemon, SIGTERM);
 }
 
+/* Leave no kvmscope_lp_kvmrun behind: disable it once settled, unload it. */
+static int remove_kvmrun_patch(void)
+{
+	struct timespec start = now_monotonic();
+	char value[16];
+	int ret;
+
+	if (!path_exists(KVMRUN_MODULE_SYSFS))
+		return 0;
+	while (read_file_text(KVMRUN_SYSFS "/transition", value, sizeof(value)) > 0 && atoi(value) == 1 &&
+	       seconds_since(start) < TRANSITION_TIMEOUT_S)
+		sleep_ms(POLL_INTERVAL_MS);
+	if (read_file_text(KVMRUN_SYSFS "/enabled", value, sizeof(value)) > 0 && atoi(value) == 1)
+		write_file_text(KVMRUN_SYSFS "/enabled", "0");
+	while (path_exists(KVMRUN_SYSFS) && seconds_since(start) < 2 * TRANSITION_TIMEOUT_S)
+		sleep_ms(POLL_INTERVAL_MS);
+	ret = unload_module_patiently(KVMRUN_NAME, UNLOAD_TIMEOUT_S);
+	if (ret)
+		fprintf(stderr, "lab: cleanup: delete_module(%s): %s\n", KVMRUN_NAME, strerror(-ret));
+	return ret;
+}
+
+static pid_t kvm_guest = -1;
+
+static int kvmrun_teardown(void **state)
+{
+	int ret;
+
+	if (kvm_guest > 0)
+		test_process_stop(&kvm_guest, SIGKILL);
+	ret = remove_kvmrun_patch() ? -1 : 0;
+	test_process_stop(&lab_daemon, SIGTERM);
+	return ret;
+}
+
+/*
+ * KVM holds a patch: a guest whose one vCPU stays inside KVM_RUN (CPUIDs,
+ * handled in the kernel, for seconds) has kvm_arch_vcpu_ioctl_run() on its
+ * stack, which kvmscope_lp_kvmrun replaces.  The transition waits on that
+ * thread alone; kvmscope names it with its VM and vCPU 0; the moment the
+ * guest returns to user space (its done OUT) the transition completes.
+ */
+static void test_livepatch_held_by_kvm_run(void **state)
+{
+	char daemon_path[PATH_MAX], guest_path[PATH_MAX], count[32];
+	char *args[] = { "--socket", LAB_SOCKET, "--metrics", "off", "--pin-dir", "none", NULL };
+	char *guest_args[] = { "--vcpus", "1", "--cpuid", count, "-name", "held-by-kvm-run", NULL };
+	json_t *resp, *res, *pt, *tr;
+	struct proc_result r;
+	struct timespec start;
+	double held_s, guest_s;
+	char *out = NULL;
+	int ret, out_fd, status;
+
+	skip_unless_modules_built();
+	if (!path_exists("/sys/kernel/livepatch") || !path_exists("/dev/kvm"))
+		fail_msg("this test needs livepatch and /dev/kvm (kvm_amd in the lab)");
+	unlink(LAB_SOCKET);
+	lab_daemon = test_kvmscoped_start(build_path(daemon_path, "kvmscoped"), LAB_DAEMON_LOG, args);
+	ret = test_kvmscoped_wait(LAB_SOCKET, lab_daemon, 20000);
+	if (ret)
+		fail_msg("kvmscoped did not come up (%s): see %s", strerror(-ret), LAB_DAEMON_LOG);
+	/* CPUIDs for about 8 s of nested SVM under TCG: see the figures printed below. */
+	snprintf(count, sizeof(count), "0:%d", KVMRUN_CPUIDS);
+	start = now_monotonic();
+	kvm_guest = proc_start_args(build_path(guest_path, "kvmscope-guest"), guest_args, &out_fd);
+	if (kvm_guest < 0)
+		fail_msg("cannot start %s: %s", guest_path, strerror((int)-kvm_guest));
+	sleep_ms(1000);	/* set up, and inside its one long KVM_RUN */
+
+	r = lab_ctl("patch", "load", kvmrun_ko, "--wait", "3", NULL);
+	print_message("[   INFO   ] patch load %s --wait 3 while the guest runs: exit %d:\n%s", KVMRUN_NAME,
+		      r.status, r.out);
+	assert_int_equal(r.status, 1);
+	assert_non_null(strstr(r.out, "Livepatch " KVMRUN_NAME ": the transition to patch is still running after 3 s; 1 tasks pending:"));
+	assert_non_null(strstr(r.out, "CPU 0/KVM, VM held-by-kvm-run vCPU 0: blocking function "));
+	proc_result_free(&r);
+	resp = lab_call("livepatch.get", "{\"name\":\"" KVMRUN_NAME "\"}");
+	res = json_object_get(resp, "result");
+	print_message("[   INFO   ] livepatch.get: %s\n", json_dumps(res, JSON_COMPACT));
+	assert_int_equal(json_integer_value(json_object_get(res, "transition")), 1);
+	assert_int_equal(json_integer_value(json_object_get(res, "pending_tasks_total")), 1);
+	pt = json_array_get(json_object_get(res, "pending_tasks"), 0);
+	assert_string_equal(json_string_value(json_object_get(pt, "comm")), "CPU 0/KVM");
+	assert_string_equal(json_string_value(json_object_get(pt, "vm")), "held-by-kvm-run");
+	assert_int_equal(json_integer_value(json_object_get(pt, "vcpu")), 0);
+	assert_int_equal(json_integer_value(json_object_get(pt, "pid")), kvm_guest);
+	json_decref(resp);
+
+	/* The guest ends its run: back in user space, the thread switches. */
+	expect_ctl("Livepatch " KVMRUN_NAME ": followed; transition to patch completed in ", "patch",
+		   "wait", KVMRUN_NAME, "--wait", "120", NULL);
+	held_s = seconds_since(start);
+	status = proc_finish(kvm_guest, out_fd, &out);
+	kvm_guest = -1;
+	guest_s = seconds_since(start);
+	print_message("[   INFO   ] guest: exit %d after %.1f s, transition ended %.1f s after the start: %.300s\n",
+		      status, guest_s, held_s, out ? out : "");
+	assert_int_equal(status, 0);
+	free(out);
+	resp = lab_call("livepatch.get", "{\"name\":\"" KVMRUN_NAME "\"}");
+	tr = json_array_get(json_object_get(json_object_get(resp, "result"), "transitions"), 0);
+	print_message("[   INFO   ] transition: %s\n", json_dumps(tr, JSON_COMPACT));
+	assert_string_equal(json_string_value(json_object_get(tr, "result")), "completed");
+	assert_true(json_integer_value(json_object_get(tr, "duration_ns")) > 3000000000LL);
+	assert_int_equal(json_integer_value(json_object_get(tr, "pending_tasks_max")) >= 1, 1);
+	json_decref(resp);
+	expect_ctl("transition to unpatch completed", "patch", "disable", KVMRUN_NAME, "--wait", "30",
+		   NULL);
+	expect_ctl("unloaded", "patch", "unload", KVMRUN_NAME, NULL, NULL, NULL);
+	test_process_stop(&lab_daemon, SIGTERM);
+}
+
 /* Wait up to 10 s for the lab module's parked parameter to read @want. */
 static void wait_parked(int want)
 {
@@ -1340,6 +1466,7 @@ int main(void)
 		cmocka_unit_test_teardown(test_livepatch_seen_by_kvmscoped, daemon_teardown),
 		cmocka_unit_test_teardown(test_livepatch_managed_by_kvmscopectl, managed_teardown),
 		cmocka_unit_test_teardown(test_livepatch_stall_reported, stall_teardown),
+		cmocka_unit_test_teardown(test_livepatch_held_by_kvm_run, kvmrun_teardown),
 	};
 
 	return cmocka_run_group_tests_name("lab", tests, group_setup, group_teardown);
