@@ -223,7 +223,10 @@ static void print_pending(json_t *res, const char *indent)
 		       json_is_string(json_object_get(v, "blocking_function")) ?
 			       obj_text(v, "blocking_function", blk, sizeof(blk)) :
 		       json_is_string(json_object_get(v, "stack")) ?
-			       "none of the patch's on its stack" : "not known yet");
+			       "none of the patch's on its stack" :
+		       json_is_true(json_object_get(v, "running")) ?
+			       "not known: it is running (a vCPU in guest mode), its stack unreadable" :
+			       "not known yet");
 	}
 }
 

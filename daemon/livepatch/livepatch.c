@@ -72,6 +72,7 @@ struct pending_task {
 	uint32_t pid, tid;
 	char comm[17];
 	int vcpu;			/* the vCPU it runs ("CPU N/KVM"), or -1 */
+	bool running;			/* on a CPU when read (state R): no stack to read */
 	int state;			/* /proc/.../patch_state: 0 or 1 */
 	char blocking[128];		/* the patched function on its stack, or "" */
 	char stack[512];		/* its first frames, when pending long enough */
@@ -412,6 +413,9 @@ static void scan_pending(struct livepatch_state *st, const struct transition *t,
 				snprintf(file, sizeof(file), "/proc/%lu/task/%lu/comm", pid, tid);
 				read_first_line(file, pt->comm, sizeof(pt->comm));
 				pt->vcpu = vm_vcpu_from_comm(pt->comm);
+				snprintf(file, sizeof(file), "/proc/%lu/task/%lu/stat", pid, tid);
+				if (read_first_line(file, stack, sizeof(stack)) == 0 && strrchr(stack, ')'))
+					pt->running = !strncmp(strrchr(stack, ')'), ") R", 3);
 				snprintf(file, sizeof(file), "/proc/%lu/task/%lu/stack", pid, tid);
 				if (read_stacks) {
 					int fd = open(file, O_RDONLY | O_CLOEXEC);
@@ -842,6 +846,8 @@ static json_t *patch_json(const struct livepatch_state *st, const struct klp_pat
 				pt->stack[0] ? pt->stack : NULL, "vm",
 				vm ? json_string(vm_display_name(vm, name, sizeof(name))) : json_null(),
 				"vcpu", vm && pt->vcpu >= 0 ? json_integer(pt->vcpu) : json_null()));
+			json_object_set_new(json_array_get(pending, json_array_size(pending) - 1),
+					    "running", json_boolean(pt->running));
 		}
 		json_object_set_new(o, "transitions", trs);
 		json_object_set_new(o, "pending_tasks", pending);
