@@ -617,6 +617,8 @@ static void livepatch_collect(void *state)
 			read_sites(st);
 		return;
 	}
+	/* Before the reading, so that this tick already shows what it loaded. */
+	autoload_next(st);
 	r = klp_read(LIVEPATCH_DIR, MODULE_DIR, &next);
 	if (r < 0) {
 		log_warning("livepatch: cannot read %s: %s", LIVEPATCH_DIR, strerror(-r));
@@ -634,7 +636,6 @@ static void livepatch_collect(void *state)
 		report_progress(st, t);
 	}
 	read_sites(st);
-	autoload_next(st);
 }
 
 /* ---- lifecycle ---- */

@@ -1191,6 +1191,46 @@ static void test_livepatch_managed_by_kvmscopectl(void **state)
 	assert_int_equal(r.status, 0);
 	proc_result_free(&r);
 	test_process_stop(&lab_daemon, SIGTERM);
+
+	/*
+	 * --patch-autoload: the directory in name order (link.ko, lp.ko,
+	 * ww.ko); the good one loaded, the others refused, by the daemon itself.
+	 */
+	{
+		char *auto_args[] = { "--socket", LAB_SOCKET, "--metrics", "off", "--pin-dir", "none",
+				      "--patch-dir", LAB_PATCH_DIR, "--patch-autoload", NULL };
+		char want[160];
+		int i;
+
+		unlink(LAB_SOCKET);
+		unlink(LAB_DAEMON_LOG);
+		lab_daemon = test_kvmscoped_start(daemon_path, LAB_DAEMON_LOG, auto_args);
+		ret = test_kvmscoped_wait(LAB_SOCKET, lab_daemon, 20000);
+		if (ret)
+			fail_msg("kvmscoped --patch-autoload did not come up (%s): see %s", strerror(-ret),
+				 LAB_DAEMON_LOG);
+		for (i = 0; i < 100; i++) {
+			if (read_file_text("/proc/cmdline", cmdline, sizeof(cmdline)) > 0 &&
+			    !strcmp(cmdline, PATCHED_CMDLINE))
+				break;
+			sleep_ms(POLL_INTERVAL_MS);
+		}
+		if (i == 100)
+			fail_msg("--patch-autoload: /proc/cmdline not patched 10 s after the start");
+		expect_ctl("Livepatch " LIVEPATCH_NAME ": followed; transition to patch completed", "patch",
+			   "wait", LIVEPATCH_NAME, "--wait", "60", NULL);
+		expect_ctl("transition to unpatch completed", "patch", "disable", LIVEPATCH_NAME, "--wait",
+			   "60", NULL);
+		expect_ctl("unloaded", "patch", "unload", LIVEPATCH_NAME, NULL, NULL, NULL);
+		assert_true(read_file_text(LAB_DAEMON_LOG, log, sizeof(log)) > 0);
+		snprintf(want, sizeof(want), " from lp.ko for uid 0 pid %d", (int)lab_daemon);
+		if (!strstr(log, "livepatch: --patch-autoload: 3 modules in " LAB_PATCH_DIR " to load") ||
+		    !strstr(log, want) || !strstr(log, "refused: cannot load link.ko: 'link.ko' goes through the symbolic link") ||
+		    !strstr(log, "refused: cannot load ww.ko: 'ww.ko' is writable by others"))
+			fail_msg("--patch-autoload: the log (%s) does not show link.ko refused, lp.ko loaded by pid %d, ww.ko refused",
+				 LAB_DAEMON_LOG, (int)lab_daemon);
+		test_process_stop(&lab_daemon, SIGTERM);
+	}
 }
 
 /* Leave no kvmscope_lp_kvmrun behind: disable it once settled, unload it. */
