@@ -64,7 +64,7 @@ TEST_BINS := $(UNIT_BINS) $(INTEG_BIN) $(TOP_TEST_BIN) $(SERVER_TEST_BIN) $(CORE
 KERNEL ?= 6.1
 GUEST_BIN := $(BUILD)/kvmscope-guest
 
-.PHONY: all deps deps-build run test check unit integration vmtest vmshell bench bench-scale clean distclean help
+.PHONY: all deps deps-build run test check unit integration vmtest vmshell bench bench-scale clean distclean help install
 .DELETE_ON_ERROR:
 .SECONDARY:
 
@@ -79,8 +79,24 @@ help:
 	@echo "make vmshell    an interactive shell in the lab (KERNEL=6.1, 6.12 or sid)"
 	@echo "make bench      exit rates under kvmscope, bpftrace, bcc kvmexit and perf, in the lab"
 	@echo "make bench-scale  kvmscoped with 1,000 VMs in its maps and 200 real guests, here"
+	@echo "make install    binaries, systemd units, sysusers and tmpfiles (DESTDIR=, PREFIX=/usr)"
 	@echo "make clean      remove the build, keeping the downloaded lab kernels; distclean: all"
 	@echo "variables       VMLINUX_BTF=<btf file> VMLINUX_H=<header> CI=1 (-Werror) BUILD=<dir>"
+
+PREFIX ?= /usr
+SYSTEMDUNITDIR ?= /lib/systemd/system
+
+# The daemon, the CLI, the systemd units (kvmscoped.socket activates
+# kvmscoped.service), the group kvmscope and the directories it needs.
+install: all
+	install -D -m 0755 $(BUILD)/kvmscoped $(DESTDIR)$(PREFIX)/sbin/kvmscoped
+	install -D -m 0755 $(BUILD)/kvmscopectl $(DESTDIR)$(PREFIX)/bin/kvmscopectl
+	install -d $(DESTDIR)$(SYSTEMDUNITDIR)
+	sed 's|/usr/sbin/kvmscoped|$(PREFIX)/sbin/kvmscoped|' systemd/kvmscoped.service \
+		> $(DESTDIR)$(SYSTEMDUNITDIR)/kvmscoped.service
+	install -m 0644 systemd/kvmscoped.socket $(DESTDIR)$(SYSTEMDUNITDIR)/kvmscoped.socket
+	install -D -m 0644 systemd/sysusers.d/kvmscope.conf $(DESTDIR)$(PREFIX)/lib/sysusers.d/kvmscope.conf
+	install -D -m 0644 systemd/tmpfiles.d/kvmscope.conf $(DESTDIR)$(PREFIX)/lib/tmpfiles.d/kvmscope.conf
 
 deps:
 	@scripts/install-deps test

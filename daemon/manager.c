@@ -464,13 +464,14 @@ static json_t *method_status(void *userdata, json_t *params, struct rpc_error *e
 	} else {
 		metrics = json_null();
 	}
-	out = json_pack("{s:s, s:s, s:s, s:I, s:o, s:f, s:s, s:o, s:I, s:{s:I, s:I}, s:o, s:O?}",
+	out = json_pack("{s:s, s:s, s:s, s:I, s:o, s:f, s:s, s:b, s:o, s:I, s:{s:I, s:I}, s:o, s:O?}",
 			 "version", KVMSCOPE_VERSION, "kernel", m->kernel_release,
 			 "kvm_backend", m->kvm_backend,
 			 "pid", (json_int_t)getpid(), "pid_namespace", pidns_to_json(&m->pidns),
 			 "uptime_seconds",
 			 (double)(now_usec(CLOCK_MONOTONIC) - m->start_mono_usec) / 1e6, "socket",
-			 m->opts.socket_path, "metrics", metrics, "retain_exited_seconds",
+			 server_path(m->server), "socket_activated", server_activated(m->server),
+			 "metrics", metrics, "retain_exited_seconds",
 			 (json_int_t)m->opts.retain_exited_sec, "vms", "running", (json_int_t)running,
 			 "exited", (json_int_t)(m->n_vms - running), "capabilities", caps,
 			 "program_types", m->program_types);
@@ -797,14 +798,16 @@ int manager_start(struct manager *m)
 
 int manager_run(struct manager *m)
 {
-	sd_notifyf(0, "READY=1\nSTATUS=Serving %s", m->opts.socket_path);
+	sd_notifyf(0, "READY=1\nSTATUS=Serving %s", server_path(m->server));
 	if (m->opts.metrics_enabled)
-		log_info("kvmscoped %s ready: socket %s, metrics http://%s%s%s:%u/metrics",
-			 KVMSCOPE_VERSION, m->opts.socket_path,
+		log_info("kvmscoped %s ready: socket %s%s, metrics http://%s%s%s:%u/metrics",
+			 KVMSCOPE_VERSION, server_path(m->server),
+			 server_activated(m->server) ? " (from the service manager)" : "",
 			 strchr(m->opts.metrics_host, ':') ? "[" : "", m->opts.metrics_host,
 			 strchr(m->opts.metrics_host, ':') ? "]" : "", http_port(m->http));
 	else
-		log_info("kvmscoped %s ready: socket %s, metrics off", KVMSCOPE_VERSION,
-			 m->opts.socket_path);
+		log_info("kvmscoped %s ready: socket %s%s, metrics off", KVMSCOPE_VERSION,
+			 server_path(m->server),
+			 server_activated(m->server) ? " (from the service manager)" : "");
 	return sd_event_loop(m->event);
 }

@@ -20,6 +20,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <grp.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -29,6 +30,8 @@
 #include <sys/un.h>
 #include <time.h>
 #include <unistd.h>
+
+#include <systemd/sd-daemon.h>
 
 #include "log.h"
 #include "linebuf.h"
@@ -62,6 +65,7 @@ struct server {
 	const struct rpc_registry *rpc;
 	char path[108];
 	char lock_path[120];
+	bool activated;		/* the listening socket came from systemd (sd_listen_fds) */
 	char group[64];
 	bool have_group;	/* the group exists; else root only */
 	gid_t gid;
@@ -577,6 +581,41 @@ static int check_socket_path(const char *path)
 	return 0;
 }
 
+/*
+ * The listening socket systemd passed (kvmscoped.socket, or
+ * systemd-socket-activate): its fd, with its path in s->path, or -1 when
+ * none was passed.  Descriptors that are not a listening Unix stream
+ * socket are closed and logged.
+ */
+static int take_activated_socket(struct server *s)
+{
+	int n = sd_listen_fds(1), found = -1;
+
+	if (n <= 0)
+		return -1;
+	for (int fd = SD_LISTEN_FDS_START; fd < SD_LISTEN_FDS_START + n; fd++) {
+		struct sockaddr_un sa;
+		socklen_t len = sizeof(sa);
+
+		if (found < 0 && sd_is_socket_unix(fd, SOCK_STREAM, 1, NULL, 0) > 0 &&
+		    getsockname(fd, (struct sockaddr *)&sa, &len) == 0 && len > sizeof(sa_family_t) &&
+		    sa.sun_path[0] == '/') {
+			found = fd;
+			snprintf(s->path, sizeof(s->path), "%.*s",
+				 (int)(len - offsetof(struct sockaddr_un, sun_path)), sa.sun_path);
+			continue;
+		}
+		log_warning("Closing descriptor %d from the service manager: not a listening Unix stream socket with a path",
+			    fd);
+		close(fd);
+	}
+	if (found >= 0) {
+		fcntl(found, F_SETFD, FD_CLOEXEC);
+		fcntl(found, F_SETFL, fcntl(found, F_GETFL) | O_NONBLOCK);
+	}
+	return found;
+}
+
 int server_new(sd_event *event, const struct daemon_options *opts,
 	       const struct rpc_registry *rpc, struct server **ret)
 {
@@ -602,6 +641,16 @@ int server_new(sd_event *event, const struct daemon_options *opts,
 		s->gid = gr->gr_gid;
 	} else {
 		log_info("Group %s does not exist: only root may use %s", s->group, path);
+	}
+	/* Socket activation: the service manager made the socket and owns its path. */
+	s->listen_fd = take_activated_socket(s);
+	if (s->listen_fd >= 0) {
+		s->activated = true;
+		if (strcmp(s->path, path))
+			log_info("Serving the socket the service manager passed, %s, not %s", s->path,
+				 path);
+		*ret = s;
+		return 0;
 	}
 
 	r = make_socket_dir(s);
@@ -643,6 +692,8 @@ int server_listen(struct server *s)
 	const char *path = s->path;
 	int r;
 
+	if (s->activated)
+		goto serve;
 	r = check_socket_path(path);
 	if (r < 0)
 		return r;
@@ -663,6 +714,7 @@ int server_listen(struct server *s)
 		return log_error_errno(errno, "Cannot set the owner and mode of %s: %m", path);
 	if (listen(s->listen_fd, 64) < 0)
 		return log_error_errno(errno, "Cannot listen on %s: %m", path);
+serve:
 	r = sd_event_add_io(s->event, &s->listen_source, s->listen_fd, EPOLLIN, on_accept, s);
 	if (r < 0)
 		return log_error_errno(r, "Cannot watch socket %s: %m", path);
@@ -675,6 +727,16 @@ int server_listen(struct server *s)
 	return 0;
 }
 
+const char *server_path(const struct server *s)
+{
+	return s->path;
+}
+
+bool server_activated(const struct server *s)
+{
+	return s->activated;
+}
+
 void server_free(struct server *s)
 {
 	if (!s)
@@ -685,7 +747,9 @@ void server_free(struct server *s)
 	sd_event_source_disable_unref(s->timeout_source);
 	if (s->listen_fd >= 0) {
 		close(s->listen_fd);
-		unlink(s->path);
+		/* An activated socket's path is the service manager's. */
+		if (!s->activated)
+			unlink(s->path);
 	}
 	if (s->lock_fd >= 0) {
 		unlink(s->lock_path);

@@ -3,6 +3,7 @@
 #ifndef KVMSCOPE_SERVER_H
 #define KVMSCOPE_SERVER_H
 
+#include <stdbool.h>
 #include <systemd/sd-event.h>
 
 #include "rpc.h"
@@ -38,6 +39,10 @@ int server_new(sd_event *event, const struct daemon_options *opts,
 /* Replace a stale socket file, bind and start accepting clients. */
 int server_listen(struct server *s);
 void server_free(struct server *s);
+/* The socket's path: --socket, or the one the service manager passed. */
+const char *server_path(const struct server *s);
+/* Whether the listening socket came from the service manager (socket activation). */
+bool server_activated(const struct server *s);
 
 /* Called for every client that goes away, before it is freed. */
 void server_set_disconnect_hook(struct server *s, server_disconnect_fn fn, void *userdata);
