@@ -95,6 +95,8 @@ install: all
 	sed 's|/usr/sbin/kvmscoped|$(PREFIX)/sbin/kvmscoped|' systemd/kvmscoped.service \
 		> $(DESTDIR)$(SYSTEMDUNITDIR)/kvmscoped.service
 	install -m 0644 systemd/kvmscoped.socket $(DESTDIR)$(SYSTEMDUNITDIR)/kvmscoped.socket
+	sed 's|/usr/bin/kvmscopectl|$(PREFIX)/bin/kvmscopectl|' systemd/kvmscope-patches.service \
+		> $(DESTDIR)$(SYSTEMDUNITDIR)/kvmscope-patches.service
 	install -D -m 0644 systemd/sysusers.d/kvmscope.conf $(DESTDIR)$(PREFIX)/lib/sysusers.d/kvmscope.conf
 	install -D -m 0644 systemd/tmpfiles.d/kvmscope.conf $(DESTDIR)$(PREFIX)/lib/tmpfiles.d/kvmscope.conf
 

@@ -61,6 +61,7 @@ static void usage(FILE *f)
 		   "  load FILE|NAME           load a livepatch module: FILE (a path, or a file here)\n"
 		   "                           is opened by kvmscopectl and passed to the daemon;\n"
 		   "                           NAME is a file in the daemon's patch directory\n"
+		   "  load-all                 every *.ko of the patch directory, in name order\n"
 		   "  enable NAME, disable NAME  (a transition in progress is reversed)\n"
 		   "  unload NAME              unload a disabled patch's module\n"
 		   "  force NAME --yes         end a transition now; voids the consistency guarantee\n"

@@ -9,6 +9,7 @@
  * over livepatch.get, as kpatch waits for its own, so that the daemon
  * never blocks on one.
  */
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -375,10 +376,11 @@ static int after_action(struct cli *c, const char *action, const char *name, jso
 	return stalled ? EXIT_DAEMON_ERROR : r;
 }
 
-static int patch_load(struct cli *c, const char *file)
+/* Load @file: a file of ours passed as a descriptor, or with @by_name a file of the patch directory. */
+static int patch_load(struct cli *c, const char *file, bool by_name)
 {
 	double deadline = now_seconds() + wait_seconds(c);
-	bool by_fd = strchr(file, '/') || access(file, F_OK) == 0, told = false;
+	bool by_fd = !by_name && (strchr(file, '/') || access(file, F_OK) == 0), told = false;
 	json_t *res = NULL;
 	int r;
 
@@ -417,6 +419,80 @@ static int patch_load(struct cli *c, const char *file)
 		snprintf(name, sizeof(name), "%s", obj_str(res, "name"));
 		return after_action(c, "loaded", name, res);
 	}
+}
+
+static int cmp_names(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+/*
+ * patch load-all: every *.ko of the daemon's patch directory (status says
+ * which), in name order, each by name and followed to its end, as kpatch
+ * load --all (kvmscope-patches.service at boot).  Exit 0 only when all
+ * loaded; one that fails does not stop the others.
+ */
+static int patch_load_all(struct cli *c)
+{
+	json_t *st = NULL, *cap;
+	const char *dir = NULL;
+	char **names = NULL;
+	size_t n = 0, cap_n = 0, i;
+	int r = rpc_client_call(&c->rpc, "status", NULL, &st), worst = EXIT_OK;
+	struct dirent *de;
+	DIR *d;
+
+	if (r)
+		return rpc_client_report(&c->rpc, r);
+	json_array_foreach(json_object_get(st, "capabilities"), i, cap)
+		if (!strcmp(obj_str(cap, "name"), "livepatch") &&
+		    json_is_string(json_object_get(cap, "patch_dir")))
+			dir = json_string_value(json_object_get(cap, "patch_dir"));
+	if (!dir) {
+		json_decref(st);
+		fprintf(stderr, "kvmscopectl: the daemon's status names no patch directory\n");
+		return EXIT_DAEMON_ERROR;
+	}
+	d = opendir(dir);
+	if (!d) {
+		char esc[TEXT_CELL_MAX];
+
+		text_escape(esc, sizeof(esc), dir);
+		fprintf(stderr, "kvmscopectl: cannot list the patch directory %s: %s\n", esc, strerror(errno));
+		json_decref(st);
+		return EXIT_DAEMON_ERROR;
+	}
+	while ((de = readdir(d))) {
+		size_t len = strlen(de->d_name);
+		char **grown;
+
+		if (de->d_name[0] == '.' || len < 4 || strcmp(de->d_name + len - 3, ".ko"))
+			continue;
+		if (n == cap_n) {
+			cap_n = cap_n ? 2 * cap_n : 16;
+			grown = realloc(names, cap_n * sizeof(*names));
+			if (!grown)
+				break;
+			names = grown;
+		}
+		names[n] = strdup(de->d_name);
+		if (names[n])
+			n++;
+	}
+	closedir(d);
+	json_decref(st);
+	if (n)
+		qsort(names, n, sizeof(*names), cmp_names);
+	if (!n && !c->json)
+		printf("No livepatch modules (*.ko) in the patch directory.\n");
+	for (i = 0; i < n; i++) {
+		r = patch_load(c, names[i], true);
+		if (r > worst)
+			worst = r;
+		free(names[i]);
+	}
+	free(names);
+	return worst;
 }
 
 static int patch_action(struct cli *c, const char *what, const char *name)
@@ -467,19 +543,24 @@ int verb_patch(struct cli *c)
 	static const char *const named[] = { "enable", "disable", "unload", "force", "wait", NULL };
 
 	if (!what)
-		return cli_usage_error("%s", "patch needs an action: list, info, sites, load, enable, "
-					     "disable, unload, force or wait");
+		return cli_usage_error("%s", "patch needs an action: list, info, sites, load, load-all, "
+					     "enable, disable, unload, force or wait");
 	if ((c->has_wait || c->reverse_on_stall) &&
 	    (!strcmp(what, "list") || !strcmp(what, "info") || !strcmp(what, "sites") ||
 	     !strcmp(what, "unload")))
-		return cli_usage_error("%s goes with patch load, enable, disable, force or wait, not %s",
+		return cli_usage_error("%s goes with patch load, load-all, enable, disable, force or wait, not %s",
 				       c->has_wait ? "--wait" : "--reverse-on-stall", what);
 	if (c->yes && strcmp(what, "force"))
 		return cli_usage_error("--yes goes with patch force, not %s", what);
 	if (!strcmp(what, "load")) {
 		if (c->argc != 2 || !c->argv[1][0])
 			return cli_usage_error("%s", "patch load needs a FILE (or a NAME in the daemon's patch directory)");
-		return patch_load(c, c->argv[1]);
+		return patch_load(c, c->argv[1], false);
+	}
+	if (!strcmp(what, "load-all")) {
+		if (c->argc != 1)
+			return cli_usage_error("patch load-all takes no argument, got '%s'", c->argv[1]);
+		return patch_load_all(c);
 	}
 	for (const char *const *n = named; *n; n++) {
 		if (strcmp(what, *n))
@@ -498,6 +579,6 @@ int verb_patch(struct cli *c)
 			return cli_usage_error("%s", "patch info needs the patch's NAME (patch list lists them)");
 		return patch_info(c, c->argv[1]);
 	}
-	return cli_usage_error("patch: unknown action '%s' (list, info, sites, load, enable, disable, "
-			       "unload, force or wait)", what);
+	return cli_usage_error("patch: unknown action '%s' (list, info, sites, load, load-all, enable, "
+			       "disable, unload, force or wait)", what);
 }

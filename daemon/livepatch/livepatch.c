@@ -782,8 +782,9 @@ static json_t *livepatch_describe(void *state)
 {
 	struct livepatch_state *st = state;
 
-	return json_pack("{s:b, s:s?, s:s, s:s?, s:b, s:s?, s:b, s:s?}", "available", st->available,
-			 "why", st->available ? NULL : st->why, "transitions_from",
+	return json_pack("{s:b, s:s?, s:s, s:s, s:s?, s:b, s:s?, s:b, s:s?}", "available",
+			 st->available, "why", st->available ? NULL : st->why, "patch_dir",
+			 st->manage.patch_dir, "transitions_from",
 			 st->hooked ? "fentry" : "sysfs", "transitions_note",
 			 st->hooks_why[0] ? st->hooks_why : NULL,
 			 "ftrace_sites", !st->sites_why[0], "ftrace_sites_why",

@@ -1775,7 +1775,7 @@ static void test_livepatch_methods(void **state)
 	/* Usage: each refused with what is wrong, exit 2. */
 	r = ctl("patch", NULL, NULL, NULL, NULL, NULL);
 	assert_int_equal(r.status, 2);
-	assert_contains(r.err, "patch needs an action: list, info, sites, load, enable, disable, unload, force or wait");
+	assert_contains(r.err, "patch needs an action: list, info, sites, load, load-all, enable, disable, unload, force or wait");
 	proc_result_free(&r);
 	r = ctl("patch", "force", "x", NULL, NULL, NULL);
 	assert_int_equal(r.status, 2);
@@ -1787,7 +1787,7 @@ static void test_livepatch_methods(void **state)
 	proc_result_free(&r);
 	r = ctl("patch", "list", "--wait", "5", NULL, NULL);
 	assert_int_equal(r.status, 2);
-	assert_contains(r.err, "--wait goes with patch load, enable, disable, force or wait, not list");
+	assert_contains(r.err, "--wait goes with patch load, load-all, enable, disable, force or wait, not list");
 	proc_result_free(&r);
 	r = ctl("patch", "enable", "x", "--wait", "-1", NULL);
 	assert_int_equal(r.status, 2);

@@ -1116,7 +1116,7 @@ static void test_socket_activation(void **state)
  */
 static void test_units_verify(void **state)
 {
-	char dir[96], unit[160], cmd[PATH_MAX + 512], daemon[PATH_MAX];
+	char dir[96], unit[160], cmd[2 * PATH_MAX + 512], daemon[PATH_MAX], ctl[PATH_MAX];
 	struct proc_result r;
 
 	if (access("/usr/bin/systemd-analyze", X_OK) < 0)
@@ -1125,16 +1125,20 @@ static void test_units_verify(void **state)
 	assert_int_equal(mkdir(dir, 0755), 0);
 	if (!realpath(test_build_path(build_dir, "kvmscoped"), daemon))
 		fail_msg("no kvmscoped in %s", build_dir);
+	if (!realpath(test_build_path(build_dir, "kvmscopectl"), ctl))
+		fail_msg("no kvmscopectl in %s", build_dir);
 	snprintf(cmd, sizeof(cmd),
 		 "sed 's|/usr/sbin/kvmscoped|%s|' systemd/kvmscoped.service > %s/kvmscoped.service && "
-		 "cp systemd/kvmscoped.socket %s/", daemon, dir, dir);
+		 "sed 's|/usr/bin/kvmscopectl|%s|' systemd/kvmscope-patches.service > %s/kvmscope-patches.service && "
+		 "cp systemd/kvmscoped.socket %s/", daemon, dir, ctl, dir, dir);
 	assert_int_equal(run_cmd("sh", "-c", cmd), 0);
 	snprintf(unit, sizeof(unit), "%s/kvmscoped.service", dir);
 	{
-		char sock[160];
-		char *argv[] = { "systemd-analyze", "verify", "--man=no", unit, sock, NULL };
+		char sock[160], patches[160];
+		char *argv[] = { "systemd-analyze", "verify", "--man=no", unit, sock, patches, NULL };
 
 		snprintf(sock, sizeof(sock), "%s/kvmscoped.socket", dir);
+		snprintf(patches, sizeof(patches), "%s/kvmscope-patches.service", dir);
 		r = proc_run(argv);
 		if (r.status != 0 || r.err[0] || r.out[0])
 			fail_msg("systemd-analyze verify: exit %d: %s%s", r.status, r.out, r.err);

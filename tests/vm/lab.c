@@ -1229,6 +1229,18 @@ static void test_livepatch_managed_by_kvmscopectl(void **state)
 		    !strstr(log, "refused: cannot load ww.ko: 'ww.ko' is writable by others"))
 			fail_msg("--patch-autoload: the log (%s) does not show link.ko refused, lp.ko loaded by pid %d, ww.ko refused",
 				 LAB_DAEMON_LOG, (int)lab_daemon);
+
+		/* The same directory through kvmscopectl patch load-all (kvmscope-patches.service). */
+		r = lab_ctl("patch", "load-all", "--wait", "60", NULL, NULL);
+		print_message("[   INFO   ] patch load-all: exit %d: %s%s", r.status, r.out, r.err);
+		assert_int_equal(r.status, 1);
+		assert_non_null(strstr(r.out, "Livepatch " LIVEPATCH_NAME ": loaded; transition to patch completed in "));
+		assert_non_null(strstr(r.err, "cannot load link.ko"));
+		assert_non_null(strstr(r.err, "cannot load ww.ko"));
+		proc_result_free(&r);
+		expect_ctl("transition to unpatch completed", "patch", "disable", LIVEPATCH_NAME, "--wait",
+			   "60", NULL);
+		expect_ctl("unloaded", "patch", "unload", LIVEPATCH_NAME, NULL, NULL, NULL);
 		test_process_stop(&lab_daemon, SIGTERM);
 	}
 }
