@@ -86,8 +86,8 @@ help:
 PREFIX ?= /usr
 SYSTEMDUNITDIR ?= /lib/systemd/system
 
-# The daemon, the CLI, the systemd units (kvmscoped.socket activates
-# kvmscoped.service), the group kvmscope and the directories it needs.
+# The daemon, the CLI, their man pages, the systemd units (kvmscoped.socket
+# activates kvmscoped.service), the group kvmscope and the directories it needs.
 install: all
 	install -D -m 0755 $(BUILD)/kvmscoped $(DESTDIR)$(PREFIX)/sbin/kvmscoped
 	install -D -m 0755 $(BUILD)/kvmscopectl $(DESTDIR)$(PREFIX)/bin/kvmscopectl
@@ -99,6 +99,8 @@ install: all
 		> $(DESTDIR)$(SYSTEMDUNITDIR)/kvmscope-patches.service
 	install -D -m 0644 systemd/sysusers.d/kvmscope.conf $(DESTDIR)$(PREFIX)/lib/sysusers.d/kvmscope.conf
 	install -D -m 0644 systemd/tmpfiles.d/kvmscope.conf $(DESTDIR)$(PREFIX)/lib/tmpfiles.d/kvmscope.conf
+	install -D -m 0644 man/kvmscoped.8 $(DESTDIR)$(PREFIX)/share/man/man8/kvmscoped.8
+	install -D -m 0644 man/kvmscopectl.1 $(DESTDIR)$(PREFIX)/share/man/man1/kvmscopectl.1
 
 deps:
 	@scripts/install-deps test

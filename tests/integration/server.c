@@ -1157,6 +1157,69 @@ static void test_units_verify(void **state)
 	}
 }
 
+/* The man page's text with roff's "\-" as "-", for finding options in it. */
+static char *man_text(const char *path)
+{
+	FILE *f = fopen(path, "r");
+	char *text = calloc(1, 1 << 20), *w = text;
+	size_t n;
+
+	assert_non_null(text);
+	if (!f)
+		fail_msg("%s: %s", path, strerror(errno));
+	n = fread(text, 1, (1 << 20) - 1, f);
+	fclose(f);
+	text[n] = '\0';
+	for (const char *r = text; *r; r++) {
+		if (r[0] == '\\' && r[1] == '-')
+			r++;
+		*w++ = *r;
+	}
+	*w = '\0';
+	return text;
+}
+
+/*
+ * Man pages: groff -ww renders each without a warning, and every option
+ * the program's --help lists is documented in its page.
+ */
+static void test_man_pages(void **state)
+{
+	static const struct {
+		const char *page, *program;
+	} pages[] = { { "man/kvmscoped.8", "kvmscoped" }, { "man/kvmscopectl.1", "kvmscopectl" } };
+
+	for (size_t i = 0; i < sizeof(pages) / sizeof(pages[0]); i++) {
+		char *groff[] = { "groff", "-ww", "-z", "-man", "-Tutf8", (char *)pages[i].page, NULL };
+		char *help[] = { (char *)test_build_path(build_dir, pages[i].program), "--help", NULL };
+		struct proc_result r = proc_run(groff), h;
+		char *text = man_text(pages[i].page);
+		int checked = 0;
+
+		if (r.status != 0 || r.err[0])
+			fail_msg("groff -ww %s: exit %d: %s", pages[i].page, r.status, r.err);
+		proc_result_free(&r);
+		h = proc_run(help);
+		assert_int_equal(h.status, 0);
+		for (const char *p = h.out; (p = strstr(p, "--")); p += 2) {
+			char opt[48];
+			size_t len = 2 + strspn(p + 2, "abcdefghijklmnopqrstuvwxyz-");
+
+			if (len <= 2 || len >= sizeof(opt) || (p > h.out && p[-1] != ' ' && p[-1] != '['))
+				continue;
+			snprintf(opt, sizeof(opt), "%.*s", (int)len, p);
+			if (!strstr(text, opt))
+				fail_msg("%s --help lists %s; %s does not", pages[i].program, opt, pages[i].page);
+			checked++;
+		}
+		print_message("[   INFO   ] %s: %d options of --help found in %s\n", pages[i].program,
+			      checked, pages[i].page);
+		assert_true(checked > 10);
+		proc_result_free(&h);
+		free(text);
+	}
+}
+
 /* Something that is not a socket at the path: refuse to start, touch nothing. */
 static void test_refuses_non_socket_path(void **state)
 {
@@ -1205,6 +1268,7 @@ int main(void)
 		cmocka_unit_test_teardown(test_refuses_non_socket_path, second_daemon_teardown),
 		cmocka_unit_test_teardown(test_socket_activation, second_daemon_teardown),
 		cmocka_unit_test(test_units_verify),
+		cmocka_unit_test(test_man_pages),
 	};
 
 	return cmocka_run_group_tests(tests, group_setup, group_teardown);
