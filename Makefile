@@ -101,6 +101,8 @@ install: all
 	install -D -m 0644 systemd/tmpfiles.d/kvmscope.conf $(DESTDIR)$(PREFIX)/lib/tmpfiles.d/kvmscope.conf
 	install -D -m 0644 man/kvmscoped.8 $(DESTDIR)$(PREFIX)/share/man/man8/kvmscoped.8
 	install -D -m 0644 man/kvmscopectl.1 $(DESTDIR)$(PREFIX)/share/man/man1/kvmscopectl.1
+	install -D -m 0644 completion/kvmscopectl.bash \
+		$(DESTDIR)$(PREFIX)/share/bash-completion/completions/kvmscopectl
 
 deps:
 	@scripts/install-deps test

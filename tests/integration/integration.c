@@ -2589,6 +2589,73 @@ static void test_events_cli_topics(void **state)
 	proc_result_free(&r);
 }
 
+/*
+ * What completion/kvmscopectl.bash offers after the words before the
+ * cursor (the last word is the one being completed), one per line, with
+ * kvmscopectl from this build first on PATH.  Nothing may reach stderr.
+ */
+static char *complete_words(const char *words)
+{
+	char script[2048], path[1024];
+	char *argv[] = { "bash", "-c", script, NULL };
+	struct proc_result r;
+	char *out;
+
+	snprintf(path, sizeof(path), "%s", bin("kvmscopectl"));
+	*strrchr(path, '/') = '\0';
+	snprintf(script, sizeof(script),
+		 "export PATH='%s':\"$PATH\"; source completion/kvmscopectl.bash; "
+		 "COMP_WORDS=(kvmscopectl %s); COMP_CWORD=$((${#COMP_WORDS[@]} - 1)); "
+		 "_kvmscopectl; printf '%%s\\n' \"${COMPREPLY[@]}\"", path, words);
+	r = proc_run(argv);
+	if (r.status != 0 || r.err[0])
+		fail_msg("completing '%s': exit %d: %s", words, r.status, r.err);
+	out = strdup(r.out);
+	proc_result_free(&r);
+	return out;
+}
+
+/* Bash completion: verbs, actions, topics, and from the daemon the VMs' pids. */
+static void test_bash_completion(void **state)
+{
+	char *args[] = { "--vcpus", "1", "--out", "0x70:10", "--linger", "4000", "-name", "completeme",
+			 NULL };
+	char words[256], want[32], *out = NULL;
+	long long pid;
+	pid_t child;
+	int fd;
+
+	out = complete_words("pa");
+	assert_string_equal(out, "patch\n");
+	free(out);
+	out = complete_words("patch ''");
+	assert_string_equal(out, "list\ninfo\nsites\nload\nload-all\nenable\ndisable\nunload\nforce\nwait\n");
+	free(out);
+	out = complete_words("events --topic li");
+	assert_string_equal(out, "livepatch\n");
+	free(out);
+	out = complete_words("exits --de");
+	assert_string_equal(out, "--detail\n");
+	free(out);
+	/* Patch names come from the daemon; here it has no livepatch: none, and no noise. */
+	snprintf(words, sizeof(words), "--socket %s patch info ''", sock_path);
+	out = complete_words(words);
+	assert_string_equal(out, "\n");
+	free(out);
+
+	child = start_guest_async(args, &fd);
+	pid = wait_vm_named("completeme");
+	snprintf(words, sizeof(words), "--socket %s exits --pid ''", sock_path);
+	out = complete_words(words);
+	snprintf(want, sizeof(want), "%lld\n", pid);
+	print_message("[   INFO   ] exits --pid <TAB> offers: %s", out);
+	assert_non_null(strstr(out, want));
+	free(out);
+	out = NULL;
+	assert_int_equal(proc_finish(child, fd, &out), 0);
+	free(out);
+}
+
 /* KVM's own counters from debugfs, next to ours, while the VM lives. */
 static void test_kvm_debugfs_stats(void **state)
 {
@@ -3315,6 +3382,7 @@ int main(void)
 		cmocka_unit_test(test_events_topics),
 		cmocka_unit_test(test_events_cli_topics),
 		cmocka_unit_test(test_kvm_debugfs_stats),
+		cmocka_unit_test(test_bash_completion),
 		cmocka_unit_test(test_events_bad_params),
 		cmocka_unit_test(test_second_daemon_refused),
 		cmocka_unit_test(test_cli_without_daemon),
