@@ -794,6 +794,20 @@ static long long site_pokes(void)
 	return n;
 }
 
+/* @patch's transitions in livepatch.list, oldest first (a new array), printed. */
+static json_t *patch_transitions(const char *patch)
+{
+	json_t *resp = lab_rpc("livepatch.list"), *tr, *mine = json_array();
+	size_t k;
+
+	json_array_foreach(json_object_get(json_object_get(resp, "result"), "transitions"), k, tr)
+		if (!strcmp(json_string_value(json_object_get(tr, "patch")), patch))
+			json_array_append(mine, tr);
+	print_message("[   INFO   ] transitions: %s\n", json_dumps(mine, JSON_COMPACT));
+	json_decref(resp);
+	return mine;
+}
+
 static int daemon_teardown(void **state)
 {
 	int ret = remove_livepatch() ? -1 : 0;
@@ -890,18 +904,13 @@ static void test_livepatch_seen_by_kvmscoped(void **state)
 	 * exactly the patching and the unpatching, each completed.
 	 */
 	{
-		json_t *resp = lab_rpc("livepatch.list"), *tr, *st = lab_rpc("status"), *cap;
-		json_t *mine = json_array();
+		json_t *st = lab_rpc("status"), *cap, *mine = patch_transitions(LIVEPATCH_NAME);
 		size_t k;
 
 		json_array_foreach(json_object_get(json_object_get(st, "result"), "capabilities"), k, cap)
 			if (!strcmp(json_string_value(json_object_get(cap, "name")), "livepatch"))
 				assert_string_equal(json_string_value(json_object_get(cap,
 						    "transitions_from")), "fentry");
-		json_array_foreach(json_object_get(json_object_get(resp, "result"), "transitions"), k, tr)
-			if (!strcmp(json_string_value(json_object_get(tr, "patch")), LIVEPATCH_NAME))
-				json_array_append(mine, tr);
-		print_message("[   INFO   ] transitions: %s\n", json_dumps(mine, JSON_COMPACT));
 		assert_int_equal(json_array_size(mine), 2);
 		assert_string_equal(json_string_value(json_object_get(json_array_get(mine, 0), "target")),
 				    "patch");
@@ -915,7 +924,6 @@ static void test_livepatch_seen_by_kvmscoped(void **state)
 			assert_true(json_integer_value(json_object_get(t, "duration_ns")) > 0);
 		}
 		json_decref(mine);
-		json_decref(resp);
 		json_decref(st);
 	}
 	/* And disabling it rewrote it back (call to nop): one more. */
@@ -1155,12 +1163,7 @@ static void test_livepatch_managed_by_kvmscopectl(void **state)
 	assert_false(path_exists(LIVEPATCH_MODULE_SYSFS));
 
 	/* Exactly the four transitions asked for, each completed. */
-	resp = lab_rpc("livepatch.list");
-	mine = json_array();
-	json_array_foreach(json_object_get(json_object_get(resp, "result"), "transitions"), k, tr)
-		if (!strcmp(json_string_value(json_object_get(tr, "patch")), LIVEPATCH_NAME))
-			json_array_append(mine, tr);
-	print_message("[   INFO   ] transitions: %s\n", json_dumps(mine, JSON_COMPACT));
+	mine = patch_transitions(LIVEPATCH_NAME);
 	assert_int_equal(json_array_size(mine), 4);
 	json_array_foreach(mine, k, tr) {
 		assert_string_equal(json_string_value(json_object_get(tr, "target")),
@@ -1168,7 +1171,6 @@ static void test_livepatch_managed_by_kvmscopectl(void **state)
 		assert_string_equal(json_string_value(json_object_get(tr, "result")), "completed");
 	}
 	json_decref(mine);
-	json_decref(resp);
 
 	/* Each action in the log, with who asked. */
 	assert_true(read_file_text(LAB_DAEMON_LOG, log, sizeof(log)) > 0);
@@ -1464,12 +1466,7 @@ static void test_livepatch_stall_reported(void **state)
 	expect_ctl("unloaded", "patch", "unload", PARK_NAME, NULL, NULL, NULL);
 
 	/* The timeline, from fentry on the kernel's transition functions. */
-	resp = lab_rpc("livepatch.list");
-	mine = json_array();
-	json_array_foreach(json_object_get(json_object_get(resp, "result"), "transitions"), k, tr)
-		if (!strcmp(json_string_value(json_object_get(tr, "patch")), PARK_NAME))
-			json_array_append(mine, tr);
-	print_message("[   INFO   ] transitions: %s\n", json_dumps(mine, JSON_COMPACT));
+	mine = patch_transitions(PARK_NAME);
 	assert_int_equal(json_array_size(mine), 4);
 	{
 		static const char *const want[][2] = { { "patch", "completed" }, { "unpatch", "completed" },
@@ -1488,7 +1485,6 @@ static void test_livepatch_stall_reported(void **state)
 	tr = json_array_get(mine, 2);
 	assert_true(json_integer_value(json_object_get(tr, "failed_attempts")) >= 2);
 	json_decref(mine);
-	json_decref(resp);
 	/* Past --patch-stall 2: one warning each time, naming the task and where it sleeps. */
 	assert_true(read_file_text(LAB_DAEMON_LOG, log, sizeof(log)) > 0);
 	{
