@@ -587,11 +587,9 @@ static void autoload_next(struct livepatch_state *st)
 	struct rpc_error err = { 0 };
 	json_t *params, *res;
 
+	/* Hooked or read from sysfs, an open transition is known here; the kernel refuses the rest (busy). */
 	if (st->next_autoload >= st->n_autoload || current_transition(st))
 		return;
-	for (size_t i = 0; i < st->snap.n; i++)
-		if (st->snap.v[i].transition == 1)
-			return;
 	params = json_pack("{s:s}", "path", st->autoload[st->next_autoload]);
 	res = klp_manage_load(&st->manage, &self, params, &err);
 	json_decref(params);
