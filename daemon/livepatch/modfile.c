@@ -291,6 +291,17 @@ const char *patchdir_mode_problem(unsigned int mode, unsigned int uid, unsigned 
 	return "";
 }
 
+/*
+ * fstat @fd into @st and judge its owner and mode: NULL when fstat fails
+ * (errno set), "" when it may be trusted, else what is wrong.
+ */
+static const char *fd_problem(int fd, struct stat *st, unsigned int owner)
+{
+	if (fstat(fd, st) < 0)
+		return NULL;
+	return patchdir_mode_problem(st->st_mode, st->st_uid, owner);
+}
+
 /* Up to this many components below the patch directory. */
 #define PATCHDIR_DEPTH_MAX 8
 
@@ -321,13 +332,13 @@ int patchdir_open(const char *dir, const char *path, unsigned int owner, char *w
 	if (cur < 0)
 		return failf(why, whylen, errno, "cannot open the patch directory %s: %s", dir,
 			     strerror(errno));
-	if (fstat(cur, &st) < 0) {
+	problem = fd_problem(cur, &st, owner);
+	if (!problem) {
 		int e = errno;
 
 		close(cur);
 		return failf(why, whylen, e, "cannot stat the patch directory %s: %s", dir, strerror(e));
 	}
-	problem = patchdir_mode_problem(st.st_mode, st.st_uid, owner);
 	if (*problem) {
 		close(cur);
 		return failf(why, whylen, EPERM,
@@ -371,13 +382,13 @@ int patchdir_open(const char *dir, const char *path, unsigned int owner, char *w
 		if (next < 0)
 			return failf(why, whylen, errno, "cannot open '%s' in the patch directory %s: %s",
 				     path, dir, strerror(errno));
-		if (fstat(next, &st) < 0) {
+		problem = fd_problem(next, &st, owner);
+		if (!problem) {
 			int e = errno;
 
 			close(next);
 			return failf(why, whylen, e, "cannot stat '%s': %s", path, strerror(e));
 		}
-		problem = patchdir_mode_problem(st.st_mode, st.st_uid, owner);
 		if (*problem) {
 			close(next);
 			return failf(why, whylen, EPERM,
