@@ -600,27 +600,23 @@ static void autoload_next(struct livepatch_state *st)
 	st->next_autoload++;
 }
 
-static void livepatch_collect(void *state)
+/*
+ * The patches read again from sysfs (after the transition steps the
+ * kernel sent), and the tasks a transition in progress waits on: the
+ * transition, or NULL (none, or sysfs unreadable).
+ */
+static struct transition *refresh_patches(struct livepatch_state *st)
 {
-	struct livepatch_state *st = state;
 	struct klp_patches next;
 	struct transition *t;
 	int r;
 
-	textpoke_drain(&st->tp);
 	if (st->rb)
 		ring_buffer__consume(st->rb);
-	if (!st->available) {
-		if (!st->sites_why[0])
-			read_sites(st);
-		return;
-	}
-	/* Before the reading, so that this tick already shows what it loaded. */
-	autoload_next(st);
 	r = klp_read(LIVEPATCH_DIR, MODULE_DIR, &next);
 	if (r < 0) {
 		log_warning("livepatch: cannot read %s: %s", LIVEPATCH_DIR, strerror(-r));
-		return;
+		return NULL;
 	}
 	follow(st, &next);
 	klp_patches_free(&st->snap);
@@ -631,8 +627,26 @@ static void livepatch_collect(void *state)
 		scan_pending(st, t, klp_find(&st->snap, t->patch));
 		if (st->n_pending_all > t->pending_max)
 			t->pending_max = st->n_pending_all;
-		report_progress(st, t);
 	}
+	return t;
+}
+
+static void livepatch_collect(void *state)
+{
+	struct livepatch_state *st = state;
+	struct transition *t;
+
+	textpoke_drain(&st->tp);
+	if (!st->available) {
+		if (!st->sites_why[0])
+			read_sites(st);
+		return;
+	}
+	/* Before the reading, so that this tick already shows what it loaded. */
+	autoload_next(st);
+	t = refresh_patches(st);
+	if (t)
+		report_progress(st, t);
 	read_sites(st);
 }
 
@@ -950,13 +964,14 @@ static json_t *method_textpoke(void *userdata, json_t *params, struct rpc_error 
 
 /*
  * The management methods: each answers what the kernel says right after
- * the action, and the snapshot is read again at once, so that the next
+ * the action, and the patches are read again at once (not the whole
+ * tick: no sites, no autoload, no progress event), so that the next
  * livepatch.get already shows the new state.
  */
 static json_t *managed(struct livepatch_state *st, json_t *res)
 {
 	if (res)
-		livepatch_collect(st);
+		refresh_patches(st);
 	return res;
 }
 
