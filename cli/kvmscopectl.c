@@ -70,6 +70,7 @@ static void usage(FILE *f)
 		   "                           not wait); a load that finds the kernel busy with\n"
 		   "                           another transition is retried for as long\n"
 		   "  --reverse-on-stall       a transition still running at --wait is reversed\n");
+	kmod_usage(f);
 	top_usage(f);
 	events_usage(f);
 	fprintf(f, "\nExit status: 0 ok, 1 error reported by the daemon, 2 usage error, 3 daemon unreachable.\n");
@@ -380,6 +381,8 @@ static const struct verb verbs[] = {
 	{ "patch", "ACTION [NAME|FILE]", "livepatches, transitions, pending tasks, ftrace sites;\n"
 	  "                                  load and manage them (see Patch actions)",
 	  verb_patch, false },
+	{ "kmod", "[status|canary ...]", "the helper module kvmscope.ko and its live-patch\n"
+	  "                                  consistency canary (see Helper module)", verb_kmod, true },
 	{ "events", "[EVENTS-OPTIONS]", "stream exits and VM starts/exits (--follow)", verb_events, true },
 	{ "top", "[TOP-OPTIONS]", "live exit rates per VM; --once for plain text", verb_top, true },
 	{ "metrics", "", "the Prometheus text the daemon serves", verb_metrics, false },

@@ -63,6 +63,10 @@ int verb_launch(struct cli *c);
 /* cli/livepatch.c */
 int verb_patch(struct cli *c);
 
+/* cli/kmod.c */
+int verb_kmod(struct cli *c);
+void kmod_usage(FILE *f);
+
 /* cli/events.c */
 int verb_events(struct cli *c);
 void events_usage(FILE *f);

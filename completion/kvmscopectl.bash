@@ -16,7 +16,7 @@ _kvmscopectl()
 {
 	local cur=${COMP_WORDS[COMP_CWORD]} prev=
 	local verb= action= sock= i w
-	local verbs="status vms exits ioctls launch patch events top metrics call"
+	local verbs="status vms exits ioctls launch patch kmod events top metrics call"
 	local globals="--socket --timeout --json --help --version"
 
 	[ "$COMP_CWORD" -gt 0 ] && prev=${COMP_WORDS[COMP_CWORD - 1]}
@@ -24,7 +24,7 @@ _kvmscopectl()
 		w=${COMP_WORDS[i]}
 		case $w in
 		--socket) sock=${COMP_WORDS[i + 1]}; ((i++)); continue ;;
-		--timeout|--pid|--vcpu|--hist|--wait|--reason|--sample|--topic|--count|-d|--interval|-n|--iterations)
+		--timeout|--pid|--vcpu|--hist|--wait|--reason|--sample|--topic|--count|-d|--interval|-n|--iterations|--seconds|--cpus)
 			((i++)); continue ;;
 		-*) continue ;;
 		esac
@@ -42,7 +42,7 @@ _kvmscopectl()
 		return ;;
 	--topic) COMPREPLY=($(compgen -W "vm exit launch ioctl livepatch textpoke" -- "$cur")); return ;;
 	--hist) COMPREPLY=($(compgen -W "io hlt npf msr cpuid interrupt vmmcall user:IO user:HLT user:MMIO" -- "$cur")); return ;;
-	--timeout|--vcpu|--wait|--reason|--sample|--count|-d|--interval|-n|--iterations) return ;;
+	--timeout|--vcpu|--wait|--reason|--sample|--count|-d|--interval|-n|--iterations|--seconds|--cpus) return ;;
 	esac
 
 	if [ -z "$verb" ]; then
@@ -56,7 +56,7 @@ _kvmscopectl()
 	events) COMPREPLY=($(compgen -W "--pid --vcpu --reason --sample --topic --count --follow $globals" -- "$cur")) ;;
 	top) COMPREPLY=($(compgen -W "--interval --once --batch --iterations --per-vcpu" -- "$cur")) ;;
 	call)
-		[ -z "$action" ] && COMPREPLY=($(compgen -W "status vms.list exits.get ioctls.get launch.get events.subscribe events.stats livepatch.list livepatch.get livepatch.load livepatch.enable livepatch.disable livepatch.unload livepatch.force ftrace.sites textpoke.get metrics" -- "$cur")) ;;
+		[ -z "$action" ] && COMPREPLY=($(compgen -W "status vms.list exits.get ioctls.get launch.get events.subscribe events.stats livepatch.list livepatch.get livepatch.load livepatch.enable livepatch.disable livepatch.unload livepatch.force ftrace.sites textpoke.get kmod.status kmod.canary kmod.canary_stop metrics" -- "$cur")) ;;
 	patch)
 		if [ -z "$action" ]; then
 			COMPREPLY=($(compgen -W "list info sites load load-all enable disable unload force wait" -- "$cur"))
@@ -76,6 +76,12 @@ _kvmscopectl()
 				COMPREPLY=($(compgen -f -X '!*.ko' -- "$cur") $(compgen -d -- "$cur"))
 			fi ;;
 		load-all) COMPREPLY=($(compgen -W "--wait --reverse-on-stall --json" -- "$cur")) ;;
+		esac ;;
+	kmod)
+		case $action in
+		'') COMPREPLY=($(compgen -W "status canary" -- "$cur")) ;;
+		canary) COMPREPLY=($(compgen -W "--seconds --cpus --stop --json" -- "$cur")) ;;
+		status) COMPREPLY=($(compgen -W "--json" -- "$cur")) ;;
 		esac ;;
 	*) COMPREPLY=($(compgen -W "$globals" -- "$cur")) ;;
 	esac

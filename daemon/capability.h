@@ -65,6 +65,11 @@ struct capability_ops {
 	 * manager writes into /metrics with every capability's at once.
 	 */
 	const struct bpfstats *(*bpf_cost)(void *state);
+	/*
+	 * Optional: true when the user demanded this capability (--kmod on),
+	 * so that attach() failing stops the daemon instead of a warning.
+	 */
+	bool (*required)(void *state);
 	/* JSON-RPC methods this capability serves (NULL-name terminated) or NULL. */
 	const struct rpc_method *methods;
 };
@@ -72,5 +77,6 @@ struct capability_ops {
 extern const struct capability_ops exits_capability;
 extern const struct capability_ops ioctls_capability;
 extern const struct capability_ops livepatch_capability;
+extern const struct capability_ops kmod_capability;
 
 #endif

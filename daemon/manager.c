@@ -79,6 +79,7 @@ static const struct capability_ops *const capability_table[] = {
 	&exits_capability,
 	&ioctls_capability,
 	&livepatch_capability,
+	&kmod_capability,
 };
 
 static uint64_t now_usec(clockid_t clock)
@@ -744,6 +745,8 @@ int manager_start(struct manager *m)
 			continue;
 		}
 		c->attached = c->ops->attach(c->state);
+		if (c->attached < 0 && c->ops->required && c->ops->required(c->state))
+			return c->attached;
 		if (c->attached < 0)
 			log_warning_errno(c->attached, "Capability %s attached nothing: %m",
 					  c->ops->name);

@@ -53,6 +53,13 @@ const char daemon_usage[] =
 	"                           order, one transition at a time (kpatch load --all)\n"
 	"  --patch-stall SECONDS    a livepatch transition in progress this long is\n"
 	"                           reported as stalled, with its tasks (default 10)\n"
+	"  --kmod auto|on|off       the helper module kvmscope.ko: auto loads it when\n"
+	"                           something asks for what only it does (the\n"
+	"                           consistency canary); on loads it at start and\n"
+	"                           fails if it cannot; off never (default auto)\n"
+	"  --kmod-path FILE         the module to load (default: kvmscope.ko of this\n"
+	"                           kernel under /lib/modules/RELEASE/updates/dkms or\n"
+	"                           extra); it and its directory must be root's\n"
 	"  -h, --help               show this help\n"
 	"  -V, --version            show the version\n";
 
@@ -217,7 +224,8 @@ int daemon_options_parse(struct daemon_options *o, int argc, char **argv, char *
 	enum { OPT_SOCKET = 256, OPT_METRICS, OPT_RETAIN, OPT_LOG_LEVEL, OPT_LATENCY_LABELS,
 	       OPT_DETAIL_TOP, OPT_COLLECT, OPT_PIN_DIR, OPT_KEEP_PINNED, OPT_CLEANUP, OPT_TICK_MS,
 	       OPT_RETAIN_MAX, OPT_MAX_VMS, OPT_MAX_THREADS, OPT_MAX_KEYS, OPT_GROUP, OPT_CLIENT_TIMEOUT,
-	       OPT_MAX_KEYS_PER_VM, OPT_IOCTLS, OPT_PATCH_DIR, OPT_PATCH_AUTOLOAD, OPT_PATCH_STALL };
+	       OPT_MAX_KEYS_PER_VM, OPT_IOCTLS, OPT_PATCH_DIR, OPT_PATCH_AUTOLOAD, OPT_PATCH_STALL,
+	       OPT_KMOD, OPT_KMOD_PATH };
 	static const struct option longopts[] = {
 		{ "socket", required_argument, NULL, OPT_SOCKET },
 		{ "metrics", required_argument, NULL, OPT_METRICS },
@@ -241,6 +249,8 @@ int daemon_options_parse(struct daemon_options *o, int argc, char **argv, char *
 		{ "patch-dir", required_argument, NULL, OPT_PATCH_DIR },
 		{ "patch-autoload", no_argument, NULL, OPT_PATCH_AUTOLOAD },
 		{ "patch-stall", required_argument, NULL, OPT_PATCH_STALL },
+		{ "kmod", required_argument, NULL, OPT_KMOD },
+		{ "kmod-path", required_argument, NULL, OPT_KMOD_PATH },
 		{ "help", no_argument, NULL, 'h' },
 		{ "version", no_argument, NULL, 'V' },
 		{}
@@ -371,6 +381,29 @@ int daemon_options_parse(struct daemon_options *o, int argc, char **argv, char *
 			if (parse_uint_option("patch-stall", "a number of seconds", optarg, 1, 86400,
 					      &o->patch_stall_sec, err, errlen) < 0)
 				return -EINVAL;
+			break;
+		case OPT_KMOD:
+			if (!strcmp(optarg, "auto"))
+				o->kmod = KMOD_AUTO;
+			else if (!strcmp(optarg, "on"))
+				o->kmod = KMOD_ON;
+			else if (!strcmp(optarg, "off"))
+				o->kmod = KMOD_OFF;
+			else {
+				snprintf(err, errlen, "--kmod: '%s' is not auto, on or off", optarg);
+				return -EINVAL;
+			}
+			break;
+		case OPT_KMOD_PATH:
+			if (optarg[0] != '/' || strlen(optarg) >= sizeof(o->kmod_path) ||
+			    strstr(optarg, "/../") || strstr(optarg, "//") ||
+			    optarg[strlen(optarg) - 1] == '/') {
+				snprintf(err, errlen,
+					 "--kmod-path: '%s' is not an absolute file path of at most %zu bytes",
+					 optarg, sizeof(o->kmod_path) - 1);
+				return -EINVAL;
+			}
+			snprintf(o->kmod_path, sizeof(o->kmod_path), "%s", optarg);
 			break;
 		case OPT_KEEP_PINNED:
 			o->keep_pinned = true;

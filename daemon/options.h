@@ -38,6 +38,13 @@ enum collect_view {
 	COLLECT_ALL = COLLECT_LATENCY | COLLECT_DETAIL | COLLECT_BACKDOOR | COLLECT_VMM,
 };
 
+/* Whether kvmscoped loads its helper module (--kmod). */
+enum kmod_mode {
+	KMOD_AUTO,	/* when something asks for what only it does */
+	KMOD_ON,	/* at start; the daemon fails if it cannot */
+	KMOD_OFF,
+};
+
 struct daemon_options {
 	char socket_path[108];		/* sizeof(sun_path) */
 	char group[64];			/* may read over the socket; root alone may change */
@@ -61,6 +68,8 @@ struct daemon_options {
 	char patch_dir[200];		/* livepatch modules loadable by path */
 	bool patch_autoload;		/* load every patch_dir/ *.ko at start */
 	unsigned int patch_stall_sec;	/* a transition this long is reported as stalled */
+	enum kmod_mode kmod;		/* --kmod */
+	char kmod_path[200];		/* --kmod-path; "" searches /lib/modules/RELEASE */
 	bool help;
 	bool version;
 };

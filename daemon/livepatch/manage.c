@@ -23,16 +23,6 @@
 #include "log.h"
 #include "strbuf.h"
 
-#if defined(__x86_64__)
-#define NATIVE_MACHINE EM_X86_64
-#elif defined(__aarch64__)
-#define NATIVE_MACHINE EM_AARCH64
-#elif defined(__s390x__)
-#define NATIVE_MACHINE EM_S390
-#else
-#error "kvmscope knows no ELF machine for this architecture"
-#endif
-
 /* Patch files taken from the patch directory at most (autoload). */
 #define PATCH_DIR_MAX 256
 
@@ -185,7 +175,7 @@ json_t *klp_manage_load(const struct klp_manage *km, const struct rpc_caller *ca
 	r = modfile_parse_fd(fd, &mi, why, sizeof(why));
 	if (r == 0) {
 		uname(&uts);
-		r = modfile_check(&mi, uts.release, NATIVE_MACHINE, why, sizeof(why));
+		r = modfile_check(&mi, uts.release, MODFILE_NATIVE_MACHINE, why, sizeof(why));
 	}
 	if (r < 0) {
 		close(fd);

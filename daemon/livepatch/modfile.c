@@ -254,8 +254,8 @@ bool modfile_name_valid(const char *name)
 	return true;
 }
 
-int modfile_check(const struct modfile_info *mi, const char *release, unsigned int machine,
-		  char *why, size_t whylen)
+int modfile_check_for(const struct modfile_info *mi, const char *release, unsigned int machine,
+		      char *why, size_t whylen)
 {
 	size_t n = strcspn(mi->vermagic, " ");
 
@@ -272,6 +272,23 @@ int modfile_check(const struct modfile_info *mi, const char *release, unsigned i
 		return failf(why, whylen, EINVAL,
 			     "module %s was built for kernel %.*s, this kernel is %s (vermagic '%s')",
 			     mi->name, (int)n, mi->vermagic, release, mi->vermagic);
+	why[0] = '\0';
+	return 0;
+}
+
+int modfile_check_module(const struct modfile_info *mi, const char *release, char *why,
+			 size_t whylen)
+{
+	return modfile_check_for(mi, release, MODFILE_NATIVE_MACHINE, why, whylen);
+}
+
+int modfile_check(const struct modfile_info *mi, const char *release, unsigned int machine,
+		  char *why, size_t whylen)
+{
+	int r = modfile_check_for(mi, release, machine, why, whylen);
+
+	if (r < 0)
+		return r;
 	if (!mi->livepatch)
 		return failf(why, whylen, EINVAL,
 			     "module %s is not a livepatch (its .modinfo has no livepatch=Y)",

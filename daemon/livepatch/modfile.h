@@ -13,6 +13,18 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <elf.h>
+
+/* The ELF machine of the modules this kvmscoped can load. */
+#if defined(__x86_64__)
+#define MODFILE_NATIVE_MACHINE EM_X86_64
+#elif defined(__aarch64__)
+#define MODFILE_NATIVE_MACHINE EM_AARCH64
+#elif defined(__s390x__)
+#define MODFILE_NATIVE_MACHINE EM_S390
+#else
+#error "kvmscope knows no ELF machine for this architecture"
+#endif
 
 /* Largest module file kvmscoped reads: kpatch-built patches are far smaller. */
 #define MODFILE_MAX_BYTES (256u << 20)
@@ -49,6 +61,18 @@ int modfile_parse_buffer(const void *buf, size_t len, struct modfile_info *mi, c
  * kill the daemon with SIGBUS).
  */
 int modfile_parse_fd(int fd, struct modfile_info *mi, char *why, size_t whylen);
+
+/*
+ * Whether the module was built for the kernel whose release is @release
+ * (vermagic's first word) on machine @machine (EM_*), with a valid name.
+ * Returns 0, or -EINVAL with the reason in @why.
+ */
+int modfile_check_for(const struct modfile_info *mi, const char *release, unsigned int machine,
+		      char *why, size_t whylen);
+
+/* The same for the running machine (its EM_* from how kvmscoped was built). */
+int modfile_check_module(const struct modfile_info *mi, const char *release, char *why,
+			 size_t whylen);
 
 /*
  * Whether the module can be a livepatch for the kernel whose release is

@@ -1698,6 +1698,88 @@ static void expect_error(const char *line, int code, const char *needle)
 }
 
 /*
+ * The helper module where it cannot load (this machine: no module
+ * support): status says why and nothing else changes; kmod.canary is
+ * refused with that reason, nothing loaded; --kmod on makes kvmscoped
+ * exit 1 with it.  Where modules load, the lab proves the rest.
+ */
+static void test_kmod_unavailable(void **state)
+{
+	bool modules = access("/proc/modules", F_OK) == 0;
+	char *argv[] = { bin("kvmscoped"), "--kmod", "on", "--socket", "/tmp/kvmscope-kmod-on.sock",
+			 "--metrics", "off", "--pin-dir", "none", NULL };
+	struct proc_result r;
+	json_t *res, *k;
+
+	if (modules) {
+		print_message("[  SKIP    ] this kernel loads modules: the lab tests kvmscope.ko (tests/vm/lab.c)\n");
+		skip();
+	}
+	res = rpc("status", NULL);
+	k = NULL;
+	{
+		json_t *caps = json_object_get(res, "capabilities"), *c;
+		size_t i;
+
+		json_array_foreach(caps, i, c)
+			if (!strcmp(json_string_value(json_object_get(c, "name")), "kmod"))
+				k = c;
+	}
+	assert_non_null(k);
+	assert_true(json_is_false(json_object_get(k, "loadable")));
+	assert_true(json_is_false(json_object_get(k, "loaded")));
+	assert_string_equal(json_string_value(json_object_get(k, "mode")), "auto");
+	assert_contains(json_string_value(json_object_get(k, "why")),
+			"this kernel has no module support (CONFIG_MODULES is off");
+	json_decref(res);
+
+	expect_error("{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"kmod.canary\",\"params\":{\"seconds\":1}}",
+		     -32005, "the helper module is not available: this kernel has no module support");
+	expect_error("{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"kmod.canary\",\"params\":{\"seconds\":0}}",
+		     -32602, "\"seconds\" must be an integer from 1 to 3600");
+	expect_error("{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"kmod.canary\",\"params\":{\"seconds\":\"x\"}}",
+		     -32602, "\"seconds\" must be an integer");
+	expect_error("{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"kmod.canary\",\"params\":{\"cpus\":1}}",
+		     -32602, "\"cpus\" must be an integer from 2 to");
+	expect_error("{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"kmod.canary_stop\"}", -32004,
+		     "the helper module is not loaded");
+
+	r = ctl("kmod", NULL, NULL, NULL, NULL, NULL);
+	assert_int_equal(r.status, 0);
+	assert_contains(r.out, "kvmscope.ko  cannot be loaded here");
+	assert_contains(r.out, "why         this kernel has no module support");
+	proc_result_free(&r);
+	r = ctl("kmod", "canary", "--seconds", "1", NULL, NULL);
+	assert_int_equal(r.status, 1);
+	assert_contains(r.err, "kmod.canary: the helper module is not available: this kernel has no module support");
+	proc_result_free(&r);
+	r = ctl("kmod", "canary", "--seconds", "0", NULL, NULL);
+	assert_int_equal(r.status, 2);
+	assert_contains(r.err, "--seconds: '0' is not a number from 1 to 3600");
+	proc_result_free(&r);
+	r = ctl("kmod", "frob", NULL, NULL, NULL, NULL);
+	assert_int_equal(r.status, 2);
+	assert_contains(r.err, "unknown kmod action 'frob' (status, canary)");
+	proc_result_free(&r);
+
+	/* The daemon under test still serves, with its exits capability as before. */
+	res = rpc("status", NULL);
+	assert_non_null(res);
+	json_decref(res);
+
+	/* --kmod on: the operator demanded it, so it cannot be had is fatal, with the reason. */
+	r = run(argv);
+	assert_int_equal(r.status, 1);
+	assert_contains(r.err, "kmod: --kmod on, but this kernel has no module support");
+	proc_result_free(&r);
+	argv[2] = "sometimes";
+	r = run(argv);
+	assert_int_equal(r.status, 2);
+	assert_contains(r.err, "--kmod: 'sometimes' is not auto, on or off");
+	proc_result_free(&r);
+}
+
+/*
  * The livepatch capability: where the kernel has no livepatch (this
  * machine) every method says so and why; where it has (the lab), the
  * patches are listed, a name no patch has is an error.  ftrace.sites
@@ -2637,6 +2719,12 @@ static void test_bash_completion(void **state)
 	out = complete_words("exits --de");
 	assert_string_equal(out, "--detail\n");
 	free(out);
+	out = complete_words("km");
+	assert_string_equal(out, "kmod\n");
+	free(out);
+	out = complete_words("kmod canary --s");
+	assert_string_equal(out, "--seconds\n--stop\n");
+	free(out);
 	/* Patch names come from the daemon; here it has no livepatch: none, and no noise. */
 	snprintf(words, sizeof(words), "--socket %s patch info ''", sock_path);
 	out = complete_words(words);
@@ -3379,6 +3467,7 @@ int main(void)
 		cmocka_unit_test(test_events_cli),
 		cmocka_unit_test(test_events_kernel_filters_by_pid),
 		cmocka_unit_test(test_livepatch_methods),
+		cmocka_unit_test(test_kmod_unavailable),
 		cmocka_unit_test(test_events_topics),
 		cmocka_unit_test(test_events_cli_topics),
 		cmocka_unit_test(test_kvm_debugfs_stats),

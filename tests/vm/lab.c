@@ -43,6 +43,8 @@
 #include <unistd.h>
 #include <jansson.h>
 
+#include <kvmscope/kmod.h>
+
 #include "kvmscoped.h"
 #include "proc.h"
 
@@ -85,10 +87,13 @@ static char labtest_ko[PATH_MAX];
 static char livepatch_ko[PATH_MAX];
 static char park_ko[PATH_MAX];
 static char kvmrun_ko[PATH_MAX];
+static char kmod_ko[PATH_MAX];
+static char kmod_skew_ko[PATH_MAX];
 /* Why the runner built no modules for this kernel, or NULL. */
 static const char *modules_not_built;
 
 static int remove_kvmrun_patch(void);
+static int remove_kmod(void);
 
 /* ---- files ---- */
 
@@ -534,7 +539,9 @@ static int group_setup(void **state)
 	if (find_module_file(labtest_ko, dir, "module", LABTEST_NAME) ||
 	    find_module_file(livepatch_ko, dir, "livepatch", LIVEPATCH_NAME) ||
 	    find_module_file(park_ko, dir, "livepatch", PARK_NAME) ||
-	    find_module_file(kvmrun_ko, dir, "livepatch", KVMRUN_NAME))
+	    find_module_file(kvmrun_ko, dir, "livepatch", KVMRUN_NAME) ||
+	    find_module_file(kmod_ko, dir, "kmod", "kvmscope") ||
+	    find_module_file(kmod_skew_ko, dir, "kmod", "kvmscope_skew"))
 		return -1;
 	if (geteuid() != 0) {
 		fprintf(stderr, "lab: must run as root (loads kernel modules)\n");
@@ -551,7 +558,7 @@ static int group_setup(void **state)
 		return -1;
 	}
 	/* An earlier run that died midway must not poison this one. */
-	if (remove_labtest_module() || remove_livepatch() || remove_kvmrun_patch()) {
+	if (remove_labtest_module() || remove_livepatch() || remove_kvmrun_patch() || remove_kmod()) {
 		fprintf(stderr, "lab: a module left by an earlier run cannot be removed; reboot "
 			"the lab\n");
 		return -1;
@@ -1508,6 +1515,234 @@ static void test_livepatch_stall_reported(void **state)
 	test_process_stop(&lab_daemon, SIGTERM);
 }
 
+/* ---- the helper module, kvmscope.ko (kmod/) ---- */
+
+#define KMOD_SYSFS "/sys/module/kvmscope"
+#define KMOD_SKEW_SYSFS "/sys/module/kvmscope_skew"
+
+/* Remove kvmscope.ko or kvmscope_skew.ko left behind; 0 when neither is loaded. */
+static int remove_kmod(void)
+{
+	int ret = 0;
+
+	if (path_exists(KMOD_SYSFS) && unload_module_patiently("kvmscope", UNLOAD_TIMEOUT_S))
+		ret = -1;
+	if (path_exists(KMOD_SKEW_SYSFS) && unload_module_patiently("kvmscope_skew", UNLOAD_TIMEOUT_S))
+		ret = -1;
+	return ret;
+}
+
+static int kmod_teardown(void **state)
+{
+	test_process_stop(&lab_daemon, SIGTERM);
+	return remove_kmod();
+}
+
+static void start_kmod_daemon(const char *mode, const char *ko)
+{
+	char daemon_path[PATH_MAX];
+	char *args[] = { "--socket", LAB_SOCKET, "--metrics", "off", "--pin-dir", "none", "--kmod",
+			 (char *)mode, "--kmod-path", (char *)ko, NULL };
+	int ret;
+
+	unlink(LAB_SOCKET);
+	truncate(LAB_DAEMON_LOG, 0);
+	lab_daemon = test_kvmscoped_start(build_path(daemon_path, "kvmscoped"), LAB_DAEMON_LOG, args);
+	ret = test_kvmscoped_wait(LAB_SOCKET, lab_daemon, 20000);
+	if (ret)
+		fail_msg("kvmscoped --kmod %s did not come up (%s): see %s", mode, strerror(-ret),
+			 LAB_DAEMON_LOG);
+}
+
+/* kmod.status's result (a new reference). */
+static json_t *kmod_status(void)
+{
+	json_t *resp = lab_rpc("kmod.status"), *res = json_incref(json_object_get(resp, "result"));
+
+	if (!res)
+		fail_msg("kmod.status: %s", json_dumps(resp, JSON_COMPACT));
+	json_decref(resp);
+	return res;
+}
+
+static void wait_module_gone(const char *sysfs)
+{
+	for (int i = 0; i < 100 && path_exists(sysfs); i++)
+		sleep_ms(50);
+	if (path_exists(sysfs))
+		fail_msg("%s is still there after kvmscoped stopped", sysfs);
+}
+
+/*
+ * --kmod on: kvmscoped loads kvmscope.ko from a root-owned path, opens
+ * /dev/kvmscope (0600) and shakes hands: version, API, schema; status and
+ * kvmscopectl kmod say so; at exit it unloads what it loaded.
+ */
+static void test_kmod_handshake(void **state)
+{
+	struct proc_result r;
+	struct stat st;
+	json_t *k;
+
+	skip_unless_modules_built();
+	assert_int_equal(remove_kmod(), 0);
+	start_kmod_daemon("on", kmod_ko);
+	k = kmod_status();
+	print_message("[   INFO   ] kmod.status: %s\n", json_dumps(k, JSON_COMPACT));
+	assert_true(json_is_true(json_object_get(k, "loaded")));
+	assert_true(json_is_true(json_object_get(k, "loaded_by_kvmscoped")));
+	assert_string_equal(json_string_value(json_object_get(k, "version")), KVMSCOPE_VERSION);
+	assert_int_equal(json_integer_value(json_object_get(k, "api")), KVMSCOPE_KMOD_API);
+	assert_true(json_is_true(json_object_get(k, "canary_supported")));
+	/* Out of tree and unsigned: O and E, as the kernel's taint says. */
+	assert_non_null(strchr(json_string_value(json_object_get(k, "taint")), 'O'));
+	json_decref(k);
+	assert_int_equal(stat("/dev/kvmscope", &st), 0);
+	assert_true(S_ISCHR(st.st_mode));
+	assert_int_equal(st.st_mode & 07777, 0600);
+	assert_true(path_exists(KMOD_SYSFS));
+	r = lab_ctl("kmod", "status", NULL, NULL, NULL, NULL);
+	print_message("[   INFO   ] kvmscopectl kmod status: exit %d\n%s", r.status, r.out);
+	assert_int_equal(r.status, 0);
+	assert_non_null(strstr(r.out, "kvmscope.ko  loaded"));
+	assert_non_null(strstr(r.out, ", loaded by kvmscoped"));
+	proc_result_free(&r);
+	test_process_stop(&lab_daemon, SIGTERM);
+	wait_module_gone(KMOD_SYSFS);
+}
+
+/*
+ * kvmscope_skew.ko is the same module built with a wrong schema hash:
+ * kvmscoped --kmod on refuses it by both versions, exits, and leaves it
+ * unloaded.
+ */
+static void test_kmod_schema_mismatch_refused(void **state)
+{
+	char log[65536];
+	int status = 0, i;
+	pid_t done = 0;
+
+	skip_unless_modules_built();
+	assert_int_equal(remove_kmod(), 0);
+	{
+		char daemon_path[PATH_MAX];
+		char *args[] = { "--socket", LAB_SOCKET, "--metrics", "off", "--pin-dir", "none",
+				 "--kmod", "on", "--kmod-path", kmod_skew_ko, NULL };
+
+		unlink(LAB_SOCKET);
+		truncate(LAB_DAEMON_LOG, 0);
+		lab_daemon = test_kvmscoped_start(build_path(daemon_path, "kvmscoped"),
+						  LAB_DAEMON_LOG, args);
+	}
+	for (i = 0; i < 400 && done == 0; i++) {
+		done = waitpid(lab_daemon, &status, WNOHANG);
+		if (done == 0)
+			sleep_ms(50);
+	}
+	if (done != lab_daemon)
+		fail_msg("kvmscoped --kmod on with a wrong schema is still running after 20 s");
+	lab_daemon = -1;
+	assert_true(WIFEXITED(status));
+	assert_int_equal(WEXITSTATUS(status), 1);
+	assert_true(read_file_text(LAB_DAEMON_LOG, log, sizeof(log)) > 0);
+	{
+		const char *line = strstr(log, "kvmscope.ko ");
+
+		print_message("[   INFO   ] %.*s\n", line ? (int)strcspn(line, "\n") : 0, line ? line : "");
+		assert_non_null(line);
+	}
+	assert_non_null(strstr(log, "does not match kvmscoped " KVMSCOPE_VERSION " (API "));
+	assert_non_null(strstr(log, "schema"));
+	assert_false(path_exists(KMOD_SKEW_SYSFS));
+	assert_false(path_exists(KMOD_SYSFS));
+}
+
+static long long jint(json_t *o, const char *a, const char *b)
+{
+	json_t *v = json_object_get(o, a);
+
+	return json_integer_value(b ? json_object_get(v, b) : v);
+}
+
+/* The value of the unlabelled sample @name in Prometheus text, or -1. */
+static long long metric_value(const char *text, const char *name)
+{
+	char want[128];
+	const char *p;
+
+	snprintf(want, sizeof(want), "\n%s ", name);
+	p = strstr(text, want);
+	return p ? atoll(p + strlen(want)) : -1;
+}
+
+/*
+ * The consistency canary, 30 s on 2 vCPUs under --kmod auto (the module is
+ * loaded only when the canary is asked for): thousands of call-site
+ * rewrites, calls judged both while patched and unpatched, 0 violations,
+ * and counts that add up.  Root only; a client of another uid is refused.
+ */
+static void test_kmod_canary(void **state)
+{
+	struct proc_result r;
+	json_t *k, *cn, *resp;
+	json_error_t jerr;
+	char *nobody;
+	const char *text;
+
+	skip_unless_modules_built();
+	assert_int_equal(remove_kmod(), 0);
+	start_kmod_daemon("auto", kmod_ko);
+	k = kmod_status();
+	assert_true(json_is_false(json_object_get(k, "loaded")));
+	assert_true(json_is_true(json_object_get(k, "loadable")));
+	json_decref(k);
+	assert_false(path_exists(KMOD_SYSFS));
+
+	nobody = as_nobody("{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"kmod.canary\",\"params\":{\"seconds\":1}}\n");
+	print_message("[   INFO   ] kmod.canary as nobody: %s", nobody);
+	/* Refused at the socket (root only without the group) or by the method. */
+	assert_non_null(strcasestr(nobody, "permission denied"));
+	free(nobody);
+	assert_false(path_exists(KMOD_SYSFS));
+
+	r = lab_ctl("kmod", "canary", "--seconds", "30", "--json", NULL);
+	print_message("[   INFO   ] kvmscopectl kmod canary --seconds 30: exit %d\n%s%s", r.status,
+		      r.out, r.err);
+	assert_int_equal(r.status, 0);
+	cn = json_loads(r.out, 0, &jerr);
+	if (!cn)
+		fail_msg("kmod canary --json: not JSON: %s", jerr.text);
+	proc_result_free(&r);
+	assert_string_equal(json_string_value(json_object_get(cn, "state")), "done");
+	assert_int_equal(jint(cn, "cpus", NULL), 2);
+	assert_int_equal(jint(cn, "violations_total", NULL), 0);
+	assert_int_equal(jint(cn, "calls", "neither"), 0);
+	assert_int_equal(jint(cn, "calls_total", NULL),
+			 jint(cn, "calls", "original") + jint(cn, "calls", "replacement"));
+	assert_true(jint(cn, "calls", "original") > 0);
+	assert_true(jint(cn, "calls", "replacement") > 0);
+	/* The invariant was put to the test in both settled states. */
+	assert_true(jint(cn, "settled_calls", "on") > 0);
+	assert_true(jint(cn, "settled_calls", "off") > 0);
+	assert_true(jint(cn, "updates", NULL) >= 1000);
+	/* Four rewrites per generation: patch, tracer on, tracer off, unpatch. */
+	assert_true(jint(cn, "updates", NULL) >= 4 * jint(cn, "generations", NULL));
+	assert_true(jint(cn, "tracer_calls", NULL) > 0);
+	assert_true(json_real_value(json_object_get(cn, "elapsed_seconds")) >= 30.0);
+
+	resp = lab_rpc("metrics");
+	text = json_string_value(json_object_get(json_object_get(resp, "result"), "text"));
+	assert_non_null(text);
+	assert_int_equal(metric_value(text, "kvmscope_canary_violations_total"), 0);
+	assert_int_equal(metric_value(text, "kvmscope_canary_updates_total"), jint(cn, "updates", NULL));
+	assert_int_equal(metric_value(text, "kvmscope_kmod_loaded"), 1);
+	assert_non_null(strstr(text, "kvmscope_canary_calls_total{body=\"replacement\"} "));
+	json_decref(resp);
+	json_decref(cn);
+	test_process_stop(&lab_daemon, SIGTERM);
+	wait_module_gone(KMOD_SYSFS);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -1518,6 +1753,9 @@ int main(void)
 		cmocka_unit_test_teardown(test_livepatch_managed_by_kvmscopectl, managed_teardown),
 		cmocka_unit_test_teardown(test_livepatch_stall_reported, stall_teardown),
 		cmocka_unit_test_teardown(test_livepatch_held_by_kvm_run, kvmrun_teardown),
+		cmocka_unit_test_teardown(test_kmod_handshake, kmod_teardown),
+		cmocka_unit_test_teardown(test_kmod_schema_mismatch_refused, kmod_teardown),
+		cmocka_unit_test_teardown(test_kmod_canary, kmod_teardown),
 	};
 
 	return cmocka_run_group_tests_name("lab", tests, group_setup, group_teardown);
