@@ -1743,6 +1743,66 @@ static void test_kmod_canary(void **state)
 	wait_module_gone(KMOD_SYSFS);
 }
 
+static int canary_transition_teardown(void **state)
+{
+	int ret = kmod_teardown(state);
+
+	if (remove_park_patch() || remove_labtest_module())
+		ret = -1;
+	return ret;
+}
+
+/*
+ * The canary while a real livepatch transition is in progress (a
+ * supported mode): kvmscope_lp_park's transition stalls on the parked
+ * thread; a 5 s canary run beside it finds 0 violations and names the
+ * transition; its workers sleep often enough that the transition, once
+ * the thread is released, completes as before.
+ */
+static void test_kmod_canary_during_transition(void **state)
+{
+	struct proc_result r;
+	json_error_t jerr;
+	char log[65536];
+	json_t *cn;
+	int ret;
+
+	skip_unless_modules_built();
+	assert_int_equal(remove_kmod(), 0);
+	if (remove_labtest_module())
+		fail_msg("a %s left by an earlier test cannot be removed", LABTEST_NAME);
+	ret = load_module_file(labtest_ko, "park=1");
+	if (ret)
+		fail_msg("finit_module(%s, park=1): %s", labtest_ko, strerror(-ret));
+	wait_parked(1);
+	start_kmod_daemon("auto", kmod_ko);
+	r = lab_ctl("patch", "load", park_ko, "--wait", "1", NULL);
+	assert_int_equal(r.status, 1);
+	proc_result_free(&r);
+
+	r = lab_ctl("kmod", "canary", "--seconds", "5", "--json", NULL);
+	print_message("[   INFO   ] kmod canary --seconds 5 during a stalled transition: exit %d\n%s%s",
+		      r.status, r.out, r.err);
+	assert_int_equal(r.status, 0);
+	cn = json_loads(r.out, 0, &jerr);
+	if (!cn)
+		fail_msg("kmod canary --json: not JSON: %s", jerr.text);
+	proc_result_free(&r);
+	assert_string_equal(json_string_value(json_object_get(cn, "during_transition")), PARK_NAME);
+	assert_int_equal(jint(cn, "violations_total", NULL), 0);
+	assert_true(jint(cn, "settled_calls", "on") > 0);
+	json_decref(cn);
+	assert_true(read_file_text(LAB_DAEMON_LOG, log, sizeof(log)) > 0);
+	assert_non_null(strstr(log, ", during the transition of livepatch " PARK_NAME));
+
+	assert_int_equal(write_file_text(PARK_PARAM, "0"), 0);
+	expect_ctl("Livepatch " PARK_NAME ": followed; transition to patch completed in ", "patch",
+		   "wait", PARK_NAME, "--wait", "30", NULL);
+	expect_ctl("transition to unpatch completed", "patch", "disable", PARK_NAME, "--wait", "30",
+		   NULL);
+	expect_ctl("unloaded", "patch", "unload", PARK_NAME, NULL, NULL, NULL);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -1756,6 +1816,8 @@ int main(void)
 		cmocka_unit_test_teardown(test_kmod_handshake, kmod_teardown),
 		cmocka_unit_test_teardown(test_kmod_schema_mismatch_refused, kmod_teardown),
 		cmocka_unit_test_teardown(test_kmod_canary, kmod_teardown),
+		cmocka_unit_test_teardown(test_kmod_canary_during_transition,
+					  canary_transition_teardown),
 	};
 
 	return cmocka_run_group_tests_name("lab", tests, group_setup, group_teardown);
