@@ -21,7 +21,7 @@ ifneq ($(CI),)
 WARN += -Werror
 endif
 
-LIBS_PC := libbpf jansson libmicrohttpd libsystemd
+LIBS_PC := libbpf jansson libmicrohttpd libsystemd inih
 # Recursive (=): pkg-config runs only once the packages are installed.
 PKG_CFLAGS = $(shell $(PKG_CONFIG) --cflags $(LIBS_PC))
 PKG_LIBS = $(shell $(PKG_CONFIG) --libs $(LIBS_PC)) -lelf -lz -lm
@@ -44,7 +44,7 @@ CORE_SRCS := daemon/hist.c daemon/preempt.c daemon/decode.c daemon/rpc.c daemon/
 	daemon/strbuf.c daemon/options.c daemon/log.c daemon/tracefs.c daemon/linebuf.c daemon/traceline.c daemon/kvm_stats.c \
 	daemon/exits/model.c daemon/ioctls/names.c daemon/ioctls/model.c daemon/pin.c daemon/pidns.c daemon/bpfstats.c \
 	daemon/livepatch/sites.c daemon/livepatch/patches.c daemon/livepatch/textpoke.c \
-	daemon/livepatch/modfile.c daemon/livepatch/manage.c daemon/kmod/handshake.c
+	daemon/livepatch/modfile.c daemon/livepatch/manage.c daemon/kmod/handshake.c daemon/config.c
 CORE_OBJS := $(patsubst %.c,$(BUILD)/%.o,$(CORE_SRCS))
 # The core in daemon/, each capability in its own folder (daemon/exits/, ...).
 DAEMON_SRCS := $(filter-out $(CORE_SRCS),$(wildcard daemon/*.c daemon/*/*.c))
@@ -85,6 +85,7 @@ help:
 	@echo "variables       VMLINUX_BTF=<btf file> VMLINUX_H=<header> CI=1 (-Werror) BUILD=<dir>"
 
 PREFIX ?= /usr
+SYSCONFDIR ?= /etc
 SYSTEMDUNITDIR ?= /lib/systemd/system
 
 # The daemon, the CLI, their man pages, the systemd units (kvmscoped.socket
@@ -102,6 +103,11 @@ install: all
 	install -D -m 0644 systemd/tmpfiles.d/kvmscope.conf $(DESTDIR)$(PREFIX)/lib/tmpfiles.d/kvmscope.conf
 	install -D -m 0644 man/kvmscoped.8 $(DESTDIR)$(PREFIX)/share/man/man8/kvmscoped.8
 	install -D -m 0644 man/kvmscopectl.1 $(DESTDIR)$(PREFIX)/share/man/man1/kvmscopectl.1
+	install -D -m 0644 man/kvmscoped.conf.5 $(DESTDIR)$(PREFIX)/share/man/man5/kvmscoped.conf.5
+	@# The documented defaults, all commented; an edited file is left alone.
+	install -d $(DESTDIR)$(SYSCONFDIR)/kvmscope/kvmscoped.conf.d
+	test -e $(DESTDIR)$(SYSCONFDIR)/kvmscope/kvmscoped.conf || \
+		install -m 0644 config/kvmscoped.conf $(DESTDIR)$(SYSCONFDIR)/kvmscope/kvmscoped.conf
 	install -D -m 0644 completion/kvmscopectl.bash \
 		$(DESTDIR)$(PREFIX)/share/bash-completion/completions/kvmscopectl
 	@# kvmscope.ko as source for DKMS (kmod/dkms.conf).

@@ -6,6 +6,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "config.h"
 #include "log.h"
 #include "manager.h"
 #include "options.h"
@@ -42,11 +43,50 @@ static int cleanup_pins(const struct daemon_options *o)
 	return 0;
 }
 
+static int saved_argc;
+static char **saved_argv;
+
+/*
+ * The effective options: defaults, then the configuration file and its
+ * drop-ins, then the command line (already known to parse).  What SIGHUP
+ * runs again.
+ */
+static int effective_options(struct daemon_options *o, struct config_origins *origins, char *err,
+			     size_t errlen)
+{
+	struct daemon_options cl;
+	int r;
+
+	daemon_options_init(&cl);
+	if (daemon_options_parse(&cl, saved_argc, saved_argv, err, errlen) < 0)
+		return -EINVAL;
+	daemon_options_init(o);
+	if (origins)
+		memset(origins, 0, sizeof(*origins));
+	if (!cl.no_config) {
+		r = config_load(o, cl.config_path[0] ? cl.config_path : KVMSCOPE_DEFAULT_CONFIG,
+				cl.config_path[0] != '\0', origins, err, errlen);
+		if (r < 0)
+			return r;
+	}
+	if (daemon_options_parse(o, saved_argc, saved_argv, err, errlen) < 0)
+		return -EINVAL;
+	if (origins)
+		config_mark_command_line(origins, saved_argc, saved_argv);
+	return 0;
+}
+
+static int reload_options(struct daemon_options *out, char *err, size_t errlen)
+{
+	return effective_options(out, NULL, err, errlen);
+}
+
 int main(int argc, char **argv)
 {
 	struct daemon_options opts;
+	static struct config_origins origins;
 	struct manager *m = NULL;
-	char err[256];
+	char err[600];
 	int r;
 
 	daemon_options_init(&opts);
@@ -62,6 +102,16 @@ int main(int argc, char **argv)
 		printf("kvmscoped %s\n", KVMSCOPE_VERSION);
 		return 0;
 	}
+	saved_argc = argc;
+	saved_argv = argv;
+	if (effective_options(&opts, &origins, err, sizeof(err)) < 0) {
+		fprintf(stderr, "kvmscoped: %s\n", err);
+		return 2;
+	}
+	if (opts.print_config) {
+		config_print(stdout, &opts, &origins);
+		return 0;
+	}
 	log_setup(opts.log_level, 0);
 	if (opts.cleanup)
 		return cleanup_pins(&opts);
@@ -73,6 +123,7 @@ int main(int argc, char **argv)
 		log_error_errno(r, "Cannot create the manager: %m");
 		return 1;
 	}
+	manager_set_reload(m, reload_options);
 	r = manager_start(m);
 	if (r >= 0)
 		r = manager_run(m);

@@ -22,6 +22,7 @@
 #include <systemd/sd-daemon.h>
 
 #include "bpfstats.h"
+#include "config.h"
 #include "http.h"
 #include "events.h"
 #include "log.h"
@@ -62,6 +63,7 @@ struct manager {
 	struct server *server;
 	struct http *http;
 	sd_event_source *tick_source;
+	manager_reload_fn reload;
 	uint64_t tick_count;
 	uint64_t tick_last_usec, tick_max_usec;	/* how long reading kernel state took */
 	size_t n_running;		/* live VMs in the registry */
@@ -648,6 +650,69 @@ static void ensure_mounted(const char *type, const char *target, unsigned long m
 		log_warning_errno(errno, "Cannot mount %s on %s: %m", type, target);
 }
 
+void manager_set_reload(struct manager *m, manager_reload_fn reload)
+{
+	m->reload = reload;
+}
+
+/*
+ * SIGHUP: the configuration again.  Reloadable keys apply at once; a
+ * changed key that is not is logged as waiting for a restart; a bad file
+ * changes nothing and says where it is wrong.
+ */
+static int on_sighup(sd_event_source *s, const struct signalfd_siginfo *si, void *userdata)
+{
+	struct manager *m = userdata;
+	struct daemon_options fresh;
+	char err[512], was[300], now[300];
+	unsigned int applied = 0, waiting = 0;
+
+	if (!m->reload) {
+		log_warning("Received SIGHUP: no configuration to reload");
+		return 0;
+	}
+	sd_notify(0, "RELOADING=1");
+	if (m->reload(&fresh, err, sizeof(err)) < 0) {
+		log_error("Reload: %s; the running configuration stays", err);
+		sd_notify(0, "READY=1");
+		return 0;
+	}
+	for (size_t i = 0; i < config_key_count(); i++) {
+		const char *key = config_key_name(i);
+
+		config_key_value(&m->opts, i, was, sizeof(was));
+		config_key_value(&fresh, i, now, sizeof(now));
+		if (!strcmp(was, now))
+			continue;
+		if (!config_key_reloadable(i)) {
+			log_warning("Reload: [%s] %s changed from '%s' to '%s': it takes effect at the next start",
+				    config_key_section(i), key, was, now);
+			waiting++;
+			continue;
+		}
+		if (!strcmp(key, "log-level")) {
+			m->opts.log_level = fresh.log_level;
+			log_set_max_level(fresh.log_level);
+		} else if (!strcmp(key, "client-timeout")) {
+			m->opts.client_timeout_sec = fresh.client_timeout_sec;
+			server_set_client_timeout(m->server, fresh.client_timeout_sec);
+		} else if (!strcmp(key, "retain-exited")) {
+			m->opts.retain_exited_sec = fresh.retain_exited_sec;
+		} else if (!strcmp(key, "retain-max")) {
+			m->opts.retain_exited_max = fresh.retain_exited_max;
+		} else if (!strcmp(key, "patch-stall")) {
+			m->opts.patch_stall_sec = fresh.patch_stall_sec;
+		}
+		log_notice("Reload: [%s] %s is now '%s' (was '%s')", config_key_section(i), key, now, was);
+		applied++;
+	}
+	log_info("Reloaded the configuration: %u keys applied, %u waiting for a restart", applied,
+		 waiting);
+	manager_state_changed(m);
+	sd_notify(0, "READY=1");
+	return 0;
+}
+
 static int on_signal(sd_event_source *s, const struct signalfd_siginfo *si, void *userdata)
 {
 	struct manager *m = userdata;
@@ -781,11 +846,14 @@ int manager_start(struct manager *m)
 	sigemptyset(&mask);
 	sigaddset(&mask, SIGTERM);
 	sigaddset(&mask, SIGINT);
+	sigaddset(&mask, SIGHUP);
 	sigprocmask(SIG_BLOCK, &mask, NULL);
 	signal(SIGPIPE, SIG_IGN);
 	r = sd_event_add_signal(m->event, NULL, SIGTERM, on_signal, m);
 	if (r >= 0)
 		r = sd_event_add_signal(m->event, NULL, SIGINT, on_signal, m);
+	if (r >= 0)
+		r = sd_event_add_signal(m->event, NULL, SIGHUP, on_sighup, m);
 	if (r < 0)
 		return log_error_errno(r, "Cannot install signal handlers: %m");
 	r = sd_event_add_time_relative(m->event, &m->tick_source, CLOCK_MONOTONIC,

@@ -38,6 +38,12 @@ struct manager;
 int manager_new(const struct daemon_options *opts, struct manager **ret);
 struct manager *manager_free(struct manager *m);
 int manager_start(struct manager *m);
+/*
+ * How SIGHUP re-reads the configuration: @reload fills a fresh set of
+ * options (defaults, file, command line) or returns < 0 with the reason.
+ */
+typedef int (*manager_reload_fn)(struct daemon_options *out, char *err, size_t errlen);
+void manager_set_reload(struct manager *m, manager_reload_fn reload);
 int manager_run(struct manager *m);
 
 /* What a capability may see of the manager. */

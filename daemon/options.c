@@ -60,6 +60,12 @@ const char daemon_usage[] =
 	"  --kmod-path FILE         the module to load (default: kvmscope.ko of this\n"
 	"                           kernel under /lib/modules/RELEASE/updates/dkms or\n"
 	"                           extra); it and its directory must be root's\n"
+	"  --config FILE            read FILE and FILE.d/ *.conf instead of\n"
+	"                           /etc/kvmscope/kvmscoped.conf (see kvmscoped.conf(5));\n"
+	"                           the command line wins over the file\n"
+	"  --no-config              read no configuration file\n"
+	"  --print-config           show every key's effective value and where it came\n"
+	"                           from, then exit\n"
 	"  -h, --help               show this help\n"
 	"  -V, --version            show the version\n";
 
@@ -225,7 +231,7 @@ int daemon_options_parse(struct daemon_options *o, int argc, char **argv, char *
 	       OPT_DETAIL_TOP, OPT_COLLECT, OPT_PIN_DIR, OPT_KEEP_PINNED, OPT_CLEANUP, OPT_TICK_MS,
 	       OPT_RETAIN_MAX, OPT_MAX_VMS, OPT_MAX_THREADS, OPT_MAX_KEYS, OPT_GROUP, OPT_CLIENT_TIMEOUT,
 	       OPT_MAX_KEYS_PER_VM, OPT_IOCTLS, OPT_PATCH_DIR, OPT_PATCH_AUTOLOAD, OPT_PATCH_STALL,
-	       OPT_KMOD, OPT_KMOD_PATH };
+	       OPT_KMOD, OPT_KMOD_PATH, OPT_CONFIG, OPT_NO_CONFIG, OPT_PRINT_CONFIG };
 	static const struct option longopts[] = {
 		{ "socket", required_argument, NULL, OPT_SOCKET },
 		{ "metrics", required_argument, NULL, OPT_METRICS },
@@ -251,6 +257,9 @@ int daemon_options_parse(struct daemon_options *o, int argc, char **argv, char *
 		{ "patch-stall", required_argument, NULL, OPT_PATCH_STALL },
 		{ "kmod", required_argument, NULL, OPT_KMOD },
 		{ "kmod-path", required_argument, NULL, OPT_KMOD_PATH },
+		{ "config", required_argument, NULL, OPT_CONFIG },
+		{ "no-config", no_argument, NULL, OPT_NO_CONFIG },
+		{ "print-config", no_argument, NULL, OPT_PRINT_CONFIG },
 		{ "help", no_argument, NULL, 'h' },
 		{ "version", no_argument, NULL, 'V' },
 		{}
@@ -404,6 +413,20 @@ int daemon_options_parse(struct daemon_options *o, int argc, char **argv, char *
 				return -EINVAL;
 			}
 			snprintf(o->kmod_path, sizeof(o->kmod_path), "%s", optarg);
+			break;
+		case OPT_CONFIG:
+			if (!optarg[0] || strlen(optarg) >= sizeof(o->config_path)) {
+				snprintf(err, errlen, "--config: path must be 1 to %zu bytes long",
+					 sizeof(o->config_path) - 1);
+				return -EINVAL;
+			}
+			snprintf(o->config_path, sizeof(o->config_path), "%s", optarg);
+			break;
+		case OPT_NO_CONFIG:
+			o->no_config = true;
+			break;
+		case OPT_PRINT_CONFIG:
+			o->print_config = true;
 			break;
 		case OPT_KEEP_PINNED:
 			o->keep_pinned = true;

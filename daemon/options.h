@@ -70,6 +70,9 @@ struct daemon_options {
 	unsigned int patch_stall_sec;	/* a transition this long is reported as stalled */
 	enum kmod_mode kmod;		/* --kmod */
 	char kmod_path[200];		/* --kmod-path; "" searches /lib/modules/RELEASE */
+	char config_path[200];		/* --config; "" reads KVMSCOPE_DEFAULT_CONFIG if it exists */
+	bool no_config;			/* --no-config */
+	bool print_config;		/* --print-config: show every key's value and exit */
 	bool help;
 	bool version;
 };

@@ -686,6 +686,11 @@ fail:
 	return r;
 }
 
+void server_set_client_timeout(struct server *s, unsigned int seconds)
+{
+	s->client_timeout_usec = (uint64_t)seconds * 1000000ULL;
+}
+
 int server_listen(struct server *s)
 {
 	struct sockaddr_un sa = { .sun_family = AF_UNIX };

@@ -38,6 +38,8 @@ int server_new(sd_event *event, const struct daemon_options *opts,
 	       const struct rpc_registry *rpc, struct server **ret);
 /* Replace a stale socket file, bind and start accepting clients. */
 int server_listen(struct server *s);
+/* Close clients silent this long from now on (SIGHUP reload). */
+void server_set_client_timeout(struct server *s, unsigned int seconds);
 void server_free(struct server *s);
 /* The socket's path: --socket, or the one the service manager passed. */
 const char *server_path(const struct server *s);

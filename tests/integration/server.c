@@ -1218,6 +1218,229 @@ static void test_man_pages(void **state)
 		proc_result_free(&h);
 		free(text);
 	}
+	/* kvmscoped.conf(5): clean, and every key --print-config shows is in it. */
+	{
+		char *groff[] = { "groff", "-ww", "-z", "-man", "-Tutf8", "man/kvmscoped.conf.5", NULL };
+		char *print[] = { (char *)test_build_path(build_dir, "kvmscoped"), "--no-config",
+				  "--print-config", NULL };
+		struct proc_result r = proc_run(groff);
+		char *text = man_text("man/kvmscoped.conf.5"), *line, *save = NULL;
+		int keys = 0;
+
+		if (r.status != 0 || r.err[0])
+			fail_msg("groff -ww man/kvmscoped.conf.5: exit %d: %s", r.status, r.err);
+		proc_result_free(&r);
+		r = proc_run(print);
+		assert_int_equal(r.status, 0);
+		for (line = strtok_r(r.out, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
+			char key[64];
+
+			if (!line[0])
+				continue;
+			snprintf(key, sizeof(key), "%.*s", (int)strcspn(line, " "), line);
+			if (!strstr(text, key))
+				fail_msg("kvmscoped --print-config shows %s; man/kvmscoped.conf.5 does not", key);
+			keys++;
+		}
+		print_message("[   INFO   ] kvmscoped.conf: %d keys and sections found in man/kvmscoped.conf.5\n",
+			      keys);
+		proc_result_free(&r);
+		free(text);
+	}
+}
+
+static void write_text(const char *path, const char *text)
+{
+	FILE *f = fopen(path, "w");
+
+	if (!f || fputs(text, f) < 0 || fclose(f) != 0)
+		fail_msg("cannot write %s: %s", path, strerror(errno));
+}
+
+static char *read_text(const char *path)
+{
+	static char text[1 << 18];
+	FILE *f = fopen(path, "r");
+	size_t n = f ? fread(text, 1, sizeof(text) - 1, f) : 0;
+
+	if (f)
+		fclose(f);
+	text[n] = '\0';
+	return text;
+}
+
+/* @needle appears in @path within @timeout_ms. */
+static bool log_shows(const char *path, const char *needle, int timeout_ms)
+{
+	for (int t = 0; t <= timeout_ms; t += 50) {
+		if (strstr(read_text(path), needle))
+			return true;
+		usleep(50000);
+	}
+	return false;
+}
+
+static long long status_retain(const char *sock)
+{
+	int fd = test_connect_unix(sock);
+	json_t *r;
+	long long v;
+
+	assert_true(fd >= 0);
+	r = call(fd, "{\"jsonrpc\":\"2.0\",\"method\":\"status\",\"id\":1}", 5000);
+	v = json_integer_value(json_object_get(json_object_get(r, "result"), "retain_exited_seconds"));
+	json_decref(r);
+	close(fd);
+	return v;
+}
+
+/*
+ * The configuration file: keys over defaults, drop-ins in name order over
+ * the file, the command line over both (--print-config says where each
+ * value came from); a bad file refused at start with file:line and exit
+ * 2; SIGHUP applies reloadable keys at once, logs the others as waiting
+ * for a restart, and a bad file then leaves the running configuration.
+ */
+static void test_config_file_and_reload(void **state)
+{
+	char dir[96], conf[128], dropins[128], dropin[160], sock[108], log[128];
+	char *args[] = { "--config", conf, "--socket", sock, "--metrics", "off", "--pin-dir", "none",
+			 "--collect", "none", "--ioctls", "off", NULL };
+	char *print[] = { (char *)test_build_path(build_dir, "kvmscoped"), "--config", conf,
+			  "--retain-max", "7", "--print-config", NULL };
+	struct proc_result r;
+	const char *out;
+
+	/* The documented default file: every key, with its default, and it loads. */
+	{
+		char *defaults[] = { (char *)test_build_path(build_dir, "kvmscoped"), "--no-config",
+				     "--print-config", NULL };
+		char *shipped[] = { (char *)test_build_path(build_dir, "kvmscoped"), "--config",
+				    "config/kvmscoped.conf", "--print-config", NULL };
+		char *doc = strdup(read_text("config/kvmscoped.conf")), *line, *save = NULL;
+		int keys = 0;
+
+		r = proc_run(defaults);
+		assert_int_equal(r.status, 0);
+		for (line = strtok_r(r.out, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
+			char want[320], *semi = strchr(line, ';');
+
+			if (line[0] == '[' || !semi)
+				continue;
+			while (semi > line && semi[-1] == ' ')
+				semi--;
+			snprintf(want, sizeof(want), "\n#%.*s\n", (int)(semi - line), line);
+			if (!strstr(doc, want))
+				fail_msg("config/kvmscoped.conf lacks '%s' (the default kvmscoped --print-config shows)",
+					 want + 1);
+			keys++;
+		}
+		print_message("[   INFO   ] config/kvmscoped.conf documents %d keys with their defaults\n", keys);
+		assert_true(keys >= 23);
+		proc_result_free(&r);
+		free(doc);
+		r = proc_run(shipped);
+		assert_int_equal(r.status, 0);
+		proc_result_free(&r);
+	}
+
+	snprintf(dir, sizeof(dir), "%.60s/cfg", tmpdir);
+	assert_int_equal(mkdir(dir, 0755), 0);
+	snprintf(conf, sizeof(conf), "%s/kvmscoped.conf", dir);
+	snprintf(dropins, sizeof(dropins), "%s/kvmscoped.conf.d", dir);
+	assert_int_equal(mkdir(dropins, 0755), 0);
+	snprintf(sock, sizeof(sock), "%.80s/kvmscope.sock", dir);
+	snprintf(log, sizeof(log), "%s/cfg.log", tmpdir);
+	write_text(conf, "# kvmscoped.conf for the test\n[daemon]\nretain-exited = 30\nretain-max = 5\n"
+			 "[livepatch]\npatch-stall = 7   ; inline comment\n");
+	snprintf(dropin, sizeof(dropin), "%s/20-later.conf", dropins);
+	write_text(dropin, "[daemon]\nretain-exited = 40\n");
+	snprintf(dropin, sizeof(dropin), "%s/10-earlier.conf", dropins);
+	write_text(dropin, "[daemon]\nretain-exited = 35\nlog-level = debug\n");
+	snprintf(dropin, sizeof(dropin), "%s/30-ignored.conf.disabled", dropins);
+	write_text(dropin, "[daemon]\nretain-exited = 99\n");
+
+	r = proc_run(print);
+	assert_int_equal(r.status, 0);
+	out = r.out;
+	print_message("[   INFO   ] --print-config:\n%s", out);
+	assert_non_null(strstr(out, "[daemon]\n"));
+	assert_non_null(strstr(out, "retain-exited = 40"));
+	assert_non_null(strstr(out, "; " "/"));
+	assert_non_null(strstr(out, "kvmscoped.conf.d/20-later.conf:2\n"));
+	assert_non_null(strstr(out, "log-level = debug"));
+	assert_non_null(strstr(out, "kvmscoped.conf.d/10-earlier.conf:3\n"));
+	assert_non_null(strstr(out, "retain-max = 7"));
+	assert_non_null(strstr(out, "; command line\n"));
+	assert_non_null(strstr(out, "patch-stall = 7"));
+	assert_non_null(strstr(out, "kvmscoped.conf:6\n"));
+	assert_non_null(strstr(out, "tick-ms = 1000"));
+	proc_result_free(&r);
+
+	/* Bad files at start: exit 2, file:line and what is wrong. */
+	{
+		static const struct {
+			const char *text, *want;
+		} bad[] = {
+			{ "[daemon]\nbogus = 1\n", "bad.conf:2: [daemon] has no key 'bogus'" },
+			{ "[demon]\n", "bad.conf:1: unknown section [demon]" },
+			{ "[daemon]\ntick-ms = 500\ntick-ms = 600\n", "bad.conf:3: [daemon] tick-ms is given twice" },
+			{ "[daemon]\ntick-ms = fast\n", "bad.conf:2: [daemon] tick-ms: 'fast' is not a number" },
+			{ "[daemon]\nkeep-pinned = maybe\n", "bad.conf:2: [daemon] keep-pinned: 'maybe' is not yes or no" },
+			{ "log-level = debug\n", "bad.conf:1: key 'log-level' outside a section" },
+			{ "[daemon]\njust words\n", "bad.conf:2: not a 'key = value' line" },
+		};
+		char badconf[160];
+		char *argv[] = { (char *)test_build_path(build_dir, "kvmscoped"), "--config", badconf,
+				 "--print-config", NULL };
+
+		snprintf(badconf, sizeof(badconf), "%s/bad.conf", dir);
+		for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+			write_text(badconf, bad[i].text);
+			r = proc_run(argv);
+			if (r.status != 2 || !strstr(r.err, bad[i].want))
+				fail_msg("config '%s': exit %d, '%s'; expected exit 2 and '%s'", bad[i].text,
+					 r.status, r.err, bad[i].want);
+			proc_result_free(&r);
+		}
+		/* --config names a file that must exist; --no-config reads none. */
+		snprintf(badconf, sizeof(badconf), "%s/missing.conf", dir);
+		r = proc_run(argv);
+		assert_int_equal(r.status, 2);
+		assert_non_null(strstr(r.err, "missing.conf: No such file or directory"));
+		proc_result_free(&r);
+		argv[1] = "--no-config";
+		argv[2] = "--print-config";
+		argv[3] = NULL;
+		r = proc_run(argv);
+		assert_int_equal(r.status, 0);
+		assert_non_null(strstr(r.out, "retain-exited = 600"));
+		proc_result_free(&r);
+	}
+
+	second_pid = test_kvmscoped_start(test_build_path(build_dir, "kvmscoped"), log, args);
+	if (test_kvmscoped_wait(sock, second_pid, 20000) != 0)
+		fail_msg("kvmscoped --config did not come up; see %s", log);
+	assert_int_equal(status_retain(sock), 40);
+
+	/* SIGHUP: retain-exited applies now, tick-ms waits for a restart. */
+	snprintf(dropin, sizeof(dropin), "%s/20-later.conf", dropins);
+	write_text(dropin, "[daemon]\nretain-exited = 45\ntick-ms = 500\n");
+	assert_int_equal(kill(second_pid, SIGHUP), 0);
+	if (!log_shows(log, "Reloaded the configuration: 1 keys applied, 1 waiting for a restart", 5000))
+		fail_msg("no reload in %s:\n%s", log, read_text(log));
+	assert_non_null(strstr(read_text(log), "Reload: [daemon] retain-exited is now '45' (was '40')"));
+	assert_non_null(strstr(read_text(log), "Reload: [daemon] tick-ms changed from '1000' to '500': it takes effect at the next start"));
+	assert_int_equal(status_retain(sock), 45);
+
+	/* A bad file on reload: logged with file:line, the running configuration stays. */
+	write_text(dropin, "[daemon]\nretain-exited = 50\nbogus = 1\n");
+	assert_int_equal(kill(second_pid, SIGHUP), 0);
+	if (!log_shows(log, "20-later.conf:3: [daemon] has no key 'bogus' (kvmscoped.conf(5) lists them); the running configuration stays", 5000))
+		fail_msg("no refused reload in %s:\n%s", log, read_text(log));
+	assert_int_equal(status_retain(sock), 45);
+	assert_int_equal(kill(second_pid, 0), 0);
+	test_process_stop(&second_pid, SIGTERM);
 }
 
 /* Something that is not a socket at the path: refuse to start, touch nothing. */
@@ -1269,6 +1492,7 @@ int main(void)
 		cmocka_unit_test_teardown(test_socket_activation, second_daemon_teardown),
 		cmocka_unit_test(test_units_verify),
 		cmocka_unit_test(test_man_pages),
+		cmocka_unit_test_teardown(test_config_file_and_reload, second_daemon_teardown),
 	};
 
 	return cmocka_run_group_tests(tests, group_setup, group_teardown);
