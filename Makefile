@@ -64,7 +64,7 @@ TEST_BINS := $(UNIT_BINS) $(INTEG_BIN) $(TOP_TEST_BIN) $(SERVER_TEST_BIN) $(CORE
 KERNEL ?= 6.1
 GUEST_BIN := $(BUILD)/kvmscope-guest
 
-.PHONY: kmod kmod-clean all deps deps-build run test check unit integration vmtest vmshell bench bench-scale clean distclean help install
+.PHONY: deb kmod kmod-clean all deps deps-build run test check unit integration vmtest vmshell bench bench-scale clean distclean help install
 .DELETE_ON_ERROR:
 .SECONDARY:
 
@@ -81,6 +81,7 @@ help:
 	@echo "make bench-scale  kvmscoped with 1,000 VMs in its maps and 200 real guests, here"
 	@echo "make kmod       the helper module kvmscope.ko (KDIR=<kernel build tree>)"
 	@echo "make install    binaries, systemd units, sysusers and tmpfiles, kvmscope.ko sources for DKMS (DESTDIR=, PREFIX=/usr)"
+	@echo "make deb        a Debian package in BUILD/deb (debhelper, dh_installsystemd)"
 	@echo "make clean      remove the build, keeping the downloaded lab kernels; distclean: all"
 	@echo "variables       VMLINUX_BTF=<btf file> VMLINUX_H=<header> CI=1 (-Werror) BUILD=<dir>"
 
@@ -97,6 +98,7 @@ install: all
 	sed 's|/usr/sbin/kvmscoped|$(PREFIX)/sbin/kvmscoped|' systemd/kvmscoped.service \
 		> $(DESTDIR)$(SYSTEMDUNITDIR)/kvmscoped.service
 	install -m 0644 systemd/kvmscoped.socket $(DESTDIR)$(SYSTEMDUNITDIR)/kvmscoped.socket
+	install -m 0644 systemd/kvmscope-bpffs.service $(DESTDIR)$(SYSTEMDUNITDIR)/kvmscope-bpffs.service
 	sed 's|/usr/bin/kvmscopectl|$(PREFIX)/bin/kvmscopectl|' systemd/kvmscope-patches.service \
 		> $(DESTDIR)$(SYSTEMDUNITDIR)/kvmscope-patches.service
 	install -D -m 0644 systemd/sysusers.d/kvmscope.conf $(DESTDIR)$(PREFIX)/lib/sysusers.d/kvmscope.conf
@@ -133,6 +135,17 @@ kmod:
 
 kmod-clean:
 	rm -rf $(BUILD)/kmod
+
+# A Debian package of the working tree's tracked files, built in a copy
+# under $(BUILD)/deb (dpkg-buildpackage writes next to the source tree).
+deb:
+	@command -v dpkg-buildpackage > /dev/null && command -v dh > /dev/null || \
+		{ echo "error: make deb needs dpkg-dev and debhelper (scripts/install-deps test)" >&2; exit 1; }
+	rm -rf $(BUILD)/deb && mkdir -p $(BUILD)/deb/kvmscope-$(VERSION)
+	git ls-files -z | tar --null -T - -cf - | tar -xf - -C $(BUILD)/deb/kvmscope-$(VERSION)
+	cd $(BUILD)/deb/kvmscope-$(VERSION) && dpkg-buildpackage -b -us -uc > ../build.log 2>&1 || \
+		{ tail -n 40 $(abspath $(BUILD))/deb/build.log >&2; exit 1; }
+	@ls $(BUILD)/deb/*.deb
 
 deps:
 	@scripts/install-deps test
@@ -221,11 +234,11 @@ run: deps-build
 # The suite: unit tests, root integration tests against real guests here,
 # then the same integration tests plus the lab suite in each lab kernel.
 test: deps
-	@$(MAKE) --no-print-directory all $(TEST_BINS)
+	@$(MAKE) --no-print-directory all $(TEST_BINS) deb
 	@tests/run $(BUILD) all
 
 vmtest: deps
-	@$(MAKE) --no-print-directory all $(TEST_BINS)
+	@$(MAKE) --no-print-directory all $(TEST_BINS) deb deb
 	@tests/run $(BUILD) lab
 
 # Exit rates with no tracer, kvmscope, bpftrace, bcc's kvmexit and perf kvm

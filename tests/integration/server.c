@@ -1116,7 +1116,7 @@ static void test_socket_activation(void **state)
  */
 static void test_units_verify(void **state)
 {
-	char dir[96], unit[160], cmd[2 * PATH_MAX + 512], daemon[PATH_MAX], ctl[PATH_MAX];
+	char dir[96], unit[160], cmd[2 * PATH_MAX + 1024], daemon[PATH_MAX], ctl[PATH_MAX];
 	struct proc_result r;
 
 	if (access("/usr/bin/systemd-analyze", X_OK) < 0)
@@ -1130,14 +1130,15 @@ static void test_units_verify(void **state)
 	snprintf(cmd, sizeof(cmd),
 		 "sed 's|/usr/sbin/kvmscoped|%s|' systemd/kvmscoped.service > %s/kvmscoped.service && "
 		 "sed 's|/usr/bin/kvmscopectl|%s|' systemd/kvmscope-patches.service > %s/kvmscope-patches.service && "
-		 "cp systemd/kvmscoped.socket %s/", daemon, dir, ctl, dir, dir);
+		 "cp systemd/kvmscoped.socket systemd/kvmscope-bpffs.service %s/", daemon, dir, ctl, dir, dir);
 	assert_int_equal(run_cmd("sh", "-c", cmd), 0);
 	snprintf(unit, sizeof(unit), "%s/kvmscoped.service", dir);
 	{
-		char sock[160], patches[160];
-		char *argv[] = { "systemd-analyze", "verify", "--man=no", unit, sock, patches, NULL };
+		char sock[200], patches[200], bpffs[200];
+		char *argv[] = { "systemd-analyze", "verify", "--man=no", unit, sock, patches, bpffs, NULL };
 
 		snprintf(sock, sizeof(sock), "%s/kvmscoped.socket", dir);
+		snprintf(bpffs, sizeof(bpffs), "%s/kvmscope-bpffs.service", dir);
 		snprintf(patches, sizeof(patches), "%s/kvmscope-patches.service", dir);
 		r = proc_run(argv);
 		if (r.status != 0 || r.err[0] || r.out[0])
