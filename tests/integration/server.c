@@ -1444,6 +1444,209 @@ static void test_config_file_and_reload(void **state)
 	test_process_stop(&second_pid, SIGTERM);
 }
 
+/* One instant query to the Prometheus at @port: the result array (new reference) or NULL. */
+static json_t *prom_query(int port, const char *query)
+{
+	char url[512], enc[400];
+	size_t n = 0;
+	struct proc_result r;
+	json_t *doc, *res = NULL;
+
+	for (const char *q = query; *q && n + 4 < sizeof(enc); q++) {
+		if (strchr("{}\"=, ()", *q))
+			n += (size_t)snprintf(enc + n, sizeof(enc) - n, "%%%02X", (unsigned char)*q);
+		else
+			enc[n++] = *q;
+	}
+	enc[n] = '\0';
+	snprintf(url, sizeof(url), "http://127.0.0.1:%d/api/v1/query?query=%s", port, enc);
+	{
+		char *argv[] = { "curl", "-sf", "--max-time", "5", url, NULL };
+
+		r = proc_run(argv);
+	}
+	doc = r.status == 0 ? json_loads(r.out, 0, NULL) : NULL;
+	if (doc && !strcmp(json_string_value(json_object_get(doc, "status")) ?: "", "success"))
+		res = json_incref(json_object_get(json_object_get(doc, "data"), "result"));
+	json_decref(doc);
+	proc_result_free(&r);
+	return res;
+}
+
+/* The value of the sample of @result whose label reason is @reason, or -1. */
+static long long prom_value(json_t *result, const char *reason)
+{
+	json_t *s;
+	size_t i;
+
+	json_array_foreach(result, i, s) {
+		const char *r = json_string_value(json_object_get(json_object_get(s, "metric"), "reason"));
+
+		if (r && !strcmp(r, reason))
+			return atoll(json_string_value(json_array_get(json_object_get(s, "value"), 1)) ?: "-1");
+	}
+	return -1;
+}
+
+/*
+ * Prometheus, for real: Debian's prometheus server scrapes the daemon
+ * under test every second; its query API then gives a guest's exit counts
+ * equal to the guest's own.
+ */
+static void test_prometheus_scrapes_exact_counts(void **state)
+{
+	char dir[96], conf[128], data[128], listen[64], plog[128], pidq[160];
+	char *guest[] = { (char *)test_build_path(build_dir, "kvmscope-guest"), "--vcpus", "2", "--out",
+			  "0x70:321", "--hlt", "17", "-name", "prom-guest", NULL };
+	long long pid, io, hlt, got_io = -1, got_hlt = -1;
+	int port = pick_free_port();
+	struct proc_result r;
+	json_t *report, *ue, *res = NULL;
+
+	if (access("/usr/bin/prometheus", X_OK) < 0)
+		fail_msg("/usr/bin/prometheus (package prometheus) is needed: %s", strerror(errno));
+	if (access("/dev/kvm", R_OK | W_OK) < 0)
+		fail_msg("/dev/kvm: %s: the test guest needs KVM", strerror(errno));
+	r = proc_run(guest);
+	assert_int_equal(r.status, 0);
+	report = json_loads(r.out, 0, NULL);
+	assert_non_null(report);
+	proc_result_free(&r);
+	pid = json_integer_value(json_object_get(report, "pid"));
+	ue = json_object_get(report, "userspace_exits");
+	io = json_integer_value(json_object_get(ue, "IO"));
+	hlt = json_integer_value(json_object_get(ue, "HLT"));
+	json_decref(report);
+	/* The guest's own count: 321 OUT and one "done" OUT per vCPU; 17 HLT. */
+	assert_int_equal(io, 323);
+	assert_int_equal(hlt, 17);
+
+	snprintf(dir, sizeof(dir), "%.60s/prom", tmpdir);
+	assert_int_equal(mkdir(dir, 0755), 0);
+	snprintf(conf, sizeof(conf), "%s/prometheus.yml", dir);
+	snprintf(data, sizeof(data), "%s/data", dir);
+	snprintf(listen, sizeof(listen), "127.0.0.1:%d", port);
+	snprintf(plog, sizeof(plog), "%s/prometheus.log", tmpdir);
+	{
+		char text[512];
+
+		snprintf(text, sizeof(text),
+			 "global:\n  scrape_interval: 1s\n  evaluation_interval: 1s\n"
+			 "rule_files:\n  - %s/config/prometheus/kvmscope.rules.yml\n"
+			 "scrape_configs:\n  - job_name: kvmscope\n    static_configs:\n"
+			 "      - targets: ['127.0.0.1:%d']\n",
+			 getcwd((char[PATH_MAX]){ 0 }, PATH_MAX), metrics_port);
+		write_text(conf, text);
+	}
+	{
+		char cmd[700];
+		char *argv[] = { "/bin/sh", "-c", cmd, NULL };
+		int fd;
+
+		snprintf(cmd, sizeof(cmd),
+			 "exec /usr/bin/prometheus --config.file=%s --storage.tsdb.path=%s --web.listen-address=%s > %s 2>&1",
+			 conf, data, listen, plog);
+		second_pid = proc_start(argv, &fd);
+		assert_true(second_pid > 0);
+		close(fd);
+	}
+	snprintf(pidq, sizeof(pidq), "sum by (reason) (kvmscope_userspace_exits_total{job=\"kvmscope\",pid=\"%lld\"})", pid);
+	for (int i = 0; i < 300 && (got_io != io || got_hlt != hlt); i++) {
+		usleep(200000);
+		json_decref(res);
+		res = prom_query(port, pidq);
+		got_io = prom_value(res, "IO");
+		got_hlt = prom_value(res, "HLT");
+	}
+	print_message("[   INFO   ] Prometheus: IO %lld, HLT %lld for pid %lld (the guest: %lld, %lld)\n",
+		      got_io, got_hlt, pid, io, hlt);
+	if (got_io != io || got_hlt != hlt) {
+		const char *log = read_text(plog);
+		size_t len = strlen(log);
+
+		fail_msg("Prometheus answered %s; its log ends:\n%s",
+			 res ? json_dumps(res, JSON_COMPACT) : "nothing", log + (len > 1500 ? len - 1500 : 0));
+	}
+	json_decref(res);
+	/* The scrape is healthy and the rules loaded: kvmscope is up, nothing fires for it. */
+	res = prom_query(port, "up{job=\"kvmscope\"}");
+	assert_non_null(res);
+	assert_string_equal(json_string_value(json_array_get(json_object_get(json_array_get(res, 0), "value"), 1)), "1");
+	json_decref(res);
+	res = prom_query(port, "vm:kvmscope_userspace_exits:rate1m");
+	assert_non_null(res);
+	json_decref(res);
+	test_process_stop(&second_pid, SIGTERM);
+}
+
+/*
+ * The rules (promtool check rules, and promtool test rules with their own
+ * unit tests) and the Grafana dashboard: every metric its queries name is
+ * one the daemon exports, or a recording rule of the rules file.
+ */
+static void test_prometheus_rules_and_dashboard(void **state)
+{
+	char *check[] = { "promtool", "check", "rules", "config/prometheus/kvmscope.rules.yml", NULL };
+	char *test[] = { "sh", "-c", "cd config/prometheus && promtool test rules kvmscope.rules.test.yml", NULL };
+	struct proc_result r;
+	json_t *dash, *panel, *target;
+	json_error_t jerr;
+	size_t i, j;
+	int names = 0;
+
+	r = proc_run(check);
+	if (r.status != 0)
+		fail_msg("promtool check rules: %s%s", r.out, r.err);
+	proc_result_free(&r);
+	r = proc_run(test);
+	if (r.status != 0 || !strstr(r.out, "SUCCESS"))
+		fail_msg("promtool test rules: %s%s", r.out, r.err);
+	proc_result_free(&r);
+
+	dash = json_load_file("config/grafana/kvmscope.json", 0, &jerr);
+	if (!dash)
+		fail_msg("config/grafana/kvmscope.json: %s at line %d", jerr.text, jerr.line);
+	json_array_foreach(json_object_get(dash, "panels"), i, panel) {
+		json_array_foreach(json_object_get(panel, "targets"), j, target) {
+			const char *expr = json_string_value(json_object_get(target, "expr"));
+
+			assert_non_null(expr);
+			for (const char *p = expr; (p = strstr(p, "kvmscope_")); ) {
+				char name[96], quoted[100];
+				size_t n = strspn(p, "abcdefghijklmnopqrstuvwxyz_:0123456789");
+				bool rule = p > expr && p[-1] == ':';
+
+				snprintf(name, sizeof(name), "%.*s", (int)n, p);
+				p += n;
+				if (rule)
+					continue;	/* part of a recording rule's name */
+				/* Histogram series: the family is the name without the suffix. */
+				for (const char *suf = "_bucket\0_sum\0_count\0"; *suf; suf += strlen(suf) + 1) {
+					size_t l = strlen(name), sl = strlen(suf);
+
+					if (l > sl && !strcmp(name + l - sl, suf))
+						name[l - sl] = '\0';
+				}
+				snprintf(quoted, sizeof(quoted), "\"%s\"", name);
+				{
+					char *grep[] = { "grep", "-rqF", quoted, "daemon/", NULL };
+
+					r = proc_run(grep);
+					if (r.status != 0)
+						fail_msg("the dashboard's panel '%s' queries %s, which kvmscoped does not export",
+							 json_string_value(json_object_get(panel, "title")), name);
+					proc_result_free(&r);
+				}
+				names++;
+			}
+		}
+	}
+	print_message("[   INFO   ] config/grafana/kvmscope.json: %zu panels, %d metric names, all exported\n",
+		      json_array_size(json_object_get(dash, "panels")), names);
+	assert_true(names >= 10);
+	json_decref(dash);
+}
+
 /* Something that is not a socket at the path: refuse to start, touch nothing. */
 static void test_refuses_non_socket_path(void **state)
 {
@@ -1494,6 +1697,8 @@ int main(void)
 		cmocka_unit_test(test_units_verify),
 		cmocka_unit_test(test_man_pages),
 		cmocka_unit_test_teardown(test_config_file_and_reload, second_daemon_teardown),
+		cmocka_unit_test_teardown(test_prometheus_scrapes_exact_counts, second_daemon_teardown),
+		cmocka_unit_test(test_prometheus_rules_and_dashboard),
 	};
 
 	return cmocka_run_group_tests(tests, group_setup, group_teardown);
