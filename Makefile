@@ -99,6 +99,7 @@ install: all
 		> $(DESTDIR)$(SYSTEMDUNITDIR)/kvmscoped.service
 	install -m 0644 systemd/kvmscoped.socket $(DESTDIR)$(SYSTEMDUNITDIR)/kvmscoped.socket
 	install -m 0644 systemd/kvmscope-bpffs.service $(DESTDIR)$(SYSTEMDUNITDIR)/kvmscope-bpffs.service
+	install -D -m 0644 systemd/kvmscoped-modules.conf $(DESTDIR)$(PREFIX)/share/kvmscope/kvmscoped-modules.conf
 	sed 's|/usr/bin/kvmscopectl|$(PREFIX)/bin/kvmscopectl|' systemd/kvmscope-patches.service \
 		> $(DESTDIR)$(SYSTEMDUNITDIR)/kvmscope-patches.service
 	install -D -m 0644 systemd/sysusers.d/kvmscope.conf $(DESTDIR)$(PREFIX)/lib/sysusers.d/kvmscope.conf

@@ -1,6 +1,9 @@
 // SPDX-License-Identifier: GPL-2.0-only
 /* kvmscoped: parse options, build the Manager, run its event loop. */
 #include <errno.h>
+#include <linux/capability.h>
+#include <stdbool.h>
+#include <sys/syscall.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -41,6 +44,21 @@ static int cleanup_pins(const struct daemon_options *o)
 	}
 	log_info("Removed the pinned state in %s", o->pin_dir);
 	return 0;
+}
+
+/* CAP_BPF, CAP_PERFMON and CAP_SYS_ADMIN effective (kvmscoped.service's user). */
+static bool has_bpf_capabilities(void)
+{
+	struct __user_cap_header_struct h = { .version = _LINUX_CAPABILITY_VERSION_3 };
+	struct __user_cap_data_struct d[2] = { 0 };
+	const unsigned int caps[] = { CAP_BPF, CAP_PERFMON, CAP_SYS_ADMIN };
+
+	if (syscall(SYS_capget, &h, d) < 0)
+		return false;
+	for (size_t i = 0; i < sizeof(caps) / sizeof(caps[0]); i++)
+		if (!(d[caps[i] / 32].effective & (1u << (caps[i] % 32))))
+			return false;
+	return true;
 }
 
 static int saved_argc;
@@ -115,8 +133,8 @@ int main(int argc, char **argv)
 	log_setup(opts.log_level, 0);
 	if (opts.cleanup)
 		return cleanup_pins(&opts);
-	if (geteuid() != 0)
-		log_warning("Not running as root: loading BPF programs will most likely fail");
+	if (geteuid() != 0 && !has_bpf_capabilities())
+		log_warning("Neither root nor CAP_BPF, CAP_PERFMON and CAP_SYS_ADMIN: loading BPF programs will most likely fail");
 
 	r = manager_new(&opts, &m);
 	if (r < 0) {
