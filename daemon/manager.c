@@ -100,7 +100,7 @@ static void detect_kvm_backend(struct manager *m)
 	snprintf(m->kvm_backend, sizeof(m->kvm_backend), "none");
 	for (size_t i = 0; i < sizeof(backends) / sizeof(backends[0]); i++) {
 		snprintf(path, sizeof(path), "/sys/module/%s", backends[i]);
-		if (access(path, F_OK) == 0) {
+		if (path_exists(path)) {
 			snprintf(m->kvm_backend, sizeof(m->kvm_backend), "%s", backends[i]);
 			return;
 		}

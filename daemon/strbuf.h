@@ -70,6 +70,13 @@ char *text_escape_dup(const char *src);
  * attributes.
  */
 int read_first_line(const char *path, char *buf, size_t len);
+/*
+ * Whether @path exists, looked up with the effective ids and capabilities:
+ * access() uses the real uid and drops every capability when it is not
+ * root, so a daemon running as its own user with CAP_DAC_READ_SEARCH would
+ * see nothing under root's 0700 tracefs and bpffs.
+ */
+bool path_exists(const char *path);
 
 /*
  * Room in the array *@v of *@cap elements of @size bytes for @n: doubled

@@ -6,6 +6,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "strbuf.h"
 #include "tracefs.h"
 
 const char *tracefs_root(void)
@@ -16,7 +17,7 @@ const char *tracefs_root(void)
 		char path[64];
 
 		snprintf(path, sizeof(path), "%s/events", roots[i]);
-		if (access(path, F_OK) == 0)
+		if (path_exists(path))
 			return roots[i];
 	}
 	return NULL;

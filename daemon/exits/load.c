@@ -18,6 +18,7 @@
 #include "exits.skel.h"
 #include "exits_fast.skel.h"
 #include "exits/exits.h"
+#include "strbuf.h"
 #include "log.h"
 #include "preempt.h"
 #include "progprobe.h"
@@ -311,7 +312,7 @@ void exits_attach_backup(struct exits_state *st, struct exits_probe *p)
 	if (st->pinned && link_pin_path(st, p, true, path, sizeof(path)) < 0)
 		path[0] = '\0';
 	if (st->adopted) {
-		p->backup_link = path[0] && !access(path, F_OK) ? bpf_link__open(path) : NULL;
+		p->backup_link = path[0] && path_exists(path) ? bpf_link__open(path) : NULL;
 		return;
 	}
 	if (!st->fast_reads || !st->backups_wanted || p->backup_link)
@@ -363,7 +364,7 @@ static bool can_adopt(struct exits_state *st, char *why, size_t len)
 		if (!st->probes[i].available)
 			continue;
 		if (link_pin_path(st, &st->probes[i], false, path, sizeof(path)) < 0 ||
-		    access(path, F_OK)) {
+		    !path_exists(path)) {
 			snprintf(why, len, "the link of %s is not pinned", st->probes[i].event);
 			return false;
 		}

@@ -22,7 +22,7 @@ bool kmod_kernel_loadable(const char *root, bool file_signed, char *why, size_t 
 	const char *open_br, *close_br;
 
 	snprintf(full, sizeof(full), "%s/proc/modules", root);
-	if (access(full, F_OK) != 0) {
+	if (!path_exists(full)) {
 		snprintf(why, len, "this kernel has no module support (CONFIG_MODULES is off: no /proc/modules)");
 		return false;
 	}

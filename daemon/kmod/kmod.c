@@ -64,7 +64,7 @@ static const char *mode_name(enum kmod_mode m)
 
 static bool file_exists(const char *path)
 {
-	return access(path, F_OK) == 0;
+	return path_exists(path);
 }
 
 /* The module file: --kmod-path, or where DKMS and `make kmod-install` put it. */

@@ -665,7 +665,7 @@ static int livepatch_probe(struct manager *m, void **state)
 	st->tr = calloc(TRANSITIONS_MAX, sizeof(*st->tr));
 	if (!st->tr)
 		return -ENOMEM;
-	if (access(LIVEPATCH_DIR, F_OK) < 0) {
+	if (!path_exists(LIVEPATCH_DIR)) {
 		snprintf(st->why, sizeof(st->why), "%s: %s (the kernel has no CONFIG_LIVEPATCH)",
 			 LIVEPATCH_DIR, strerror(errno));
 		log_info("livepatch: not available: %s", st->why);

@@ -105,7 +105,7 @@ static bool module_loaded(const struct klp_manage *km, const char *name)
 	char path[256];
 
 	snprintf(path, sizeof(path), "%s/%s", km->module_dir, name);
-	return access(path, F_OK) == 0;
+	return path_exists(path);
 }
 
 /* The "name" parameter, checked: NULL after filling @err. */
