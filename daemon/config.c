@@ -4,6 +4,7 @@
 #include <errno.h>
 #include <ini.h>
 #include <stdarg.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -15,34 +16,38 @@
 struct config_key {
 	const char *section;
 	const char *key;		/* the long option's name too */
-	bool flag;			/* yes/no, for an option that takes no value */
 	bool reloadable;
+	/* yes/no, for an option that takes no value: the field it sets; else 0
+	 * (the first field, socket_path, is no flag). */
+	size_t flag;
 };
 
+#define FLAG(field) offsetof(struct daemon_options, field)
+
 static const struct config_key keys[] = {
-	{ "daemon", "socket", false, false },
-	{ "daemon", "group", false, false },
-	{ "daemon", "client-timeout", false, true },
-	{ "daemon", "metrics", false, false },
-	{ "daemon", "log-level", false, true },
-	{ "daemon", "tick-ms", false, false },
-	{ "daemon", "pin-dir", false, false },
-	{ "daemon", "keep-pinned", true, false },
-	{ "daemon", "retain-exited", false, true },
-	{ "daemon", "retain-max", false, true },
-	{ "daemon", "max-vms", false, false },
-	{ "daemon", "max-threads", false, false },
-	{ "daemon", "max-keys", false, false },
-	{ "daemon", "max-keys-per-vm", false, false },
-	{ "exits", "collect", false, false },
-	{ "exits", "latency-labels", false, false },
-	{ "exits", "detail-top", false, false },
-	{ "ioctls", "ioctls", false, false },
-	{ "livepatch", "patch-dir", false, false },
-	{ "livepatch", "patch-autoload", true, false },
-	{ "livepatch", "patch-stall", false, true },
-	{ "kmod", "kmod", false, false },
-	{ "kmod", "kmod-path", false, false },
+	{ "daemon", "socket", false, 0 },
+	{ "daemon", "group", false, 0 },
+	{ "daemon", "client-timeout", true, 0 },
+	{ "daemon", "metrics", false, 0 },
+	{ "daemon", "log-level", true, 0 },
+	{ "daemon", "tick-ms", false, 0 },
+	{ "daemon", "pin-dir", false, 0 },
+	{ "daemon", "keep-pinned", false, FLAG(keep_pinned) },
+	{ "daemon", "retain-exited", true, 0 },
+	{ "daemon", "retain-max", true, 0 },
+	{ "daemon", "max-vms", false, 0 },
+	{ "daemon", "max-threads", false, 0 },
+	{ "daemon", "max-keys", false, 0 },
+	{ "daemon", "max-keys-per-vm", false, 0 },
+	{ "exits", "collect", false, 0 },
+	{ "exits", "latency-labels", false, 0 },
+	{ "exits", "detail-top", false, 0 },
+	{ "ioctls", "ioctls", false, 0 },
+	{ "livepatch", "patch-dir", false, 0 },
+	{ "livepatch", "patch-autoload", false, FLAG(patch_autoload) },
+	{ "livepatch", "patch-stall", true, 0 },
+	{ "kmod", "kmod", false, 0 },
+	{ "kmod", "kmod-path", false, 0 },
 };
 
 #define N_KEYS (sizeof(keys) / sizeof(keys[0]))
@@ -200,10 +205,7 @@ static int handler(void *user, const char *section, const char *name, const char
 
 		if (!parse_flag(value, &on))
 			return parse_fail(p, "[%s] %s: '%s' is not yes or no", section, name, shown_value);
-		if (!strcmp(name, "keep-pinned"))
-			p->o->keep_pinned = on;
-		else
-			p->o->patch_autoload = on;
+		*(bool *)((char *)p->o + keys[i].flag) = on;
 	} else {
 		char *argv[] = { "kvmscoped", opt, (char *)value, NULL };
 		const char *msg = err;

@@ -26,6 +26,7 @@
 #include "events.h"
 #include "kmod/handshake.h"
 #include "kvmscope_schema.h"
+#include "livepatch/manage.h"
 #include "livepatch/modfile.h"
 #include "log.h"
 #include "manager.h"
@@ -62,11 +63,6 @@ static const char *mode_name(enum kmod_mode m)
 	return m == KMOD_ON ? "on" : m == KMOD_OFF ? "off" : "auto";
 }
 
-static bool file_exists(const char *path)
-{
-	return path_exists(path);
-}
-
 /* The module file: --kmod-path, or where DKMS and `make kmod-install` put it. */
 static void find_module(struct kmod_state *st)
 {
@@ -75,7 +71,7 @@ static void find_module(struct kmod_state *st)
 
 	st->path[0] = '\0';
 	if (opt[0]) {
-		if (file_exists(opt))
+		if (path_exists(opt))
 			snprintf(st->path, sizeof(st->path), "%s", opt);
 		else
 			snprintf(st->path_why, sizeof(st->path_why), "--kmod-path %.200s: %s", opt,
@@ -86,7 +82,7 @@ static void find_module(struct kmod_state *st)
 		 st->release);
 	snprintf(cand[1], sizeof(cand[1]), "/lib/modules/%s/extra/" KMOD_NAME ".ko", st->release);
 	for (int i = 0; i < 2; i++) {
-		if (file_exists(cand[i])) {
+		if (path_exists(cand[i])) {
 			snprintf(st->path, sizeof(st->path), "%s", cand[i]);
 			return;
 		}
@@ -98,7 +94,7 @@ static void find_module(struct kmod_state *st)
 		char build[160];
 
 		snprintf(build, sizeof(build), "/lib/modules/%s/build", st->release);
-		if (!file_exists(build))
+		if (!path_exists(build))
 			snprintf(st->path_why + strlen(st->path_why),
 				 sizeof(st->path_why) - strlen(st->path_why),
 				 "; this kernel has no headers at %s to build it with", build);
@@ -197,7 +193,7 @@ static int kmod_load(struct kmod_state *st)
 		snprintf(st->error, sizeof(st->error), "the helper module is switched off (--kmod off)");
 		return -EPERM;
 	}
-	if (file_exists("/sys/module/" KMOD_NAME)) {
+	if (path_exists("/sys/module/" KMOD_NAME)) {
 		/* Someone loaded it before us: use it, leave it loaded. */
 		snprintf(st->loaded_name, sizeof(st->loaded_name), KMOD_NAME);
 		st->loaded_by_us = false;
@@ -290,7 +286,7 @@ static int kmod_attach(void *state)
 	struct kmod_state *st = state;
 	int r;
 
-	if (st->mode == KMOD_AUTO && file_exists("/sys/module/" KMOD_NAME))
+	if (st->mode == KMOD_AUTO && path_exists("/sys/module/" KMOD_NAME))
 		return kmod_load(st) < 0 ? 0 : 1;
 	if (st->mode != KMOD_ON) {
 		if (not_loadable(st))
@@ -308,6 +304,15 @@ static int kmod_attach(void *state)
 static bool kmod_required(void *state)
 {
 	return ((struct kmod_state *)state)->mode == KMOD_ON;
+}
+
+static uint64_t violations_total(const struct kvmscope_canary_report *r)
+{
+	uint64_t v = 0;
+
+	for (unsigned int i = 1; i < KVMSCOPE_CANARY_VERDICTS; i++)
+		v += r->violations[i];
+	return v;
 }
 
 static bool canary_running(const struct kmod_state *st)
@@ -349,35 +354,12 @@ static json_t *canary_json(const struct kmod_state *st)
 		      (json_int_t)r->settled[KVMSCOPE_CANARY_TURNING_ON], "on",
 		      (json_int_t)r->settled[KVMSCOPE_CANARY_ON], "turning_off",
 		      (json_int_t)r->settled[KVMSCOPE_CANARY_TURNING_OFF], "violations_total",
-		      (json_int_t)(r->violations[1] + r->violations[2] + r->violations[3] +
-				   r->violations[4]),
+		      (json_int_t)violations_total(r),
 		      "violations", viol, "kept_violations", kept, "during_transition",
 		      st->during_transition[0] ? st->during_transition : NULL);
 	if (o && r->state == KVMSCOPE_CANARY_FAILED)
 		json_object_set_new(o, "error", json_string(strerror(-r->error)));
 	return o;
-}
-
-/* A livepatch transition in progress, into @name ("" when none). */
-static void transition_now(char *name, size_t len)
-{
-	char path[320], line[8];
-	struct dirent *de;
-	DIR *d = opendir("/sys/kernel/livepatch");
-
-	name[0] = '\0';
-	if (!d)
-		return;
-	while ((de = readdir(d))) {
-		if (!modfile_name_valid(de->d_name))
-			continue;
-		snprintf(path, sizeof(path), "/sys/kernel/livepatch/%s/transition", de->d_name);
-		if (read_first_line(path, line, sizeof(line)) >= 0 && line[0] == '1') {
-			snprintf(name, len, "%.55s", de->d_name);
-			break;
-		}
-	}
-	closedir(d);
 }
 
 static void publish(struct kmod_state *st, const char *event)
@@ -393,9 +375,9 @@ static void publish(struct kmod_state *st, const char *event)
 	events_hub_publish(manager_events(st->m), "livepatch", 0, p);
 }
 
-static void kmod_collect(void *state)
+/* The module's canary report, and the end of a run announced once. */
+static void read_report(struct kmod_state *st)
 {
-	struct kmod_state *st = state;
 	const struct kvmscope_canary_report *r = &st->rep;
 
 	if (!st->loaded)
@@ -405,9 +387,8 @@ static void kmod_collect(void *state)
 		return;
 	}
 	st->have_rep = r->state != KVMSCOPE_CANARY_IDLE;
-	read_taint(st);
 	if (st->have_rep && r->state != KVMSCOPE_CANARY_RUNNING && st->announced_run != r->run) {
-		uint64_t v = r->violations[1] + r->violations[2] + r->violations[3] + r->violations[4];
+		uint64_t v = violations_total(r);
 
 		st->announced_run = r->run;
 		if (r->state == KVMSCOPE_CANARY_FAILED)
@@ -424,6 +405,15 @@ static void kmod_collect(void *state)
 				   (unsigned long long)r->updates);
 		publish(st, r->state == KVMSCOPE_CANARY_FAILED ? "canary_failed" : "canary_done");
 	}
+}
+
+/* The tick: the report changes only while a run this daemon started goes on. */
+static void kmod_collect(void *state)
+{
+	struct kmod_state *st = state;
+
+	if (canary_running(st))
+		read_report(st);
 }
 
 static json_t *kmod_describe(void *state)
@@ -510,12 +500,14 @@ static json_t *method_canary(void *userdata, const struct rpc_caller *caller, js
 				      strerror(errno));
 		return NULL;
 	}
-	transition_now(st->during_transition, sizeof(st->during_transition));
+	if (!klp_transition_in_progress("/sys/kernel/livepatch", st->during_transition,
+					sizeof(st->during_transition)))
+		st->during_transition[0] = '\0';
 	log_notice("kmod: canary run for %u s on %s CPUs started for uid %u pid %d%s%s", req.seconds,
 		   req.cpus ? "some" : "all", (unsigned int)caller->uid, (int)caller->pid,
 		   st->during_transition[0] ? ", during the transition of livepatch " : "",
 		   st->during_transition);
-	kmod_collect(st);
+	read_report(st);
 	publish(st, "canary_started");
 	return canary_json(st);
 }
@@ -535,7 +527,7 @@ static json_t *method_canary_stop(void *userdata, const struct rpc_caller *calle
 	}
 	log_notice("kmod: canary stopped for uid %u pid %d", (unsigned int)caller->uid,
 		   (int)caller->pid);
-	kmod_collect(st);
+	read_report(st);
 	return canary_json(st);
 }
 
@@ -543,7 +535,7 @@ static json_t *method_status(void *userdata, json_t *params, struct rpc_error *e
 {
 	struct kmod_state *st = userdata;
 
-	kmod_collect(st);
+	read_report(st);
 	return kmod_describe(st);
 }
 
@@ -566,7 +558,7 @@ static int kmod_metrics(void *state, struct strbuf *sb)
 	struct kmod_state *st = state;
 	const struct kvmscope_canary_report *r = &st->rep;
 	static const char *const bodies[] = { "neither", "original", "replacement" };
-	uint64_t v = r->violations[1] + r->violations[2] + r->violations[3] + r->violations[4];
+	uint64_t v = violations_total(r);
 	int rc;
 
 	rc = metrics_family(sb, "kvmscope_kmod_loaded", "gauge",

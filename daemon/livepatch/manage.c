@@ -79,11 +79,11 @@ static int write_attr(const struct klp_manage *km, const char *name, const char 
 	return r;
 }
 
-/* The patch whose transition is in progress, into @name; 0 when there is none. */
-static int transition_in_progress(const struct klp_manage *km, char *name, size_t len)
+int klp_transition_in_progress(const char *livepatch_dir, char *name, size_t len)
 {
-	DIR *d = opendir(km->livepatch_dir);
+	DIR *d = opendir(livepatch_dir);
 	struct dirent *de;
+	char path[320], line[8];
 	int found = 0;
 
 	if (!d)
@@ -91,13 +91,19 @@ static int transition_in_progress(const struct klp_manage *km, char *name, size_
 	while (!found && (de = readdir(d))) {
 		if (de->d_name[0] == '.' || !modfile_name_valid(de->d_name))
 			continue;
-		if (patch_attr(km, de->d_name, "transition") == 1) {
+		snprintf(path, sizeof(path), "%s/%s/transition", livepatch_dir, de->d_name);
+		if (read_first_line(path, line, sizeof(line)) >= 0 && line[0] == '1') {
 			snprintf(name, len, "%.55s", de->d_name);
 			found = 1;
 		}
 	}
 	closedir(d);
 	return found;
+}
+
+static int transition_in_progress(const struct klp_manage *km, char *name, size_t len)
+{
+	return klp_transition_in_progress(km->livepatch_dir, name, len);
 }
 
 static bool module_loaded(const struct klp_manage *km, const char *name)

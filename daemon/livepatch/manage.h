@@ -36,6 +36,12 @@ json_t *klp_manage_force(const struct klp_manage *km, const struct rpc_caller *c
 			 json_t *params, struct rpc_error *err);
 
 /*
+ * The livepatch under @livepatch_dir (/sys/kernel/livepatch) whose
+ * transition is in progress, into @name: 1, or 0 when there is none.
+ */
+int klp_transition_in_progress(const char *livepatch_dir, char *name, size_t len);
+
+/*
  * The patch directory's files ending in ".ko", in name order, as
  * kpatch load --all takes them: a malloc'd array of malloc'd names.
  */

@@ -1384,6 +1384,20 @@ static void wait_parked(int want)
 	fail_msg("%s reads '%s' after 10 s, expected %s", PARKED_PARAM, value, want ? "Y" : "N");
 }
 
+/*
+ * The parked thread released: kvmscopectl patch wait sees the stalled
+ * transition of PARK_NAME complete; then the patch is disabled and unloaded.
+ */
+static void release_park_patch(void)
+{
+	assert_int_equal(write_file_text(PARK_PARAM, "0"), 0);
+	expect_ctl("Livepatch " PARK_NAME ": followed; transition to patch completed in ", "patch",
+		   "wait", PARK_NAME, "--wait", "30", NULL);
+	expect_ctl("transition to unpatch completed", "patch", "disable", PARK_NAME, "--wait", "30",
+		   NULL);
+	expect_ctl("unloaded", "patch", "unload", PARK_NAME, NULL, NULL, NULL);
+}
+
 static int stall_teardown(void **state)
 {
 	int ret = remove_labtest_module() ? -1 : 0;
@@ -1450,12 +1464,7 @@ static void test_livepatch_stall_reported(void **state)
 	json_decref(resp);
 
 	/* Released: the kernel's next attempt switches the thread. */
-	assert_int_equal(write_file_text(PARK_PARAM, "0"), 0);
-	expect_ctl("Livepatch " PARK_NAME ": followed; transition to patch completed in ", "patch",
-		   "wait", PARK_NAME, "--wait", "30", NULL);
-	expect_ctl("transition to unpatch completed", "patch", "disable", PARK_NAME, "--wait", "30",
-		   NULL);
-	expect_ctl("unloaded", "patch", "unload", PARK_NAME, NULL, NULL, NULL);
+	release_park_patch();
 
 	/* Parked again, and reversed on the stall. */
 	assert_int_equal(write_file_text(PARK_PARAM, "1"), 0);
@@ -1795,12 +1804,7 @@ static void test_kmod_canary_during_transition(void **state)
 	assert_true(read_file_text(LAB_DAEMON_LOG, log, sizeof(log)) > 0);
 	assert_non_null(strstr(log, ", during the transition of livepatch " PARK_NAME));
 
-	assert_int_equal(write_file_text(PARK_PARAM, "0"), 0);
-	expect_ctl("Livepatch " PARK_NAME ": followed; transition to patch completed in ", "patch",
-		   "wait", PARK_NAME, "--wait", "30", NULL);
-	expect_ctl("transition to unpatch completed", "patch", "disable", PARK_NAME, "--wait", "30",
-		   NULL);
-	expect_ctl("unloaded", "patch", "unload", PARK_NAME, NULL, NULL, NULL);
+	release_park_patch();
 }
 
 int main(void)
