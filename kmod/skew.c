@@ -7,3 +7,4 @@
 #define KVMSCOPE_SCHEMA_SKEW 1
 #include "main.c"
 #include "canary.c"
+#include "exits.c"
