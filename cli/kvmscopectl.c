@@ -236,6 +236,15 @@ static int verb_status(struct cli *c)
 		if (json_object_get(cap, "vcpu_resolution"))
 			printf("  vCPU resolution: %s\n",
 			       obj_str(json_object_get(cap, "vcpu_resolution"), "how"));
+		if (json_object_get(cap, "driver")) {
+			json_t *d = json_object_get(cap, "driver");
+			char *note = text_escape_dup(obj_str(d, "kmod"));
+
+			/* The module's note quotes file paths and the kernel: escaped. */
+			printf("  driver: %s; kvmscope.ko: %s\n", obj_str(d, "requested"),
+			       note ? note : "?");
+			free(note);
+		}
 		if (json_object_get(cap, "bpf_cost"))
 			print_bpf_cost(json_object_get(cap, "bpf_cost"));
 	}

@@ -70,6 +70,11 @@ struct capability_ops {
 	 * so that attach() failing stops the daemon instead of a warning.
 	 */
 	bool (*required)(void *state);
+	/*
+	 * Probed and attached before the others, which may use it through
+	 * manager_capability_state() (the helper module serves exits).
+	 */
+	bool probe_first;
 	/* JSON-RPC methods this capability serves (NULL-name terminated) or NULL. */
 	const struct rpc_method *methods;
 };

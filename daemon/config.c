@@ -42,6 +42,7 @@ static const struct config_key keys[] = {
 	{ "exits", "collect", false, 0 },
 	{ "exits", "latency-labels", false, 0 },
 	{ "exits", "detail-top", false, 0 },
+	{ "exits", "driver", false, 0 },
 	{ "ioctls", "ioctls", false, 0 },
 	{ "livepatch", "patch-dir", false, 0 },
 	{ "livepatch", "patch-autoload", false, FLAG(patch_autoload) },
@@ -397,6 +398,8 @@ void config_key_value(const struct daemon_options *o, size_t i, char *buf, size_
 		snprintf(buf, len, "%s", o->kmod == KMOD_ON ? "on" : o->kmod == KMOD_OFF ? "off" : "auto");
 	else if (!strcmp(k, "kmod-path"))
 		snprintf(buf, len, "%s", o->kmod_path);
+	else if (!strcmp(k, "driver"))
+		snprintf(buf, len, "%s", o->driver == DRIVER_BPF ? "bpf" : o->driver == DRIVER_KMOD ? "kmod" : "auto");
 }
 
 void config_print(FILE *f, const struct daemon_options *o, const struct config_origins *origins)

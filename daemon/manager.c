@@ -84,6 +84,14 @@ static const struct capability_ops *const capability_table[] = {
 	&kmod_capability,
 };
 
+void *manager_capability_state(struct manager *m, const struct capability_ops *ops)
+{
+	for (size_t i = 0; i < m->n_caps; i++)
+		if (m->caps[i].ops == ops)
+			return m->caps[i].state;
+	return NULL;
+}
+
 static uint64_t now_usec(clockid_t clock)
 {
 	struct timespec ts;
@@ -798,10 +806,14 @@ int manager_start(struct manager *m)
 	m->caps = calloc(m->n_caps, sizeof(*m->caps));
 	if (!m->caps)
 		return -ENOMEM;
-	for (size_t i = 0; i < m->n_caps; i++) {
-		struct capability_instance *c = &m->caps[i];
+	for (size_t i = 0; i < m->n_caps; i++)
+		m->caps[i].ops = capability_table[i];
+	/* Those the others use first; status keeps the table's order. */
+	for (size_t n = 0; n < 2 * m->n_caps; n++) {
+		struct capability_instance *c = &m->caps[n % m->n_caps];
 
-		c->ops = capability_table[i];
+		if (c->ops->probe_first != (n < m->n_caps))
+			continue;
 		r = c->ops->probe(m, &c->state);
 		if (r < 0) {
 			c->probe_error = r;

@@ -49,6 +49,9 @@ int manager_run(struct manager *m);
 /* What a capability may see of the manager. */
 sd_event *manager_event(struct manager *m);
 const struct daemon_options *manager_options(const struct manager *m);
+/* The state of capability @ops, NULL before its probe or when it failed. */
+struct capability_ops;
+void *manager_capability_state(struct manager *m, const struct capability_ops *ops);
 const char *manager_kvm_backend(const struct manager *m);
 /* The VM registry: live and retained exited VMs, in the order they were seen. */
 size_t manager_vm_count(const struct manager *m);

@@ -57,6 +57,12 @@ const char daemon_usage[] =
 	"                           something asks for what only it does (the\n"
 	"                           consistency canary); on loads it at start and\n"
 	"                           fails if it cannot; off never (default auto)\n"
+	"  --driver auto|bpf|kmod   who counts exits at kvm_exit, kvm_entry,\n"
+	"                           kvm_userspace_exit and kvm_pio: BPF, or\n"
+	"                           kvmscope.ko (where BPF cannot run or attach);\n"
+	"                           auto uses the module only for what BPF cannot\n"
+	"                           attach; kmod fails the start without the module\n"
+	"                           (default auto)\n"
 	"  --kmod-path FILE         the module to load (default: kvmscope.ko of this\n"
 	"                           kernel under /lib/modules/RELEASE/updates/dkms or\n"
 	"                           extra); it and its directory must be root's\n"
@@ -231,7 +237,7 @@ int daemon_options_parse(struct daemon_options *o, int argc, char **argv, char *
 	       OPT_DETAIL_TOP, OPT_COLLECT, OPT_PIN_DIR, OPT_KEEP_PINNED, OPT_CLEANUP, OPT_TICK_MS,
 	       OPT_RETAIN_MAX, OPT_MAX_VMS, OPT_MAX_THREADS, OPT_MAX_KEYS, OPT_GROUP, OPT_CLIENT_TIMEOUT,
 	       OPT_MAX_KEYS_PER_VM, OPT_IOCTLS, OPT_PATCH_DIR, OPT_PATCH_AUTOLOAD, OPT_PATCH_STALL,
-	       OPT_KMOD, OPT_KMOD_PATH, OPT_CONFIG, OPT_NO_CONFIG, OPT_PRINT_CONFIG };
+	       OPT_KMOD, OPT_KMOD_PATH, OPT_DRIVER, OPT_CONFIG, OPT_NO_CONFIG, OPT_PRINT_CONFIG };
 	static const struct option longopts[] = {
 		{ "socket", required_argument, NULL, OPT_SOCKET },
 		{ "metrics", required_argument, NULL, OPT_METRICS },
@@ -257,6 +263,7 @@ int daemon_options_parse(struct daemon_options *o, int argc, char **argv, char *
 		{ "patch-stall", required_argument, NULL, OPT_PATCH_STALL },
 		{ "kmod", required_argument, NULL, OPT_KMOD },
 		{ "kmod-path", required_argument, NULL, OPT_KMOD_PATH },
+		{ "driver", required_argument, NULL, OPT_DRIVER },
 		{ "config", required_argument, NULL, OPT_CONFIG },
 		{ "no-config", no_argument, NULL, OPT_NO_CONFIG },
 		{ "print-config", no_argument, NULL, OPT_PRINT_CONFIG },
@@ -400,6 +407,18 @@ int daemon_options_parse(struct daemon_options *o, int argc, char **argv, char *
 				o->kmod = KMOD_OFF;
 			else {
 				snprintf(err, errlen, "--kmod: '%s' is not auto, on or off", optarg);
+				return -EINVAL;
+			}
+			break;
+		case OPT_DRIVER:
+			if (!strcmp(optarg, "auto")) {
+				o->driver = DRIVER_AUTO;
+			} else if (!strcmp(optarg, "bpf")) {
+				o->driver = DRIVER_BPF;
+			} else if (!strcmp(optarg, "kmod")) {
+				o->driver = DRIVER_KMOD;
+			} else {
+				snprintf(err, errlen, "--driver: '%s' is not auto, bpf or kmod", optarg);
 				return -EINVAL;
 			}
 			break;

@@ -38,6 +38,13 @@ enum collect_view {
 	COLLECT_ALL = COLLECT_LATENCY | COLLECT_DETAIL | COLLECT_BACKDOOR | COLLECT_VMM,
 };
 
+/* Who counts exits at KVM's tracepoints (--driver). */
+enum exits_driver {
+	DRIVER_AUTO,	/* BPF, and kvmscope.ko where BPF cannot attach */
+	DRIVER_BPF,
+	DRIVER_KMOD,	/* kvmscope.ko for every tracepoint it serves; fails without it */
+};
+
 /* Whether kvmscoped loads its helper module (--kmod). */
 enum kmod_mode {
 	KMOD_AUTO,	/* when something asks for what only it does */
@@ -69,6 +76,7 @@ struct daemon_options {
 	bool patch_autoload;		/* load every patch_dir/ *.ko at start */
 	unsigned int patch_stall_sec;	/* a transition this long is reported as stalled */
 	enum kmod_mode kmod;		/* --kmod */
+	enum exits_driver driver;	/* --driver */
 	char kmod_path[200];		/* --kmod-path; "" searches /lib/modules/RELEASE */
 	char config_path[200];		/* --config; "" reads KVMSCOPE_DEFAULT_CONFIG if it exists */
 	bool no_config;			/* --no-config */

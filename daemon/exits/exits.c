@@ -45,12 +45,16 @@ static uint64_t monotonic_usec(void)
  * VM's exit (its process is gone already), whose handling drains the
  * rings again, and libbpf hands a record out until its callback returns.
  */
+static int on_exit_event(void *ctx, void *data, size_t len);
+
 static void consume_rings(struct exits_state *st)
 {
 	if (!st->rb || st->consuming)
 		return;
 	st->consuming = true;
 	ring_buffer__consume(st->rb);
+	/* kvmscope.ko's exit stream, where it counts the exits (kexits.c). */
+	exits_kmod_drain(st, on_exit_event, st);
 	st->consuming = false;
 }
 
@@ -412,10 +416,12 @@ static int on_exit_event(void *ctx, void *data, size_t len)
 static void report_stream_counts(struct exits_state *st)
 {
 	uint32_t d = KVMSCOPE_DROP_STREAM_FULL, zero = 0;
+	uint64_t submitted = 0, dropped = 0;
 
+	exits_kmod_stream_counts(st, &submitted, &dropped);
 	events_hub_kernel_ring(manager_events(st->m),
-			       exits_percpu_sum(st, bpf_map__fd(st->skel->maps.stream_submitted), &zero),
-			       exits_percpu_sum(st, bpf_map__fd(st->skel->maps.exit_drops), &d));
+			       submitted + exits_percpu_sum(st, bpf_map__fd(st->skel->maps.stream_submitted), &zero),
+			       dropped + exits_percpu_sum(st, bpf_map__fd(st->skel->maps.exit_drops), &d));
 }
 
 static int on_stream_timer(sd_event_source *s, uint64_t usec, void *userdata)
@@ -464,6 +470,7 @@ static void stream_reset(struct exits_state *st)
 
 	st->skel->bss->stream_enabled = 0;
 	st->skel->bss->stream_all_pids = 0;
+	exits_kmod_stream_set(st, NULL);
 	while (bpf_map_get_next_key(fd, NULL, &k) == 0)
 		if (bpf_map_delete_elem(fd, &k) < 0)
 			break;
@@ -483,6 +490,7 @@ static void exits_stream_filter(void *state, const char *topic, const struct str
 
 	if (!st->loaded || !st->rb)
 		return;
+	exits_kmod_stream_set(st, f);
 	if (f->mode == STREAM_OFF) {
 		st->skel->bss->stream_enabled = 0;
 		/* The last records, and their count, before the timer stops. */
@@ -651,6 +659,12 @@ static void exits_collect(void *state)
 	exits_flush_exited(st);
 }
 
+/* --driver kmod: without the module the daemon does not start. */
+static bool exits_required(void *state)
+{
+	return manager_options(((struct exits_state *)state)->m)->driver == DRIVER_KMOD;
+}
+
 const struct capability_ops exits_capability = {
 	.name = "exits",
 	.probe = exits_probe,
@@ -662,6 +676,7 @@ const struct capability_ops exits_capability = {
 	.vm_exited = exits_vm_exited,
 	.vm_forget = exits_vm_forget,
 	.free = exits_free,
+	.required = exits_required,
 	.topics = (const char *const[]){ "exit", NULL },
 	.stream_filter = exits_stream_filter,
 	.methods = exits_methods,

@@ -18,6 +18,7 @@
 #include "capability.h"
 #include "exits/model.h"
 #include "kvmscope/exits.h"
+#include "kvmscope/kmod.h"
 #include "strbuf.h"
 
 struct manager;
@@ -40,6 +41,7 @@ struct exits_probe {
 	bool fentry;			/* prog_name is an fentry program on function @event */
 	unsigned int view;		/* enum collect_view it serves; 0: the counts */
 	bool btf_vcpu_arg;		/* the tp_btf program reads arg 0 as struct kvm_vcpu * */
+	bool kmod;			/* served by kvmscope.ko (--driver), not BPF */
 	struct field_check fields[3];
 	char name[64];			/* "tp_btf/kvm_exit", "tracepoint/kvm/kvm_exit" */
 	bool use_btf;			/* load the tp_btf program, not the classic one */
@@ -118,6 +120,16 @@ struct exits_state {
 	/* Arrays kept from tick to tick: the next snapshot, the fold's, the flush's. */
 	struct exit_table spare, fold_scratch, flush_table;
 	/* The slot table, mapped (read.c): n_slots of slot_size bytes. */
+	/* kvmscope.ko's counters (--driver; kexits.c), mapped read-only. */
+	const struct kvmscope_kexits_header *kmod_hdr;
+	size_t kmod_map_len;
+	int kmod_fd;			/* the kmod capability's device; -1: not used */
+	uint32_t kmod_probes;		/* bits of enum kvmscope_kexits_probe it serves */
+	struct slot_ref *kmod_slot_refs;
+	uint32_t kmod_slots_used;
+	uint64_t kmod_stream_tail;	/* the module's stream events read */
+	bool kmod_fatal;		/* --driver kmod and the module cannot serve */
+	char kmod_note[480];		/* how or why not */
 	void *slots;
 	size_t slots_len, slot_size;
 	uint32_t n_slots, slots_used;
@@ -173,6 +185,18 @@ void exits_read_drops(struct exits_state *st, struct exits_snapshot *snap);
 /* Map the slot table; on a fresh load, put every slot on the free list. */
 int exits_slots_open(struct exits_state *st);
 void exits_slots_close(struct exits_state *st);
+
+/* kexits.c: the exits kvmscope.ko counts (--driver). */
+void exits_kmod_start(struct exits_state *st);
+void exits_kmod_mark(struct exits_state *st);
+int exits_kmod_read_fallback(struct exits_state *st, struct exit_table *t);
+void exits_kmod_free_pids(struct exits_state *st, const uint32_t *pids, size_t n);
+void exits_kmod_close(struct exits_state *st);
+json_t *exits_kmod_describe(struct exits_state *st);
+/* The module's exit stream: its filter (NULL: off), reading it, its counts. */
+void exits_kmod_stream_set(struct exits_state *st, const struct stream_filter *f);
+void exits_kmod_drain(struct exits_state *st, int (*fn)(void *ctx, void *data, size_t len), void *ctx);
+void exits_kmod_stream_counts(const struct exits_state *st, uint64_t *submitted, uint64_t *dropped);
 /* Delete every key of the processes @pids (sorted) from every map, free their slots. */
 void exits_delete_pids(struct exits_state *st, const uint32_t *pids, size_t n);
 uint64_t exits_percpu_sum(struct exits_state *st, int map_fd, const void *key);

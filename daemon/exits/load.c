@@ -269,6 +269,7 @@ static void choose_probes(struct exits_state *st, bool allow_btf, bool allow_fen
 	}
 	btf__free(kvm);
 	btf__free(vmlinux);
+	exits_kmod_mark(st);
 }
 
 /* The pin_meta this daemon would write: what it chose, with what sizes. */
@@ -518,14 +519,16 @@ static int open_and_load_variant(struct exits_state *st)
 			bpf_object__find_program_by_name(s->obj, p->btf_prog_name) : NULL;
 
 		/* Adopting: the pinned links keep their programs; none is loaded. */
+		bool load = !st->adopted && p->available && !p->kmod;
+
 		if (classic)
-			bpf_program__set_autoload(classic, !st->adopted && p->available && !p->use_btf);
+			bpf_program__set_autoload(classic, load && !p->use_btf);
 		if (btf)
-			bpf_program__set_autoload(btf, !st->adopted && p->available && p->use_btf);
+			bpf_program__set_autoload(btf, load && p->use_btf);
 		if (p->btf_backup_name)
 			bpf_program__set_autoload(
 				bpf_object__find_program_by_name(s->obj, p->btf_backup_name),
-				!st->adopted && p->available && p->use_btf && st->fast_reads);
+				load && p->use_btf && st->fast_reads);
 	}
 	r = st->pinned ? pin_object_maps(s->obj, st->pin_dir) : 0;
 	if (r >= 0)
@@ -567,6 +570,7 @@ void exits_free(void *state)
 	if (!st)
 		return;
 	remove_pins(st);
+	exits_kmod_close(st);
 	for (size_t i = 0; i < N_PROBES; i++) {
 		bpf_link__destroy(st->probes[i].backup_link);
 		bpf_link__destroy(st->probes[i].link);
@@ -590,6 +594,7 @@ int exits_probe(struct manager *m, void **state)
 		return -ENOMEM;
 	st->m = m;
 	st->pin_lock_fd = -1;
+	st->kmod_fd = -1;
 	memcpy(st->probes, probe_templates, sizeof(probe_templates));
 	st->ncpus = libbpf_num_possible_cpus();
 	if (st->ncpus <= 0) {
@@ -609,6 +614,8 @@ int exits_probe(struct manager *m, void **state)
 	*state = st;
 	/* Cheapest first: tp_btf and fentry, then tp_btf alone, then classic. */
 	choose_probes(st, true, true);
+	/* kvmscope.ko for what BPF cannot attach, or for all it serves (--driver). */
+	exits_kmod_start(st);
 	for (size_t i = 0; i < N_PROBES; i++)
 		any |= st->probes[i].available;
 	if (!any) {
@@ -652,6 +659,11 @@ int exits_attach(void *state)
 	struct exits_state *st = state;
 	int attached = 0;
 
+	if (st->kmod_fatal) {
+		log_error("exits: --driver kmod, but kvmscope.ko cannot count exits here: %s",
+			  st->kmod_note);
+		return -ENODEV;
+	}
 	if (!st->loaded) {
 		for (size_t i = 0; i < N_PROBES; i++)
 			if (st->probes[i].available)
@@ -666,6 +678,12 @@ int exits_attach(void *state)
 
 		if (!p->available)
 			continue;
+		if (p->kmod) {
+			/* Attached by the module, now or when kvm.ko loads (status reads which). */
+			p->attached = true;
+			attached++;
+			continue;
+		}
 		if (st->pinned && link_pin_path(st, p, false, path, sizeof(path)) < 0)
 			path[0] = '\0';
 		if (st->adopted) {
@@ -729,17 +747,19 @@ json_t *exits_describe(void *state)
 	bool user_counted = vmm || !exits_hw_counted(st);
 	const struct exits_probe *ioctl = &st->probes[PROBE_IOCTL], *entry = &st->probes[PROBE_KVM_ENTRY];
 	const struct exits_probe *uexit = &st->probes[PROBE_USERSPACE_EXIT];
-	bool entry_resolves = entry->attached && entry->use_btf;
-	bool resolves = st->vcpu_btf && (ioctl->attached || entry_resolves);
+	bool entry_resolves = entry->attached && (entry->use_btf || entry->kmod);
+	bool resolves = entry->kmod || (st->vcpu_btf && (ioctl->attached || entry_resolves));
 	size_t attached = 0, wanted = 0;
+	json_t *driver = exits_kmod_describe(st);
 
 	for (size_t i = 0; i < N_PROBES; i++) {
 		const struct exits_probe *p = &st->probes[i];
 
 		attached += p->attached;
 		wanted += !p->not_needed;
-		json_array_append_new(probes, json_pack("{s:s, s:s, s:b, s:b, s:s?, s:b}", "name", p->name,
-			"type", p->fentry ? "fentry" : p->use_btf ? "tp_btf" : "tracepoint", "available", p->available,
+		json_array_append_new(probes, json_pack("{s:s, s:s, s:s, s:b, s:b, s:s?, s:b}", "name", p->name,
+			"type", p->kmod ? "kmod" : p->fentry ? "fentry" : p->use_btf ? "tp_btf" : "tracepoint",
+			"driver", p->kmod ? "kmod" : "bpf", "available", p->available,
 			"attached", p->attached, "reason", p->attached ? NULL : p->reason,
 			"backup", p->backup_link != NULL));
 	}
@@ -776,17 +796,20 @@ json_t *exits_describe(void *state)
 			: "unavailable: neither the KVM_RUN hook nor kvm_entry is attached",
 		"vmware_backdoor", "available", backdoor && resolves && uexit->attached,
 		"how", !backdoor ? "switched off: --collect has no backdoor"
+			: entry->kmod ? "RAX/RCX of the vCPU (kvmscope.ko, struct kvm_vcpu from kvm_entry) at KVM_EXIT_IO on 0x5658/0x5659"
 			: !st->vcpu_btf ? "unavailable: kernel BTF has no struct kvm_vcpu to read the registers from"
 			: ioctl->attached ? "RAX/RCX of the vCPU (struct kvm_vcpu via the KVM_RUN fd) at KVM_EXIT_IO on 0x5658/0x5659"
 			: "RAX/RCX of the vCPU (struct kvm_vcpu from kvm_entry) at KVM_EXIT_IO on 0x5658/0x5659");
 	json_object_set_new(extra, "slots", describe_slots(st));
+	json_object_set_new(extra, "driver", driver);
 	json_object_set_new(extra, "kernel_reads", json_pack("{s:b, s:s}", "fast", st->fast_reads,
 							     "how", st->reads_note));
 	out = json_pack("{s:s, s:i, s:o, s:{s:b, s:s}, s:o}", "state",
 			 attached == wanted ? "active" : attached ? "degraded" : "inactive",
 			 "schema_version", KVMSCOPE_EXITS_SCHEMA_VERSION, "probes", probes,
 			 "vcpu_resolution", "available", resolves, "how",
-			 !st->vcpu_btf ? "unavailable: kernel BTF has no struct kvm_vcpu; vcpu shows as unknown"
+			 entry->kmod ? "kvm_entry's struct kvm_vcpu (kvmscope.ko), at the thread's first entry"
+			 : !st->vcpu_btf ? "unavailable: kernel BTF has no struct kvm_vcpu; vcpu shows as unknown"
 			 : ioctl->attached ? "KVM_RUN fd -> struct kvm_vcpu (kernel BTF)"
 			 : "kvm_entry's struct kvm_vcpu (tp_btf), at the thread's first entry",
 			 "dropped", drops);

@@ -328,7 +328,7 @@ int exits_metrics(void *state, struct strbuf *sb)
 			r = metrics_family(sb, "kvmscope_slots_used", "gauge",
 					   "Per-thread counter slots in use (--max-threads is the total).");
 		if (r >= 0)
-			r = metrics_sample(sb, "kvmscope_slots_used", NULL, 0, st->slots_used);
+			r = metrics_sample(sb, "kvmscope_slots_used", NULL, 0, st->slots_used + st->kmod_slots_used);
 	}
 	exit_table_free(&pio);
 	free(per_vm);

@@ -234,6 +234,20 @@ static struct kvmscope_slot *slot_at(const struct exits_state *st, uint32_t i)
 	return (struct kvmscope_slot *)((char *)st->slots + (size_t)i * st->slot_size);
 }
 
+/* A table of slots to read: the BPF map's, or kvmscope.ko's (kexits.c). */
+struct slot_view {
+	const void *base;
+	uint32_t n;
+	size_t size;
+	struct slot_ref **refs;		/* n of them, made at the first read */
+	uint32_t *used;			/* set to the slots in use */
+};
+
+static const struct kvmscope_slot *view_slot(const struct slot_view *v, uint32_t i)
+{
+	return (const struct kvmscope_slot *)((const char *)v->base + (size_t)i * v->size);
+}
+
 /* The BPF programs write while this reads: each field is read once. */
 #define ONCE(x) (*(const volatile __typeof__(x) *)&(x))
 
@@ -423,12 +437,12 @@ static void slot_prefetch(const struct kvmscope_slot *s)
  * has two slots for one vCPU (a thread that ran another vCPU, or vCPUs
  * not resolved), whose records interleave.
  */
-static int read_slots(struct exits_state *st, struct exit_table *t, size_t *sorted)
+static int read_slots(const struct slot_view *v, struct exit_table *t, size_t *sorted)
 {
 	static const uint8_t kinds[] = { EXIT_KIND_HW, EXIT_KIND_USER, EXIT_KIND_PIO,
 					 EXIT_KIND_HW_LAT, EXIT_KIND_USER_LAT,
 					 EXIT_KIND_HW_PENDING, EXIT_KIND_USER_PENDING };
-	struct slot_ref *refs = st->slot_refs;
+	struct slot_ref *refs = *v->refs;
 	size_t n = 0, first = t->n;
 	bool in_order = true;
 	int r = 0;
@@ -439,28 +453,28 @@ static int read_slots(struct exits_state *st, struct exit_table *t, size_t *sort
 		       EXIT_KIND_HW_PENDING < EXIT_KIND_USER_PENDING,
 		       "kinds[] must follow enum exit_kind");
 	if (!refs) {
-		refs = st->slot_refs = calloc(st->n_slots, sizeof(*refs));
+		refs = *v->refs = calloc(v->n, sizeof(*refs));
 		if (!refs)
 			return -ENOMEM;
 	}
-	for (uint32_t i = 0; i < st->n_slots; i++) {
-		const struct kvmscope_slot *s = slot_at(st, i);
+	for (uint32_t i = 0; i < v->n; i++) {
+		const struct kvmscope_slot *s = view_slot(v, i);
 		uint32_t tgid = ONCE(s->tgid);
 
 		if (tgid)
 			refs[n++] = (struct slot_ref){ .tgid = tgid, .vcpu = ONCE(s->vcpu), .idx = i };
 	}
-	st->slots_used = (uint32_t)n;
+	*v->used = (uint32_t)n;
 	qsort(refs, n, sizeof(refs[0]), slot_ref_cmp);
 	for (size_t a = 0, b; a < n && r >= 0; a = b) {
 		for (b = a + 1; b < n && refs[b].tgid == refs[a].tgid; b++)
 			in_order &= refs[b].vcpu != refs[b - 1].vcpu;
 		/* The next VM's slots are fetched while this one's are read. */
 		for (size_t j = b; j < n && j < b + (b - a); j++)
-			slot_prefetch(slot_at(st, refs[j].idx));
+			slot_prefetch(view_slot(v, refs[j].idx));
 		for (size_t k = 0; k < sizeof(kinds) && r >= 0; k++)
 			for (size_t j = a; j < b && r >= 0; j++)
-				r = read_slot_kind(slot_at(st, refs[j].idx), refs[a].tgid, kinds[k], t);
+				r = read_slot_kind(view_slot(v, refs[j].idx), refs[a].tgid, kinds[k], t);
 	}
 	/* In order from the table's start only if the slots came first. */
 	*sorted = in_order && r >= 0 && !first ? t->n : 0;
@@ -491,8 +505,25 @@ int exits_read_all(struct exits_state *st, struct exit_table *t)
 
 	if (!st->loaded)
 		return 0;
-	if (st->slots)
-		r = read_slots(st, t, &sorted);
+	if (st->kmod_hdr) {
+		struct slot_view v = { (const char *)st->kmod_hdr + st->kmod_hdr->slots_offset,
+				       st->kmod_hdr->n_slots, st->kmod_hdr->slot_size,
+				       &st->kmod_slot_refs, &st->kmod_slots_used };
+
+		r = read_slots(&v, t, &sorted);
+		if (r >= 0)
+			r = exits_kmod_read_fallback(st, t);
+	}
+	if (st->slots && r >= 0) {
+		struct slot_view v = { st->slots, st->n_slots, st->slot_size, &st->slot_refs,
+				       &st->slots_used };
+		size_t bpf_sorted;
+
+		/* @sorted is a prefix: the module's slots, when they came first. */
+		r = read_slots(&v, t, &bpf_sorted);
+		if (!st->kmod_hdr)
+			sorted = bpf_sorted;
+	}
 	if (r >= 0)
 		r = read_counts(st, s->maps.hw_exits, make_hw, t);
 	if (r >= 0)
@@ -557,6 +588,12 @@ void exits_read_drops(struct exits_state *st, struct exits_snapshot *snap)
 			exits_percpu_sum(st, bpf_map__fd(st->skel->maps.exit_fallbacks), &k) : 0;
 	if (!st->loaded)
 		return;
+	if (st->kmod_hdr) {
+		for (uint32_t k = 0; k < KVMSCOPE_DROP_MAX; k++)
+			snap->drops[k] += ONCE(st->kmod_hdr->drops[k]);
+		for (uint32_t k = 0; k < KVMSCOPE_FALLBACK_MAX; k++)
+			snap->fallbacks[k] += ONCE(st->kmod_hdr->fallbacks[k]);
+	}
 	if (exits_map_walk(st, st->skel->maps.vm_state, add_drops, &c) < 0)
 		log_warning("exits: cannot read the per-VM drop counts");
 	/* Sorted by pid for lookups; few VMs lose anything. */
@@ -637,4 +674,5 @@ void exits_delete_pids(struct exits_state *st, const uint32_t *pids, size_t n)
 	delete_pids_from(st, s->maps.vm_state, pids, n);
 	if (st->slots)
 		free_slots_of(st, pids, n);
+	exits_kmod_free_pids(st, pids, n);
 }

@@ -25,6 +25,7 @@
 #include "capability.h"
 #include "events.h"
 #include "kmod/handshake.h"
+#include "kmod/kmod.h"
 #include "kvmscope_schema.h"
 #include "livepatch/manage.h"
 #include "livepatch/modfile.h"
@@ -56,6 +57,7 @@ struct kmod_state {
 	bool have_rep;
 	uint32_t announced_run;		/* the run whose end was published */
 	char during_transition[64];	/* a livepatch transition when the run started */
+	char users[64];			/* capabilities using the device ("exits") */
 };
 
 static const char *mode_name(enum kmod_mode m)
@@ -301,6 +303,31 @@ static int kmod_attach(void *state)
 	return 1;
 }
 
+int kmod_acquire(struct manager *m, uint32_t feature, const char *user, char *why, size_t len)
+{
+	struct kmod_state *st = manager_capability_state(m, &kmod_capability);
+	int r;
+
+	if (!st) {
+		snprintf(why, len, "the helper module capability is unavailable");
+		return -ENODEV;
+	}
+	r = kmod_load(st);
+	if (r < 0) {
+		snprintf(why, len, "%s", st->error);
+		return r;
+	}
+	if (!(st->ver.features & feature)) {
+		snprintf(why, len, "kvmscope.ko %s cannot do that on this kernel (features 0x%x)",
+			 st->ver.version, st->ver.features);
+		return -EOPNOTSUPP;
+	}
+	if (!strstr(st->users, user) && strlen(st->users) + strlen(user) + 2 < sizeof(st->users))
+		snprintf(st->users + strlen(st->users), sizeof(st->users) - strlen(st->users), "%s%s",
+			 st->users[0] ? "," : "", user);
+	return st->dev;
+}
+
 static bool kmod_required(void *state)
 {
 	return ((struct kmod_state *)state)->mode == KMOD_ON;
@@ -440,9 +467,19 @@ static json_t *kmod_describe(void *state)
 		json_object_set_new(o, "version", json_string(st->ver.version));
 		json_object_set_new(o, "api", json_integer(st->ver.api));
 		json_object_set_new(o, "schema", json_string(schema));
+		json_object_set_new(o, "exits_supported",
+				    json_boolean(st->ver.features & KVMSCOPE_FEATURE_EXITS));
 	}
-	if (o)
+	if (o) {
+		json_t *users = json_array();
+		char list[sizeof(st->users)], *save = NULL;
+
+		snprintf(list, sizeof(list), "%s", st->users);
+		for (char *u = strtok_r(list, ",", &save); u; u = strtok_r(NULL, ",", &save))
+			json_array_append_new(users, json_string(u));
+		json_object_set_new(o, "used_by", users);
 		json_object_set_new(o, "canary", canary_json(st));
+	}
 	return o;
 }
 
@@ -619,5 +656,6 @@ const struct capability_ops kmod_capability = {
 	.metrics = kmod_metrics,
 	.free = kmod_free,
 	.required = kmod_required,
+	.probe_first = true,
 	.methods = kmod_methods,
 };
