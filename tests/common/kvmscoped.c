@@ -66,24 +66,39 @@ pid_t test_kvmscoped_start(const char *kvmscoped, const char *log, char *const a
 	bool has_pin_dir = false;
 	pid_t pid;
 
+	const char *driver = getenv("KVMSCOPE_TEST_DRIVER"), *kmod_path = getenv("KVMSCOPE_TEST_KMOD_PATH");
+	bool has_driver = false;
+
 	/* Each daemon under test pins into its own directory unless told where. */
-	for (int i = 0; args && args[i]; i++)
+	for (int i = 0; args && args[i]; i++) {
 		has_pin_dir |= !strcmp(args[i], "--pin-dir");
+		/* A test about the module or the driver says what it wants. */
+		has_driver |= !strncmp(args[i], "--driver", 8) || !strncmp(args[i], "--kmod", 6);
+	}
 	snprintf(pin_dir, sizeof(pin_dir), "/sys/fs/bpf/kvmscope-test-%d-%d", (int)getpid(), started++);
 	pid = fork();
 	if (pid == 0) {
-		char *argv[34] = { "kvmscoped" };
+		char *argv[40] = { "kvmscoped" };
 		int fd = open(log, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644), n = 1;
 
 		if (fd >= 0) {
 			dup2(fd, 1);
 			dup2(fd, 2);
 		}
-		for (; args && args[n - 1] && n < 31; n++)
+		for (; args && args[n - 1] && n < 29; n++)
 			argv[n] = args[n - 1];
 		if (!has_pin_dir) {
 			argv[n++] = "--pin-dir";
 			argv[n++] = pin_dir;
+		}
+		/* The whole suite again with another driver (tests/run inlab). */
+		if (driver && driver[0] && !has_driver && n < 30) {
+			argv[n++] = "--driver";
+			argv[n++] = (char *)driver;
+			if (kmod_path && kmod_path[0] && n < 32) {
+				argv[n++] = "--kmod-path";
+				argv[n++] = (char *)kmod_path;
+			}
 		}
 		argv[n] = NULL;
 		execv(kvmscoped, argv);

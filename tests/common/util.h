@@ -27,6 +27,24 @@ static inline double now_seconds(void)
 	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 
+/* The driver the suite runs with (tests/run sets KVMSCOPE_TEST_DRIVER for a second run). */
+#include <stdbool.h>
+#include <stdlib.h>
+static inline bool test_driver_is(const char *driver)
+{
+	const char *d = getenv("KVMSCOPE_TEST_DRIVER");
+
+	return d && !strcmp(d, driver);
+}
+
+/* Skip the running test, saying why (tests/run prints it with the summary). */
+#define skip_msg(...) \
+	do { \
+		print_message("[ NOT RUN  ] " __VA_ARGS__); \
+		print_message("\n"); \
+		skip(); \
+	} while (0)
+
 #define assert_contains(haystack, needle) \
 	do { \
 		const char *h_ = (haystack), *n_ = (needle); \

@@ -766,6 +766,9 @@ static void test_bpf_run_time_per_program(void **state)
 	double t0;
 	int status, r;
 
+	if (test_driver_is("kmod"))
+		skip_msg("--driver kmod: kvm_exit, kvm_entry, kvm_userspace_exit and kvm_pio run no "
+			 "BPF program whose run time could be measured (the BPF run of this suite does)");
 	r = bpf_stats_lock();
 	if (r < 0)
 		fail_msg("cannot lock %s: %s", BPF_STATS_LOCK, strerror(-r));
@@ -1712,9 +1715,14 @@ static void test_kmod_unavailable(void **state)
 	char want[200];
 	char *argv[] = { bin("kvmscoped"), "--kmod", "on", "--socket", "/tmp/kvmscope-kmod-on.sock",
 			 "--metrics", "off", "--pin-dir", "none", NULL };
+	char *dargv[] = { bin("kvmscoped"), "--driver", "kmod", "--socket", "/tmp/kvmscope-kmod-on.sock",
+			  "--metrics", "off", "--pin-dir", "none", NULL };
 	struct proc_result r;
 	json_t *res, *k;
 
+	if (test_driver_is("kmod"))
+		skip_msg("--driver kmod: kvmscope.ko is loaded for this run of the suite; the BPF run "
+			 "proves what happens without it");
 	res = rpc("status", NULL);
 	k = NULL;
 	{
@@ -1778,6 +1786,19 @@ static void test_kmod_unavailable(void **state)
 	r = run(argv);
 	assert_int_equal(r.status, 2);
 	assert_contains(r.err, "--kmod: 'sometimes' is not auto, on or off");
+	proc_result_free(&r);
+
+	/* --driver kmod: the exits cannot be counted as asked, so that is fatal too. */
+	r = run(dargv);
+	assert_int_equal(r.status, 1);
+	snprintf(want, sizeof(want),
+		 "exits: --driver kmod, but kvmscope.ko cannot count exits here: unavailable: %s", why);
+	assert_contains(r.err, want);
+	proc_result_free(&r);
+	dargv[2] = "ebpf";
+	r = run(dargv);
+	assert_int_equal(r.status, 2);
+	assert_contains(r.err, "--driver: 'ebpf' is not auto, bpf or kmod");
 	proc_result_free(&r);
 }
 
@@ -2873,9 +2894,9 @@ static void test_usage_errors(void **state)
 static void test_status_reports_probes(void **state)
 {
 	struct proc_result r = ctl("--json", "status", NULL, NULL, NULL, NULL);
-	json_t *st, *cap, *probe;
-	size_t i;
-	bool userspace_attached = false, hw_backend, amd;
+	json_t *st, *cap, *probe, *driver;
+	size_t i, kmod_probes = 0;
+	bool userspace_attached = false, hw_backend, amd, kmod_driver = test_driver_is("kmod");
 	const char *name, *type, *backend;
 
 	assert_int_equal(r.status, 0);
@@ -2901,9 +2922,19 @@ static void test_status_reports_probes(void **state)
 		name = json_string_value(json_object_get(probe, "name"));
 		type = json_string_value(json_object_get(probe, "type"));
 		assert_true(!strcmp(type, "tp_btf") || !strcmp(type, "tracepoint") ||
-			    !strcmp(type, "fentry"));
+			    !strcmp(type, "fentry") || (kmod_driver && !strcmp(type, "kmod")));
 		if (strstr(name, "/kvm_userspace_exit"))
 			userspace_attached = json_is_true(json_object_get(probe, "attached"));
+		/* --driver kmod: kvmscope.ko serves the four exit probes, attached. */
+		if (kmod_driver && (strstr(name, "/kvm_exit") || strstr(name, "/kvm_entry") ||
+				    strstr(name, "/kvm_userspace_exit") || strstr(name, "/kvm_pio"))) {
+			assert_string_equal(type, "kmod");
+			assert_string_equal(json_string_value(json_object_get(probe, "driver")), "kmod");
+			assert_true(json_is_true(json_object_get(probe, "attached")));
+			kmod_probes++;
+			continue;
+		}
+		assert_string_equal(json_string_value(json_object_get(probe, "driver")), "bpf");
 		/*
 		 * Hardware backends fire kvm_entry: its vCPU does the syscall
 		 * hook's work, and kvm_amd reads kvm_exit's reason from the VMCB.
@@ -2922,6 +2953,14 @@ static void test_status_reports_probes(void **state)
 			assert_int_equal(json_is_true(json_object_get(probe, "attached")), hw_backend);
 	}
 	assert_true(userspace_attached);
+	/* Which driver serves what, and why. */
+	driver = json_object_get(cap, "driver");
+	assert_string_equal(json_string_value(json_object_get(driver, "requested")),
+			    kmod_driver ? "kmod" : "auto");
+	assert_int_equal(json_array_size(json_object_get(driver, "kmod_serves")), kmod_driver ? 4 : 0);
+	assert_int_equal(kmod_probes, kmod_driver ? 4 : 0);
+	if (!kmod_driver)
+		assert_non_null(strstr(json_string_value(json_object_get(driver, "kmod")), "not used"));
 	json_decref(st);
 
 	r = ctl("status", NULL, NULL, NULL, NULL, NULL);
@@ -2989,8 +3028,9 @@ static void assert_same_shape(json_t *example, json_t *actual, const char *where
 
 	if (json_is_null(example) || json_is_null(actual))
 		return;	/* optional values */
-	/* A map whose keys are data (KVM's own statistic names), not schema. */
-	if (strlen(where) > 17 && !strcmp(where + strlen(where) - 17, ".kvm_stats.values")) {
+	/* Maps whose keys are data (KVM's statistic names, event names), not schema. */
+	if ((strlen(where) > 17 && !strcmp(where + strlen(where) - 17, ".kvm_stats.values")) ||
+	    (strlen(where) > 12 && !strcmp(where + strlen(where) - 12, ".kmod_events"))) {
 		json_object_foreach(actual, key, v)
 			if (!json_is_integer(v))
 				fail_msg("%s.%s: not a number", where, key);

@@ -437,6 +437,26 @@ static void test_ioctls_option(void **state)
 	assert_non_null(strstr(err, "--ioctls: 'yes' is not 'on' or 'off'"));
 }
 
+/* --driver: who counts exits at KVM's tracepoints. */
+static void test_driver_option(void **state)
+{
+	struct daemon_options o;
+	char err[256];
+
+	daemon_options_init(&o);
+	assert_int_equal(o.driver, DRIVER_AUTO);
+	assert_int_equal(parse_args(&o, err, sizeof(err), "--driver", "kmod", NULL), 0);
+	assert_int_equal(o.driver, DRIVER_KMOD);
+	assert_int_equal(parse_args(&o, err, sizeof(err), "--driver=bpf", NULL), 0);
+	assert_int_equal(o.driver, DRIVER_BPF);
+	assert_int_equal(parse_args(&o, err, sizeof(err), "--driver", "auto", NULL), 0);
+	assert_int_equal(o.driver, DRIVER_AUTO);
+	assert_int_equal(parse_args(&o, err, sizeof(err), "--driver", "KMOD", NULL), -EINVAL);
+	assert_non_null(strstr(err, "--driver: 'KMOD' is not auto, bpf or kmod"));
+	assert_int_equal(parse_args(&o, err, sizeof(err), "--driver", "", NULL), -EINVAL);
+	assert_non_null(strstr(err, "--driver: '' is not auto, bpf or kmod"));
+}
+
 /* --collect: all, none, or a list; a bad word is named. */
 static void test_collect(void **state)
 {
@@ -498,6 +518,7 @@ int main(void)
 		cmocka_unit_test(test_latency_labels_and_detail_top),
 		cmocka_unit_test(test_collect),
 		cmocka_unit_test(test_ioctls_option),
+		cmocka_unit_test(test_driver_option),
 		cmocka_unit_test(test_max_threads),
 		cmocka_unit_test(test_log_level_option),
 		cmocka_unit_test(test_help_and_version),

@@ -1761,6 +1761,180 @@ static int canary_transition_teardown(void **state)
 	return ret;
 }
 
+static int strcmp_ptrs(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+#define KMOD_DRIVER_SOCKET "/tmp/kvmscope-lab-kmod.sock"
+#define KMOD_DRIVER_LOG "/tmp/kvmscope-lab-kmod.log"
+
+static pid_t kmod_driver_daemon = -1;
+
+static int kmod_driver_teardown(void **state)
+{
+	test_process_stop(&kmod_driver_daemon, SIGTERM);
+	return kmod_teardown(state);
+}
+
+static pid_t start_driver_daemon(const char *sock, const char *log, const char *driver)
+{
+	char daemon_path[PATH_MAX];
+	char *args[] = { "--socket", (char *)sock, "--metrics", "off", "--pin-dir", "none",
+			 "--driver", (char *)driver, "--kmod-path", kmod_ko, NULL };
+	pid_t pid;
+	int ret;
+
+	unlink(sock);
+	truncate(log, 0);
+	pid = test_kvmscoped_start(build_path(daemon_path, "kvmscoped"), log, args);
+	ret = test_kvmscoped_wait(sock, pid, 20000);
+	if (ret)
+		fail_msg("kvmscoped --driver %s did not come up (%s): see %s", driver, strerror(-ret), log);
+	return pid;
+}
+
+/* kvmscopectl --socket @sock --json exits --pid @pid: that VM's entry (a new reference). */
+static json_t *vm_exits_from(const char *sock, long long pid)
+{
+	char ctl[PATH_MAX], pidarg[24];
+	char *argv[] = { (char *)build_path(ctl, "kvmscopectl"), "--socket", (char *)sock, "--json",
+			 "exits", "--pid", pidarg, NULL };
+	struct proc_result r;
+	json_t *res, *vm, *found = NULL;
+	size_t i;
+
+	snprintf(pidarg, sizeof(pidarg), "%lld", pid);
+	r = proc_run(argv);
+	if (r.status != 0)
+		fail_msg("kvmscopectl exits --pid %lld on %s: exit %d: %s", pid, sock, r.status, r.err);
+	res = json_loads(r.out, 0, NULL);
+	proc_result_free(&r);
+	if (!res)
+		fail_msg("kvmscopectl --json exits on %s: not JSON", sock);
+	json_array_foreach(json_object_get(res, "vms"), i, vm)
+		if (json_integer_value(json_object_get(vm, "pid")) == pid)
+			found = json_incref(vm);
+	json_decref(res);
+	if (!found)
+		fail_msg("pid %lld is not in %s's exits", pid, sock);
+	return found;
+}
+
+/* "vcpu reason count" lines of @list, sorted: what both drivers must agree on. */
+static char *records_text(json_t *list, const char *const keys[])
+{
+	size_t i, n = json_array_size(list), len = 0;
+	char **lines = calloc(n + 1, sizeof(*lines)), *out;
+	json_t *r;
+
+	json_array_foreach(list, i, r) {
+		char line[256] = "";
+
+		for (int k = 0; keys[k]; k++) {
+			char *v = json_dumps(json_object_get(r, keys[k]), JSON_ENCODE_ANY | JSON_COMPACT);
+
+			snprintf(line + strlen(line), sizeof(line) - strlen(line), "%s=%s ", keys[k],
+				 v ? v : "?");
+			free(v);
+		}
+		lines[i] = strdup(line);
+		len += strlen(line) + 1;
+	}
+	qsort(lines, n, sizeof(*lines), strcmp_ptrs);
+	out = calloc(1, len + 1);
+	for (i = 0; i < n; i++) {
+		strcat(out, lines[i]);
+		strcat(out, "\n");
+		free(lines[i]);
+	}
+	free(lines);
+	return out;
+}
+
+/*
+ * --driver kmod beside --driver bpf: two daemons count the same guest,
+ * one with its BPF programs, one with kvmscope.ko; every hardware exit,
+ * userspace exit and port record is the same in both.  Then the kmod
+ * daemon is killed (SIGKILL): its run ends with its file, and the module
+ * it left loaded unloads cleanly.
+ */
+static void test_kmod_driver_beside_bpf(void **state)
+{
+	static const char *const hw_keys[] = { "vcpu", "isa", "code", "count", NULL };
+	static const char *const user_keys[] = { "vcpu", "code", "count", NULL };
+	static const char *const pio_keys[] = { "vcpu", "port", "direction", "size", "count", NULL };
+	static const char *const lists[] = { "hardware_exits", "userspace_exits", "pio" };
+	char guest_path[PATH_MAX];
+	char *guest[] = { (char *)build_path(guest_path, "kvmscope-guest"), "--vcpus", "2", "--out",
+			  "0x70:2000", "--in", "0x71:700:2", "--hlt", "60", "--immediate-exit", "5",
+			  "-name", "lab-kmod-driver", NULL };
+	const char *const *keys[] = { hw_keys, user_keys, pio_keys };
+	json_t *report, *via_bpf, *via_kmod, *st, *drv;
+	struct proc_result r;
+	long long pid;
+
+	skip_unless_modules_built();
+	assert_int_equal(remove_kmod(), 0);
+	lab_daemon = start_driver_daemon(LAB_SOCKET, LAB_DAEMON_LOG, "bpf");
+	kmod_driver_daemon = start_driver_daemon(KMOD_DRIVER_SOCKET, KMOD_DRIVER_LOG, "kmod");
+	assert_true(path_exists(KMOD_SYSFS));
+
+	r = proc_run(guest);
+	if (r.status != 0)
+		fail_msg("kvmscope-guest failed (exit %d): %s", r.status, r.err);
+	report = json_loads(r.out, 0, NULL);
+	proc_result_free(&r);
+	assert_non_null(report);
+	pid = json_integer_value(json_object_get(report, "pid"));
+	json_decref(report);
+	/* Both daemons see the VM gone and take their final read. */
+	sleep_ms(2500);
+	via_bpf = vm_exits_from(LAB_SOCKET, pid);
+	via_kmod = vm_exits_from(KMOD_DRIVER_SOCKET, pid);
+	for (size_t l = 0; l < ARRAY_SIZE(lists); l++) {
+		char *a = records_text(json_object_get(via_bpf, lists[l]), keys[l]);
+		char *b = records_text(json_object_get(via_kmod, lists[l]), keys[l]);
+
+		print_message("[   INFO   ] %s, bpf:\n%s[   INFO   ] %s, kmod:\n%s", lists[l], a,
+			      lists[l], b);
+		assert_true(a[0] != '\0');
+		assert_string_equal(a, b);
+		free(a);
+		free(b);
+	}
+	assert_true(json_equal(json_object_get(via_bpf, "totals"), json_object_get(via_kmod, "totals")));
+	assert_true(json_is_true(json_object_get(via_kmod, "complete")));
+	json_decref(via_bpf);
+	json_decref(via_kmod);
+
+	/* The kmod daemon's status: the module serves the four events, and they fired. */
+	{
+		char ctl[PATH_MAX];
+		char *argv[] = { (char *)build_path(ctl, "kvmscopectl"), "--socket", KMOD_DRIVER_SOCKET,
+				 "--json", "status", NULL };
+
+		r = proc_run(argv);
+		assert_int_equal(r.status, 0);
+		st = json_loads(r.out, 0, NULL);
+		proc_result_free(&r);
+		assert_non_null(st);
+		drv = json_object_get(json_array_get(json_object_get(st, "capabilities"), 0), "driver");
+		print_message("[   INFO   ] status driver: %s\n", json_dumps(drv, JSON_COMPACT));
+		assert_string_equal(json_string_value(json_object_get(drv, "requested")), "kmod");
+		assert_int_equal(json_array_size(json_object_get(drv, "kmod_serves")), 4);
+		assert_true(json_integer_value(json_object_get(json_object_get(drv, "kmod_events"),
+							       "kvm_exit")) > 0);
+		json_decref(st);
+	}
+
+	/* SIGKILL: no clean stop; closing its file ends its run, so the module unloads. */
+	test_process_stop(&kmod_driver_daemon, SIGKILL);
+	assert_true(path_exists(KMOD_SYSFS));
+	assert_int_equal(unload_module_patiently("kvmscope", UNLOAD_TIMEOUT_S), 0);
+	test_process_stop(&lab_daemon, SIGTERM);
+}
+
 /*
  * The canary while a real livepatch transition is in progress (a
  * supported mode): kvmscope_lp_park's transition stalls on the parked
@@ -1820,6 +1994,7 @@ int main(void)
 		cmocka_unit_test_teardown(test_kmod_handshake, kmod_teardown),
 		cmocka_unit_test_teardown(test_kmod_schema_mismatch_refused, kmod_teardown),
 		cmocka_unit_test_teardown(test_kmod_canary, kmod_teardown),
+		cmocka_unit_test_teardown(test_kmod_driver_beside_bpf, kmod_driver_teardown),
 		cmocka_unit_test_teardown(test_kmod_canary_during_transition,
 					  canary_transition_teardown),
 	};
