@@ -349,6 +349,80 @@ static size_t vm_sums(struct ioctls_state *st, const struct vm *vm, enum vm_prot
 	return k;
 }
 
+/* One kvmscope_ioctl_seconds series with --latency-labels vcpu. */
+struct vcpu_series {
+	char ioctl[96];
+	uint32_t vcpu;			/* KVMSCOPE_VCPU_UNKNOWN: not a vCPU fd, or unresolved */
+	bool vcpu_fd;
+	struct kvmscope_hist time;
+};
+
+static int vcpu_series_cmp(const void *a, const void *b)
+{
+	const struct vcpu_series *x = a, *y = b;
+	int c = strcmp(x->ioctl, y->ioctl);
+
+	if (c)
+		return c;
+	if (x->vcpu_fd != y->vcpu_fd)
+		return x->vcpu_fd - y->vcpu_fd;
+	return (x->vcpu > y->vcpu) - (x->vcpu < y->vcpu);
+}
+
+/*
+ * kvmscope_ioctl_seconds of one VM by ioctl and vCPU (the exits'
+ * --latency-labels vcpu): vcpu is the index for a vCPU fd's ioctls,
+ * "unknown" when that fd's index could not be read, "" for the others.
+ */
+static int vcpu_histograms(struct ioctls_state *st, struct strbuf *sb,
+			   const struct metrics_histogram_names *names, const char *pid, const char *name,
+			   const struct vm *vm)
+{
+	size_t n, k = 0;
+	const struct ioctl_record *recs = ioctls_vm_records(st, vm, &n);
+	struct vcpu_series *v = n ? calloc(n, sizeof(*v)) : NULL;
+	int r = 0;
+
+	if (n && !v)
+		return -ENOMEM;
+	for (size_t i = 0; i < n; i++) {
+		const struct ioctl_record *rec = &recs[i];
+		struct vcpu_series s = { .vcpu = rec->key.vcpu, .vcpu_fd = rec->key.kind == KVMSCOPE_FD_VCPU };
+		const char *in;
+		size_t j;
+
+		if (rec->key.cmd == st->cmds.kvm_run)
+			continue;
+		in = ioctl_name_or_number(rec->key.cmd, rec->key.kind, st->cmds.arch, s.ioctl,
+					  sizeof(s.ioctl));
+		if (in != s.ioctl)
+			snprintf(s.ioctl, sizeof(s.ioctl), "%s", in);
+		if (!s.vcpu_fd)
+			s.vcpu = KVMSCOPE_VCPU_UNKNOWN;
+		for (j = 0; j < k; j++)
+			if (!vcpu_series_cmp(&v[j], &s))
+				break;
+		if (j == k)
+			v[k++] = s;
+		hist_merge(&v[j].time, &rec->time);
+	}
+	if (k > 1)
+		qsort(v, k, sizeof(*v), vcpu_series_cmp);
+	for (size_t j = 0; j < k && r >= 0; j++) {
+		char vcpu[16] = "";
+
+		if (v[j].vcpu_fd)
+			snprintf(vcpu, sizeof(vcpu), v[j].vcpu == KVMSCOPE_VCPU_UNKNOWN ? "unknown" : "%u",
+				 v[j].vcpu);
+		r = metrics_histogram(sb, names,
+				      (struct metrics_label[]){ { "pid", pid }, { "vm", name },
+								{ "vcpu", vcpu }, { "ioctl", v[j].ioctl } },
+				      4, &v[j].time);
+	}
+	free(v);
+	return r;
+}
+
 /* What every family of one VM is written from, made once per scrape. */
 struct vm_metrics {
 	const struct vm *vm;
@@ -394,11 +468,17 @@ int ioctls_metrics(void *state, struct strbuf *sb)
 		}
 	if (r >= 0)
 		r = metrics_family(sb, "kvmscope_ioctl_seconds", "histogram",
-				   "Time KVM ioctls took, by VM and ioctl (KVM_RUN is the exits' view).");
+				   "Time KVM ioctls took, by VM (and vCPU with --latency-labels vcpu) and ioctl "
+				   "(KVM_RUN is the exits' view).");
 	metrics_histogram_names(&names, "kvmscope_ioctl_seconds");
 	for (size_t i = 0; i < nvm && r >= 0; i++) {
 		const struct ioctl_sum *sums = vms[i].sums;
 		size_t k = vms[i].n_sums;
+
+		if (manager_options(st->m)->latency_labels == LATENCY_LABELS_VCPU) {
+			r = vcpu_histograms(st, sb, &names, vms[i].pid, vms[i].name, vms[i].vm);
+			continue;
+		}
 
 		/* By ioctl only: the sums are sorted by it, so each one's are together. */
 		for (size_t j = 0; j < k && r >= 0;) {

@@ -1587,6 +1587,70 @@ static void test_prometheus_scrapes_exact_counts(void **state)
 	test_process_stop(&second_pid, SIGTERM);
 }
 
+/* The sample of @series (whole name and labels) in @text, or -1. */
+static long long metric_sample(const char *text, const char *series)
+{
+	const char *p = text;
+	size_t n = strlen(series);
+
+	while ((p = strstr(p, series))) {
+		if ((p == text || p[-1] == '\n') && p[n] == ' ')
+			return strtoll(p + n + 1, NULL, 10);
+		p += n;
+	}
+	return -1;
+}
+
+/*
+ * --latency-labels vcpu (this daemon's) labels kvmscope_ioctl_seconds by
+ * vCPU too, as the exits' histograms: a vCPU fd's ioctls under its index,
+ * the VM fd's under vcpu="".  41 KVM_GET_REGS on vCPU 0 are 41 there.
+ */
+static void test_ioctl_seconds_per_vcpu(void **state)
+{
+	char *guest[] = { (char *)test_build_path(build_dir, "kvmscope-guest"), "--vcpus", "2",
+			  "--get-regs", "41", "--out", "0x70:5", "-name", "ioctl-vcpu", NULL };
+	char series[256];
+	long long pid, got = -1;
+	struct proc_result r;
+	json_t *report;
+	char *text = NULL;
+
+	r = proc_run(guest);
+	assert_int_equal(r.status, 0);
+	report = json_loads(r.out, 0, NULL);
+	assert_non_null(report);
+	proc_result_free(&r);
+	pid = json_integer_value(json_object_get(report, "pid"));
+	json_decref(report);
+	snprintf(series, sizeof(series),
+		 "kvmscope_ioctl_seconds_count{pid=\"%lld\",vm=\"ioctl-vcpu\",vcpu=\"0\",ioctl=\"KVM_GET_REGS\"}",
+		 pid);
+	for (int i = 0; i < 50 && got != 41; i++) {
+		sleep_ms(200);
+		free(text);
+		text = http_get_metrics(5000);
+		got = text ? metric_sample(text, series) : -1;
+	}
+	if (got != 41)
+		fail_msg("%s is %lld, not 41", series, got);
+	snprintf(series, sizeof(series),
+		 "kvmscope_ioctl_seconds_count{pid=\"%lld\",vm=\"ioctl-vcpu\",vcpu=\"1\",ioctl=\"KVM_GET_REGS\"}",
+		 pid);
+	assert_int_equal(metric_sample(text, series), -1);
+	snprintf(series, sizeof(series),
+		 "kvmscope_ioctl_seconds_count{pid=\"%lld\",vm=\"ioctl-vcpu\",vcpu=\"\",ioctl=\"KVM_CREATE_VCPU\"}",
+		 pid);
+	assert_int_equal(metric_sample(text, series), 2);
+	for (int v = 0; v < 2; v++) {
+		snprintf(series, sizeof(series),
+			 "kvmscope_ioctl_seconds_count{pid=\"%lld\",vm=\"ioctl-vcpu\",vcpu=\"%d\",ioctl=\"KVM_SET_REGS\"}",
+			 pid, v);
+		assert_true(metric_sample(text, series) >= 1);
+	}
+	free(text);
+}
+
 /*
  * The rules (promtool check rules, and promtool test rules with their own
  * unit tests) and the Grafana dashboard: every metric its queries name is
@@ -1707,6 +1771,7 @@ int main(void)
 		cmocka_unit_test_teardown(test_config_file_and_reload, second_daemon_teardown),
 		cmocka_unit_test_teardown(test_prometheus_scrapes_exact_counts, second_daemon_teardown),
 		cmocka_unit_test(test_prometheus_rules_and_dashboard),
+		cmocka_unit_test(test_ioctl_seconds_per_vcpu),
 	};
 
 	return cmocka_run_group_tests(tests, group_setup, group_teardown);
