@@ -64,7 +64,18 @@ TEST_BINS := $(UNIT_BINS) $(INTEG_BIN) $(TOP_TEST_BIN) $(SERVER_TEST_BIN) $(CORE
 KERNEL ?= 6.1
 GUEST_BIN := $(BUILD)/kvmscope-guest
 
-.PHONY: deb kmod kmod-clean all deps deps-build run test check unit integration vmtest vmshell bench bench-scale clean distclean help install
+# libFuzzer harnesses (tests/fuzz/): clang, ASan and UBSan, over the core's
+# parsers built again with coverage.  `make fuzz` fuzzes, `make test`
+# replays their corpora.
+FUZZ_SRCS := $(wildcard tests/fuzz/fuzz_*.c)
+FUZZ_BINS := $(patsubst tests/fuzz/%.c,$(BUILD)/fuzz/%,$(FUZZ_SRCS))
+FUZZ_OBJS := $(patsubst %.c,$(BUILD)/fuzz/%.o,$(CORE_SRCS))
+FUZZ_SECONDS ?= 60
+FUZZ_CFLAGS = -std=gnu11 -g -O1 -fno-omit-frame-pointer -fsanitize=address,undefined \
+	-fno-sanitize-recover=all $(WARN) -D_GNU_SOURCE -DKVMSCOPE_VERSION='"$(VERSION)"' \
+	-Iinclude -Idaemon -I$(BUILD) $(PKG_CFLAGS)
+
+.PHONY: fuzz fuzz-build deb kmod kmod-clean all deps deps-build run test check unit integration vmtest vmshell bench bench-scale clean distclean help install
 .DELETE_ON_ERROR:
 .SECONDARY:
 
@@ -75,6 +86,7 @@ help:
 	@echo "make run        install dependencies, build, run kvmscoped in the foreground"
 	@echo "make test       install dependencies, build, run unit, integration and lab tests"
 	@echo "make unit       unit tests only; make integration: root integration tests only"
+	@echo "make fuzz       each libFuzzer harness (tests/fuzz/) for FUZZ_SECONDS=60, with a table of results"
 	@echo "make vmtest     integration and lab suites inside the 6.1, 6.12 and sid lab kernels"
 	@echo "make vmshell    an interactive shell in the lab (KERNEL=6.1, 6.12 or sid)"
 	@echo "make bench      exit rates under kvmscope, bpftrace, bcc kvmexit and perf, in the lab"
@@ -210,6 +222,24 @@ $(GUEST_BIN): tests/guest/kvmscope-guest.c | $(BUILD)/.dir
 $(BUILD)/tests/test_%: tests/unit/test_%.c $(BUILD)/libkvmscope-core.a tests/unit/unit.h
 	$(CC) $(ALL_CFLAGS) -Itests/unit -o $@ $< $(BUILD)/libkvmscope-core.a $(PKG_LIBS) -lcmocka
 
+$(BUILD)/fuzz/daemon/%.o: daemon/%.c $(wildcard daemon/*.h daemon/*/*.h include/kvmscope/*.h) $(SKELS) $(BUILD)/kvmscope_schema.h | $(BUILD)/.dir
+	@mkdir -p $(@D)
+	$(CLANG) $(FUZZ_CFLAGS) -fsanitize=fuzzer-no-link -c $< -o $@
+
+$(BUILD)/fuzz/libkvmscope-core.a: $(FUZZ_OBJS)
+	$(AR) rcs $@ $^
+
+$(BUILD)/fuzz/fuzz_%: tests/fuzz/fuzz_%.c tests/fuzz/fuzz.h $(BUILD)/fuzz/libkvmscope-core.a
+	$(CLANG) $(FUZZ_CFLAGS) -fsanitize=fuzzer -o $@ $< $(BUILD)/fuzz/libkvmscope-core.a $(PKG_LIBS)
+
+fuzz-build: $(FUZZ_BINS)
+
+# Each harness for FUZZ_SECONDS (default 60), from its corpus; a table of
+# executions, coverage and findings at the end (tests/fuzz/run).
+fuzz: deps-build
+	@$(MAKE) --no-print-directory fuzz-build
+	@tests/fuzz/run $(BUILD) fuzz $(FUZZ_SECONDS)
+
 # Root test programs share tests/common (running programs, capturing output,
 # the daemon under test).
 TEST_COMMON := tests/common/proc.c tests/common/kvmscoped.c
@@ -236,11 +266,11 @@ run: deps-build
 # The suite: unit tests, root integration tests against real guests here,
 # then the same integration tests plus the lab suite in each lab kernel.
 test: deps
-	@$(MAKE) --no-print-directory all $(TEST_BINS) deb
+	@$(MAKE) --no-print-directory all $(TEST_BINS) $(FUZZ_BINS) deb
 	@tests/run $(BUILD) all
 
 vmtest: deps
-	@$(MAKE) --no-print-directory all $(TEST_BINS) deb deb
+	@$(MAKE) --no-print-directory all $(TEST_BINS) $(FUZZ_BINS) deb deb
 	@tests/run $(BUILD) lab
 
 # Exit rates with no tracer, kvmscope, bpftrace, bcc's kvmexit and perf kvm
@@ -267,7 +297,7 @@ vmshell: deps
 	tests/vm/run --build $(BUILD) --kernel $(KERNEL) --module tests/vm/module \
 		--module tests/vm/livepatch --shell
 
-unit: $(UNIT_BINS)
+unit: $(UNIT_BINS) $(FUZZ_BINS)
 	@tests/run $(BUILD) unit
 
 integration: all $(INTEG_BIN) $(TOP_TEST_BIN) $(SERVER_TEST_BIN) $(CORE_TEST_BIN)

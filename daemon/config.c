@@ -298,7 +298,7 @@ int config_load(struct daemon_options *o, const char *path, bool must_exist,
 		n++;
 	}
 	closedir(d);
-	if (r == 0)
+	if (r == 0 && n > 1)
 		qsort(names, n, sizeof(names[0]), name_order);
 	for (size_t i = 0; i < n; i++) {
 		if (r == 0) {

@@ -283,7 +283,8 @@ void exits_flush_exited(struct exits_state *st)
 	}
 	exit_table_clear(all);
 	if (pids) {
-		qsort(pids, n, sizeof(*pids), pid_cmp);
+		if (n > 1)
+			qsort(pids, n, sizeof(*pids), pid_cmp);
 		exits_delete_pids(st, pids, n);
 		/* A reused pid must not inherit these records from the snapshot. */
 		exit_table_remove_pids(&st->snap.live, pids, n);

@@ -182,7 +182,8 @@ static int detail_samples(struct strbuf *sb, struct manager *m, const struct exi
 			else if (e->kind == EXIT_KIND_DETAIL_OTHER && e->reason == dm->kind)
 				other += e->count;
 		}
-		qsort(sel.v, sel.n, sizeof(sel.v[0]), exit_record_by_count);
+		if (sel.n > 1)
+			qsort(sel.v, sel.n, sizeof(sel.v[0]), exit_record_by_count);
 		snprintf(pid, sizeof(pid), "%u", vm->pid);
 		for (size_t j = 0; j < sel.n && r >= 0; j++) {
 			const struct exit_record *e = &sel.v[j];

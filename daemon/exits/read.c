@@ -362,7 +362,8 @@ static int read_slot_kind(const struct kvmscope_slot *s, uint32_t tgid, uint8_t 
 				refs[n++] = (struct line_ref){ .key = (uint32_t)ONCE(e->port) << 16 |
 					(uint32_t)ONCE(e->direction) << 8 | ONCE(e->size), .i = i };
 		}
-		qsort(refs, n, sizeof(refs[0]), line_ref_cmp);
+		if (n > 1)
+			qsort(refs, n, sizeof(refs[0]), line_ref_cmp);
 		for (size_t k = 0; k < n && r >= 0; k++)
 			r = exit_table_push(t, &(struct exit_record){ .kind = EXIT_KIND_PIO, .pid = tgid,
 				.vcpu = vcpu, .port = refs[k].key >> 16,
@@ -384,7 +385,8 @@ static int read_slot_kind(const struct kvmscope_slot *s, uint32_t tgid, uint8_t 
 				refs[n++] = (struct line_ref){ .key = hw ? kvmscope_hw_reason(isa, idx - 1) :
 										    idx - 1, .i = l };
 		}
-		qsort(refs, n, sizeof(refs[0]), line_ref_cmp);
+		if (n > 1)
+			qsort(refs, n, sizeof(refs[0]), line_ref_cmp);
 		for (size_t k = 0; k < n && r >= 0; k++) {
 			struct exit_record rec = { .kind = kind, .pid = tgid, .vcpu = vcpu,
 						   .isa = hw ? isa : 0, .reason = refs[k].key };
@@ -465,7 +467,8 @@ static int read_slots(const struct slot_view *v, struct exit_table *t, size_t *s
 			refs[n++] = (struct slot_ref){ .tgid = tgid, .vcpu = ONCE(s->vcpu), .idx = i };
 	}
 	*v->used = (uint32_t)n;
-	qsort(refs, n, sizeof(refs[0]), slot_ref_cmp);
+	if (n > 1)
+		qsort(refs, n, sizeof(refs[0]), slot_ref_cmp);
 	for (size_t a = 0, b; a < n && r >= 0; a = b) {
 		for (b = a + 1; b < n && refs[b].tgid == refs[a].tgid; b++)
 			in_order &= refs[b].vcpu != refs[b - 1].vcpu;

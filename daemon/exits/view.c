@@ -161,7 +161,8 @@ static json_t *by_reason_json(const struct vm_view *v, uint8_t kind)
 	for (size_t j = 0; j < n; j++)
 		if (sums[j].counted)
 			sums[w++] = sums[j];
-	qsort(sums, w, sizeof(*sums), reason_sum_cmp);
+	if (w > 1)
+		qsort(sums, w, sizeof(*sums), reason_sum_cmp);
 	for (size_t j = 0; j < w; j++) {
 		/* The summary view keeps the figures, not the slots. */
 		json_t *lat = v->summary ? hist_figures_to_json(&sums[j].h, sums[j].pending) :
@@ -239,7 +240,8 @@ static json_t *detail_json(const struct vm_view *v, uint8_t kind, unsigned int t
 			 r->reason == KVMSCOPE_DETAIL_BACKDOOR_NOMAGIC)
 			no_magic += r->count;
 	}
-	qsort(sel.v, sel.n, sizeof(sel.v[0]), exit_record_by_count);
+	if (sel.n > 1)
+		qsort(sel.v, sel.n, sizeof(sel.v[0]), exit_record_by_count);
 	for (size_t i = 0; i < sel.n; i++) {
 		if (i < top)
 			json_array_append_new(entries, detail_entry_json(&sel.v[i]));

@@ -85,7 +85,8 @@ int ksym_table_parse_kallsyms(struct ksym_table *t, const char *text, size_t len
 		}
 		p = nl ? nl + 1 : end;
 	}
-	qsort(t->v, t->n, sizeof(t->v[0]), by_addr);
+	if (t->n > 1)
+		qsort(t->v, t->n, sizeof(t->v[0]), by_addr);
 	return 0;
 }
 

@@ -1524,8 +1524,16 @@ static void test_isas_seen(void **state)
 		assert_string_equal(json_string_value(json_array_get(isas, 0)), "svm");
 		assert_true(json_is_true(json_object_get(json_object_get(caps, "handling_latency"),
 							 "available")));
+	} else if (!strcmp(backend, "kvm_intel")) {
+		assert_int_equal(json_array_size(isas), 1);
+		assert_string_equal(json_string_value(json_array_get(isas, 0)), "vmx");
+		assert_true(json_is_true(json_object_get(json_object_get(caps, "handling_latency"),
+							 "available")));
 	} else if (!strcmp(backend, "kvm_pvm")) {
 		assert_int_equal(json_array_size(isas), 0);
+	} else {
+		fail_msg("backend %s: this test knows what kvm_amd, kvm_intel and kvm_pvm must show, "
+			 "not this one", backend);
 	}
 	free(backend);
 	json_decref(st);

@@ -72,6 +72,20 @@ static size_t poke_record(uint8_t *buf, uint64_t addr)
 	return 32;
 }
 
+/* Found by fuzz_kallsyms: no symbol at all sorted a NULL table (qsort(NULL, 0)). */
+static void test_kallsyms_empty(void **state)
+{
+	struct ksym_table t = { 0 };
+	uint64_t off;
+
+	assert_int_equal(ksym_table_parse_kallsyms(&t, "", 0), 0);
+	assert_int_equal(t.n, 0);
+	assert_null(ksym_table_find(&t, 0xffffffff81000000ull, &off));
+	assert_int_equal(ksym_table_parse_kallsyms(&t, "garbage\n\n", 9), 0);
+	assert_int_equal(t.n, 0);
+	ksym_table_free(&t);
+}
+
 static void test_records(void **state)
 {
 	struct textpoke tp = { 0 };
@@ -135,6 +149,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_kallsyms_and_lookup),
+		cmocka_unit_test(test_kallsyms_empty),
 		cmocka_unit_test(test_records),
 	};
 
