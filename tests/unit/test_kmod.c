@@ -102,14 +102,14 @@ static void test_canary_stream_finds_every_violation(void **state)
 
 static void test_handshake(void **state)
 {
-	struct kvmscope_version v = { .api = KVMSCOPE_KMOD_API, .schema = 0x1234, .version = "0.1.0" };
+	struct kvmscope_version v = { .api = 1, .schema = 0x1234, .version = "0.1.0" };
 	char why[512];
 
-	assert_int_equal(kmod_handshake_check(&v, KVMSCOPE_KMOD_API, 0x1234, "0.1.0", why, sizeof(why)), 0);
+	assert_int_equal(kmod_handshake_check(&v, 1, 0x1234, "0.1.0", why, sizeof(why)), 0);
 	assert_string_equal(why, "");
 	/* Another schema: refused, naming both versions and both hashes. */
 	v.schema = 0x1235;
-	assert_int_equal(kmod_handshake_check(&v, KVMSCOPE_KMOD_API, 0x1234, "0.2.0", why, sizeof(why)),
+	assert_int_equal(kmod_handshake_check(&v, 1, 0x1234, "0.2.0", why, sizeof(why)),
 			 -EPROTO);
 	assert_non_null(strstr(why, "kvmscope.ko 0.1.0 (API 1, schema 0000000000001235)"));
 	assert_non_null(strstr(why, "kvmscoped 0.2.0 (API 1, schema 0000000000001234)"));
