@@ -410,14 +410,14 @@ static int vcpu_histograms(struct ioctls_state *st, struct strbuf *sb,
 		qsort(v, k, sizeof(*v), vcpu_series_cmp);
 	for (size_t j = 0; j < k && r >= 0; j++) {
 		char vcpu[16] = "";
+		/* Four labels and room for le. */
+		struct metrics_label l[5] = { { "pid", pid }, { "vm", name }, { "vcpu", vcpu },
+					      { "ioctl", v[j].ioctl } };
 
 		if (v[j].vcpu_fd)
 			snprintf(vcpu, sizeof(vcpu), v[j].vcpu == KVMSCOPE_VCPU_UNKNOWN ? "unknown" : "%u",
 				 v[j].vcpu);
-		r = metrics_histogram(sb, names,
-				      (struct metrics_label[]){ { "pid", pid }, { "vm", name },
-								{ "vcpu", vcpu }, { "ioctl", v[j].ioctl } },
-				      4, &v[j].time);
+		r = metrics_histogram(sb, names, l, 4, &v[j].time);
 	}
 	free(v);
 	return r;
