@@ -459,7 +459,8 @@ static void stream_pids_set(struct exits_state *st, const uint32_t *pids, size_t
 			j++;
 		}
 	}
-	memcpy(st->stream_pids, pids, n * sizeof(*pids));
+	if (n)	/* pids is NULL when nothing streams */
+		memcpy(st->stream_pids, pids, n * sizeof(*pids));
 	st->n_stream_pids = n;
 }
 

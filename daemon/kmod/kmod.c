@@ -351,10 +351,12 @@ static json_t *canary_json(const struct kmod_state *st)
 {
 	const struct kvmscope_canary_report *r = &st->rep;
 	static const char *const states[] = { "idle", "running", "done", "failed" };
-	json_t *kept = json_array(), *viol = json_object(), *o;
+	json_t *kept, *viol, *o;
 
 	if (!st->have_rep)
 		return json_null();
+	kept = json_array();
+	viol = json_object();
 	for (unsigned int v = 1; v < KVMSCOPE_CANARY_VERDICTS; v++)
 		json_object_set_new(viol, kvmscope_canary_verdict_name(v),
 				    json_integer((json_int_t)r->violations[v]));
