@@ -284,7 +284,11 @@ static int handle_line(struct cli *c, const char *line, int *rc)
 	return printed;
 }
 
-int verb_events(struct cli *c)
+/*
+ * The command line into @params (the subscription), *count and *follow.
+ * Returns EXIT_OK or, having said why, EXIT_USAGE.
+ */
+static int events_args(struct cli *c, json_t *params, uint64_t *count, bool *follow)
 {
 	static const struct option longopts[] = {
 		{ "pid", required_argument, NULL, 'p' },
@@ -296,11 +300,10 @@ int verb_events(struct cli *c)
 		{ "follow", no_argument, NULL, 'f' },
 		{}
 	};
-	uint64_t v, count = 20, printed = 0;
-	json_t *params = json_object(), *subscription, *topics = NULL;
-	bool follow = false;
+	uint64_t v;
+	json_t *topics = NULL;
 	char *argv[64];
-	int opt, rc = EXIT_OK, argc = c->argc + 1;
+	int opt, argc = c->argc + 1;
 
 	/* getopt wants the verb in argv[0]. */
 	if (argc >= 63)
@@ -345,11 +348,11 @@ int verb_events(struct cli *c)
 			json_array_append_new(topics, json_string(optarg));
 			break;
 		case 'n':
-			if (parse_u64(optarg, UINT64_MAX >> 1, &count) < 0 || !count)
+			if (parse_u64(optarg, UINT64_MAX >> 1, count) < 0 || !*count)
 				return cli_usage_error("events: --count '%s' must be a positive number", optarg);
 			break;
 		case 'f':
-			follow = true;
+			*follow = true;
 			break;
 		case ':':
 			return cli_usage_error("events: option '%s' needs a value", argv[optind - 1]);
@@ -365,7 +368,23 @@ int verb_events(struct cli *c)
 	}
 	if (optind < argc)
 		return cli_usage_error("events: unexpected argument '%s'", argv[optind]);
+	return EXIT_OK;
+}
 
+int verb_events(struct cli *c)
+{
+	uint64_t count = 20, printed = 0;
+	json_t *params = json_object(), *subscription;
+	bool follow = false;
+	int rc;
+
+	if (!params)
+		return cli_usage_error("events: out of memory");
+	rc = events_args(c, params, &count, &follow);
+	if (rc != EXIT_OK) {
+		json_decref(params);
+		return rc;
+	}
 	rc = cli_call(c, "events.subscribe", params, &subscription);
 	if (rc != EXIT_OK)
 		return rc;

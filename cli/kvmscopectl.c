@@ -425,12 +425,12 @@ static const char *exits_option(const struct cli *c)
 	return c->hist ? "--hist" : NULL;
 }
 
-int main(int argc, char **argv)
+/* Parses the command line into pos[] (room for argc entries) and runs the verb. */
+static int cli_main(int argc, char **argv, char **pos)
 {
 	struct cli c = { .socket_path = getenv("KVMSCOPE_SOCKET"),
 			 .timeout = RPC_DEFAULT_TIMEOUT_SECONDS };
 	const struct verb *verb = NULL;
-	char **pos = calloc((size_t)argc + 1, sizeof(char *));
 	int npos = 0, r;
 
 	if (!c.socket_path || !*c.socket_path)
@@ -552,5 +552,19 @@ int main(int argc, char **argv)
 	rpc_client_init(&c.rpc, c.socket_path, c.timeout);
 	r = verb->run(&c);
 	rpc_client_close(&c.rpc);
+	return r;
+}
+
+int main(int argc, char **argv)
+{
+	char **pos = calloc((size_t)argc + 1, sizeof(char *));
+	int r;
+
+	if (!pos) {
+		fprintf(stderr, "kvmscopectl: out of memory\n");
+		return EXIT_FAILURE;
+	}
+	r = cli_main(argc, argv, pos);
+	free(pos);
 	return r;
 }

@@ -498,16 +498,16 @@ static int patch_load_all(struct cli *c)
 static int patch_action(struct cli *c, const char *what, const char *name)
 {
 	char method[32];
-	json_t *params = json_pack("{s:s}", "name", name), *res = NULL;
+	json_t *params, *res = NULL;
 	int r;
 
-	if (!strcmp(what, "force")) {
-		if (!c->yes)
-			return cli_usage_error("%s",
-					       "patch force ends a transition without the consistency guarantee "
-					       "(tasks may run old and new code together): add --yes to mean it");
+	if (!strcmp(what, "force") && !c->yes)
+		return cli_usage_error("%s",
+				       "patch force ends a transition without the consistency guarantee "
+				       "(tasks may run old and new code together): add --yes to mean it");
+	params = json_pack("{s:s}", "name", name);
+	if (params && !strcmp(what, "force"))
 		json_object_set_new(params, "confirm", json_true());
-	}
 	snprintf(method, sizeof(method), "livepatch.%s", what);
 	r = rpc_client_call(&c->rpc, method, params, &res);
 	if (r)
