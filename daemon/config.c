@@ -258,55 +258,51 @@ static int load_one(struct daemon_options *o, const char *path, bool must_exist,
 	return 0;
 }
 
-static int name_order(const void *a, const void *b)
+/* Drop-ins: "*.conf", not hidden. */
+static int is_dropin(const struct dirent *de)
 {
-	return strcmp(*(char *const *)a, *(char *const *)b);
+	size_t len = strlen(de->d_name);
+
+	return de->d_name[0] != '.' && len >= 6 && !strcmp(de->d_name + len - 5, ".conf");
+}
+
+/* Byte order, whatever the locale (as systemd orders its drop-ins). */
+static int name_order(const struct dirent **a, const struct dirent **b)
+{
+	return strcmp((*a)->d_name, (*b)->d_name);
 }
 
 int config_load(struct daemon_options *o, const char *path, bool must_exist,
 		struct config_origins *origins, char *err, size_t errlen)
 {
 	char dir[300], file[600];
-	char *names[CONFIG_MAX_DROPINS];
-	size_t n = 0;
-	struct dirent *de;
-	DIR *d;
-	int r;
+	struct dirent **names;
+	int n, r;
 
 	r = load_one(o, path, must_exist, origins, err, errlen);
 	if (r < 0)
 		return r;
 	snprintf(dir, sizeof(dir), "%s.d", path);
-	d = opendir(dir);
-	if (!d)
-		return 0;
-	while ((de = readdir(d))) {
-		size_t len = strlen(de->d_name);
-
-		if (de->d_name[0] == '.' || len < 6 || strcmp(de->d_name + len - 5, ".conf"))
-			continue;
-		if (n == CONFIG_MAX_DROPINS) {
-			snprintf(err, errlen, "%s: more than %d drop-ins", dir, CONFIG_MAX_DROPINS);
-			r = -E2BIG;
-			break;
-		}
-		names[n] = strdup(de->d_name);
-		if (!names[n]) {
-			r = -ENOMEM;
-			break;
-		}
-		n++;
+	n = scandir(dir, &names, is_dropin, name_order);
+	if (n < 0) {
+		if (errno == ENOENT || errno == ENOTDIR)
+			return 0;
+		r = -errno;
+		snprintf(err, errlen, "%s: %s", dir, strerror(-r));
+		return r;
 	}
-	closedir(d);
-	if (r == 0 && n > 1)
-		qsort(names, n, sizeof(names[0]), name_order);
-	for (size_t i = 0; i < n; i++) {
+	if (n > CONFIG_MAX_DROPINS) {
+		snprintf(err, errlen, "%s: more than %d drop-ins", dir, CONFIG_MAX_DROPINS);
+		r = -E2BIG;
+	}
+	for (int i = 0; i < n; i++) {
 		if (r == 0) {
-			snprintf(file, sizeof(file), "%s/%s", dir, names[i]);
+			snprintf(file, sizeof(file), "%s/%s", dir, names[i]->d_name);
 			r = load_one(o, file, true, origins, err, errlen);
 		}
 		free(names[i]);
 	}
+	free(names);
 	return r;
 }
 

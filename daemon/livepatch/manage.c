@@ -363,30 +363,48 @@ static int cmp_names(const void *a, const void *b)
 	return strcmp(*(char *const *)a, *(char *const *)b);
 }
 
+/*
+ * gcc 12's -fanalyzer loses the strings stored in v once array_reserve()
+ * (another file) may have moved it, and reports them leaked: they are
+ * freed by the caller, or below on failure.
+ */
+#if !defined(__clang__)
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wanalyzer-malloc-leak"
+#endif
 int klp_manage_list_dir(const char *dir, char ***names, size_t *n)
 {
 	DIR *d = opendir(dir);
 	struct dirent *de;
-	size_t cap = 0;
+	size_t cap = 0, count = 0;
 	char **v = NULL;
 
 	*names = NULL;
 	*n = 0;
 	if (!d)
 		return -errno;
-	while ((de = readdir(d)) && *n < PATCH_DIR_MAX) {
+	while ((de = readdir(d)) && count < PATCH_DIR_MAX) {
 		size_t len = strlen(de->d_name);
 
 		if (de->d_name[0] == '.' || len < 4 || strcmp(de->d_name + len - 3, ".ko"))
 			continue;
-		if (array_reserve((void **)&v, &cap, *n + 1, sizeof(*v), 16) < 0 ||
-		    !(v[*n] = strdup(de->d_name)))
-			break;
-		(*n)++;
+		if (array_reserve((void **)&v, &cap, count + 1, sizeof(*v), 16) < 0 ||
+		    !(v[count] = strdup(de->d_name))) {
+			closedir(d);
+			while (count)
+				free(v[--count]);
+			free(v);
+			return -ENOMEM;
+		}
+		count++;
 	}
 	closedir(d);
-	if (*n)
-		qsort(v, *n, sizeof(*v), cmp_names);
+	if (count)
+		qsort(v, count, sizeof(*v), cmp_names);
 	*names = v;
+	*n = count;
 	return 0;
 }
+#if !defined(__clang__)
+#pragma GCC diagnostic pop
+#endif

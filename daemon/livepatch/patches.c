@@ -83,6 +83,7 @@ static void free_list(struct dirent **list, int n)
 static int read_object(const char *dir, const char *name, struct klp_object *o)
 {
 	struct dirent **funcs;
+	struct klp_func *fv;
 	int n;
 
 	copy_name(o->name, sizeof(o->name), name);
@@ -90,13 +91,14 @@ static int read_object(const char *dir, const char *name, struct klp_object *o)
 	n = subdirs(dir, &funcs);
 	if (n < 0)
 		return n == -ENOENT ? 0 : n;
-	o->funcs = calloc(n ? (size_t)n : 1, sizeof(*o->funcs));
-	if (!o->funcs) {
+	fv = calloc(n ? (size_t)n : 1, sizeof(*fv));
+	if (!fv) {
 		free_list(funcs, n);
 		return -ENOMEM;
 	}
+	o->funcs = fv;
 	for (int i = 0; i < n; i++) {
-		struct klp_func *f = &o->funcs[o->n_funcs];
+		struct klp_func *f = &fv[o->n_funcs];
 		const char *comma = strrchr(funcs[i]->d_name, ',');
 		size_t len = comma ? (size_t)(comma - funcs[i]->d_name) : strlen(funcs[i]->d_name);
 		char *end;
