@@ -45,6 +45,17 @@ static inline bool test_driver_is(const char *driver)
 		skip(); \
 	} while (0)
 
+/*
+ * Not this kernel's to run, but the lab's (where tests/run runs it again):
+ * counted apart from skips, as "in the lab only", with the reason.
+ */
+#define lab_only_msg(...) \
+	do { \
+		print_message("[ LAB ONLY ] " __VA_ARGS__); \
+		print_message("\n"); \
+		skip(); \
+	} while (0)
+
 #define assert_contains(haystack, needle) \
 	do { \
 		const char *h_ = (haystack), *n_ = (needle); \
