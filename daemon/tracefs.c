@@ -91,10 +91,18 @@ int tracefs_field_layout(const char *format, const char *field, int *offset, int
 			if ((size_t)(end - start) == flen && !strncmp(start, field, flen)) {
 				const char *o = strstr(semi, "offset:"), *s = strstr(semi, "size:");
 
+				char *oe, *se;
+				long ov, sv;
+
 				if (!o || !s || o > eol || s > eol)
 					return -EINVAL;
-				*offset = atoi(o + 7);
-				*size = atoi(s + 5);
+				/* A record is at most a page: anything else is not a layout. */
+				ov = strtol(o + 7, &oe, 10);
+				sv = strtol(s + 5, &se, 10);
+				if (oe == o + 7 || se == s + 5 || ov < 0 || ov >= 65536 || sv <= 0 || sv > 65536)
+					return -EINVAL;
+				*offset = (int)ov;
+				*size = (int)sv;
 				return 0;
 			}
 		}

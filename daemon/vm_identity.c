@@ -82,14 +82,15 @@ int vm_name_from_cmdline(const char *cmdline, size_t len, char *name, size_t nam
 		size_t arg_len = strnlen(p, (size_t)(end - p));
 		const char *next = p + arg_len + 1;
 
-		if (!strcmp(p, "-name") || !strcmp(p, "--name")) {
+		/* The last argument may have no NUL (a cmdline cut to the buffer). */
+		if ((arg_len == 5 && !memcmp(p, "-name", 5)) || (arg_len == 6 && !memcmp(p, "--name", 6))) {
 			if (next >= end)
 				return 0;
 			return name_from_qemu_opts(next, strnlen(next, (size_t)(end - next)),
 						   name, name_len);
 		}
-		if (!strncmp(p, "-name=", 6) || !strncmp(p, "--name=", 7)) {
-			const char *v = strchr(p, '=') + 1;
+		if ((arg_len >= 6 && !strncmp(p, "-name=", 6)) || (arg_len >= 7 && !strncmp(p, "--name=", 7))) {
+			const char *v = (const char *)memchr(p, '=', arg_len) + 1;
 
 			return name_from_qemu_opts(v, arg_len - (size_t)(v - p), name, name_len);
 		}
@@ -109,10 +110,11 @@ int vm_uuid_from_cmdline(const char *cmdline, size_t len, char *uuid, size_t uui
 		size_t arg_len = strnlen(p, (size_t)(end - p));
 		const char *next = p + arg_len + 1;
 
-		if ((!strcmp(p, "-uuid") || !strcmp(p, "--uuid")) && next < end)
+		if (((arg_len == 5 && !memcmp(p, "-uuid", 5)) || (arg_len == 6 && !memcmp(p, "--uuid", 6))) &&
+		    next < end)
 			v = next;
-		else if (!strncmp(p, "-uuid=", 6) || !strncmp(p, "--uuid=", 7))
-			v = strchr(p, '=') + 1;
+		else if ((arg_len >= 6 && !strncmp(p, "-uuid=", 6)) || (arg_len >= 7 && !strncmp(p, "--uuid=", 7)))
+			v = memchr(p, '=', arg_len) + 1;
 		p = next;
 	}
 	if (!v)

@@ -217,10 +217,32 @@ static void test_incomplete_layout_is_an_error(void **state)
 	assert_layout(no_offset, "info1", 32, 8);
 }
 
+/*
+ * Found by fuzz_tracefs: a negative offset or a size of 0 was returned as
+ * a layout.  Numbers that cannot be a record's are an error.
+ */
+static void test_impossible_layout_is_an_error(void **state)
+{
+	static const char *const formats[] = {
+		"\tfield:u32 isa;\toffset:-4;\tsize:4;\tsigned:0;\n",
+		"\tfield:u32 isa;\toffset:24;\tsize:0;\tsigned:0;\n",
+		"\tfield:u32 isa;\toffset:24;\tsize:-8;\tsigned:0;\n",
+		"\tfield:u32 isa;\toffset:x;\tsize:4;\tsigned:0;\n",
+		"\tfield:u32 isa;\toffset:24;\tsize:;\tsigned:0;\n",
+		"\tfield:u32 isa;\toffset:99999999999;\tsize:4;\tsigned:0;\n",
+		NULL
+	};
+	int offset, size;
+
+	for (int i = 0; formats[i]; i++)
+		assert_int_equal(tracefs_field_layout(formats[i], "isa", &offset, &size), -EINVAL);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_kvm_exit_fields),
+		cmocka_unit_test(test_impossible_layout_is_an_error),
 		cmocka_unit_test(test_common_fields),
 		cmocka_unit_test(test_partial_names_do_not_match),
 		cmocka_unit_test(test_missing_field),

@@ -97,6 +97,34 @@ static void test_name_without_final_nul(void **state)
 	assert_string_equal(name, "");
 }
 
+/*
+ * Found by fuzz_proc: a last argument without its NUL was compared with
+ * strcmp, reading past the command line.  Each input sits in a buffer of
+ * exactly its size, so the sanitized unit run catches any over-read.
+ */
+static void test_args_without_nul_are_bounded(void **state)
+{
+	static const char *const inputs[] = { "-", "-nam", "-name", "--name", "-name=", "-uuid",
+					      "--uuid", "-uuid=", "-u", "--name=x", NULL };
+	char name[VM_NAME_MAX + 1], uuid[40];
+
+	for (int i = 0; inputs[i]; i++) {
+		size_t n = strlen(inputs[i]);
+		char *buf = malloc(n);
+
+		assert_non_null(buf);
+		memcpy(buf, inputs[i], n);
+		if (!strcmp(inputs[i], "--name=x")) {
+			assert_int_equal(vm_name_from_cmdline(buf, n, name, sizeof(name)), 1);
+			assert_string_equal(name, "x");
+		} else {
+			assert_int_equal(vm_name_from_cmdline(buf, n, name, sizeof(name)), 0);
+		}
+		assert_int_equal(vm_uuid_from_cmdline(buf, n, uuid, sizeof(uuid)), 0);
+		free(buf);
+	}
+}
+
 static void test_name_truncated_to_buffer(void **state)
 {
 	static const char cmd[] = "qemu\0-name\0guest=abcdefghijklmnopqrstuvwxyz,debug-threads=on\0";
@@ -361,6 +389,7 @@ int main(void)
 		cmocka_unit_test(test_name_escaped_comma),
 		cmocka_unit_test(test_name_absent),
 		cmocka_unit_test(test_name_without_final_nul),
+		cmocka_unit_test(test_args_without_nul_are_bounded),
 		cmocka_unit_test(test_name_truncated_to_buffer),
 		cmocka_unit_test(test_start_time_from_stat),
 		cmocka_unit_test(test_uuid_from_cmdline),
