@@ -248,7 +248,8 @@ static void client_process(struct client *c)
 
 		strbuf_consume(&c->backlog, used);
 	}
-	if (linebuf_pending(&c->in)) {
+	/* Inside an over-long line (discarded) is half a line too. */
+	if (linebuf_pending(&c->in) || c->in.discarding) {
 		if (!c->partial_usec)
 			c->partial_usec = now_usec();
 	} else {

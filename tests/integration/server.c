@@ -75,19 +75,7 @@ static int pick_free_port(void)
 
 static long daemon_rss_kb(pid_t pid)
 {
-	char path[64], line[256];
-	long kb = -1;
-	FILE *f;
-
-	snprintf(path, sizeof(path), "/proc/%d/status", (int)pid);
-	f = fopen(path, "r");
-	if (!f)
-		return -1;
-	while (fgets(line, sizeof(line), f))
-		if (sscanf(line, "VmRSS: %ld kB", &kb) == 1)
-			break;
-	fclose(f);
-	return kb;
+	return test_rss_kb(pid);
 }
 
 /*
@@ -723,25 +711,37 @@ static void test_full_table_of_busy_clients_refuses(void **state)
 /* Silent clients close after --client-timeout; half a line after 10 s. */
 static void test_idle_and_partial_clients_time_out(void **state)
 {
-	int idle = connect_or_fail(), partial = connect_or_fail();
-	double t0 = now_seconds(), t_idle, t_partial;
+	int idle = connect_or_fail(), partial = connect_or_fail(), overlong = connect_or_fail();
+	double t0 = now_seconds(), t_idle, t_partial, t_overlong;
+	static char big[70000];
 
-	/* Keep "partial" busy past the idle timeout, but never finish its line. */
+	/*
+	 * Keep "partial" busy past the idle timeout, but never finish its line;
+	 * "overlong" the same inside a line past the 64 kB limit (the daemon
+	 * discards it, and once held the client exempt from this timeout).
+	 */
+	memset(big, 'x', sizeof(big));
 	send_all(partial, "{\"jsonrpc\":");
+	assert_int_equal(write(overlong, big, sizeof(big)), (ssize_t)sizeof(big));
 	for (int i = 0; i < 3; i++) {
 		sleep_ms(2000);
 		send_all(partial, " ");
+		send_all(overlong, " ");
 	}
 	assert_true(closed_within(idle, 3000));
 	t_idle = now_seconds() - t0;
 	assert_true(closed_within(partial, 8000));
 	t_partial = now_seconds() - t0;
-	print_message("idle client closed after %.1f s, half a line after %.1f s\n", t_idle,
-		      t_partial);
+	assert_true(closed_within(overlong, 3000));
+	t_overlong = now_seconds() - t0;
+	print_message("idle client closed after %.1f s, half a line after %.1f s, half an over-long "
+		      "line after %.1f s\n", t_idle, t_partial, t_overlong);
 	assert_true(t_idle >= CLIENT_TIMEOUT_SEC - 0.5 && t_idle <= CLIENT_TIMEOUT_SEC + 3);
 	assert_true(t_partial >= 9.5 && t_partial <= 13);
+	assert_true(t_overlong >= 9.5 && t_overlong <= 13);
 	close(idle);
 	close(partial);
+	close(overlong);
 }
 
 static void test_subscription_limits(void **state)
