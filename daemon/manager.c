@@ -257,6 +257,12 @@ static bool vm_still_same(const struct vm *vm)
 
 struct vm *manager_vm_note(struct manager *m, uint32_t pid, const char *comm_hint)
 {
+	return manager_vm_note_at(m, pid, comm_hint, 0);
+}
+
+struct vm *manager_vm_note_at(struct manager *m, uint32_t pid, const char *comm_hint,
+			      uint64_t started_mono_ns)
+{
 	struct vm *vm = manager_vm_find_live(m, pid), **v;
 	int r;
 
@@ -274,9 +280,16 @@ struct vm *manager_vm_note(struct manager *m, uint32_t pid, const char *comm_hin
 	if (vm) {
 		struct vm_identity now;
 
-		/* Gone, or a zombie of the same start time: the same process. */
-		if (vm_identity_read("/proc", (pid_t)pid, &now) < 0 ||
-		    (vm->identity_known && now.start_time == vm->ident.start_time))
+		/*
+		 * Gone, or a zombie of the same start time: the same process,
+		 * unless the news is of a start after we saw that one exit (a
+		 * pid reused by a VM that went before we could read its /proc).
+		 */
+		if (started_mono_ns && started_mono_ns / 1000 > vm->exited_mono_usec)
+			log_debug("VM pid %u: a start after the retained VM of that pid exited: a new VM",
+				  pid);
+		else if (vm_identity_read("/proc", (pid_t)pid, &now) < 0 ||
+			 (vm->identity_known && now.start_time == vm->ident.start_time))
 			return vm;
 	}
 	v = realloc(m->vms, (m->n_vms + 1) * sizeof(*v));

@@ -394,7 +394,7 @@ static int on_vm_event(void *ctx, void *data, size_t len)
 		return 0;
 	memcpy(comm, ev->comm, 16);
 	comm[16] = '\0';
-	manager_vm_note(st->m, ev->tgid, comm);
+	manager_vm_note_at(st->m, ev->tgid, comm, ev->ts_ns);
 	return 0;
 }
 
@@ -596,7 +596,7 @@ static int note_seen(struct exits_state *st, const void *key, const void *value,
 		return 0;
 	memcpy(comm, seen->comm, 16);
 	comm[16] = '\0';
-	manager_vm_note(st->m, pid, comm[0] ? comm : NULL);
+	manager_vm_note_at(st->m, pid, comm[0] ? comm : NULL, seen->first_seen_ns);
 	return 0;
 }
 
