@@ -64,9 +64,11 @@ INTEG_BIN := $(BUILD)/tests/integration-tests
 TOP_TEST_BIN := $(BUILD)/tests/top-tests
 SERVER_TEST_BIN := $(BUILD)/tests/server-tests
 CORE_TEST_BIN := $(BUILD)/tests/core-tests
+FAULTS_TEST_BIN := $(BUILD)/tests/faults-tests
 LAB_BIN := $(BUILD)/tests/lab-tests
 CROSSCHECK_BIN := $(BUILD)/tests/crosscheck-tests
-TEST_BINS := $(UNIT_BINS) $(INTEG_BIN) $(TOP_TEST_BIN) $(SERVER_TEST_BIN) $(CORE_TEST_BIN) $(LAB_BIN) $(CROSSCHECK_BIN)
+TEST_BINS := $(UNIT_BINS) $(INTEG_BIN) $(TOP_TEST_BIN) $(SERVER_TEST_BIN) $(CORE_TEST_BIN) $(FAULTS_TEST_BIN) \
+	$(LAB_BIN) $(CROSSCHECK_BIN)
 KERNEL ?= 6.1
 GUEST_BIN := $(BUILD)/kvmscope-guest
 
@@ -270,7 +272,8 @@ analyze: $(ANALYZE_LOGS)
 TEST_COMMON := tests/common/proc.c tests/common/kvmscoped.c
 TEST_COMMON_H := $(wildcard tests/common/*.h)
 # integration, top (kvmscopectl top in tmux), server (the socket's bounds
-# and access) and core (crash survival, per-VM limits, many short VMs):
+# and access), core (crash survival, per-VM limits, many short VMs) and
+# faults (the daemon under load through injected faults):
 # build/tests/NAME-tests from tests/integration/NAME.c.
 $(BUILD)/tests/%-tests: tests/integration/%.c $(TEST_COMMON) $(TEST_COMMON_H) $(BUILD)/libkvmscope-core.a | $(BUILD)/.dir
 	$(CC) $(ALL_CFLAGS) -Itests/common -o $@ $< $(TEST_COMMON) $(BUILD)/libkvmscope-core.a $(PKG_LIBS) -lcmocka
@@ -299,7 +302,8 @@ test: deps
 SANITIZE_BUILD := $(BUILD)/asan
 sanitize-build:
 	@$(MAKE) --no-print-directory BUILD=$(SANITIZE_BUILD) SANITIZE=1 VMLINUX_H=$(abspath $(VMLINUX_H)) \
-		all $(patsubst $(BUILD)/%,$(SANITIZE_BUILD)/%,$(UNIT_BINS) $(INTEG_BIN) $(TOP_TEST_BIN) $(SERVER_TEST_BIN) $(CORE_TEST_BIN))
+		all $(patsubst $(BUILD)/%,$(SANITIZE_BUILD)/%,$(UNIT_BINS) $(INTEG_BIN) $(TOP_TEST_BIN) $(SERVER_TEST_BIN) $(CORE_TEST_BIN) \
+		$(FAULTS_TEST_BIN))
 
 # The integration suite with kvmscoped under valgrind memcheck (root; about
 # 2.5 minutes, not in make test): bytes definitely lost and invalid reads,
@@ -345,7 +349,7 @@ vmshell: deps
 unit: $(UNIT_BINS) $(FUZZ_BINS)
 	@tests/run $(BUILD) unit
 
-integration: all $(INTEG_BIN) $(TOP_TEST_BIN) $(SERVER_TEST_BIN) $(CORE_TEST_BIN)
+integration: all $(INTEG_BIN) $(TOP_TEST_BIN) $(SERVER_TEST_BIN) $(CORE_TEST_BIN) $(FAULTS_TEST_BIN)
 	@tests/run $(BUILD) integration
 
 check: test

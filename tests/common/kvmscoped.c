@@ -134,3 +134,39 @@ void test_process_stop(pid_t *pid, int sig)
 	waitpid(*pid, NULL, 0);
 	*pid = -1;
 }
+
+long test_rss_kb(pid_t pid)
+{
+	char path[64], line[256];
+	long kb = -1;
+	FILE *f;
+
+	snprintf(path, sizeof(path), "/proc/%d/status", (int)pid);
+	f = fopen(path, "r");
+	if (!f)
+		return -1;
+	while (fgets(line, sizeof(line), f))
+		if (sscanf(line, "VmRSS: %ld kB", &kb) == 1)
+			break;
+	fclose(f);
+	return kb;
+}
+
+void test_userspace_exit_skips(json_t *status, long long *first, long long *backup)
+{
+	json_t *caps = json_object_get(status, "capabilities"), *p;
+	size_t i;
+
+	*first = *backup = 0;
+	json_array_foreach(json_object_get(json_object_get(json_array_get(caps, 0), "bpf_cost"),
+					   "programs"), i, p) {
+		const char *name = json_string_value(json_object_get(p, "name"));
+
+		if (!name || !strstr(name, "/kvm_userspace_exit"))
+			continue;
+		if (strstr(name, "#backup"))
+			*backup += json_integer_value(json_object_get(p, "skipped_runs"));
+		else
+			*first += json_integer_value(json_object_get(p, "skipped_runs"));
+	}
+}

@@ -7,6 +7,7 @@
 #ifndef KVMSCOPE_TESTS_KVMSCOPED_H
 #define KVMSCOPE_TESTS_KVMSCOPED_H
 
+#include <jansson.h>
 #include <stdbool.h>
 #include <sys/types.h>
 
@@ -36,5 +37,15 @@ int test_kvmscoped_wait(const char *path, pid_t pid, int timeout_ms);
 
 /* Send @sig to *@pid, reap it, and set *@pid to -1 (nothing if <= 0). */
 void test_process_stop(pid_t *pid, int sig);
+
+/* VmRSS of @pid in kB, or -1. */
+long test_rss_kb(pid_t pid);
+
+/*
+ * From a status answer: the runs of kvm_userspace_exit's program the
+ * kernel skipped, in the first program and in its backup.  An exit is lost
+ * only when both were skipped for it (and then it is counted there).
+ */
+void test_userspace_exit_skips(json_t *status, long long *first, long long *backup);
 
 #endif

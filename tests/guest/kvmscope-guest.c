@@ -232,6 +232,11 @@ struct guest {
 	uint64_t immediate_exits;	/* --immediate-exit N */
 	uint64_t run_seconds;	/* --seconds: repeat the operations this long */
 	struct timespec run_until;
+	uint64_t lap_pause_ms;	/* --lap-pause: a vCPU's rest between two runs */
+	/* --exec-after: the program this process becomes at the end, and its arguments */
+	const char *exec_path;
+	char **exec_args;
+	int nr_exec_args;
 
 	struct exit_key keys[MAX_KEYS];
 	int nr_keys;
@@ -322,6 +327,9 @@ static void usage(FILE *f)
 		"                              seconds (each vCPU finishes its current run),\n"
 		"                              for a guest that stays busy; the JSON counts\n"
 		"                              every run\n"
+		"  --lap-pause MS              with --seconds, each vCPU rests MS ms (in\n"
+		"                              its thread, out of KVM_RUN) before each run\n"
+		"                              after the first: a guest busy at a steady rate\n"
 		"  --check-cap CAP:COUNT       COUNT KVM_CHECK_EXTENSION(CAP) on /dev/kvm;\n"
 		"                              repeatable\n"
 		"  --try-vm-type TYPE:COUNT    COUNT KVM_CREATE_VM(TYPE) on /dev/kvm, e.g. 2\n"
@@ -339,6 +347,11 @@ static void usage(FILE *f)
 		"  --get-regs COUNT            COUNT KVM_GET_REGS on vCPU 0 once it is set\n"
 		"                              up, before the run, timed: \"get_regs_ns\" in\n"
 		"                              the JSON (what an ioctl costs, make bench)\n"
+		"  --exec-after PATH           once the JSON is printed (and --linger is\n"
+		"                              over), exec PATH in this process with the\n"
+		"                              arguments after --, as a VMM that re-executes\n"
+		"                              itself does: the VM goes with the old image\n"
+		"                              (KVM's files are close-on-exec), the pid stays\n"
 		"  --help                      show this help\n"
 		"\n"
 		"--check-cap, --try-vm-type, --encrypt-op and --bad-ioctl run on the main\n"
@@ -613,6 +626,8 @@ enum {
 	OPT_CHECK_CAP,
 	OPT_BAD_IOCTL,
 	OPT_GET_REGS,
+	OPT_EXEC_AFTER,
+	OPT_LAP_PAUSE,
 };
 
 /*
@@ -644,6 +659,8 @@ static int parse_args(struct guest *g, int argc, char **argv)
 		{ "check-cap", required_argument, NULL, OPT_CHECK_CAP },
 		{ "bad-ioctl", required_argument, NULL, OPT_BAD_IOCTL },
 		{ "get-regs", required_argument, NULL, OPT_GET_REGS },
+		{ "exec-after", required_argument, NULL, OPT_EXEC_AFTER },
+		{ "lap-pause", required_argument, NULL, OPT_LAP_PAUSE },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -724,6 +741,13 @@ static int parse_args(struct guest *g, int argc, char **argv)
 		case OPT_GET_REGS:
 			ret = parse_single("get-regs", optarg, 1, 100000000, &g->get_regs);
 			break;
+		case OPT_EXEC_AFTER:
+			g->exec_path = optarg;
+			ret = 0;
+			break;
+		case OPT_LAP_PAUSE:
+			ret = parse_single("lap-pause", optarg, 0, 60000, &g->lap_pause_ms);
+			break;
 		case 'h':
 			return 1;
 		default:
@@ -733,10 +757,13 @@ static int parse_args(struct guest *g, int argc, char **argv)
 		if (ret)
 			return ret;
 	}
-	if (optind < argc) {
+	/* Only --exec-after's program takes arguments. */
+	if (optind < argc && !g->exec_path) {
 		fprintf(stderr, PROG ": unexpected argument '%s'\n", argv[optind]);
 		return -EINVAL;
 	}
+	g->exec_args = argv + optind;
+	g->nr_exec_args = argc - optind;
 	if (g->run_seconds && g->nr_ops && g->ops[g->nr_ops - 1].kind == OP_BDOOR_GP) {
 		fprintf(stderr, PROG ": --seconds does not go with --vmware-backdoor-gp (the guest stays in ring 3)\n");
 		return -EINVAL;
@@ -1524,6 +1551,13 @@ static int vcpu_lap_done(struct vcpu *v, bool *done)
 		v->expect[k] += v->lap_expect[k];
 	v->hlt_expect += v->hlt_lap;
 	v->laps++;
+	if (g->lap_pause_ms) {
+		struct timespec ts = { .tv_sec = g->lap_pause_ms / 1000,
+				       .tv_nsec = (g->lap_pause_ms % 1000) * 1000000 };
+
+		while (nanosleep(&ts, &ts) < 0 && errno == EINTR)
+			;
+	}
 	return 0;
 }
 
@@ -2002,5 +2036,24 @@ int main(int argc, char **argv)
 	pthread_barrier_wait(&g->release_barrier);
 	for (i = 0; i < g->nr_vcpus; i++)
 		pthread_join(g->vcpus[i].thread, NULL);
+	/*
+	 * The VM's files are left to exec: KVM makes them close-on-exec, as
+	 * is /dev/kvm here, so the new image starts without a VM.
+	 */
+	if (!failed && g->exec_path) {
+		char **args = calloc(g->nr_exec_args + 2, sizeof(*args));
+
+		if (!args) {
+			fprintf(stderr, PROG ": out of memory\n");
+			return 1;
+		}
+		args[0] = (char *)g->exec_path;
+		for (i = 0; i < g->nr_exec_args; i++)
+			args[i + 1] = g->exec_args[i];
+		execv(g->exec_path, args);
+		fprintf(stderr, PROG ": cannot exec %s: %s\n", g->exec_path, strerror(errno));
+		free(args);
+		return 1;
+	}
 	return failed ? 1 : 0;
 }

@@ -421,22 +421,9 @@ static void test_threads_without_slot_stay_exact(void **state)
  */
 static void userspace_exit_skips(long long *first, long long *backup)
 {
-	json_t *st, *p;
-	size_t i;
+	json_t *st = ctl_json("status", NULL, NULL);
 
-	*first = *backup = 0;
-	st = ctl_json("status", NULL, NULL);
-	json_array_foreach(json_object_get(json_object_get(json_array_get(
-				   json_object_get(st, "capabilities"), 0), "bpf_cost"), "programs"), i, p) {
-		const char *name = json_string_value(json_object_get(p, "name"));
-
-		if (!name || !strstr(name, "/kvm_userspace_exit"))
-			continue;
-		if (strstr(name, "#backup"))
-			*backup = json_integer_value(json_object_get(p, "skipped_runs"));
-		else
-			*first = json_integer_value(json_object_get(p, "skipped_runs"));
-	}
+	test_userspace_exit_skips(st, first, backup);
 	json_decref(st);
 }
 
