@@ -4,6 +4,7 @@
  */
 #include <ctype.h>
 #include <errno.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -121,7 +122,6 @@ static struct ftrace_site *new_site(struct ftrace_sites *s)
 static bool parse_site(struct ftrace_site *site, const char *line, const char *end)
 {
 	const char *open = NULL, *close, *p, *name_end;
-	char *num_end;
 	unsigned long refs;
 
 	/* The "(N)" after the name: the first "(" followed by digits and ")". */
@@ -132,8 +132,13 @@ static bool parse_site(struct ftrace_site *site, const char *line, const char *e
 		}
 	if (!open || open == line || open[-1] != ' ')
 		return false;
-	refs = strtoul(open + 1, &num_end, 10);
-	close = num_end;
+	/* Digits up to @end: strtoul would read past a text without a NUL. */
+	refs = 0;
+	for (close = open + 1; close < end && isdigit((unsigned char)*close); close++) {
+		if (refs > (ULONG_MAX - 9) / 10)
+			return false;
+		refs = refs * 10 + (unsigned long)(*close - '0');
+	}
 	if (close >= end || *close != ')')
 		return false;
 	site->refs = refs;

@@ -110,6 +110,30 @@ static void test_owner_of_symbol(void **state)
 	(void)state;
 }
 
+/*
+ * Found by fuzz_ftrace_sites: the "(N)" count was read with strtoul, past
+ * a text without a NUL.  Each input in a buffer of exactly its size.
+ */
+static void test_count_bounded(void **state)
+{
+	static const char *const inputs[] = { "f (1", "f (12", "f (1)", "f (99999999999999999999999)", NULL };
+
+	for (int i = 0; inputs[i]; i++) {
+		size_t n = strlen(inputs[i]);
+		char *buf = malloc(n);
+		struct ftrace_sites s = { 0 };
+
+		assert_non_null(buf);
+		memcpy(buf, inputs[i], n);
+		assert_int_equal(ftrace_sites_parse(buf, n, &s), 0);
+		assert_int_equal(s.n, !strcmp(inputs[i], "f (1)") ? 1 : 0);
+		if (s.n)
+			assert_int_equal(s.v[0].refs, 1);
+		ftrace_sites_free(&s);
+		free(buf);
+	}
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -118,6 +142,7 @@ int main(void)
 		cmocka_unit_test(test_direct_without_symbol),
 		cmocka_unit_test(test_not_sites),
 		cmocka_unit_test(test_owner_of_symbol),
+		cmocka_unit_test(test_count_bounded),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

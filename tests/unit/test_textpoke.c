@@ -72,6 +72,33 @@ static size_t poke_record(uint8_t *buf, uint64_t addr)
 	return 32;
 }
 
+/*
+ * Found by fuzz_kallsyms: strtoull read the address past a text without a
+ * NUL.  Each input in a buffer of exactly its size (the sanitized run
+ * catches an over-read); an address of more than 64 bits is none.
+ */
+static void test_kallsyms_bounded(void **state)
+{
+	static const char *const inputs[] = { "ffffffff81000000", "ffffffff81000000 T", "ffffffff81000000 T x",
+					      "1", " ", "11111111111111111111 T toolong\n", NULL };
+	struct ksym_table t = { 0 };
+
+	for (int i = 0; inputs[i]; i++) {
+		size_t n = strlen(inputs[i]);
+		char *buf = malloc(n);
+
+		assert_non_null(buf);
+		memcpy(buf, inputs[i], n);
+		assert_int_equal(ksym_table_parse_kallsyms(&t, buf, n), 0);
+		assert_int_equal(t.n, !strcmp(inputs[i], "ffffffff81000000 T x") ? 1 : 0);
+		if (t.n)
+			assert_string_equal(t.v[0].name, "x");
+		ksym_table_free(&t);
+		memset(&t, 0, sizeof(t));
+		free(buf);
+	}
+}
+
 /* Found by fuzz_kallsyms: no symbol at all sorted a NULL table (qsort(NULL, 0)). */
 static void test_kallsyms_empty(void **state)
 {
@@ -150,6 +177,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_kallsyms_and_lookup),
 		cmocka_unit_test(test_kallsyms_empty),
+		cmocka_unit_test(test_kallsyms_bounded),
 		cmocka_unit_test(test_records),
 	};
 
