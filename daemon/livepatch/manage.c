@@ -358,53 +358,46 @@ json_t *klp_manage_force(const struct klp_manage *km, const struct rpc_caller *c
 	}
 }
 
-static int cmp_names(const void *a, const void *b)
+/* Modules: "*.ko", not hidden. */
+static int is_module_file(const struct dirent *de)
 {
-	return strcmp(*(char *const *)a, *(char *const *)b);
+	size_t len = strlen(de->d_name);
+
+	return de->d_name[0] != '.' && len >= 4 && !strcmp(de->d_name + len - 3, ".ko");
 }
 
-/*
- * gcc 12's -fanalyzer loses the strings stored in v once array_reserve()
- * (another file) may have moved it, and reports them leaked: they are
- * freed by the caller, or below on failure.
- */
-#if !defined(__clang__)
-#pragma GCC diagnostic push
-#pragma GCC diagnostic ignored "-Wanalyzer-malloc-leak"
-#endif
+static int by_name(const struct dirent **a, const struct dirent **b)
+{
+	return strcmp((*a)->d_name, (*b)->d_name);
+}
+
 int klp_manage_list_dir(const char *dir, char ***names, size_t *n)
 {
-	DIR *d = opendir(dir);
-	struct dirent *de;
-	size_t cap = 0, count = 0;
-	char **v = NULL;
+	struct dirent **all;
+	char **v;
+	int found = scandir(dir, &all, is_module_file, by_name), r = 0;
+	size_t keep;
 
 	*names = NULL;
 	*n = 0;
-	if (!d)
+	if (found < 0)
 		return -errno;
-	while ((de = readdir(d)) && count < PATCH_DIR_MAX) {
-		size_t len = strlen(de->d_name);
-
-		if (de->d_name[0] == '.' || len < 4 || strcmp(de->d_name + len - 3, ".ko"))
-			continue;
-		if (array_reserve((void **)&v, &cap, count + 1, sizeof(*v), 16) < 0 ||
-		    !(v[count] = strdup(de->d_name))) {
-			closedir(d);
-			while (count)
-				free(v[--count]);
-			free(v);
-			return -ENOMEM;
-		}
-		count++;
+	/* The first PATCH_DIR_MAX in name order. */
+	keep = found < PATCH_DIR_MAX ? (size_t)found : PATCH_DIR_MAX;
+	v = calloc(keep ? keep : 1, sizeof(*v));
+	for (size_t i = 0; v && i < keep; i++)
+		if (!(v[i] = strdup(all[i]->d_name)))
+			r = -ENOMEM;
+	for (int i = 0; i < found; i++)
+		free(all[i]);
+	free(all);
+	if (!v || r < 0) {
+		for (size_t i = 0; v && i < keep; i++)
+			free(v[i]);
+		free(v);
+		return -ENOMEM;
 	}
-	closedir(d);
-	if (count)
-		qsort(v, count, sizeof(*v), cmp_names);
 	*names = v;
-	*n = count;
+	*n = keep;
 	return 0;
 }
-#if !defined(__clang__)
-#pragma GCC diagnostic pop
-#endif
