@@ -326,3 +326,26 @@ bool path_exists(const char *path)
 {
 	return faccessat(AT_FDCWD, path, F_OK, AT_EACCESS) == 0;
 }
+
+bool parse_u64_until(const char **p, const char *end, unsigned int base, uint64_t *value)
+{
+	const char *q = *p;
+	bool fits = true;
+	uint64_t v = 0;
+
+	for (; q < end; q++) {
+		unsigned int d = *q >= '0' && *q <= '9' ? (unsigned int)(*q - '0') :
+				 *q >= 'a' && *q <= 'f' ? (unsigned int)(*q - 'a' + 10) :
+				 *q >= 'A' && *q <= 'F' ? (unsigned int)(*q - 'A' + 10) : 99;
+
+		if (d >= base)
+			break;
+		if (v > (UINT64_MAX - d) / base)
+			fits = false;
+		v = v * base + d;
+	}
+	fits &= q > *p;
+	*p = q;
+	*value = fits ? v : 0;
+	return fits;
+}

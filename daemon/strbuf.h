@@ -5,6 +5,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 struct strbuf {
 	char *data;		/* the contents: @off bytes into the allocation */
@@ -83,5 +84,13 @@ bool path_exists(const char *path);
  * from @first when it grows.  0, or -ENOMEM with the array unchanged.
  */
 int array_reserve(void **v, size_t *cap, size_t n, size_t size, size_t first);
+
+/*
+ * The unsigned number in @base (10 or 16) at *@p, read no further than
+ * @end: strtoull() would read past a text without a NUL (and take a sign
+ * and blanks).  *@p moves past its digits; false when there is none or it
+ * does not fit in 64 bits.
+ */
+bool parse_u64_until(const char **p, const char *end, unsigned int base, uint64_t *value);
 
 #endif

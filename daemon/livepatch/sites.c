@@ -4,7 +4,6 @@
  */
 #include <ctype.h>
 #include <errno.h>
-#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -122,7 +121,7 @@ static struct ftrace_site *new_site(struct ftrace_sites *s)
 static bool parse_site(struct ftrace_site *site, const char *line, const char *end)
 {
 	const char *open = NULL, *close, *p, *name_end;
-	unsigned long refs;
+	uint64_t refs;
 
 	/* The "(N)" after the name: the first "(" followed by digits and ")". */
 	for (p = line; p < end; p++)
@@ -132,14 +131,8 @@ static bool parse_site(struct ftrace_site *site, const char *line, const char *e
 		}
 	if (!open || open == line || open[-1] != ' ')
 		return false;
-	/* Digits up to @end: strtoul would read past a text without a NUL. */
-	refs = 0;
-	for (close = open + 1; close < end && isdigit((unsigned char)*close); close++) {
-		if (refs > (ULONG_MAX - 9) / 10)
-			return false;
-		refs = refs * 10 + (unsigned long)(*close - '0');
-	}
-	if (close >= end || *close != ')')
+	close = open + 1;
+	if (!parse_u64_until(&close, end, 10, &refs) || close >= end || *close != ')')
 		return false;
 	site->refs = refs;
 	name_end = open - 1;

@@ -50,33 +50,17 @@ static void copy_cut(char *dst, size_t size, const char *src, size_t n)
 	dst[n] = '\0';
 }
 
-/* The hex number at @p, up to @le (strtoull would read past a text without a NUL). */
-static uint64_t hex_until(const char *p, const char *le, const char **after)
-{
-	const char *start = p;
-	uint64_t v = 0;
-
-	for (; p < le; p++) {
-		int d = *p >= '0' && *p <= '9' ? *p - '0' :
-			*p >= 'a' && *p <= 'f' ? *p - 'a' + 10 :
-			*p >= 'A' && *p <= 'F' ? *p - 'A' + 10 : -1;
-
-		if (d < 0)
-			break;
-		v = v << 4 | (uint64_t)d;
-	}
-	*after = p;
-	return p - start <= 16 ? v : 0;	/* more than 64 bits: no address */
-}
-
 int ksym_table_parse_kallsyms(struct ksym_table *t, const char *text, size_t len)
 {
 	const char *p = text, *end = text + len;
 
 	while (p < end) {
 		const char *nl = memchr(p, '\n', (size_t)(end - p)), *le = nl ? nl : end;
-		const char *after;
-		uint64_t addr = hex_until(p, le, &after);
+		const char *after = p;
+		uint64_t addr;
+
+		/* More than 64 bits is no address (0, skipped below). */
+		parse_u64_until(&after, le, 16, &addr);
 
 		/* "ffffffff81000000 T _stext" or "... t name\t[module]". */
 		if (after + 3 < le && after[0] == ' ' && (after[1] == 't' || after[1] == 'T') &&
@@ -378,9 +362,10 @@ static int kallsyms_shows_addresses(void)
 		return -errno;
 	buf[n] = '\0';
 	for (char *p = buf; p && *p; p = strchr(p, '\n'), p = p ? p + 1 : NULL) {
-		const char *after;
-		uint64_t addr = hex_until(p, buf + n, &after);
+		const char *after = p;
+		uint64_t addr;
 
+		parse_u64_until(&after, buf + n, 16, &addr);
 		if (after[0] == ' ' && (after[1] == 't' || after[1] == 'T') && after[2] == ' ')
 			return addr != 0;
 	}
