@@ -261,7 +261,7 @@ struct vm *manager_vm_note(struct manager *m, uint32_t pid, const char *comm_hin
 }
 
 struct vm *manager_vm_note_at(struct manager *m, uint32_t pid, const char *comm_hint,
-			      uint64_t started_mono_ns)
+			      uint64_t seen_mono_ns)
 {
 	struct vm *vm = manager_vm_find_live(m, pid), **v;
 	int r;
@@ -282,11 +282,11 @@ struct vm *manager_vm_note_at(struct manager *m, uint32_t pid, const char *comm_
 
 		/*
 		 * Gone, or a zombie of the same start time: the same process,
-		 * unless the news is of a start after we saw that one exit (a
-		 * pid reused by a VM that went before we could read its /proc).
+		 * unless the news is from after we saw that one exit (a pid
+		 * reused by a VM that went before we could read its /proc).
 		 */
-		if (started_mono_ns && started_mono_ns / 1000 > vm->exited_mono_usec)
-			log_debug("VM pid %u: a start after the retained VM of that pid exited: a new VM",
+		if (seen_mono_ns && seen_mono_ns / 1000 > vm->exited_mono_usec)
+			log_debug("VM pid %u: seen using KVM after the retained VM of that pid exited: a new VM",
 				  pid);
 		else if (vm_identity_read("/proc", (pid_t)pid, &now) < 0 ||
 			 (vm->identity_known && now.start_time == vm->ident.start_time))

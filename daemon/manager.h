@@ -62,12 +62,12 @@ struct vm *manager_vm_find(struct manager *m, uint32_t pid);
 /* Register that @pid uses KVM; returns the live VM (new or known) or NULL. */
 struct vm *manager_vm_note(struct manager *m, uint32_t pid, const char *comm_hint);
 /*
- * The same, with when the process began using KVM (CLOCK_MONOTONIC ns, as
- * bpf_ktime_get_ns; 0: unknown): news of a start after the retained VM of
+ * The same, with when the process was seen using KVM (CLOCK_MONOTONIC ns,
+ * as bpf_ktime_get_ns; 0: unknown): news from after the retained VM of
  * that pid exited is a new VM even when its process is gone already.
  */
 struct vm *manager_vm_note_at(struct manager *m, uint32_t pid, const char *comm_hint,
-			      uint64_t started_mono_ns);
+			      uint64_t seen_mono_ns);
 /* The subscriptions hub (events.subscribe). */
 struct events_hub *manager_events(struct manager *m);
 /* Event topics: "vm" (the registry's), then every capability's; NULL past the end. */

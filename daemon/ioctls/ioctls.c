@@ -276,7 +276,7 @@ static int on_launch_step(void *ctx, void *data, size_t len)
 		return 0;
 	vm = manager_vm_find_live(st->m, ev->tgid);
 	if (!vm)
-		vm = manager_vm_note(st->m, ev->tgid, NULL);
+		vm = manager_vm_note_at(st->m, ev->tgid, NULL, ev->ts_ns);
 	iv = vm ? ioctls_vm(st, vm, true) : NULL;
 	if (!iv)
 		return 0;
