@@ -302,8 +302,7 @@ test: deps
 SANITIZE_BUILD := $(BUILD)/asan
 sanitize-build:
 	@$(MAKE) --no-print-directory BUILD=$(SANITIZE_BUILD) SANITIZE=1 VMLINUX_H=$(abspath $(VMLINUX_H)) \
-		all $(patsubst $(BUILD)/%,$(SANITIZE_BUILD)/%,$(UNIT_BINS) $(INTEG_BIN) $(TOP_TEST_BIN) $(SERVER_TEST_BIN) $(CORE_TEST_BIN) \
-		$(FAULTS_TEST_BIN))
+		all $(patsubst $(BUILD)/%,$(SANITIZE_BUILD)/%,$(UNIT_BINS) $(INTEG_BIN) $(TOP_TEST_BIN) $(SERVER_TEST_BIN) $(CORE_TEST_BIN))
 
 # The integration suite with kvmscoped under valgrind memcheck (root; about
 # 2.5 minutes, not in make test): bytes definitely lost and invalid reads,
