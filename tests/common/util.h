@@ -37,24 +37,20 @@ static inline bool test_driver_is(const char *driver)
 	return d && !strcmp(d, driver);
 }
 
-/* Skip the running test, saying why (tests/run prints it with the summary). */
-#define skip_msg(...) \
-	do { \
-		print_message("[ NOT RUN  ] " __VA_ARGS__); \
-		print_message("\n"); \
-		skip(); \
-	} while (0)
-
 /*
- * Not this kernel's to run, but the lab's (where tests/run runs it again):
- * counted apart from skips, as "in the lab only", with the reason.
+ * Skip the running test, saying why under @tag (tests/run reads the tag):
+ * "[ NOT RUN  ]" a skip, listed with its reason above the summary;
+ * "[ LAB ONLY ]" not this kernel's to run but the lab's (where tests/run
+ * runs it again), counted apart from skips as "in the lab only".
  */
-#define lab_only_msg(...) \
+#define skip_tagged(tag, ...) \
 	do { \
-		print_message("[ LAB ONLY ] " __VA_ARGS__); \
+		print_message(tag " " __VA_ARGS__); \
 		print_message("\n"); \
 		skip(); \
 	} while (0)
+#define skip_msg(...) skip_tagged("[ NOT RUN  ]", __VA_ARGS__)
+#define lab_only_msg(...) skip_tagged("[ LAB ONLY ]", __VA_ARGS__)
 
 #define assert_contains(haystack, needle) \
 	do { \
