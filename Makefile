@@ -5,15 +5,39 @@
 # runs the whole suite.
 
 VERSION := 0.1.0
-BUILD ?= build
-CC ?= gcc
 CLANG ?= clang
 BPFTOOL ?= bpftool
-PKG_CONFIG ?= pkg-config
-VMLINUX_BTF ?= /sys/kernel/btf/vmlinux
-VMLINUX_H ?= $(BUILD)/vmlinux.h
+HOSTCC ?= gcc
 
-ARCH := $(shell uname -m | sed -e 's/x86_64/x86/' -e 's/aarch64/arm64/' -e 's/s390x/s390/')
+# The kernel architecture built for: this machine's, or ARCH=arm64 on an
+# x86_64 machine, a cross build (Debian's gcc-aarch64-linux-gnu and the
+# arm64 libraries installed beside the amd64 ones: scripts/install-deps
+# arm64) in build/arm64, for the arm64 lab or an arm64 host.
+HOST_ARCH := $(shell uname -m | sed -e 's/x86_64/x86/' -e 's/aarch64/arm64/' -e 's/s390x/s390/')
+ARCH ?= $(HOST_ARCH)
+ifneq ($(ARCH),$(HOST_ARCH))
+ifneq ($(ARCH),arm64)
+$(error ARCH=$(ARCH): the only cross build is ARCH=arm64 (this machine is $(HOST_ARCH)))
+endif
+CROSS_COMPILE ?= aarch64-linux-gnu-
+MULTIARCH ?= aarch64-linux-gnu
+CROSS := 1
+CC := $(CROSS_COMPILE)gcc
+AR := $(CROSS_COMPILE)ar
+PKG_CONFIG := PKG_CONFIG_LIBDIR=/usr/lib/$(MULTIARCH)/pkgconfig:/usr/share/pkgconfig pkg-config
+BUILD ?= build/$(ARCH)
+# The arm64 kernel's BTF, cut out of the arm64 lab's kernel image
+# (scripts/image-btf.c): the lab kernels are cached in LAB_BUILD/lab.
+LAB_BUILD ?= build
+VMLINUX_BTF_KERNEL ?= 6.12
+VMLINUX_BTF ?= $(BUILD)/vmlinux.btf
+else
+CC ?= gcc
+PKG_CONFIG ?= pkg-config
+BUILD ?= build
+VMLINUX_BTF ?= /sys/kernel/btf/vmlinux
+endif
+VMLINUX_H ?= $(BUILD)/vmlinux.h
 
 # Warnings on everywhere; errors when CI is set.
 WARN := -Wall -Wextra -Wshadow -Wformat=2 -Wno-unused-parameter -Wmissing-prototypes
@@ -71,6 +95,14 @@ TEST_BINS := $(UNIT_BINS) $(INTEG_BIN) $(TOP_TEST_BIN) $(SERVER_TEST_BIN) $(CORE
 	$(LAB_BIN) $(CROSSCHECK_BIN)
 KERNEL ?= 6.1
 GUEST_BIN := $(BUILD)/kvmscope-guest
+# The test guest makes real exits: x86 code on x86, arm64 code on arm64.
+ifeq ($(ARCH),arm64)
+GUEST_SRC := tests/guest/kvmscope-guest-arm64.c
+else
+GUEST_SRC := tests/guest/kvmscope-guest.c
+endif
+# What the arm64 lab runs (tests/vm/inlab-arm64), built by make test on x86.
+ARM64_TEST_BINS := $(BUILD)/tests/arm64-tests
 
 # libFuzzer harnesses (tests/fuzz/): clang, ASan and UBSan, over the core's
 # parsers built again with coverage.  `make fuzz` fuzzes, `make test`
@@ -183,9 +215,27 @@ $(BUILD)/.dir:
 	@touch $@
 
 ifeq ($(VMLINUX_H),$(BUILD)/vmlinux.h)
+ifneq ($(CROSS),)
+$(BUILD)/vmlinux.h: $(VMLINUX_BTF) | $(BUILD)/.dir
+else
 $(BUILD)/vmlinux.h: | $(BUILD)/.dir
+endif
 	@test -r $(VMLINUX_BTF) || { echo "error: no kernel BTF at $(VMLINUX_BTF): set VMLINUX_BTF=<file> or VMLINUX_H=<header>" >&2; exit 1; }
 	$(BPFTOOL) btf dump file $(VMLINUX_BTF) format c > $@
+endif
+
+# Cross: the BTF of the arm64 lab's VMLINUX_BTF_KERNEL kernel (fetched into
+# LAB_BUILD/lab by tests/vm/run, which needs root), out of its Image.
+ifneq ($(CROSS),)
+$(BUILD)/host/image-btf: scripts/image-btf.c | $(BUILD)/.dir
+	@mkdir -p $(@D)
+	$(HOSTCC) -std=gnu11 -O2 $(WARN) -o $@ $<
+
+$(BUILD)/vmlinux.btf: $(BUILD)/host/image-btf | $(BUILD)/.dir
+	@image=$$(tests/vm/run --arch $(ARCH) --kernel $(VMLINUX_BTF_KERNEL) --build $(LAB_BUILD) --prepare | \
+		sed -n 's/^IMAGE=//p'); \
+	test -n "$$image" || { echo "error: no arm64 kernel image from tests/vm/run --arch $(ARCH) --prepare (root, and scripts/install-deps arm64, are needed; or set VMLINUX_BTF=<the arm64 kernel's BTF>)" >&2; exit 1; }; \
+	$(BUILD)/host/image-btf "$$image" $@
 endif
 
 $(BUILD)/bpf/%.bpf.o: bpf/%.bpf.c $(VMLINUX_H) $(wildcard include/kvmscope/*.h bpf/*.h) | $(BUILD)/.dir
@@ -227,7 +277,7 @@ $(BUILD)/kvmscoped: $(DAEMON_OBJS) $(BUILD)/libkvmscope-core.a
 $(BUILD)/kvmscopectl: $(CLI_OBJS) $(BUILD)/libkvmscope-core.a
 	$(CC) $(CFLAGS) -o $@ $^ $(PKG_LIBS) $(NCURSES_LIBS)
 
-$(GUEST_BIN): tests/guest/kvmscope-guest.c | $(BUILD)/.dir
+$(GUEST_BIN): $(GUEST_SRC) | $(BUILD)/.dir
 	$(CC) -std=gnu11 $(CFLAGS) $(WARN) -pthread -o $@ $<
 
 $(BUILD)/tests/test_%: tests/unit/test_%.c $(BUILD)/libkvmscope-core.a tests/unit/unit.h
