@@ -546,9 +546,12 @@ static const struct reason_name vmware_backdoor_names[] = {
 #define VMX_BASIC_REASON_MASK 0xffffu
 #define VMX_FAILED_VMENTRY 0x80000000u
 
-/* The packed arm64 reason: ret in bits 31:8, exception class in bits 7:0. */
-#define ARM64_REASON_RET_SHIFT 8
-#define ARM64_REASON_RET_MASK 0xffffffu
+/*
+ * The packed arm64 reason (include/kvmscope/exits.h): the exception level
+ * in bits 31:30, ret in bits 29:8, exception class in bits 7:0.
+ */
+#define ARM64_REASON_RET_SHIFT KVMSCOPE_ARM64_RET_SHIFT
+#define ARM64_REASON_RET_MASK KVMSCOPE_ARM64_RET_MASK
 #define ARM64_REASON_EC_MASK 0xffu
 #define ARM64_ESR_EC_MASK 0x3fu
 
@@ -713,7 +716,7 @@ uint32_t arm64_exit_reason(uint32_t ret, uint32_t esr_ec)
 
 uint32_t arm64_exit_reason_ret(uint32_t reason)
 {
-	uint32_t ret = reason >> ARM64_REASON_RET_SHIFT;
+	uint32_t ret = (reason >> ARM64_REASON_RET_SHIFT) & ARM64_REASON_RET_MASK;
 
 	if (ret == (ARM64_EXCEPTION_HYP_GONE & ARM64_REASON_RET_MASK))
 		return ARM64_EXCEPTION_HYP_GONE;
@@ -723,6 +726,25 @@ uint32_t arm64_exit_reason_ret(uint32_t reason)
 uint32_t arm64_exit_reason_esr_ec(uint32_t reason)
 {
 	return reason & ARM64_REASON_EC_MASK;
+}
+
+uint32_t arm64_exit_reason_el(uint32_t reason)
+{
+	return reason >> KVMSCOPE_ARM64_EL_SHIFT;
+}
+
+const char *arm64_el_name(uint32_t el)
+{
+	switch (el) {
+	case KVMSCOPE_ARM64_EL0:
+		return "EL0";
+	case KVMSCOPE_ARM64_EL1:
+		return "EL1";
+	case KVMSCOPE_ARM64_EL2:
+		return "vEL2";
+	default:
+		return NULL;
+	}
 }
 
 static const char *arm64_exit_name(uint32_t reason, char *buf, size_t len)
@@ -737,10 +759,16 @@ static const char *arm64_exit_name(uint32_t reason, char *buf, size_t len)
 	 * Only a trap has a class.  A class on another type cannot come from
 	 * arm64_exit_reason(), but is shown rather than silently merged.
 	 */
-	if ((ret != ARM64_EXCEPTION_TRAP && !ec) || used < 0 || (size_t)used >= len)
+	if (used < 0 || (size_t)used >= len)
 		return buf;
-	format_code(&decode_tables[TABLE_ARM64_ESR_EC], ec, ec_name, sizeof(ec_name));
-	snprintf(buf + used, len - (size_t)used, "/%s", ec_name);
+	if (ret == ARM64_EXCEPTION_TRAP || ec) {
+		format_code(&decode_tables[TABLE_ARM64_ESR_EC], ec, ec_name, sizeof(ec_name));
+		used += snprintf(buf + used, len - (size_t)used, "/%s", ec_name);
+	}
+	/* Taken from a known level (live exits; a recorded trace has none). */
+	if (arm64_el_name(arm64_exit_reason_el(reason)) && used > 0 && (size_t)used < len)
+		snprintf(buf + used, len - (size_t)used, "@%s",
+			 arm64_el_name(arm64_exit_reason_el(reason)));
 	return buf;
 }
 

@@ -113,14 +113,18 @@ const char *decode_name(const char *which, uint64_t code, char *buf, size_t len)
  * ARM_EXCEPTION_*) and, for a trap, the exception class of ESR_ELx.  The
  * daemon packs both into one 32-bit reason (isa KVMSCOPE_ISA_ARM64):
  *
- *	reason = (ret & 0xffffff) << 8 | (ret == TRAP ? esr_ec & 0x3f : 0)
+ *	reason = el << 30 | (ret & 0x3fffff) << 8 | (ret == TRAP ? esr_ec & 0x3f : 0)
  *
  * with ret = ARM_EXCEPTION_CODE(ret), the SError flag (bit 31) cleared.
  * Both steps are what the kernel does before storing the tracepoint's
  * fields, so a classic-tracepoint reader, a raw_tp reader and a parsed
- * trace line give the same reason for the same exit.  ret needs 24 bits:
+ * trace line give the same reason for the same exit.  ret needs 22 bits:
  * codes 0-3 fit, and ARM_EXCEPTION_HYP_GONE (0x0badca11) is recognised by
- * its low 24 bits when unpacked.
+ * its low 22 bits when unpacked.  el is the guest's exception level the
+ * exit was taken from (enum kvmscope_arm64_el), read by the live BPF
+ * program from the vCPU's saved PSTATE; 0 (unknown) in a recorded trace,
+ * which arm64_exit_reason() packs.  A known level is shown as a suffix:
+ * "TRAP/DABT_LOW@EL0".
  */
 #define ARM64_EXCEPTION_IRQ 0u
 #define ARM64_EXCEPTION_EL1_SERROR 1u
@@ -133,6 +137,10 @@ uint32_t arm64_exit_reason(uint32_t ret, uint32_t esr_ec);
 /* The ret (ARM_EXCEPTION_*) and exception class a packed reason holds. */
 uint32_t arm64_exit_reason_ret(uint32_t reason);
 uint32_t arm64_exit_reason_esr_ec(uint32_t reason);
+/* The guest's exception level of a live exit (enum kvmscope_arm64_el), 0 if not known. */
+uint32_t arm64_exit_reason_el(uint32_t reason);
+/* "EL0", "EL1", "vEL2" (a guest hypervisor's virtual EL2), NULL for unknown. */
+const char *arm64_el_name(uint32_t el);
 
 /*
  * Table access for tests, documentation and reverse lookups.  @which:

@@ -38,6 +38,47 @@ enum kvmscope_isa {
 	KVMSCOPE_ISA_S390 = 4,
 };
 
+/*
+ * An arm64 exit's reason: the guest's exception level in bits 31:30 (0:
+ * not known, as in a recorded trace; KVMSCOPE_ARM64_EL0/EL1/EL2 + 1), the
+ * exception type (kvm_exit's ret, ARM_EXCEPTION_*) in bits 29:8, the ESR
+ * exception class in bits 7:0 (a trap's only; 0 for the other types).
+ */
+#define KVMSCOPE_ARM64_EL_SHIFT 30
+#define KVMSCOPE_ARM64_RET_SHIFT 8
+#define KVMSCOPE_ARM64_RET_MASK 0x3fffffu
+#define KVMSCOPE_ARM64_EC_MASK 0x3fu
+#define KVMSCOPE_ARM64_TRAP 2	/* ARM_EXCEPTION_TRAP */
+/* Exception level + 1 in the reason; EL2 of a guest is its virtual EL2. */
+enum kvmscope_arm64_el {
+	KVMSCOPE_ARM64_EL_UNKNOWN = 0,
+	KVMSCOPE_ARM64_EL0 = 1,
+	KVMSCOPE_ARM64_EL1 = 2,
+	KVMSCOPE_ARM64_EL2 = 3,
+};
+
+static inline __u32 kvmscope_arm64_reason(__u32 ret, __u32 esr_ec, __u32 el)
+{
+	__u32 type = ret & KVMSCOPE_ARM64_RET_MASK;
+	__u32 ec = type == KVMSCOPE_ARM64_TRAP ? esr_ec & KVMSCOPE_ARM64_EC_MASK : 0;
+
+	return (el & 3) << KVMSCOPE_ARM64_EL_SHIFT | type << KVMSCOPE_ARM64_RET_SHIFT | ec;
+}
+
+/*
+ * The level a PSTATE (SPSR) value was taken from: AArch64 M[3:2]; an
+ * AArch32 mode (M[4] set) is EL0 for User, EL2 for Hyp, EL1 otherwise.
+ */
+static inline __u32 kvmscope_arm64_el_of_pstate(__u64 pstate)
+{
+	__u32 mode = pstate & 0x1f, el = (mode >> 2) & 3;
+
+	if (mode & 0x10)
+		return mode == 0x10 ? KVMSCOPE_ARM64_EL0 :
+		       mode == 0x1a ? KVMSCOPE_ARM64_EL2 : KVMSCOPE_ARM64_EL1;
+	return el >= 2 ? KVMSCOPE_ARM64_EL2 : el + 1;
+}
+
 /* Hardware exit (kvm_exit tracepoint). */
 struct kvmscope_hw_exit_key {
 	__u32 tgid;
@@ -108,9 +149,12 @@ struct kvmscope_hist {
  *
  * Dense hardware reason index: VMX basic reasons 0-255 as they are; SVM
  * exit codes 0x000-0x0ff as they are and 0x400-0x41f (NPF, AVIC, VMGEXIT)
- * at 0x100-0x11f.  Userspace exits: KVM_EXIT_* 0-63.
+ * at 0x100-0x11f; arm64, 72 per exception level (unknown, EL0, EL1, EL2):
+ * a trap's exception class 0-63, then the other exception types 0-7 at
+ * 64-71.  Userspace exits: KVM_EXIT_* 0-63.
  */
 #define KVMSCOPE_SLOT_HW_REASONS 288
+#define KVMSCOPE_ARM64_PER_EL 72
 #define KVMSCOPE_SLOT_USER_REASONS 64
 #define KVMSCOPE_SLOT_HW_HISTS 8	/* timed hardware reasons per thread */
 #define KVMSCOPE_SLOT_USER_HISTS 4	/* timed userspace reasons per thread */
@@ -143,11 +187,26 @@ static inline __u32 kvmscope_hw_index(__u32 isa, __u32 reason)
 		if (reason - 0x400u < 0x20u)
 			return 0x100 + reason - 0x400u;
 	}
+	if (isa == KVMSCOPE_ISA_ARM64) {
+		__u32 type = (reason >> KVMSCOPE_ARM64_RET_SHIFT) & KVMSCOPE_ARM64_RET_MASK;
+		__u32 el = reason >> KVMSCOPE_ARM64_EL_SHIFT;
+
+		if (type == KVMSCOPE_ARM64_TRAP)
+			return el * KVMSCOPE_ARM64_PER_EL + (reason & KVMSCOPE_ARM64_EC_MASK);
+		if (type < KVMSCOPE_ARM64_PER_EL - 64)
+			return el * KVMSCOPE_ARM64_PER_EL + 64 + type;
+	}
 	return KVMSCOPE_SLOT_NONE;
 }
 
 static inline __u32 kvmscope_hw_reason(__u32 isa, __u32 index)
 {
+	if (isa == KVMSCOPE_ISA_ARM64) {
+		__u32 el = index / KVMSCOPE_ARM64_PER_EL, i = index % KVMSCOPE_ARM64_PER_EL;
+
+		return i < 64 ? kvmscope_arm64_reason(KVMSCOPE_ARM64_TRAP, i, el) :
+				kvmscope_arm64_reason(i - 64, 0, el);
+	}
 	return isa == KVMSCOPE_ISA_SVM && index >= 0x100 ? 0x400 + index - 0x100 : index;
 }
 
@@ -241,6 +300,10 @@ enum kvmscope_detail_kind {
 	KVMSCOPE_DETAIL_BACKDOOR_NOMAGIC = 6, /* backdoor port without the magic in EAX; dir as above */
 	KVMSCOPE_DETAIL_VMGEXIT = 7,	/* SEV-ES/SNP VMGEXIT, id: the GHCB's sw_exit_code */
 	KVMSCOPE_DETAIL_GHCB_MSR = 8,	/* VMGEXIT by the GHCB MSR protocol, id: request (GHCBData[11:0]) */
+	/* arm64 nested virtualization (a guest hypervisor at virtual EL2): */
+	KVMSCOPE_DETAIL_NESTED_ERET = 9,	/* its ERET, id: the level returned to (enum kvmscope_arm64_el) */
+	KVMSCOPE_DETAIL_NESTED_EXC = 10,	/* exception injected into it, id: ESR class << 8 | type */
+	KVMSCOPE_DETAIL_SYSREG_FWD = 11,	/* sysreg trap forwarded to it, id: encoding; dir: 1 read */
 	KVMSCOPE_DETAIL_MAX,
 };
 

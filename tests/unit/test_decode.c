@@ -302,7 +302,8 @@ static void test_arm64_packing_round_trips(void **state)
 	assert_int_equal(arm64(ARM64_EXCEPTION_TRAP, 0x24), 0x224);
 	assert_int_equal(arm64(ARM64_EXCEPTION_IRQ, 0x24), 0x000);
 	assert_int_equal(arm64(ARM64_EXCEPTION_IL, 0x24), 0x300);
-	assert_int_equal(arm64(ARM64_EXCEPTION_HYP_GONE, 0), 0xadca1100);
+	/* ret keeps 22 bits: bits 31:30 hold the exception level (unknown here). */
+	assert_int_equal(arm64(ARM64_EXCEPTION_HYP_GONE, 0), 0x2dca1100);
 	/* The class is 6 bits of ESR: wider input must not spill into ret. */
 	assert_int_equal(arm64(ARM64_EXCEPTION_TRAP, 0x1e4), 0x224);
 
@@ -318,6 +319,69 @@ static void test_arm64_packing_round_trips(void **state)
 				fail_msg("classes 0x%x and 0x%x are both named %s", ec_a, ec_b, a);
 		}
 	}
+}
+
+/*
+ * Live arm64 exits carry the guest's exception level (bits 31:30): named
+ * with a suffix, kept apart in the slots' dense index, and round-tripped.
+ */
+static void test_arm64_exception_levels(void **state)
+{
+	char name[DECODE_NAME_MAX];
+	uint32_t r;
+
+	r = kvmscope_arm64_reason(ARM64_EXCEPTION_TRAP, 0x24, KVMSCOPE_ARM64_EL0);
+	assert_int_equal(r, 0x40000224);
+	assert_int_equal(arm64_exit_reason_ret(r), ARM64_EXCEPTION_TRAP);
+	assert_int_equal(arm64_exit_reason_esr_ec(r), 0x24);
+	assert_int_equal(arm64_exit_reason_el(r), KVMSCOPE_ARM64_EL0);
+	assert_string_equal(hw_exit_name(KVMSCOPE_ISA_ARM64, r, name, sizeof(name)),
+			    "TRAP/DABT_LOW@EL0");
+	r = kvmscope_arm64_reason(ARM64_EXCEPTION_TRAP, 0x16, KVMSCOPE_ARM64_EL2);
+	assert_string_equal(hw_exit_name(KVMSCOPE_ISA_ARM64, r, name, sizeof(name)),
+			    "TRAP/HVC64@vEL2");
+	r = kvmscope_arm64_reason(ARM64_EXCEPTION_IRQ, 0x24, KVMSCOPE_ARM64_EL1);
+	assert_string_equal(hw_exit_name(KVMSCOPE_ISA_ARM64, r, name, sizeof(name)), "IRQ@EL1");
+	/* A recorded trace has no level: the name is as before. */
+	assert_string_equal(hw_exit_name(KVMSCOPE_ISA_ARM64, arm64_exit_reason(2, 0x24), name,
+					 sizeof(name)), "TRAP/DABT_LOW");
+
+	/* PSTATE: AArch64 M[3:2], AArch32 modes. */
+	assert_int_equal(kvmscope_arm64_el_of_pstate(0x3c5), KVMSCOPE_ARM64_EL1);	/* EL1h */
+	assert_int_equal(kvmscope_arm64_el_of_pstate(0x3c4), KVMSCOPE_ARM64_EL1);	/* EL1t */
+	assert_int_equal(kvmscope_arm64_el_of_pstate(0x0), KVMSCOPE_ARM64_EL0);	/* EL0t */
+	assert_int_equal(kvmscope_arm64_el_of_pstate(0x3c9), KVMSCOPE_ARM64_EL2);	/* EL2h */
+	assert_int_equal(kvmscope_arm64_el_of_pstate(0x10), KVMSCOPE_ARM64_EL0);	/* usr */
+	assert_int_equal(kvmscope_arm64_el_of_pstate(0x13), KVMSCOPE_ARM64_EL1);	/* svc */
+	assert_int_equal(kvmscope_arm64_el_of_pstate(0x1a), KVMSCOPE_ARM64_EL2);	/* hyp */
+
+	/* Every (level, type, class) a slot holds has an index of its own, and back. */
+	for (uint32_t el = 0; el < 4; el++) {
+		for (uint32_t ec = 0; ec < 64; ec++) {
+			r = kvmscope_arm64_reason(ARM64_EXCEPTION_TRAP, ec, el);
+			assert_true(kvmscope_hw_index(KVMSCOPE_ISA_ARM64, r) < KVMSCOPE_SLOT_HW_REASONS);
+			assert_int_equal(kvmscope_hw_reason(KVMSCOPE_ISA_ARM64,
+							    kvmscope_hw_index(KVMSCOPE_ISA_ARM64, r)), r);
+		}
+		for (uint32_t type = 0; type < 8; type++) {
+			if (type == ARM64_EXCEPTION_TRAP)
+				continue;
+			r = kvmscope_arm64_reason(type, 0, el);
+			assert_true(kvmscope_hw_index(KVMSCOPE_ISA_ARM64, r) < KVMSCOPE_SLOT_HW_REASONS);
+			assert_int_equal(kvmscope_hw_reason(KVMSCOPE_ISA_ARM64,
+							    kvmscope_hw_index(KVMSCOPE_ISA_ARM64, r)), r);
+		}
+	}
+	/* Distinct, but for 64 + TRAP, which no reason maps to (a trap has its class). */
+	for (uint32_t a = 0; a < KVMSCOPE_SLOT_HW_REASONS; a++)
+		for (uint32_t b = a + 1; b < KVMSCOPE_SLOT_HW_REASONS; b++)
+			if (a % KVMSCOPE_ARM64_PER_EL != 64 + ARM64_EXCEPTION_TRAP &&
+			    b % KVMSCOPE_ARM64_PER_EL != 64 + ARM64_EXCEPTION_TRAP)
+				assert_int_not_equal(kvmscope_hw_reason(KVMSCOPE_ISA_ARM64, a),
+						     kvmscope_hw_reason(KVMSCOPE_ISA_ARM64, b));
+	/* HYP_GONE does not fit a slot: the hash maps count it. */
+	assert_int_equal(kvmscope_hw_index(KVMSCOPE_ISA_ARM64, arm64_exit_reason(ARM64_EXCEPTION_HYP_GONE, 0)),
+			 KVMSCOPE_SLOT_NONE);
 }
 
 static void test_short_buffer_truncates(void **state)
@@ -895,6 +959,7 @@ int main(void)
 		cmocka_unit_test(test_unknown_codes_are_numbers),
 		cmocka_unit_test(test_every_table_names_unknown_codes),
 		cmocka_unit_test(test_arm64_packing_round_trips),
+		cmocka_unit_test(test_arm64_exception_levels),
 		cmocka_unit_test(test_short_buffer_truncates),
 		cmocka_unit_test(test_pio_direction),
 		cmocka_unit_test(test_tables_have_sorted_unique_codes_and_names),
