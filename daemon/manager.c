@@ -113,6 +113,11 @@ static void detect_kvm_backend(struct manager *m)
 			return;
 		}
 	}
+#if defined(__aarch64__)
+	/* arm64 KVM is part of the kernel (CONFIG_KVM=y): /dev/kvm says it runs. */
+	if (path_exists("/dev/kvm"))
+		snprintf(m->kvm_backend, sizeof(m->kvm_backend), "kvm_arm64");
+#endif
 }
 
 const char *vm_display_name(const struct vm *vm, char *buf, size_t len)

@@ -42,6 +42,7 @@ struct exits_probe {
 	unsigned int view;		/* enum collect_view it serves; 0: the counts */
 	bool btf_vcpu_arg;		/* the tp_btf program reads arg 0 as struct kvm_vcpu * */
 	bool kmod;			/* served by kvmscope.ko (--driver), not BPF */
+	const char *absent;		/* not on this architecture: why (never attached) */
 	struct field_check fields[3];
 	char name[64];			/* "tp_btf/kvm_exit", "tracepoint/kvm/kvm_exit" */
 	bool use_btf;			/* load the tp_btf program, not the classic one */
@@ -52,7 +53,7 @@ struct exits_probe {
 	struct bpf_link *backup_link;	/* attached after link, where backups run */
 };
 
-#define N_PROBES_MAX 12
+#define N_PROBES_MAX 16
 
 /* Indexes in the probe table, for what depends on one probe. */
 enum { PROBE_KVM_EXIT, PROBE_USERSPACE_EXIT, PROBE_PIO, PROBE_IOCTL, PROBE_KVM_ENTRY,

@@ -27,6 +27,45 @@
 #include "pin.h"
 #include "tracefs.h"
 
+/*
+ * The programs of bpf/exits.bpf.c as built for this architecture: on
+ * arm64, kvm_exit and kvm_entry have no vCPU argument (the KVM_RUN hook
+ * resolves it), the x86 events are absent and the nested-virtualization
+ * events are counted.
+ */
+#if defined(__aarch64__)
+#define X86_ONLY(what) .absent = "x86 only: " what
+static const struct exits_probe probe_templates[] = {
+	{ .category = "kvm", .event = "kvm_exit", .prog_name = "kvmscope_kvm_exit",
+	  .btf_prog_name = "kvmscope_kvm_exit_btf",
+	  .fields = { { "ret", 8, 4 }, { "esr_ec", 12, 4 }, { "vcpu_pc", 16, 8 } } },
+	{ .category = "kvm", .event = "kvm_userspace_exit", .view = COLLECT_VMM,
+	  .prog_name = "kvmscope_kvm_userspace_exit", .btf_prog_name = "kvmscope_kvm_userspace_exit_btf", .btf_backup_name = "kvmscope_kvm_userspace_exit_btf_backup", .fields = { { "reason", 8, 4 }, { "errno", 12, 4 } } },
+	{ .category = "kvm", .event = "kvm_pio", X86_ONLY("arm64 has no port I/O") },
+	{ .category = "syscalls", .event = "sys_enter_ioctl", .prog_name = "kvmscope_ioctl_enter",
+	  .fields = { { "fd", 16, 8 }, { "cmd", 24, 8 } } },
+	{ .category = "kvm", .event = "kvm_entry", .view = COLLECT_LATENCY | COLLECT_VMM, .prog_name = "kvmscope_kvm_entry",
+	  .btf_prog_name = "kvmscope_kvm_entry_btf",
+	  .fields = { { "vcpu_pc", 8, 8 } } },
+	{ .category = "kvm", .event = "kvm_dev_ioctl", .prog_name = "kvmscope_kvm_dev_ioctl",
+	  .fentry = true },
+	{ .category = "kvm", .event = "kvm_mmio", .view = COLLECT_DETAIL, .prog_name = "kvmscope_kvm_mmio",
+	  .btf_prog_name = "kvmscope_kvm_mmio_btf", .btf_backup_name = "kvmscope_kvm_mmio_btf_backup", .fields = { { "type", 8, 4 }, { "gpa", 16, 8 } } },
+	{ .category = "kvm", .event = "kvm_nested_eret", .view = COLLECT_DETAIL,
+	  .btf_prog_name = "kvmscope_kvm_nested_eret_btf" },
+	{ .category = "kvm", .event = "kvm_inject_nested_exception", .view = COLLECT_DETAIL,
+	  .btf_prog_name = "kvmscope_kvm_inject_nested_exception_btf" },
+	{ .category = "kvm", .event = "kvm_forward_sysreg_trap", .view = COLLECT_DETAIL,
+	  .btf_prog_name = "kvmscope_kvm_forward_sysreg_trap_btf" },
+	{ .category = "kvm", .event = "kvm_msr", X86_ONLY("MSRs") },
+	{ .category = "kvm", .event = "kvm_cpuid", X86_ONLY("CPUID") },
+	{ .category = "kvm", .event = "kvm_hypercall", X86_ONLY("arm64 hypercalls are HVC64 exits") },
+	{ .category = "kvm", .event = "kvm_vmgexit_enter", X86_ONLY("SEV-ES/SNP") },
+	{ .category = "kvm", .event = "kvm_vmgexit_msr_protocol_enter", X86_ONLY("SEV-ES/SNP") },
+};
+/* kvm_exit and kvm_entry name no vCPU: the KVM_RUN hook is always needed. */
+#define TP_HAS_VCPU 0
+#else
 static const struct exits_probe probe_templates[] = {
 	{ .category = "kvm", .event = "kvm_exit", .prog_name = "kvmscope_kvm_exit",
 	  .btf_prog_name = "kvmscope_kvm_exit_btf", .btf_vcpu_arg = true,
@@ -59,6 +98,8 @@ static const struct exits_probe probe_templates[] = {
 	  .prog_name = "kvmscope_kvm_vmgexit_msr",
 	  .fields = { { "vcpu_id", 8, 4 }, { "ghcb_gpa", 16, 8 } } },
 };
+#define TP_HAS_VCPU 1
+#endif
 
 #define N_PROBES (sizeof(probe_templates) / sizeof(probe_templates[0]))
 _Static_assert(N_PROBES <= N_PROBES_MAX, "raise N_PROBES_MAX");
@@ -177,7 +218,8 @@ static bool tp_btf_usable(const struct btf *btf, const struct exits_probe *p, ch
 
 static bool hw_backend_of(const char *backend)
 {
-	return !strcmp(backend, "kvm_amd") || !strcmp(backend, "kvm_intel");
+	return !strcmp(backend, "kvm_amd") || !strcmp(backend, "kvm_intel") ||
+	       !strcmp(backend, "kvm_arm64");
 }
 
 /*
@@ -208,12 +250,18 @@ static void choose_probes(struct exits_state *st, bool allow_btf, bool allow_fen
 
 		p->use_btf = p->not_needed = p->available = false;
 		p->reason[0] = '\0';
+		if (p->absent) {
+			p->not_needed = true;
+			snprintf(p->name, sizeof(p->name), "tracepoint/%s/%s", p->category, p->event);
+			snprintf(p->reason, sizeof(p->reason), "%s", p->absent);
+			continue;
+		}
 		if (p->fentry) {
 			snprintf(p->name, sizeof(p->name), "fentry/%s", p->event);
 			continue;	/* decided below */
 		}
 		if (vmlinux && p->btf_prog_name) {
-			if (i == PROBE_KVM_EXIT && strcmp(backend, "kvm_amd"))
+			if (i == PROBE_KVM_EXIT && TP_HAS_VCPU && strcmp(backend, "kvm_amd"))
 				snprintf(why, sizeof(why), "its reason is read from the VMCB (SVM only)");
 			else
 				p->use_btf = tp_btf_usable(kvm ? kvm : vmlinux, p, why, sizeof(why));
@@ -221,6 +269,13 @@ static void choose_probes(struct exits_state *st, bool allow_btf, bool allow_fen
 		if (p->use_btf) {
 			snprintf(p->name, sizeof(p->name), "tp_btf/%s", p->event);
 			p->available = true;
+			continue;
+		}
+		if (!p->prog_name) {
+			/* A tp_btf program only (its record changed between releases). */
+			snprintf(p->name, sizeof(p->name), "tp_btf/%s", p->event);
+			snprintf(p->reason, sizeof(p->reason), "needs tp_btf: %s",
+				 why[0] ? why : "kernel BTF is not available");
 			continue;
 		}
 		snprintf(p->name, sizeof(p->name), "tracepoint/%s/%s", p->category, p->event);
@@ -232,7 +287,7 @@ static void choose_probes(struct exits_state *st, bool allow_btf, bool allow_fen
 		struct exits_probe *p = &st->probes[i];
 		char views[64] = "";
 
-		if (!p->view || (manager_options(st->m)->collect & p->view))
+		if (!p->view || p->absent || (manager_options(st->m)->collect & p->view))
 			continue;
 		/* Where kvm_exit does not fire, the userspace exits are the counts. */
 		if (i == PROBE_USERSPACE_EXIT && !hw_backend)
@@ -252,7 +307,7 @@ static void choose_probes(struct exits_state *st, bool allow_btf, bool allow_fen
 	 * end the VMM's time), and an fentry on /dev/kvm's ioctl sees
 	 * KVM_CREATE_VM.
 	 */
-	if (hw_backend && allow_fentry && st->vcpu_btf &&
+	if (TP_HAS_VCPU && hw_backend && allow_fentry && st->vcpu_btf &&
 	    (st->probes[PROBE_KVM_ENTRY].use_btf || st->probes[PROBE_KVM_EXIT].use_btf)) {
 		dev->available = true;
 		ioctl->available = false;
@@ -514,7 +569,8 @@ static int open_and_load_variant(struct exits_state *st)
 	bpf_map__set_max_entries(s->maps.detail_other, o->max_keys / 4 ? o->max_keys / 4 : 16);
 	for (size_t i = 0; i < N_PROBES; i++) {
 		const struct exits_probe *p = &st->probes[i];
-		struct bpf_program *classic = bpf_object__find_program_by_name(s->obj, p->prog_name);
+		struct bpf_program *classic = p->prog_name ?
+			bpf_object__find_program_by_name(s->obj, p->prog_name) : NULL;
 		struct bpf_program *btf = p->btf_prog_name ?
 			bpf_object__find_program_by_name(s->obj, p->btf_prog_name) : NULL;
 
@@ -794,8 +850,9 @@ json_t *exits_describe(void *state)
 			: ioctl->attached ? "kvm_userspace_exit -> the thread's next KVM_RUN"
 			: entry->attached ? "kvm_userspace_exit -> the thread's next kvm_entry"
 			: "unavailable: neither the KVM_RUN hook nor kvm_entry is attached",
-		"vmware_backdoor", "available", backdoor && resolves && uexit->attached,
-		"how", !backdoor ? "switched off: --collect has no backdoor"
+		"vmware_backdoor", "available", TP_HAS_VCPU && backdoor && resolves && uexit->attached,
+		"how", !TP_HAS_VCPU ? "x86 only: the VMware backdoor is an x86 I/O port"
+			: !backdoor ? "switched off: --collect has no backdoor"
 			: entry->kmod ? "RAX/RCX of the vCPU (kvmscope.ko, struct kvm_vcpu from kvm_entry) at KVM_EXIT_IO on 0x5658/0x5659"
 			: !st->vcpu_btf ? "unavailable: kernel BTF has no struct kvm_vcpu to read the registers from"
 			: ioctl->attached ? "RAX/RCX of the vCPU (struct kvm_vcpu via the KVM_RUN fd) at KVM_EXIT_IO on 0x5658/0x5659"

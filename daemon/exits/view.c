@@ -98,6 +98,16 @@ static int reason_sum_cmp(const void *a, const void *b)
  * first, each with its latency: one pass over the VM's records gathers
  * the counts, histograms and exits in flight of every reason.
  */
+/* @o with, for an arm64 exit, the guest's exception level it was taken from (where known). */
+static json_t *with_el(json_t *o, uint32_t isa, uint32_t reason)
+{
+	const char *el = isa == KVMSCOPE_ISA_ARM64 ? arm64_el_name(arm64_exit_reason_el(reason)) : NULL;
+
+	if (o && el)
+		json_object_set_new(o, "el", json_string(el));
+	return o;
+}
+
 static json_t *by_reason_json(const struct vm_view *v, uint8_t kind)
 {
 	bool hw = kind == EXIT_KIND_HW;
@@ -169,11 +179,11 @@ static json_t *by_reason_json(const struct vm_view *v, uint8_t kind)
 			      hist_to_json(&sums[j].h, sums[j].pending);
 
 		if (hw)
-			json_array_append_new(out, json_pack("{s:s, s:s, s:I, s:I, s:f, s:o}", "isa",
+			json_array_append_new(out, with_el(json_pack("{s:s, s:s, s:I, s:I, s:f, s:o}", "isa",
 				isa_name(sums[j].isa), "reason",
 				hw_exit_name(sums[j].isa, sums[j].reason, name, sizeof(name)), "code",
 				(json_int_t)sums[j].reason, "count", (json_int_t)sums[j].count, "rate",
-				sums[j].rate, "latency", lat));
+				sums[j].rate, "latency", lat), sums[j].isa, sums[j].reason));
 		else
 			json_array_append_new(out, json_pack("{s:s, s:I, s:I, s:f, s:o}", "reason",
 				kvm_exit_name(sums[j].reason, name, sizeof(name)), "code",
@@ -214,6 +224,22 @@ static json_t *detail_entry_json(const struct exit_record *r)
 		snprintf(a, sizeof(a), "0x%03llx", (unsigned long long)r->id);
 		return json_pack("{s:s, s:s?, s:I}", "request", a, "name",
 				 decode_ghcb_msr_request((uint32_t)r->id), "count", (json_int_t)r->count);
+	case KVMSCOPE_DETAIL_NESTED_ERET:
+		return json_pack("{s:s?, s:I}", "to", arm64_el_name((uint32_t)r->id), "count",
+				 (json_int_t)r->count);
+	case KVMSCOPE_DETAIL_NESTED_EXC:
+		snprintf(a, sizeof(a), "0x%02llx", (unsigned long long)(r->id >> 8) & 0x3f);
+		return json_pack("{s:s, s:s?, s:I, s:I}", "class", a, "name",
+				 decode_arm64_esr_ec((uint32_t)(r->id >> 8) & 0x3f), "type",
+				 (json_int_t)(r->id & 0xff), "count", (json_int_t)r->count);
+	case KVMSCOPE_DETAIL_SYSREG_FWD:
+		/* sys_reg(op0, op1, crn, crm, op2) of arch/arm64/include/asm/sysreg.h */
+		snprintf(a, sizeof(a), "S%llu_%llu_C%llu_C%llu_%llu",
+			 (unsigned long long)(r->id >> 19) & 3, (unsigned long long)(r->id >> 16) & 7,
+			 (unsigned long long)(r->id >> 12) & 15, (unsigned long long)(r->id >> 8) & 15,
+			 (unsigned long long)(r->id >> 5) & 7);
+		return json_pack("{s:s, s:s, s:I}", "sysreg", a, "access",
+				 r->direction ? "read" : "write", "count", (json_int_t)r->count);
 	case KVMSCOPE_DETAIL_BACKDOOR:
 		return json_pack("{s:I, s:s?, s:s, s:I}", "command", (json_int_t)r->id, "name",
 				 decode_vmware_backdoor_command((uint32_t)r->id), "port",
@@ -277,11 +303,11 @@ static json_t *records_json(const struct vm_view *v)
 		switch (r->kind) {
 		case EXIT_KIND_HW:
 			tot_hw += r->count;
-			json_array_append_new(hw, json_pack("{s:o, s:s, s:s, s:I, s:I, s:f, s:o}",
+			json_array_append_new(hw, with_el(json_pack("{s:o, s:s, s:s, s:I, s:I, s:f, s:o}",
 				"vcpu", vcpu_json(r->vcpu), "isa", isa_name(r->isa), "reason",
 				hw_exit_name(r->isa, r->reason, name, sizeof(name)), "code",
 				(json_int_t)r->reason, "count", (json_int_t)r->count, "rate", rate,
-				"latency", latency_json(v, r)));
+				"latency", latency_json(v, r)), r->isa, r->reason));
 			break;
 		case EXIT_KIND_USER:
 			tot_user += r->count;
@@ -318,6 +344,13 @@ static json_t *records_json(const struct vm_view *v)
 	json_object_set_new(out, "msr", detail_json(v, KVMSCOPE_DETAIL_MSR, top));
 	json_object_set_new(out, "cpuid", detail_json(v, KVMSCOPE_DETAIL_CPUID, top));
 	json_object_set_new(out, "hypercalls", detail_json(v, KVMSCOPE_DETAIL_HYPERCALL, top));
+#if defined(__aarch64__)
+	/* A guest hypervisor at virtual EL2, as KVM's nested tracepoints saw it. */
+	json_object_set_new(out, "nested", json_pack("{s:o, s:o, s:o}",
+		"eret", detail_json(v, KVMSCOPE_DETAIL_NESTED_ERET, top),
+		"injected_exceptions", detail_json(v, KVMSCOPE_DETAIL_NESTED_EXC, top),
+		"sysreg_traps_forwarded", detail_json(v, KVMSCOPE_DETAIL_SYSREG_FWD, top)));
+#endif
 	json_object_set_new(out, "vmware_backdoor", detail_json(v, KVMSCOPE_DETAIL_BACKDOOR, top));
 	json_object_set_new(out, "vmgexit", detail_json(v, KVMSCOPE_DETAIL_VMGEXIT, top));
 	json_object_set_new(out, "ghcb_msr", detail_json(v, KVMSCOPE_DETAIL_GHCB_MSR, top));
