@@ -567,6 +567,13 @@ static int open_and_load_variant(struct exits_state *st)
 	bpf_map__set_max_entries(s->maps.pio_exits, o->max_keys);
 	bpf_map__set_max_entries(s->maps.detail, o->max_keys);
 	bpf_map__set_max_entries(s->maps.detail_other, o->max_keys / 4 ? o->max_keys / 4 : 16);
+	/* Only what the probe table chooses loads (an architecture's object has others). */
+	{
+		struct bpf_program *prog;
+
+		bpf_object__for_each_program(prog, s->obj)
+			bpf_program__set_autoload(prog, false);
+	}
 	for (size_t i = 0; i < N_PROBES; i++) {
 		const struct exits_probe *p = &st->probes[i];
 		struct bpf_program *classic = p->prog_name ?
