@@ -3,10 +3,12 @@
  * kvmscope-guest-arm64 - the kvmscope test guest for arm64 KVM hosts.
  *
  * A minimal VMM: one VM, one memslot of RAM whose first page holds the guest
- * code (the top-level __asm__ block below, vectors included, under 4 KiB),
- * one thread per vCPU, each with its own KVM_RUN loop.  The guest makes an exactly known number of
- * exits, the VMM checks every exit that reaches it and prints one JSON line
- * with what it configured, what it saw and which hardware exits the run must
+ * code (the top-level __asm__ block below, EL1 vectors included; only the
+ * vEL2 vector table of --el2-hvc and --el2-sysreg-fwd lies on the second
+ * page), one thread per vCPU, each with its own KVM_RUN loop.  The guest
+ * makes an exactly known number of exits, the VMM checks every exit that
+ * reaches it and prints one JSON line with what it configured, what it saw
+ * and which hardware exits (and nested-virtualization events) the run must
  * have produced, for the integration tests of kvmscope's exit counters.
  *
  * What each vCPU does (default mode, the vCPU starts at EL1h, MMU off):
@@ -35,8 +37,21 @@
  * With --el2 (nested virtualization, KVM_ARM_VCPU_HAS_EL2 and an in-kernel
  * vGICv3) the vCPU starts at virtual EL2 (EL2h, PSTATE 0x3c9): it makes
  * --mmio-el2 N stores to MMIO_EL2 and one store to MMIO_DONE, and then is
- * never run again (an hvc at vEL2 goes to the guest's own EL2 vectors, not to
- * PSCI).  Nothing else runs at vEL2: no system register is touched there.
+ * never run again.  Nothing else runs at vEL2: no system register is
+ * touched there, unless one of these asks for more first (both 0 by default;
+ * either > 0 starts the vCPU at guest_el2_nested_entry instead, which sets
+ * VBAR_EL2 to the guest's own vEL2 vector table with adr + msr vbar_el2):
+ *
+ *   a. --el2-hvc N: N "hvc #0" at vEL2 (x0 = 0).  An hvc at EL2 is taken at
+ *      EL2: KVM injects it into the guest hypervisor, whose vector (current
+ *      EL with SPx, synchronous) checks ESR_EL2.EC == HVC64 and does eret,
+ *      back to the instruction after the hvc; x27 counts the returns;
+ *   b. --el2-sysreg-fwd N: vEL2 sets TID3 and RW in its HCR_EL2 and erets
+ *      to a nested EL1 (EL1h, MMU off, guest_vel1_code), whose read of
+ *      ID_AA64PFR0_EL1 KVM forwards to vEL2, as the guest hypervisor's TID3
+ *      asks; vEL2's vector (lower EL, AArch64, synchronous) checks
+ *      ESR_EL2.EC == SYS64, counts it in x28 and erets to the same read, N
+ *      times, then goes on to its stores without returning.
  *
  * Hardware exits (kvm_exit tracepoint, "TRAP: HSR_EC: ...") the run makes
  * EXACTLY, per vCPU:
@@ -45,6 +60,39 @@
  *             DABT_LOW (EC 0x24) from EL0: mmio_el0
  *             HVC64    (EC 0x16) from EL1: hvc + 1 (PSCI SYSTEM_OFF)
  *   --el2:    DABT_LOW (EC 0x24) from vEL2: mmio_el2 + 1 (MMIO_DONE)
+ *             HVC64    (EC 0x16) from vEL2: el2_hvc
+ *             SYS64    (EC 0x18) from vEL2: 1 (msr vbar_el2) if el2_hvc or
+ *                                           el2_sysreg_fwd, else 0
+ *             SYS64    (EC 0x18) from EL1:  el2_sysreg_fwd (the nested EL1:
+ *                                           PSTATE EL1h)
+ *             ERET     (EC 0x1a) from vEL2: el2_sysreg_fwd
+ *
+ * so no SYS64 and no ERET exit in default mode or with plain --el2 (as every
+ * trace of 6.1, 6.12 and 7.2 shows).  The run also fires exactly these
+ * nested-virtualization tracepoints, per vCPU (all 0 in default mode, where
+ * no nested code runs, and with plain --el2):
+ *
+ *   kvm_inject_nested_exception  el2_hvc + el2_sysreg_fwd
+ *   kvm_nested_eret              el2_sysreg_fwd
+ *   kvm_forward_sysreg_trap      el2_sysreg_fwd
+ *
+ * (measured on Debian's 7.2 kernel, VHE + NV2, kvm-arm.mode=nested, under
+ * QEMU 10).  Each hvc at vEL2 is one HVC64 trap, which KVM injects at vEL2
+ * without leaving vEL2's context (kvm_inject_nested_exception, ESR_EL2
+ * 0x5a000000).  The vector's eret traps as well (HCR_EL2.NV), but KVM's
+ * world switch code performs an eret that stays at vEL2 itself and goes
+ * straight back to the guest (kvm_hyp_handle_eret, as long as the guest
+ * hypervisor's own HCR_EL2.NV and HFGITR_EL2.ERET are clear, which this
+ * one never sets): no kvm_exit, no kvm_nested_eret.  Each
+ * forwarded read is one SYS64 trap from the nested EL1 (KVM sets TID3 for
+ * every guest), kvm_forward_sysreg_trap and kvm_inject_nested_exception
+ * (EC 0x18), a switch to vEL2's context; each eret from vEL2 to the nested
+ * EL1 is one ERET trap that KVM emulates in full (kvm_nested_eret): the
+ * first from guest_el2_nested_entry, then one after each forwarded read
+ * but the last.  At vEL2, mrs esr_el2 and msr/mrs of hcr_el2, elr_el2 and
+ * spsr_el2 do not trap (FEAT_NV2 turns them into accesses to EL1
+ * registers or to KVM's VNCR page in host memory, never guest RAM);
+ * msr vbar_el2 does, once per vCPU.
  *
  * Each MMIO store is one stage-2 data abort handed to user space as one
  * KVM_EXIT_MMIO; each hvc is one HVC64 trap handled in the kernel, except the
@@ -56,7 +104,8 @@
  * in its EL2 vector without a kvm_exit.  The svc, eret, msr vbar_el1,
  * spsr_el1/elr_el1 and mrs esr_el1 of steps 2 and 3 do not trap to EL2.
  * In the trace, a DABT_LOW's PC is the str itself, an HVC64's PC is the
- * instruction after the hvc (the return address).
+ * instruction after the hvc (the return address), a SYS64's or an ERET's
+ * PC the trapped msr, mrs or eret itself.
  *
  * NOT deterministic (tests must not count them exactly):
  *   - IRQ exits ("IRQ: HSR_EC: 0x0000"): host interrupts (timer tick, IPIs)
@@ -64,7 +113,10 @@
  *   - IABT_LOW (EC 0x20): the stage-2 fault on the first instruction fetch
  *     from the code page, usually one per VM, sometimes one per vCPU when they
  *     start together, again after the host unmaps the page (reclaim,
- *     migration, THP, KSM);
+ *     migration, THP, KSM); with --el2-sysreg-fwd also the nested EL1's
+ *     first fetch through the shadow stage 2 KVM builds for it, again
+ *     usually one per VM (on whichever vCPU gets there first), sometimes
+ *     one per vCPU;
  *   - anything else the host forces: e.g. SError or a stage-2 fault after an
  *     MMU notifier invalidation.
  *
@@ -72,17 +124,23 @@
  * 8-byte write to the address of the EL the guest is at, carrying the vCPU
  * index and the next sequence number, never more than requested; at the
  * end (SYSTEM_OFF, or MMIO_DONE with --el2) the numbers must be exactly the
- * requested ones, and x24 must equal --hvc; anything else (another exit
- * reason, a guest failure report at MMIO_FAIL) is fatal and named on
+ * requested ones, x24 must equal --hvc, x27 --el2-hvc and x28
+ * --el2-sysreg-fwd; anything else (another exit reason, a guest failure
+ * report at MMIO_FAIL: an unexpected exception at EL1 or vEL2, a wrong
+ * answer, a nested EL1 read that was not forwarded) is fatal and named on
  * stderr with the vCPU, its PC and PSTATE.
  *
  * Output, one JSON line: "arch", "pid", "vcpus", "el2", "start_pstate";
  * "per_vcpu" (what each vCPU was told to do: mmio_el1, mmio_el0, hvc,
- * mmio_el2, mmio_done, psci_system_off); "mmio_addr"; "hvc_function_id";
+ * mmio_el2, mmio_done, psci_system_off, el2_hvc, el2_sysreg_fwd);
+ * "mmio_addr"; "hvc_function_id";
  * "end" ("psci_system_off" or "mmio_done"); "userspace_exits" (what the
  * VMM saw, all vCPUs: mmio, of which mmio_done, system_event, total);
- * "kvm_run_calls", "kvm_run_eintr"; "expected_kvm_exits" (all vCPUs:
- * DABT_LOW by EL0/EL1/vEL2 and total, HVC64 by EL1 and total); "setup_us"
+ * "kvm_run_calls", "kvm_run_eintr"; "expected_kvm_exits" (all vCPUs, the
+ * list above: DABT_LOW by EL0/EL1/vEL2 and total, HVC64 by EL1/vEL2 and
+ * total, SYS64 by EL1/vEL2 and total, ERET by vEL2 and total);
+ * "expected_nested_events" (all vCPUs: kvm_inject_nested_exception,
+ * kvm_nested_eret, kvm_forward_sysreg_trap); "setup_us"
  * (VM creation to the vCPU threads' start), "run_us" (threads' start to
  * the last join), "hold_ms", "vcpu_tids" (thread ids by vCPU index).
  * With --try-el2: "arch", "pid", "try_el2", "cap_arm_el2" and "el2":
@@ -151,6 +209,8 @@
 #define FAIL_VECTOR	1	/* unexpected exception: low = vector offset */
 #define FAIL_HVC	2	/* hvc did not return NOT_SUPPORTED: low = x0 */
 #define FAIL_PSCI_OFF	3	/* SYSTEM_OFF returned: low = x0 */
+#define FAIL_VECTOR_EL2	4	/* unexpected exception at vEL2: low = offset */
+#define FAIL_VEL1_NO_TRAP 5	/* the nested EL1's ID register read came back */
 
 #define HVC_UNKNOWN_FN	0xc300ffffU	/* SMC64 fast call, OEM, fn 0xffff */
 #define PSCI_SYSTEM_OFF	0x84000008U
@@ -160,20 +220,23 @@
 #define DEFAULT_TIMEOUT	600
 
 /*
- * The guest.  Copied as is to RAM_BASE: the vector table must be 2 KiB
- * aligned in the guest, so it comes first.  Registers set by the VMM:
+ * The guest.  Copied as is to RAM_BASE: the EL1 vector table must be 2 KiB
+ * aligned in the guest, so it comes first; the vEL2 one, 2 KiB aligned
+ * too, comes last, on the second page.  Registers set by the VMM:
  * x19 = vCPU index, x20 = mmio_el1, x21 = mmio_el0, x22 = hvc,
- * x23 = mmio_el2.  x0-x3 belong to SMCCC; x9-x12 are scratch; x24 counts
- * the hvc calls answered NOT_SUPPORTED.
+ * x23 = mmio_el2, x25 = el2_hvc, x26 = el2_sysreg_fwd (those two set only
+ * when either is not 0).  x0-x3 belong to SMCCC; x9-x12 are scratch; x24
+ * counts the hvc calls answered NOT_SUPPORTED, x27 the hvc calls that
+ * returned to vEL2, x28 the traps forwarded to vEL2.
  */
 /* clang-format off */
 __asm__(
 "	.pushsection .rodata.kvmscope_guest, \"a\"\n"
 "	.balign	4096\n"
 "	.globl	guest_code_start, guest_code_end\n"
-"	.globl	guest_el1_entry, guest_el2_entry\n"
+"	.globl	guest_el1_entry, guest_el2_entry, guest_el2_nested_entry\n"
 "	.hidden	guest_code_start, guest_code_end\n"
-"	.hidden	guest_el1_entry, guest_el2_entry\n"
+"	.hidden	guest_el1_entry, guest_el2_entry, guest_el2_nested_entry\n"
 "guest_code_start:\n"
 /* 16 vectors of 0x80 bytes: only 0x400, svc from EL0, is expected. */
 "	.irp	off, 0x000, 0x080, 0x100, 0x180, 0x200, 0x280, 0x300, 0x380\n"
@@ -280,6 +343,94 @@ __asm__(
 "	lsl	x11, x19, #56\n"
 "	str	x11, [x10]\n"
 "	b	.\n"
+/*
+ * --el2-hvc or --el2-sysreg-fwd: starts here at vEL2 instead; points
+ * VBAR_EL2 at guest_el2_vectors, makes the hvc calls (x27 counts them
+ * back), the nested EL1 round trips (x28 counts the forwarded traps),
+ * then the stores of guest_el2_entry.
+ */
+"guest_el2_nested_entry:\n"
+"	adr	x9, guest_el2_vectors\n"
+"	msr	vbar_el2, x9\n"
+"	isb\n"
+"	mov	x27, #0\n"
+"	mov	x28, #0\n"
+"	mov	x12, x25\n"
+"1:	cbz	x12, 2f\n"
+"	mov	x0, #0\n"			/* not an ARCH_WORKAROUND id */
+"	hvc	#0\n"
+"	add	x27, x27, #1\n"
+"	sub	x12, x12, #1\n"
+"	b	1b\n"
+"2:	cbz	x26, guest_el2_entry\n"
+"	mrs	x9, hcr_el2\n"
+"	orr	x9, x9, #(1 << 31)\n"		/* RW: EL1 is AArch64 */
+"	orr	x9, x9, #(1 << 18)\n"		/* TID3: ID register reads trap */
+"	msr	hcr_el2, x9\n"
+"	adr	x9, guest_vel1_code\n"
+"	msr	elr_el2, x9\n"
+"	mov	x9, #0x3c5\n"			/* EL1h, DAIF masked */
+"	msr	spsr_el2, x9\n"
+"	eret\n"
+/*
+ * At the nested guest's EL1: the read traps to vEL2 (vector 0x400), which
+ * returns to it, so it runs again, until vEL2 has seen x26 of them.
+ */
+"guest_vel1_code:\n"
+"	mrs	x9, id_aa64pfr0_el1\n"
+"	lsl	x11, x19, #56\n"
+"	movz	x9, #5, lsl #48\n"		/* FAIL_VEL1_NO_TRAP */
+"	orr	x11, x11, x9\n"
+"	b	guest_fail_store\n"
+/* Reached from vector 0x400 of guest_el2_vectors, at vEL2. */
+"guest_el2_forwarded:\n"
+"	add	x28, x28, #1\n"
+"	cmp	x28, x26\n"
+"	b.hs	guest_el2_entry\n"
+"	eret\n"
+/* x9 = vector offset in guest_el2_vectors. */
+"guest_el2_fail_vector:\n"
+"	lsl	x11, x19, #56\n"
+"	orr	x11, x11, #(4 << 48)\n"		/* FAIL_VECTOR_EL2 */
+"	orr	x11, x11, x9\n"
+"	b	guest_fail_store\n"
+/*
+ * The vEL2 vector table (VBAR_EL2), on the second page: only 0x200, the
+ * hvc at vEL2, and 0x400, the trap forwarded from the nested EL1, are
+ * expected; each checks ESR_EL2.EC.
+ */
+"	.balign	0x800\n"
+"guest_el2_vectors:\n"
+"	.irp	off, 0x000, 0x080, 0x100, 0x180\n"
+"	.balign	0x80\n"
+"	movz	x9, #\\off\n"
+"	b	guest_el2_fail_vector\n"
+"	.endr\n"
+"	.balign	0x80\n"
+"	mrs	x9, esr_el2\n"
+"	lsr	x9, x9, #26\n"
+"	cmp	x9, #0x16\n"			/* EC HVC64 */
+"	b.ne	1f\n"
+"	eret\n"
+"1:	movz	x9, #0x200\n"
+"	b	guest_el2_fail_vector\n"
+"	.irp	off, 0x280, 0x300, 0x380\n"
+"	.balign	0x80\n"
+"	movz	x9, #\\off\n"
+"	b	guest_el2_fail_vector\n"
+"	.endr\n"
+"	.balign	0x80\n"
+"	mrs	x9, esr_el2\n"
+"	lsr	x9, x9, #26\n"
+"	cmp	x9, #0x18\n"			/* EC SYS64 */
+"	b.eq	guest_el2_forwarded\n"
+"	movz	x9, #0x400\n"
+"	b	guest_el2_fail_vector\n"
+"	.irp	off, 0x480, 0x500, 0x580, 0x600, 0x680, 0x700, 0x780\n"
+"	.balign	0x80\n"
+"	movz	x9, #\\off\n"
+"	b	guest_el2_fail_vector\n"
+"	.endr\n"
 "guest_code_end:\n"
 "	.popsection\n"
 );
@@ -287,6 +438,7 @@ __asm__(
 
 extern const uint32_t guest_code_start[], guest_code_end[];
 extern const uint32_t guest_el1_entry[], guest_el2_entry[];
+extern const uint32_t guest_el2_nested_entry[];
 
 struct config {
 	unsigned int vcpus;
@@ -294,6 +446,8 @@ struct config {
 	uint64_t mmio_el0;
 	uint64_t hvc;
 	uint64_t mmio_el2;
+	uint64_t el2_hvc;
+	uint64_t el2_sysreg_fwd;
 	bool el2;
 	bool try_el2;
 	uint64_t hold_ms;
@@ -318,6 +472,8 @@ struct vcpu {
 	uint64_t kvm_run_calls;
 	uint64_t kvm_run_eintr;
 	uint64_t hvc_ok;		/* x24 after SYSTEM_OFF */
+	uint64_t el2_hvc_ok;		/* x27 after MMIO_DONE */
+	uint64_t el2_fwd_ok;		/* x28 after MMIO_DONE */
 	/* Where it is, for the watchdog's message; atomics. */
 	uint64_t exits_seen;
 	int phase;
@@ -385,7 +541,8 @@ static void usage(FILE *f)
 	fprintf(f,
 		"Usage: %s [--vcpus N] [--mmio-el1 N] [--mmio-el0 N] [--hvc N]\n"
 		"       %*s [--hold-ms MS] [--timeout SECS]\n"
-		"       %s --el2 [--vcpus N] [--mmio-el2 N] [--hold-ms MS] [--timeout SECS]\n"
+		"       %s --el2 [--vcpus N] [--mmio-el2 N] [--el2-hvc N]\n"
+		"       %*s [--el2-sysreg-fwd N] [--hold-ms MS] [--timeout SECS]\n"
 		"       %s --try-el2\n"
 		"\n"
 		"Run an arm64 KVM guest that makes an exact number of exits, one\n"
@@ -399,12 +556,17 @@ static void usage(FILE *f)
 		"  --el2          start the vCPUs at virtual EL2 (nested virt)\n"
 		"  --mmio-el2 N   with --el2: MMIO stores at vEL2 [3], then one\n"
 		"                 MMIO done store\n"
+		"  --el2-hvc N    with --el2: first, hvc #0 calls at vEL2, each taken\n"
+		"                 by the guest's own EL2 vector, which erets [0]\n"
+		"  --el2-sysreg-fwd N\n"
+		"                 with --el2: then ID register reads at a nested EL1,\n"
+		"                 each forwarded by KVM to vEL2, which erets [0]\n"
 		"  --try-el2      only ask KVM_ARM_VCPU_INIT for KVM_ARM_VCPU_HAS_EL2\n"
 		"                 and report the answer (exit 0 either way)\n"
 		"  --hold-ms MS   keep the VM alive MS ms after printing [0]\n"
 		"  --timeout SECS give up (exit 1) if the guest is not done [%d]\n",
-		PROG, (int)strlen(PROG), "", PROG, PROG, MAX_VCPUS,
-		DEFAULT_TIMEOUT);
+		PROG, (int)strlen(PROG), "", PROG, (int)strlen(PROG), "", PROG,
+		MAX_VCPUS, DEFAULT_TIMEOUT);
 }
 
 static uint64_t parse_number(const char *opt, const char *s, uint64_t min,
@@ -428,6 +590,8 @@ enum {
 	OPT_MMIO_EL0,
 	OPT_HVC,
 	OPT_MMIO_EL2,
+	OPT_EL2_HVC,
+	OPT_EL2_SYSREG_FWD,
 	OPT_EL2,
 	OPT_TRY_EL2,
 	OPT_HOLD_MS,
@@ -442,6 +606,8 @@ static void parse_options(int argc, char **argv, struct config *cfg)
 		{ "mmio-el0", required_argument, NULL, OPT_MMIO_EL0 },
 		{ "hvc", required_argument, NULL, OPT_HVC },
 		{ "mmio-el2", required_argument, NULL, OPT_MMIO_EL2 },
+		{ "el2-hvc", required_argument, NULL, OPT_EL2_HVC },
+		{ "el2-sysreg-fwd", required_argument, NULL, OPT_EL2_SYSREG_FWD },
 		{ "el2", no_argument, NULL, OPT_EL2 },
 		{ "try-el2", no_argument, NULL, OPT_TRY_EL2 },
 		{ "hold-ms", required_argument, NULL, OPT_HOLD_MS },
@@ -482,6 +648,15 @@ static void parse_options(int argc, char **argv, struct config *cfg)
 			cfg->mmio_el2 = parse_number("--mmio-el2", optarg, 0, MAX_COUNT);
 			el2_only = "--mmio-el2";
 			break;
+		case OPT_EL2_HVC:
+			cfg->el2_hvc = parse_number("--el2-hvc", optarg, 0, MAX_COUNT);
+			el2_only = "--el2-hvc";
+			break;
+		case OPT_EL2_SYSREG_FWD:
+			cfg->el2_sysreg_fwd = parse_number("--el2-sysreg-fwd", optarg,
+							   0, MAX_COUNT);
+			el2_only = "--el2-sysreg-fwd";
+			break;
 		case OPT_EL2:
 			cfg->el2 = true;
 			break;
@@ -517,7 +692,7 @@ static void parse_options(int argc, char **argv, struct config *cfg)
 	if (cfg->el2)
 		cfg->mmio_el1 = cfg->mmio_el0 = cfg->hvc = 0;
 	else
-		cfg->mmio_el2 = 0;
+		cfg->mmio_el2 = cfg->el2_hvc = cfg->el2_sysreg_fwd = 0;
 }
 
 /* ---- KVM plumbing ---- */
@@ -621,7 +796,13 @@ static void __attribute__((noreturn)) unexpected_exit(struct vcpu *v)
 	    exit_reason_name(run->exit_reason), run->exit_reason, detail, where);
 }
 
-/* The guest stored to MMIO_FAIL: say why, with its EL1 exception state. */
+/* EL2 system registers of a HAS_EL2 vCPU, for KVM_GET_ONE_REG. */
+#define SYS_REG_SPSR_EL2	ARM64_SYS_REG(3, 4, 4, 0, 0)
+#define SYS_REG_ELR_EL2		ARM64_SYS_REG(3, 4, 4, 0, 1)
+#define SYS_REG_ESR_EL2		ARM64_SYS_REG(3, 4, 5, 2, 0)
+#define SYS_REG_FAR_EL2		ARM64_SYS_REG(3, 4, 6, 0, 0)
+
+/* The guest stored to MMIO_FAIL: say why, with its exception state. */
 static void __attribute__((noreturn)) guest_failed(struct vcpu *v, uint64_t val)
 {
 	uint64_t esr = 0, elr = 0, far = 0, spsr = 0;
@@ -647,6 +828,20 @@ static void __attribute__((noreturn)) guest_failed(struct vcpu *v, uint64_t val)
 		die("vCPU %u: PSCI SYSTEM_OFF returned to the guest with x0 0x%"
 		    PRIx64 " (low 48 bits); at %s", v->index, VAL_LOW(val),
 		    where);
+	case FAIL_VECTOR_EL2:
+		get_reg(v, SYS_REG_ESR_EL2, &esr);
+		get_reg(v, SYS_REG_FAR_EL2, &far);
+		get_reg(v, SYS_REG_ELR_EL2, &elr);
+		get_reg(v, SYS_REG_SPSR_EL2, &spsr);
+		die("vCPU %u: guest took an unexpected exception at vEL2 (EL2"
+		    " vector 0x%" PRIx64 "): ESR_EL2 0x%" PRIx64 " (EC 0x%"
+		    PRIx64 "), ELR_EL2 0x%" PRIx64 ", FAR_EL2 0x%" PRIx64
+		    ", SPSR_EL2 0x%" PRIx64 "; now at %s", v->index,
+		    VAL_LOW(val), esr, esr >> 26 & 0x3f, elr, far, spsr, where);
+	case FAIL_VEL1_NO_TRAP:
+		die("vCPU %u: the nested EL1's read of ID_AA64PFR0_EL1 was not"
+		    " forwarded to vEL2, whose HCR_EL2 has TID3 set; at %s",
+		    v->index, where);
 	default:
 		die("vCPU %u: guest stored 0x%" PRIx64 " to its failure address"
 		    " 0x%lx; at %s", v->index, val, MMIO_FAIL, where);
@@ -760,6 +955,19 @@ static void check_done(struct vcpu *v)
 		die("vCPU %u: done after %" PRIu64 " hvc calls answered"
 		    " NOT_SUPPORTED, want %" PRIu64, v->index, v->hvc_ok,
 		    cfg->hvc);
+	if (v->el2_hvc_ok != cfg->el2_hvc)
+		die("vCPU %u: done after %" PRIu64 " hvc calls returned to vEL2"
+		    ", want %" PRIu64, v->index, v->el2_hvc_ok, cfg->el2_hvc);
+	if (v->el2_fwd_ok != cfg->el2_sysreg_fwd)
+		die("vCPU %u: done after %" PRIu64 " sysreg traps forwarded to"
+		    " vEL2, want %" PRIu64, v->index, v->el2_fwd_ok,
+		    cfg->el2_sysreg_fwd);
+}
+
+/* Does the vCPU start at guest_el2_nested_entry (VBAR_EL2 and all)? */
+static bool el2_nested(const struct config *cfg)
+{
+	return cfg->el2_hvc || cfg->el2_sysreg_fwd;
 }
 
 /*
@@ -786,7 +994,11 @@ static void pass_turn(struct vm *vm)
 	pthread_mutex_unlock(&vm->lock);
 }
 
-/* --el2: run until the MMIO_DONE store; the vCPU is never run again. */
+/*
+ * --el2: run until the MMIO_DONE store; the vCPU is never run again.  The
+ * hvc calls and forwarded traps before the stores never reach user space:
+ * their counts are in x27 and x28.
+ */
 static void run_el2(struct vcpu *v)
 {
 	do {
@@ -794,6 +1006,12 @@ static void run_el2(struct vcpu *v)
 		if (v->run->exit_reason != KVM_EXIT_MMIO)
 			unexpected_exit(v);
 	} while (!handle_mmio(v));
+	if (el2_nested(v->vm->cfg)) {
+		if (get_reg(v, CORE_REG(regs.regs[27]), &v->el2_hvc_ok) < 0 ||
+		    get_reg(v, CORE_REG(regs.regs[28]), &v->el2_fwd_ok) < 0)
+			die("KVM_GET_ONE_REG x27/x28 on vCPU %u: %s", v->index,
+			    strerror(errno));
+	}
 	check_done(v);
 }
 
@@ -927,7 +1145,9 @@ static void setup_vcpu(struct vm *vm, unsigned int index,
 {
 	const struct config *cfg = vm->cfg;
 	struct vcpu *v = &vm->vcpus[index];
-	const uint32_t *entry = cfg->el2 ? guest_el2_entry : guest_el1_entry;
+	const uint32_t *entry = !cfg->el2 ? guest_el1_entry :
+				el2_nested(cfg) ? guest_el2_nested_entry :
+				guest_el2_entry;
 
 	v->vm = vm;
 	v->index = index;
@@ -941,6 +1161,11 @@ static void setup_vcpu(struct vm *vm, unsigned int index,
 	set_reg(v, CORE_REG(regs.regs[21]), cfg->mmio_el0, "x21");
 	set_reg(v, CORE_REG(regs.regs[22]), cfg->hvc, "x22");
 	set_reg(v, CORE_REG(regs.regs[23]), cfg->mmio_el2, "x23");
+	/* Only then: a plain --el2 run makes exactly the ioctls it made before. */
+	if (el2_nested(cfg)) {
+		set_reg(v, CORE_REG(regs.regs[25]), cfg->el2_hvc, "x25");
+		set_reg(v, CORE_REG(regs.regs[26]), cfg->el2_sysreg_fwd, "x26");
+	}
 	if (get_reg(v, CORE_REG(regs.pstate), &v->start_pstate) < 0)
 		die("KVM_GET_ONE_REG pstate on vCPU %u: %s", index,
 		    strerror(errno));
@@ -1070,12 +1295,41 @@ static void join_vcpus(struct vm *vm)
 	}
 }
 
+/* What the whole run (all vCPUs) must make: see the comment at the top. */
+struct expected {
+	uint64_t dabt_low[3];		/* EL0, EL1, vEL2 */
+	uint64_t hvc64_el1, hvc64_vel2;
+	uint64_t sys64_el1, sys64_vel2;	/* EL1: the nested EL1 */
+	uint64_t eret_vel2;
+	uint64_t inject_nested_exception, nested_eret, forward_sysreg_trap;
+};
+
+static void expected_exits(const struct config *cfg, struct expected *e)
+{
+	uint64_t n = cfg->vcpus, fwd = cfg->el2_sysreg_fwd;
+
+	*e = (struct expected) {
+		.dabt_low = { n * cfg->mmio_el0, n * cfg->mmio_el1,
+			      cfg->el2 ? n * (cfg->mmio_el2 + 1) : 0 },
+		.hvc64_el1 = cfg->el2 ? 0 : n * (cfg->hvc + 1),
+		.hvc64_vel2 = n * cfg->el2_hvc,
+		/* The ID register reads; msr vbar_el2, once per vCPU. */
+		.sys64_el1 = n * fwd,
+		.sys64_vel2 = el2_nested(cfg) ? n : 0,
+		/* The erets to the nested EL1; those to vEL2 do not exit. */
+		.eret_vel2 = n * fwd,
+		.inject_nested_exception = n * (cfg->el2_hvc + fwd),
+		.nested_eret = n * fwd,
+		.forward_sysreg_trap = n * fwd,
+	};
+}
+
 static void print_result(const struct vm *vm, uint64_t setup_us,
 			 uint64_t run_us)
 {
 	const struct config *cfg = vm->cfg;
 	uint64_t mmio = 0, done = 0, sysev = 0, eintr = 0, calls = 0;
-	uint64_t n = cfg->vcpus;
+	struct expected e;
 	unsigned int i;
 
 	for (i = 0; i < cfg->vcpus; i++) {
@@ -1091,33 +1345,45 @@ static void print_result(const struct vm *vm, uint64_t setup_us,
 	       "\"start_pstate\":\"0x%" PRIx64 "\","
 	       "\"per_vcpu\":{\"mmio_el1\":%" PRIu64 ",\"mmio_el0\":%" PRIu64
 	       ",\"hvc\":%" PRIu64 ",\"mmio_el2\":%" PRIu64
-	       ",\"mmio_done\":%d,\"psci_system_off\":%d},"
+	       ",\"mmio_done\":%d,\"psci_system_off\":%d,\"el2_hvc\":%" PRIu64
+	       ",\"el2_sysreg_fwd\":%" PRIu64 "},"
 	       "\"mmio_addr\":{\"el0\":\"0x%08lx\",\"el1\":\"0x%08lx\","
 	       "\"el2\":\"0x%08lx\",\"done\":\"0x%08lx\"},"
 	       "\"hvc_function_id\":\"0x%x\","
 	       "\"end\":\"%s\","
 	       "\"userspace_exits\":{\"mmio\":%" PRIu64 ",\"mmio_done\":%" PRIu64
 	       ",\"system_event\":%" PRIu64 ",\"total\":%" PRIu64 "},"
-	       "\"kvm_run_calls\":%" PRIu64 ",\"kvm_run_eintr\":%" PRIu64 ","
-	       "\"expected_kvm_exits\":{"
-	       "\"DABT_LOW\":{\"EL0\":%" PRIu64 ",\"EL1\":%" PRIu64
-	       ",\"vEL2\":%" PRIu64 ",\"total\":%" PRIu64 "},"
-	       "\"HVC64\":{\"EL1\":%" PRIu64 ",\"total\":%" PRIu64 "}},"
-	       "\"setup_us\":%" PRIu64 ",\"run_us\":%" PRIu64
-	       ",\"hold_ms\":%" PRIu64 ",\"vcpu_tids\":[",
+	       "\"kvm_run_calls\":%" PRIu64 ",\"kvm_run_eintr\":%" PRIu64 ",",
 	       (int)getpid(), cfg->vcpus, cfg->el2 ? "true" : "false",
 	       vm->vcpus[0].start_pstate,
 	       cfg->mmio_el1, cfg->mmio_el0, cfg->hvc, cfg->mmio_el2,
-	       cfg->el2 ? 1 : 0, cfg->el2 ? 0 : 1,
+	       cfg->el2 ? 1 : 0, cfg->el2 ? 0 : 1, cfg->el2_hvc,
+	       cfg->el2_sysreg_fwd,
 	       MMIO_EL(0), MMIO_EL(1), MMIO_EL(2), MMIO_DONE,
 	       HVC_UNKNOWN_FN,
 	       cfg->el2 ? "mmio_done" : "psci_system_off",
-	       mmio, done, sysev, mmio + sysev, calls, eintr,
-	       n * cfg->mmio_el0, n * cfg->mmio_el1,
-	       cfg->el2 ? n * (cfg->mmio_el2 + 1) : 0,
-	       n * (mmio_wanted(cfg) + (cfg->el2 ? 1 : 0)),
-	       cfg->el2 ? 0 : n * (cfg->hvc + 1),
-	       cfg->el2 ? 0 : n * (cfg->hvc + 1),
+	       mmio, done, sysev, mmio + sysev, calls, eintr);
+	expected_exits(cfg, &e);
+	printf("\"expected_kvm_exits\":{"
+	       "\"DABT_LOW\":{\"EL0\":%" PRIu64 ",\"EL1\":%" PRIu64
+	       ",\"vEL2\":%" PRIu64 ",\"total\":%" PRIu64 "},"
+	       "\"HVC64\":{\"EL1\":%" PRIu64 ",\"vEL2\":%" PRIu64
+	       ",\"total\":%" PRIu64 "},"
+	       "\"SYS64\":{\"EL1\":%" PRIu64 ",\"vEL2\":%" PRIu64
+	       ",\"total\":%" PRIu64 "},"
+	       "\"ERET\":{\"vEL2\":%" PRIu64 ",\"total\":%" PRIu64 "}},"
+	       "\"expected_nested_events\":{"
+	       "\"kvm_inject_nested_exception\":%" PRIu64
+	       ",\"kvm_nested_eret\":%" PRIu64
+	       ",\"kvm_forward_sysreg_trap\":%" PRIu64 "},"
+	       "\"setup_us\":%" PRIu64 ",\"run_us\":%" PRIu64
+	       ",\"hold_ms\":%" PRIu64 ",\"vcpu_tids\":[",
+	       e.dabt_low[0], e.dabt_low[1], e.dabt_low[2],
+	       e.dabt_low[0] + e.dabt_low[1] + e.dabt_low[2],
+	       e.hvc64_el1, e.hvc64_vel2, e.hvc64_el1 + e.hvc64_vel2,
+	       e.sys64_el1, e.sys64_vel2, e.sys64_el1 + e.sys64_vel2,
+	       e.eret_vel2, e.eret_vel2,
+	       e.inject_nested_exception, e.nested_eret, e.forward_sysreg_trap,
 	       setup_us, run_us, cfg->hold_ms);
 	for (i = 0; i < cfg->vcpus; i++)
 		printf("%s%d", i ? "," : "", (int)vm->vcpus[i].tid);

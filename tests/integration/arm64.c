@@ -439,8 +439,9 @@ static void test_vcpu_init_features(void **state)
 static void test_exits_from_virtual_el2(void **state)
 {
 	char n[16];
-	char *args[] = { "--el2", "--vcpus", "1", "--mmio-el2", n, NULL };
-	json_t *report, *res, *vm, *hw, *exp;
+	char *args[] = { "--el2", "--vcpus", "1", "--mmio-el2", n, "--el2-hvc", "4",
+			 "--el2-sysreg-fwd", "2", NULL };
+	json_t *report, *res, *vm, *hw, *exp, *ev, *nested;
 	long long pid, want;
 	char params[48];
 
@@ -464,10 +465,40 @@ static void test_exits_from_virtual_el2(void **state)
 	assert_int_equal(sum_reason(hw, "TRAP/DABT_LOW@vEL2", -1), want);
 	assert_int_equal(sum_reason(hw, "TRAP/DABT_LOW@EL1", -1), 0);
 	assert_int_equal(sum_reason(hw, "TRAP/DABT_LOW@EL0", -1), 0);
+	/*
+	 * hvc at vEL2 into the guest hypervisor's own vectors; a nested EL1
+	 * whose ID register reads its hypervisor traps (forwarded to vEL2,
+	 * which erets back): each class at the level it was taken from.
+	 */
+	assert_int_equal(sum_reason(hw, "TRAP/HVC64@vEL2", -1),
+			 obj_int(json_object_get(exp, "HVC64"), "vEL2"));
+	assert_int_equal(obj_int(json_object_get(exp, "HVC64"), "vEL2"), 4);
+	assert_int_equal(sum_reason(hw, "TRAP/SYS64@EL1", -1),
+			 obj_int(json_object_get(exp, "SYS64"), "EL1"));
+	assert_int_equal(sum_reason(hw, "TRAP/SYS64@vEL2", -1),
+			 obj_int(json_object_get(exp, "SYS64"), "vEL2"));
+	assert_int_equal(sum_reason(hw, "TRAP/ERET@vEL2", -1),
+			 obj_int(json_object_get(exp, "ERET"), "vEL2"));
+	/* KVM's nested tracepoints, per VM, exactly as many as the guest made. */
+	ev = json_object_get(report, "expected_nested_events");
+	nested = json_object_get(vm, "nested");
+	print_message("[   INFO   ] nested: %s\n", json_dumps(nested, JSON_COMPACT));
 	{
-		json_t *nested = json_object_get(vm, "nested");
+		struct { const char *table, *event; } t[] = {
+			{ "injected_exceptions", "kvm_inject_nested_exception" },
+			{ "eret", "kvm_nested_eret" },
+			{ "sysreg_traps_forwarded", "kvm_forward_sysreg_trap" },
+		};
 
-		print_message("[   INFO   ] nested: %s\n", json_dumps(nested, JSON_COMPACT));
+		for (size_t i = 0; i < 3; i++) {
+			json_t *tab = json_object_get(nested, t[i].table);
+			long long got = sum_reason(json_object_get(tab, "entries"), NULL, -1) +
+					obj_int(tab, "other");
+
+			if (got != obj_int(ev, t[i].event))
+				fail_msg("%s: %lld counted, the guest made %lld", t[i].event, got,
+					 obj_int(ev, t[i].event));
+		}
 	}
 	json_decref(res);
 	json_decref(report);
