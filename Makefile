@@ -130,7 +130,8 @@ help:
 	@echo "make valgrind   the integration suite with kvmscoped under valgrind memcheck (root)"
 	@echo "make analyze    gcc -fanalyzer over the daemon and the CLI; a finding fails"
 	@echo "make fuzz       each libFuzzer harness (tests/fuzz/) for FUZZ_SECONDS=60 (or FUZZ_RUNS=N executions, FUZZ_JOBS at a time), with a table"
-	@echo "make vmtest     integration and lab suites inside the 6.1, 6.12 and sid lab kernels"
+	@echo "make vmtest     integration and lab suites inside the 6.1, 6.12 and sid lab kernels, and arm64's 6.12 and sid"
+	@echo "make ARCH=arm64 cross-build for arm64 into build/arm64 (its vmlinux.h from the arm64 lab's kernel)"
 	@echo "make vmshell    an interactive shell in the lab (KERNEL=6.1, 6.12 or sid)"
 	@echo "make bench      exit rates under kvmscope, bpftrace, bcc kvmexit and perf, in the lab"
 	@echo "make bench-scale  kvmscoped with 1,000 VMs in its maps and 200 real guests, here"
@@ -346,7 +347,21 @@ run: deps-build
 test: deps
 	@$(MAKE) --no-print-directory SANITIZE= all $(TEST_BINS) $(FUZZ_BINS) deb
 	@$(MAKE) --no-print-directory sanitize-build
+	@$(MAKE) --no-print-directory arm64-build
 	@tests/run $(BUILD) all
+
+# On x86_64, the arm64 build the arm64 lab runs (BUILD/arm64, with the
+# BTF of the lab's arm64 kernel): the daemon, the CLI, the arm64 guest and
+# tests/integration/arm64.c.  Elsewhere, nothing.
+.PHONY: arm64-build
+arm64-build:
+ifeq ($(HOST_ARCH)$(CROSS),x86)
+	@$(MAKE) --no-print-directory ARCH=arm64 BUILD=$(BUILD)/arm64 LAB_BUILD=$(BUILD) \
+		VMLINUX_H=$(BUILD)/arm64/vmlinux.h VMLINUX_BTF=$(BUILD)/arm64/vmlinux.btf SANITIZE= \
+		all $(BUILD)/arm64/tests/arm64-tests
+else
+	@true
+endif
 
 # The copy tests/run's "sanitize" part runs: SANITIZE=1 in BUILD/asan.
 SANITIZE_BUILD := $(BUILD)/asan
@@ -369,6 +384,7 @@ sanitize: all
 
 vmtest: deps
 	@$(MAKE) --no-print-directory all $(TEST_BINS) $(FUZZ_BINS) deb deb
+	@$(MAKE) --no-print-directory arm64-build
 	@tests/run $(BUILD) lab
 
 # Exit rates with no tracer, kvmscope, bpftrace, bcc's kvmexit and perf kvm
