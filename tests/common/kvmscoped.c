@@ -170,3 +170,11 @@ void test_userspace_exit_skips(json_t *status, long long *first, long long *back
 			*first += json_integer_value(json_object_get(p, "skipped_runs"));
 	}
 }
+
+int test_start_wait_ms(int dflt)
+{
+	const char *ms = getenv("KVMSCOPE_TEST_START_MS");
+	int v = ms ? atoi(ms) : 0;
+
+	return v > dflt ? v : dflt;
+}

@@ -34,6 +34,12 @@ pid_t test_kvmscoped_start(const char *kvmscoped, const char *log, char *const a
  * exited first, -ETIMEDOUT after @timeout_ms.
  */
 int test_kvmscoped_wait(const char *path, pid_t pid, int timeout_ms);
+/*
+ * How long to wait for a daemon to start: @dflt ms, or KVMSCOPE_TEST_START_MS
+ * where longer (a daemon under valgrind, or in a lab under TCG on a slow
+ * machine; tests/run sets it inside the lab).
+ */
+int test_start_wait_ms(int dflt);
 
 /* Send @sig to *@pid, reap it, and set *@pid to -1 (nothing if <= 0). */
 void test_process_stop(pid_t *pid, int sig);

@@ -56,7 +56,7 @@ static pid_t start_daemon(const char *a1, const char *a2, const char *a3, const 
 		args[n++] = (char *)more[i];
 	args[n] = NULL;
 	pid = test_kvmscoped_start(bin("kvmscoped"), log_path, args);
-	if (test_kvmscoped_wait(sock_path, pid, 20000) < 0)
+	if (test_kvmscoped_wait(sock_path, pid, test_start_wait_ms(20000)) < 0)
 		fail_msg("kvmscoped did not come up; see %s", log_path);
 	return pid;
 }

@@ -68,7 +68,7 @@ static pid_t start_daemon(const char *socket, const char *log)
 
 static bool wait_for_socket(const char *path)
 {
-	return test_kvmscoped_wait(path, -1, 10000) == 0;
+	return test_kvmscoped_wait(path, -1, test_start_wait_ms(10000)) == 0;
 }
 
 /* A guest in the background, its JSON report thrown away. */

@@ -846,7 +846,7 @@ static void test_livepatch_seen_by_kvmscoped(void **state)
 	snprintf(daemon_path, sizeof(daemon_path), "%s/kvmscoped", build && *build ? build : "build");
 	unlink(LAB_SOCKET);
 	lab_daemon = test_kvmscoped_start(daemon_path, LAB_DAEMON_LOG, args);
-	ret = test_kvmscoped_wait(LAB_SOCKET, lab_daemon, 20000);
+	ret = test_kvmscoped_wait(LAB_SOCKET, lab_daemon, test_start_wait_ms(20000));
 	if (ret)
 		fail_msg("kvmscoped did not come up (%s): see %s", strerror(-ret), LAB_DAEMON_LOG);
 	assert_null(listed_patch());
@@ -1109,7 +1109,7 @@ static void test_livepatch_managed_by_kvmscopectl(void **state)
 	unlink(LAB_SOCKET);
 	unlink(LAB_DAEMON_LOG);
 	lab_daemon = test_kvmscoped_start(build_path(daemon_path, "kvmscoped"), LAB_DAEMON_LOG, args);
-	ret = test_kvmscoped_wait(LAB_SOCKET, lab_daemon, 20000);
+	ret = test_kvmscoped_wait(LAB_SOCKET, lab_daemon, test_start_wait_ms(20000));
 	if (ret)
 		fail_msg("kvmscoped did not come up (%s): see %s", strerror(-ret), LAB_DAEMON_LOG);
 
@@ -1214,7 +1214,7 @@ static void test_livepatch_managed_by_kvmscopectl(void **state)
 		unlink(LAB_SOCKET);
 		unlink(LAB_DAEMON_LOG);
 		lab_daemon = test_kvmscoped_start(daemon_path, LAB_DAEMON_LOG, auto_args);
-		ret = test_kvmscoped_wait(LAB_SOCKET, lab_daemon, 20000);
+		ret = test_kvmscoped_wait(LAB_SOCKET, lab_daemon, test_start_wait_ms(20000));
 		if (ret)
 			fail_msg("kvmscoped --patch-autoload did not come up (%s): see %s", strerror(-ret),
 				 LAB_DAEMON_LOG);
@@ -1313,7 +1313,7 @@ static void test_livepatch_held_by_kvm_run(void **state)
 		fail_msg("this test needs livepatch and /dev/kvm (kvm_amd in the lab)");
 	unlink(LAB_SOCKET);
 	lab_daemon = test_kvmscoped_start(build_path(daemon_path, "kvmscoped"), LAB_DAEMON_LOG, args);
-	ret = test_kvmscoped_wait(LAB_SOCKET, lab_daemon, 20000);
+	ret = test_kvmscoped_wait(LAB_SOCKET, lab_daemon, test_start_wait_ms(20000));
 	if (ret)
 		fail_msg("kvmscoped did not come up (%s): see %s", strerror(-ret), LAB_DAEMON_LOG);
 	/* CPUIDs for about 8 s of nested SVM under TCG: see the figures printed below. */
@@ -1439,7 +1439,7 @@ static void test_livepatch_stall_reported(void **state)
 	unlink(LAB_SOCKET);
 	unlink(LAB_DAEMON_LOG);
 	lab_daemon = test_kvmscoped_start(build_path(daemon_path, "kvmscoped"), LAB_DAEMON_LOG, args);
-	ret = test_kvmscoped_wait(LAB_SOCKET, lab_daemon, 20000);
+	ret = test_kvmscoped_wait(LAB_SOCKET, lab_daemon, test_start_wait_ms(20000));
 	if (ret)
 		fail_msg("kvmscoped did not come up (%s): see %s", strerror(-ret), LAB_DAEMON_LOG);
 
@@ -1557,7 +1557,7 @@ static void start_kmod_daemon(const char *mode, const char *ko)
 	unlink(LAB_SOCKET);
 	truncate(LAB_DAEMON_LOG, 0);
 	lab_daemon = test_kvmscoped_start(build_path(daemon_path, "kvmscoped"), LAB_DAEMON_LOG, args);
-	ret = test_kvmscoped_wait(LAB_SOCKET, lab_daemon, 20000);
+	ret = test_kvmscoped_wait(LAB_SOCKET, lab_daemon, test_start_wait_ms(20000));
 	if (ret)
 		fail_msg("kvmscoped --kmod %s did not come up (%s): see %s", mode, strerror(-ret),
 			 LAB_DAEMON_LOG);
@@ -1788,7 +1788,7 @@ static pid_t start_driver_daemon(const char *sock, const char *log, const char *
 	unlink(sock);
 	truncate(log, 0);
 	pid = test_kvmscoped_start(build_path(daemon_path, "kvmscoped"), log, args);
-	ret = test_kvmscoped_wait(sock, pid, 20000);
+	ret = test_kvmscoped_wait(sock, pid, test_start_wait_ms(20000));
 	if (ret)
 		fail_msg("kvmscoped --driver %s did not come up (%s): see %s", driver, strerror(-ret), log);
 	return pid;
