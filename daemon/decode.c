@@ -707,11 +707,9 @@ const char *decode_name(const char *which, uint64_t code, char *buf, size_t len)
 
 uint32_t arm64_exit_reason(uint32_t ret, uint32_t esr_ec)
 {
-	uint32_t code = ret & ~ARM64_EXIT_WITH_SERROR_BIT;
-	/* As the tracepoint stores it: only a trap has a meaningful class. */
-	uint32_t ec = code == ARM64_EXCEPTION_TRAP ? esr_ec & ARM64_ESR_EC_MASK : 0;
-
-	return (code & ARM64_REASON_RET_MASK) << ARM64_REASON_RET_SHIFT | ec;
+	/* As the tracepoint stores it, packed as the live BPF program packs it. */
+	return kvmscope_arm64_reason(ret & ~ARM64_EXIT_WITH_SERROR_BIT, esr_ec,
+				     KVMSCOPE_ARM64_EL_UNKNOWN);
 }
 
 uint32_t arm64_exit_reason_ret(uint32_t reason)
