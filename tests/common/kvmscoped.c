@@ -126,13 +126,28 @@ int test_kvmscoped_wait(const char *path, pid_t pid, int timeout_ms)
 	return -ETIMEDOUT;
 }
 
-void test_process_stop(pid_t *pid, int sig)
+int test_process_stop(pid_t *pid, int sig)
 {
+	/* Inside the (TCG) lab a clean shutdown takes seconds, never a minute. */
+	long limit_ms = test_start_wait_ms(20000);
+	int ret = 0;
+
 	if (*pid <= 0)
-		return;
+		return 0;
 	kill(*pid, sig);
-	waitpid(*pid, NULL, 0);
+	for (long waited = 0; waitpid(*pid, NULL, WNOHANG) == 0; waited += 50) {
+		if (waited >= limit_ms) {
+			fprintf(stderr, "test: pid %d did not exit within %ld ms of signal %d (%s): killed\n",
+				(int)*pid, limit_ms, sig, strsignal(sig));
+			kill(*pid, SIGKILL);
+			waitpid(*pid, NULL, 0);
+			ret = -1;
+			break;
+		}
+		usleep(50 * 1000);
+	}
 	*pid = -1;
+	return ret;
 }
 
 long test_rss_kb(pid_t pid)

@@ -41,8 +41,12 @@ int test_kvmscoped_wait(const char *path, pid_t pid, int timeout_ms);
  */
 int test_start_wait_ms(int dflt);
 
-/* Send @sig to *@pid, reap it, and set *@pid to -1 (nothing if <= 0). */
-void test_process_stop(pid_t *pid, int sig);
+/*
+ * Send @sig to *@pid, reap it, and set *@pid to -1 (nothing if <= 0). A
+ * process that has not exited within the start wait
+ * (test_start_wait_ms(20000)) is killed, said on stderr, and -1 returned.
+ */
+int test_process_stop(pid_t *pid, int sig);
 
 /* VmRSS of @pid in kB, or -1. */
 long test_rss_kb(pid_t pid);
