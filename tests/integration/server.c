@@ -201,11 +201,54 @@ static int group_teardown(void **state)
 	return 0;
 }
 
+/*
+ * Descriptors a test opened are closed after it, even when it failed
+ * half-way (cmocka jumps out of the test): a failed test that left 128
+ * clients connected would fill the daemon's table for every later test.
+ */
+static bool fd_open_at_start[1024];
+
+static int fds_mark(void **state)
+{
+	for (int fd = 0; fd < 1024; fd++)
+		fd_open_at_start[fd] = fcntl(fd, F_GETFD) >= 0;
+	return 0;
+}
+
+static int fds_sweep(void **state)
+{
+	int closed = 0;
+
+	for (int fd = 3; fd < 1024; fd++)
+		if (!fd_open_at_start[fd] && fcntl(fd, F_GETFD) >= 0)
+			closed += close(fd) == 0;
+	/* Let the daemon see them go before the next test connects. */
+	if (closed)
+		sleep_ms(300);
+	return 0;
+}
+
 static int second_daemon_teardown(void **state)
 {
 	test_process_stop(&second_pid, SIGKILL);
-	return 0;
+	return fds_sweep(state);
 }
+
+/*
+ * In as_nobody()'s child a failure must end the child, not jump back into
+ * cmocka and go on running the rest of the tests as nobody.
+ */
+static bool in_child;
+
+#define child_fail_msg(...)                                     \
+	do {                                                    \
+		if (in_child) {                                 \
+			fprintf(stderr, "as nobody: " __VA_ARGS__); \
+			fputc('\n', stderr);                    \
+			_exit(3);                               \
+		}                                               \
+		fail_msg(__VA_ARGS__);                          \
+	} while (0)
 
 /* ---- clients ---- */
 
@@ -226,7 +269,7 @@ static void send_all(int fd, const char *text)
 		ssize_t n = send(fd, text + off, len - off, MSG_NOSIGNAL);
 
 		if (n < 0)
-			fail_msg("send: %s", strerror(errno));
+			child_fail_msg("send: %s", strerror(errno));
 		off += (size_t)n;
 	}
 }
@@ -688,7 +731,17 @@ static void test_full_table_of_busy_clients_refuses(void **state)
 			send_all(fds[i], "{\"jsonrpc\":\"2.0\",\"method\":\"metrics\",\"id\":1}\n");
 		}
 	}
-	sleep_ms(1500);
+	/*
+	 * Busy means an answer has begun: wait for each of the 64 (a metrics
+	 * answer is megabytes, and a slow machine takes seconds for 64).
+	 */
+	for (int i = 64; i < 128; i++) {
+		struct pollfd p = { .fd = fds[i], .events = POLLIN };
+
+		if (poll(&p, 1, 30000) != 1)
+			fail_msg("client %d got no metrics answer within 30 s", i);
+	}
+	sleep_ms(300);
 	extra = connect_or_fail();
 	line = read_line(extra, 2000);
 	if (!line)
@@ -822,6 +875,7 @@ static char *as_nobody(int n_groups, const char *const *requests)
 		gid_t groups[128];
 		int fd;
 
+		in_child = true;
 		close(pipefd[0]);
 		for (int i = 0; i < n_groups && i < 128; i++)
 			groups[i] = i == n_groups - 1 ? test_gid : (gid_t)(40000 + i);
@@ -1773,25 +1827,25 @@ static void test_refuses_non_socket_path(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_metrics_survive_abandoned_connections),
-		cmocka_unit_test(test_pipelining_without_reading_is_bounded),
-		cmocka_unit_test(test_batches_are_bounded),
-		cmocka_unit_test(test_output_past_the_cap_closes_the_client),
-		cmocka_unit_test(test_full_table_evicts_oldest_idle),
-		cmocka_unit_test(test_full_table_of_busy_clients_refuses),
-		cmocka_unit_test(test_subscription_limits),
-		cmocka_unit_test(test_access_by_credentials),
-		cmocka_unit_test(test_passed_descriptors_are_bounded),
-		cmocka_unit_test(test_idle_and_partial_clients_time_out),
-		cmocka_unit_test_teardown(test_restart_after_kill9, second_daemon_teardown),
-		cmocka_unit_test_teardown(test_refuses_non_socket_path, second_daemon_teardown),
-		cmocka_unit_test_teardown(test_socket_activation, second_daemon_teardown),
-		cmocka_unit_test(test_units_verify),
-		cmocka_unit_test(test_man_pages),
-		cmocka_unit_test_teardown(test_config_file_and_reload, second_daemon_teardown),
-		cmocka_unit_test_teardown(test_prometheus_scrapes_exact_counts, second_daemon_teardown),
-		cmocka_unit_test(test_prometheus_rules_and_dashboard),
-		cmocka_unit_test(test_ioctl_seconds_per_vcpu),
+		cmocka_unit_test_setup_teardown(test_metrics_survive_abandoned_connections, fds_mark, fds_sweep),
+		cmocka_unit_test_setup_teardown(test_pipelining_without_reading_is_bounded, fds_mark, fds_sweep),
+		cmocka_unit_test_setup_teardown(test_batches_are_bounded, fds_mark, fds_sweep),
+		cmocka_unit_test_setup_teardown(test_output_past_the_cap_closes_the_client, fds_mark, fds_sweep),
+		cmocka_unit_test_setup_teardown(test_full_table_evicts_oldest_idle, fds_mark, fds_sweep),
+		cmocka_unit_test_setup_teardown(test_full_table_of_busy_clients_refuses, fds_mark, fds_sweep),
+		cmocka_unit_test_setup_teardown(test_subscription_limits, fds_mark, fds_sweep),
+		cmocka_unit_test_setup_teardown(test_access_by_credentials, fds_mark, fds_sweep),
+		cmocka_unit_test_setup_teardown(test_passed_descriptors_are_bounded, fds_mark, fds_sweep),
+		cmocka_unit_test_setup_teardown(test_idle_and_partial_clients_time_out, fds_mark, fds_sweep),
+		cmocka_unit_test_setup_teardown(test_restart_after_kill9, fds_mark, second_daemon_teardown),
+		cmocka_unit_test_setup_teardown(test_refuses_non_socket_path, fds_mark, second_daemon_teardown),
+		cmocka_unit_test_setup_teardown(test_socket_activation, fds_mark, second_daemon_teardown),
+		cmocka_unit_test_setup_teardown(test_units_verify, fds_mark, fds_sweep),
+		cmocka_unit_test_setup_teardown(test_man_pages, fds_mark, fds_sweep),
+		cmocka_unit_test_setup_teardown(test_config_file_and_reload, fds_mark, second_daemon_teardown),
+		cmocka_unit_test_setup_teardown(test_prometheus_scrapes_exact_counts, fds_mark, second_daemon_teardown),
+		cmocka_unit_test_setup_teardown(test_prometheus_rules_and_dashboard, fds_mark, fds_sweep),
+		cmocka_unit_test_setup_teardown(test_ioctl_seconds_per_vcpu, fds_mark, fds_sweep),
 	};
 
 	return cmocka_run_group_tests(tests, group_setup, group_teardown);
