@@ -3546,5 +3546,34 @@ int main(void)
 		cmocka_unit_test(test_sigterm_is_clean),
 	};
 
-	return cmocka_run_group_tests_name("integration", tests, group_setup, group_teardown);
+	/*
+	 * Tests of user space alone, the same on every kernel: run on the host
+	 * (and under the sanitizers), not again in each TCG lab kernel, where
+	 * they would add minutes and prove nothing new.  KVMSCOPE_LAB_ALL=1
+	 * runs them in the lab too.
+	 */
+	static const char *const host_only[] = {
+		"test_unknown_pid_is_an_error", "test_protocol_errors", "test_concurrent_clients",
+		"test_bash_completion", "test_events_bad_params", "test_second_daemon_refused",
+		"test_cli_without_daemon", "test_usage_errors", "test_api_doc_examples_replay",
+		"test_untrusted_names_are_escaped", "test_cli_never_waits_forever",
+	};
+	struct CMUnitTest run[sizeof(tests) / sizeof(tests[0])];
+	size_t n = 0, left = 0;
+
+	for (size_t i = 0; i < sizeof(tests) / sizeof(tests[0]); i++) {
+		bool skip = false;
+
+		if (getenv("KVMSCOPE_LAB") && !getenv("KVMSCOPE_LAB_ALL"))
+			for (size_t j = 0; j < sizeof(host_only) / sizeof(host_only[0]); j++)
+				skip |= !strcmp(tests[i].name, host_only[j]);
+		if (skip)
+			left++;
+		else
+			run[n++] = tests[i];
+	}
+	if (left)
+		printf("integration: %zu tests of user space alone ran on the host and are not rerun in the lab "
+		       "(KVMSCOPE_LAB_ALL=1 runs them)\n", left);
+	return _cmocka_run_group_tests("integration", run, n, group_setup, group_teardown);
 }
