@@ -20,11 +20,13 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <grp.h>
+#include <poll.h>
 #include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/file.h>
+#include <sys/ioctl.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
@@ -370,8 +372,26 @@ static int on_client(sd_event_source *src, int fd, uint32_t revents, void *userd
 }
 
 /*
+ * The daemon is the one behind, busy with others' answers, not the client:
+ * a request sits in the client's socket and the daemon will read it (it is
+ * not held back by the client's own unread answers), or an answer waits
+ * and the client has read enough to make room for more of it.
+ */
+static bool client_waits_on_daemon(const struct client *c)
+{
+	struct pollfd p = { .fd = c->fd, .events = POLLOUT };
+	int n = 0;
+
+	if (!c->eof && !c->backlog.len && c->out.len < SERVER_OUTPUT_HIGH_WATER &&
+	    ioctl(c->fd, FIONREAD, &n) == 0 && n > 0)
+		return true;
+	return c->out.len && poll(&p, 1, 0) == 1 && (p.revents & POLLOUT);
+}
+
+/*
  * Close clients silent for the timeout (unless subscribed: a quiet stream
- * is not a dead one) and clients that hold part of a request line for
+ * is not a dead one; or one the daemon has not got round to) and
+ * clients that hold part of a request line for
  * SERVER_PARTIAL_LINE_TIMEOUT_SEC.
  */
 static int on_timeout_check(sd_event_source *src, uint64_t usec, void *userdata)
@@ -388,10 +408,12 @@ static int on_timeout_check(sd_event_source *src, uint64_t usec, void *userdata)
 				 (int)c->caller.pid, (unsigned int)c->caller.uid,
 				 SERVER_PARTIAL_LINE_TIMEOUT_SEC);
 			client_free(c);
-		} else if (!c->subscriptions && now - c->active_usec > s->client_timeout_usec) {
-			log_info("Closing client pid %d uid %u: silent for %llu s",
+		} else if (!c->subscriptions && now - c->active_usec > s->client_timeout_usec &&
+			   !client_waits_on_daemon(c)) {
+			log_info("Closing client pid %d uid %u: silent for %llu s (%zu bytes of answers unsent, %zu of requests unrun)",
 				 (int)c->caller.pid, (unsigned int)c->caller.uid,
-				 (unsigned long long)(s->client_timeout_usec / 1000000));
+				 (unsigned long long)(s->client_timeout_usec / 1000000), c->out.len,
+				 c->backlog.len);
 			client_free(c);
 		}
 	}
