@@ -52,6 +52,36 @@ static inline bool test_driver_is(const char *driver)
 #define skip_msg(...) skip_tagged("[ NOT RUN  ]", __VA_ARGS__)
 #define lab_only_msg(...) skip_tagged("[ LAB ONLY ]", __VA_ARGS__)
 
+#ifdef cmocka_unit_test
+/*
+ * In the lab (KVMSCOPE_LAB set, KVMSCOPE_LAB_ALL not): copy @tests to @out
+ * without those named in @host_only (NULL-terminated), tests of user space
+ * alone that ran on the host already and, under TCG, would cost seconds
+ * each in every lab kernel; say how many were left out and @why.
+ * Elsewhere, all.
+ * Returns the count in @out.
+ */
+#define HOST_ONLY_WHY "of user space alone ran on the host and are not rerun in the lab"
+static inline size_t test_lab_select(const char *suite, const char *why, const struct CMUnitTest *tests,
+				     size_t n, const char *const *host_only, struct CMUnitTest *out)
+{
+	bool in_lab = getenv("KVMSCOPE_LAB") && !getenv("KVMSCOPE_LAB_ALL");
+	size_t kept = 0;
+
+	for (size_t i = 0; i < n; i++) {
+		bool skip = false;
+
+		for (const char *const *h = host_only; in_lab && *h; h++)
+			skip |= !strcmp(tests[i].name, *h);
+		if (!skip)
+			out[kept++] = tests[i];
+	}
+	if (kept < n)
+		printf("%s: %zu tests %s (KVMSCOPE_LAB_ALL=1 runs them)\n", suite, n - kept, why);
+	return kept;
+}
+#endif
+
 #define assert_contains(haystack, needle) \
 	do { \
 		const char *h_ = (haystack), *n_ = (needle); \

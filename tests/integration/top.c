@@ -631,5 +631,14 @@ int main(void)
 		cmocka_unit_test_teardown(test_waits_for_daemon_in_tmux, test_teardown),
 	};
 
-	return cmocka_run_group_tests_name("top", tests, group_setup, group_teardown);
+	/* The lab keeps the two that show its hardware reasons (SVM io). */
+	static const char *const host_only[] = {
+		"test_no_tty_is_a_usage_error", "test_once_without_daemon", "test_usage_errors",
+		"test_once_escapes_names", "test_iterations_print_that_many_snapshots",
+		"test_waits_for_daemon_in_tmux", NULL,
+	};
+	struct CMUnitTest run[sizeof(tests) / sizeof(tests[0])];
+	size_t n = test_lab_select("top", HOST_ONLY_WHY, tests, sizeof(tests) / sizeof(tests[0]), host_only, run);
+
+	return _cmocka_run_group_tests("top", run, n, group_setup, group_teardown);
 }
