@@ -261,6 +261,8 @@ struct live_row_want {
 	 * taken for the whole screen.
 	 */
 	const char *frame_end;
+	/* And this many vCPUs, if set: the second may start a frame later. */
+	int vcpus;
 };
 
 static bool live_row_shown(const char *screen, const void *arg)
@@ -270,7 +272,8 @@ static bool live_row_shown(const char *screen, const void *arg)
 
 	return find_vm_row(screen, want->pid, &row) && !strcmp(row.name, want->name) &&
 	       row.rate > 0 && (!want->top || !strcasecmp(row.top, want->top)) &&
-	       (!want->frame_end || strstr(screen, want->frame_end));
+	       (!want->frame_end || strstr(screen, want->frame_end)) &&
+	       (!want->vcpus || row.vcpus == want->vcpus);
 }
 
 /*
@@ -506,7 +509,7 @@ static void test_live_view_in_tmux(void **state)
 	 * IO is the top reason once the guest's loop runs; the first second
 	 * may show only the exits of its start (interrupt, npf) in the lab.
 	 */
-	struct live_row_want want = { .name = "toptest", .top = "IO", .frame_end = sock_path };
+	struct live_row_want want = { .name = "toptest", .top = "IO", .frame_end = sock_path, .vcpus = 2 };
 	struct vm_row row;
 	double quit_at;
 	FILE *f;
@@ -525,8 +528,8 @@ static void test_live_view_in_tmux(void **state)
 
 	screen = wait_for_screen(live_row_shown, &want, 10000, &met);
 	if (!met)
-		fail_msg("no live row for toptest pid %lld with EXITS/s > 0 and top reason IO "
-			 "(or SVM io) within 10 s:\n%s", want.pid, screen);
+		fail_msg("no live row for toptest pid %lld with EXITS/s > 0, top reason IO "
+			 "(or SVM io) and 2 vCPUs within 10 s:\n%s", want.pid, screen);
 	assert_true(find_vm_row(screen, want.pid, &row));
 	assert_int_equal(row.state, 'R');
 	assert_int_equal(row.vcpus, 2);
