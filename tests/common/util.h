@@ -58,7 +58,8 @@ static inline bool test_driver_is(const char *driver)
  * without those named in @host_only (NULL-terminated), tests of user space
  * alone that ran on the host already and, under TCG, would cost seconds
  * each in every lab kernel; say how many were left out and @why.
- * Elsewhere, all.
+ * Elsewhere, all.  These are not skips (they ran, on the host or in
+ * another run of the suite), so not counted as such.  @out may be @tests.
  * Returns the count in @out.
  */
 #define HOST_ONLY_WHY "of user space alone ran on the host and are not rerun in the lab"
@@ -69,11 +70,11 @@ static inline size_t test_lab_select(const char *suite, const char *why, const s
 	size_t kept = 0;
 
 	for (size_t i = 0; i < n; i++) {
-		bool skip = false;
+		bool left_out = false;
 
 		for (const char *const *h = host_only; in_lab && *h; h++)
-			skip |= !strcmp(tests[i].name, *h);
-		if (!skip)
+			left_out |= !strcmp(tests[i].name, *h);
+		if (!left_out)
 			out[kept++] = tests[i];
 	}
 	if (kept < n)

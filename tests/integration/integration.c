@@ -3571,14 +3571,12 @@ int main(void)
 		/* These two would only skip: no BPF program runs; the module is loaded. */
 		"test_bpf_run_time_per_program", "test_kmod_unavailable", NULL,
 	};
-	struct CMUnitTest lab[sizeof(tests) / sizeof(tests[0])], run[sizeof(tests) / sizeof(tests[0])];
-	size_t n = test_lab_select("integration", HOST_ONLY_WHY, tests, sizeof(tests) / sizeof(tests[0]), host_only, lab);
+	struct CMUnitTest run[sizeof(tests) / sizeof(tests[0])];
+	size_t n = test_lab_select("integration", HOST_ONLY_WHY, tests, sizeof(tests) / sizeof(tests[0]), host_only, run);
 
 	if (test_driver_is("kmod"))
 		n = test_lab_select("integration",
 				    "that no exit driver feeds ran in the BPF run and are not rerun with --driver kmod",
-				    lab, n, driver_free, run);
-	else
-		memcpy(run, lab, n * sizeof(run[0]));
+				    run, n, driver_free, run);
 	return _cmocka_run_group_tests("integration", run, n, group_setup, group_teardown);
 }

@@ -578,7 +578,7 @@ static int group_setup(void **state)
 	char *ver_argv[] = { "perf", "version", NULL };
 	struct proc_result r;
 	json_t *st;
-	int err;
+	int err, wait_ms;
 
 	if (getenv("KVMSCOPE_BUILD"))
 		build_dir = getenv("KVMSCOPE_BUILD");
@@ -615,11 +615,12 @@ static int group_setup(void **state)
 	snprintf(perf_data, sizeof(perf_data), "%s/perf.data", tmpdir);
 	daemon_pid = start_kvmscoped(sock_path, log_path);
 	/* Inside the lab a start takes seconds: tests/run stretches the wait. */
-	err = test_kvmscoped_wait(sock_path, daemon_pid, test_start_wait_ms(SOCKET_WAIT_MS));
+	wait_ms = test_start_wait_ms(SOCKET_WAIT_MS);
+	err = test_kvmscoped_wait(sock_path, daemon_pid, wait_ms);
 	if (err) {
 		fprintf(stderr, "crosscheck: kvmscoped %s %d ms: %s; log: %s\n",
 			err == -ESRCH ? "exited before opening, within" : "did not open within",
-			test_start_wait_ms(SOCKET_WAIT_MS), sock_path, log_path);
+			wait_ms, sock_path, log_path);
 		daemon_pid = -1;
 		return -1;
 	}
