@@ -1318,14 +1318,17 @@ static long kvmrun_cpuids(void)
 
 /*
  * proc_finish() for the held guest, bounded: one that has not ended
- * within @timeout_s is killed and the test fails, saying why.
+ * within @timeout_s is killed and the test fails, saying why.  WNOWAIT
+ * leaves the ended guest for proc_finish() to read out and reap.
  */
 static int finish_held_guest(int out_fd, char **out, double timeout_s)
 {
 	struct timespec start = now_monotonic();
-	int st;
+	siginfo_t info = { 0 };
+	int status;
 
-	while (waitpid(kvm_guest, &st, WNOHANG) == 0) {
+	while (waitid(P_PID, (id_t)kvm_guest, &info, WEXITED | WNOHANG | WNOWAIT) == 0 &&
+	       info.si_pid == 0) {
 		if (seconds_since(start) > timeout_s) {
 			test_process_stop(&kvm_guest, SIGKILL);
 			close(out_fd);
@@ -1335,26 +1338,9 @@ static int finish_held_guest(int out_fd, char **out, double timeout_s)
 		}
 		sleep_ms(POLL_INTERVAL_MS);
 	}
+	status = proc_finish(kvm_guest, out_fd, out);
 	kvm_guest = -1;
-	*out = NULL;
-	{
-		size_t len = 0, cap = 4096;
-		ssize_t n;
-
-		*out = calloc(1, cap);
-		assert_non_null(*out);
-		while ((n = read(out_fd, *out + len, cap - len - 1)) > 0) {
-			len += (size_t)n;
-			if (cap - len < 512) {
-				cap *= 2;
-				*out = realloc(*out, cap);
-				assert_non_null(*out);
-			}
-		}
-		(*out)[len] = '\0';
-	}
-	close(out_fd);
-	return WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
+	return status;
 }
 
 static int kvmrun_teardown(void **state)
@@ -1769,8 +1755,9 @@ static long long metric_value(const char *text, const char *name)
 /*
  * The consistency canary, 45 s on 2 vCPUs under --kmod auto (the module is
  * loaded only when the canary is asked for): at least 1000 call-site
- * rewrites (about 33 a second under TCG on a slow machine: 992 in 30 s), calls judged both while patched and unpatched, 0 violations,
- * and counts that add up.  Root only; a client of another uid is refused.
+ * rewrites (about 33 a second under TCG on a slow machine: 992 in 30 s),
+ * calls judged both while patched and unpatched, 0 violations, and counts
+ * that add up.  Root only; a client of another uid is refused.
  */
 static void test_kmod_canary(void **state)
 {
